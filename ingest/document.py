@@ -1,0 +1,80 @@
+"""Turn an internal event (flat dotted ECS keys beside source fields) into the shipped document.
+
+Internally processors write ECS fields under dotted keys (``"log.level"``) because that is one dict
+operation; on output they are nested (``{"log": {"level": ...}}``) as ECS and Elasticsearch expect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+RAW = "@raw"
+SOURCE_ID = "@source_id"
+INTERNAL_KEYS = frozenset({RAW, SOURCE_ID})
+CONFLICT_TAG = "_fieldconflict"
+
+
+def nest(event: dict[str, Any]) -> dict[str, Any]:
+    """Nest dotted keys into objects; internal keys are dropped.
+
+    When a dotted ECS key needs an object where the source had a scalar (source ``"http": "x"``
+    beside ``"http.request.method"``), the scalar is kept under ``<name>.value`` and the event is
+    tagged ``_fieldconflict``: nothing is lost and the document stays indexable.
+    """
+    out: dict[str, Any] = {}
+    conflict = False
+    for key, value in event.items():
+        if key in INTERNAL_KEYS:
+            continue
+        if "." not in key or key == "@timestamp":
+            if key in out and isinstance(out[key], dict):
+                if isinstance(value, dict):
+                    _merge(out[key], value)
+                else:
+                    out[key]["value"] = value
+                    conflict = True
+            else:
+                out[key] = value
+            continue
+        parts = key.split(".")
+        node = out
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif not isinstance(child, dict):
+                child = node[part] = {"value": child}
+                conflict = True
+            node = child
+        last = parts[-1]
+        existing = node.get(last)
+        if isinstance(existing, dict) and isinstance(value, dict):
+            _merge(existing, value)
+        elif isinstance(existing, dict):
+            existing["value"] = value
+            conflict = True
+        else:
+            node[last] = value
+    if conflict:
+        tags = out.get("tags")
+        if not isinstance(tags, list):
+            tags = out["tags"] = [] if tags is None else [tags]
+        if CONFLICT_TAG not in tags:
+            tags.append(CONFLICT_TAG)
+    return out
+
+
+def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
+    for key, value in other.items():
+        existing = into.get(key)
+        if isinstance(existing, dict) and isinstance(value, dict):
+            _merge(existing, value)
+        else:
+            into[key] = value
+
+
+def serialize(event: dict[str, Any]) -> bytes:
+    """The one serialization of an event: nested ECS document as compact JSON bytes."""
+    return orjson.dumps(nest(event), option=orjson.OPT_NON_STR_KEYS)

@@ -1,0 +1,88 @@
+"""The one configuration: a TOML file, overridden by ``LOGFERRY_…`` env vars, overridden by flags.
+
+Nested options use ``__`` in env names: ``LOGFERRY_BATCH__MAX_EVENTS=1000``,
+``LOGFERRY_PROCESSORS__TAG_HTTP__SLOW_REQUEST_MS=2000``. Lists take JSON:
+``LOGFERRY_INPUT__PATHS='["/var/log/app/*.log"]'``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ingest.config import BatchConfig, DuckDBConfig, FileInputConfig
+from ingest.elasticsearch_config import ElasticsearchConfig
+from ingest.kafka_config import KafkaConfig
+from logferry.errors import ConfigError
+from logferry.stages import DEFAULT_ORDER, PROCESSORS
+from query.config import ApiConfig
+
+ProcessorOptions: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "ProcessorOptions",
+    __config__=ConfigDict(frozen=True, extra="forbid"),
+    **{name: (cls.Config, Field(default_factory=cls.Config)) for name, cls in PROCESSORS.items()},
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LOGFERRY_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    data_dir: Path = Path("data")
+    input: FileInputConfig = Field(default_factory=FileInputConfig)
+    batch: BatchConfig = Field(default_factory=BatchConfig)
+    duckdb: DuckDBConfig = Field(default_factory=DuckDBConfig)
+    elasticsearch: ElasticsearchConfig = Field(default_factory=ElasticsearchConfig)
+    kafka: KafkaConfig = Field(default_factory=KafkaConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    pipeline: list[str] = Field(default_factory=lambda: list(DEFAULT_ORDER))
+    processors: ProcessorOptions = Field(default_factory=ProcessorOptions)  # type: ignore[valid-type]
+
+    @field_validator("pipeline")
+    @classmethod
+    def _known_processors(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in PROCESSORS]
+        if unknown:
+            raise ValueError(f"unknown processor(s) {unknown}; known: {sorted(PROCESSORS)}")
+        return names
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path from the config, relative to ``data_dir`` unless absolute."""
+        p = Path(path)
+        return p if p.is_absolute() else self.data_dir / p
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Flags (``overrides``) beat env vars, which beat the TOML file, which beats the defaults."""
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"config file {config_file} does not exist")
+
+    class _FromFile(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if config_file is not None:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+            return tuple(sources)
+
+    try:
+        loaded = _FromFile(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration:\n{exc}") from exc
+    return Settings.model_validate(loaded.model_dump())
