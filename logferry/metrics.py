@@ -1,0 +1,29 @@
+"""The pipeline's counters, in one prometheus-client registry that ``/metrics`` exposes."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+LINES_READ = Counter("logferry_lines_read", "Lines read from sources.", ["source"], registry=REGISTRY)
+BYTES_READ = Counter("logferry_bytes_read", "Bytes read from sources.", ["source"], registry=REGISTRY)
+EVENTS_WRITTEN = Counter("logferry_events_written", "Events a sink accepted.", ["sink"], registry=REGISTRY)
+EVENTS_DROPPED = Counter(
+    "logferry_events_dropped", "Events a processor dropped, by processor.", ["processor"], registry=REGISTRY
+)
+EVENTS_TAGGED = Counter("logferry_events_tagged", "Events carrying each tag.", ["tag"], registry=REGISTRY)
+DEAD_LETTERED = Counter(
+    "logferry_events_dead_lettered", "Events sent to the dead-letter store.", ["sink", "reason"], registry=REGISTRY
+)
+PROCESSOR_ERRORS = Counter(
+    "logferry_processor_errors", "Events a processor raised on (kept, tagged).", ["processor"], registry=REGISTRY
+)
+REDACTIONS = Counter("logferry_redactions", "Values replaced by the redaction mask.", registry=REGISTRY)
+BATCH_SECONDS = Histogram(
+    "logferry_batch_write_seconds", "Time a sink took to accept one batch.", ["sink"], registry=REGISTRY
+)
+BYTES_BEHIND = Gauge(
+    "logferry_file_bytes_behind", "Bytes of a file not yet read.", ["path"], registry=REGISTRY
+)
+SINK_RETRIES = Counter("logferry_sink_retries", "Retried sink requests.", ["sink"], registry=REGISTRY)
