@@ -38,7 +38,7 @@ COLUMNS_FROM_DOC = """
     j->>'$.event.id',
     CAST(j->>'$."@timestamp"' AS TIMESTAMPTZ),
     j->>'$.log.level',
-    CAST(j->'$.tags' AS VARCHAR[]),
+    TRY_CAST(j->'$.tags' AS VARCHAR[]),
     j->>'$.user.id',
     j->>'$.endpoint',
     j->>'$.url.path',

@@ -27,3 +27,10 @@ from logferry import __version__
 def main(ctx: click.Context, config_file: Path | None, data_dir: Path | None) -> None:
     """Ship JSON application logs to DuckDB, Elasticsearch or Kafka, tagged and enriched, and query them."""
     ctx.obj = {"config_file": config_file, "data_dir": data_dir}
+
+
+from ingest.commands import demo, ingest, run  # noqa: E402 - commands register on the group above
+
+main.add_command(ingest)
+main.add_command(run)
+main.add_command(demo)

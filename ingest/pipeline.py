@@ -1,0 +1,224 @@
+"""The whole path, top to bottom: source → processors → batcher → sink → acknowledge the source.
+
+Everything here is the glue; each stage does one job in its own module. Delivery is at-least-once:
+the source's positions (registry offsets, Kafka offsets) advance only after the sink accepted the
+batch that holds the events up to them, and event ids are deterministic, so a replay is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ingest.batch import Batch, Batcher
+from ingest.file_source import Chunk
+from logferry import metrics
+from logferry.config import Settings
+from logferry.errors import LogferryError
+from logferry.stages import PROCESSORS
+
+log = logging.getLogger("logferry.pipeline")
+
+Event = dict[str, Any]
+ProcessorFn = Callable[[Event], Event | None]
+PROCESSOR_ERROR_TAG = "_processorerror"
+
+
+class Source(Protocol):
+    def poll(self, budget_bytes: int = ...) -> Iterator[Chunk]: ...
+    def ack(self, positions: dict[tuple[str, str], int]) -> None: ...
+    def bytes_behind(self) -> dict[str, int]: ...
+    def done(self) -> bool: ...
+    def close(self) -> None: ...
+
+
+class Sink(Protocol):
+    name: str
+
+    def write(self, batch: Batch) -> None:
+        """Return when every event is durably accepted or dead-lettered; raise a retriable error if not."""
+
+    def close(self) -> None: ...
+
+
+def build_processors(settings: Settings, names: list[str] | None = None) -> list[tuple[str, ProcessorFn]]:
+    """Instantiate the configured processors in order, each with its own config section."""
+    chain = []
+    for name in settings.pipeline if names is None else names:
+        cls = PROCESSORS[name]
+        chain.append((name, cls(getattr(settings.processors, name))))
+    return chain
+
+
+@dataclass
+class RunStats:
+    lines: int = 0
+    bytes: int = 0
+    written: int = 0
+    dropped: int = 0
+    batches: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+class Interrupted(LogferryError):
+    """Stopped while a batch could not be delivered; its events stay ahead of the source's positions."""
+
+
+class Pipeline:
+    """Runs one source through the processors into one sink, in batches, until told to stop."""
+
+    def __init__(
+        self,
+        source: Source,
+        processors: list[tuple[str, ProcessorFn]],
+        batcher: Batcher,
+        sink: Sink,
+        *,
+        idle_wait: float = 0.1,
+        shutdown_grace: float = 10.0,
+        progress: Callable[[RunStats, Source], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.processors = processors
+        self.batcher = batcher
+        self.sink = sink
+        self.idle_wait = idle_wait
+        self.shutdown_grace = shutdown_grace
+        self.progress = progress
+        self.stats = RunStats()
+        self.stop = threading.Event()
+        self._drops: Counter[str] = Counter()
+        self._source_label = type(source).__name__
+
+    def run(self, *, once: bool = False) -> RunStats:
+        """Read → process → write until ``stop`` is set (or, with ``once``, until the source is drained)."""
+        last_progress = time.monotonic()
+        try:
+            while not self.stop.is_set():
+                got = False
+                for chunk in self.source.poll():
+                    got = True
+                    self._consume(chunk)
+                    if self.stop.is_set():
+                        break
+                batch = self.batcher.due()
+                if batch is not None:
+                    self._deliver(batch)
+                if self.progress is not None and time.monotonic() - last_progress >= 1.0:
+                    last_progress = time.monotonic()
+                    self.progress(self.stats, self.source)
+                if once and not got and self.source.done():
+                    break
+                if not got:
+                    self.stop.wait(self.idle_wait)
+            batch = self.batcher.flush()
+            if batch is not None:
+                self._deliver(batch)
+        finally:
+            self.source.close()
+            self.sink.close()
+            self._export_gauges()
+        return self.stats
+
+    def _consume(self, chunk: Chunk) -> None:
+        stats = self.stats
+        stats.lines += len(chunk.events)
+        stats.bytes += chunk.nbytes
+        metrics.LINES_READ.labels(self._source_label).inc(len(chunk.events))
+        metrics.BYTES_READ.labels(self._source_label).inc(chunk.nbytes)
+        process, feed = self.process, self.batcher.feed
+        for event in chunk.events:
+            out = process(event)
+            if out is None:
+                stats.dropped += 1
+                continue
+            batch = feed(out)
+            if batch is not None:
+                self._deliver(batch)
+        self.batcher.mark(chunk.position, chunk.end_offset)
+
+    def process(self, event: Event) -> Event | None:
+        """Run the processor chain; a processor that raises leaves the event tagged, never lost."""
+        for name, processor in self.processors:
+            try:
+                result = processor(event)
+            except Exception as exc:  # noqa: BLE001 - any processor bug must not stop the pipeline
+                metrics.PROCESSOR_ERRORS.labels(name).inc()
+                _tag(event, PROCESSOR_ERROR_TAG)
+                event["logferry.processor_error"] = f"{name}: {type(exc).__name__}: {exc}"
+                continue
+            if result is None:
+                self._drops[name] += 1
+                return None
+            event = result
+        return event
+
+    def _deliver(self, batch: Batch) -> None:
+        """Write one batch, retrying retriable failures with backoff; then acknowledge the source."""
+        started = time.monotonic()
+        attempt = 0
+        deadline: float | None = None
+        while True:
+            try:
+                self.sink.write(batch)
+                break
+            except (LogferryError, OSError) as exc:
+                if isinstance(exc, LogferryError) and not exc.retriable:
+                    raise
+                if self.stop.is_set():
+                    deadline = deadline or time.monotonic() + self.shutdown_grace
+                    if time.monotonic() >= deadline:
+                        raise Interrupted(f"stopped while the sink was failing: {exc}") from exc
+                attempt += 1
+                metrics.SINK_RETRIES.labels(self.sink.name).inc()
+                delay = min(30.0, 0.2 * 2 ** min(attempt, 8)) * (0.5 + random.random() / 2)
+                log.warning(
+                    "%s write failed (attempt %d), retrying in %.1fs: %s", self.sink.name, attempt, delay, exc
+                )
+                time.sleep(delay if not self.stop.is_set() else min(delay, 0.5))
+        metrics.BATCH_SECONDS.labels(self.sink.name).observe(time.monotonic() - started)
+        self.source.ack(batch.positions)
+        self.stats.written += len(batch)
+        self.stats.batches += 1
+        metrics.EVENTS_WRITTEN.labels(self.sink.name).inc(len(batch))
+        tags: Counter[str] = Counter()
+        for event in batch.events:
+            for tag in event.get("tags") or ():
+                tags[tag] += 1
+        for tag, n in tags.items():
+            metrics.EVENTS_TAGGED.labels(str(tag)).inc(n)
+        for name, n in self._drops.items():
+            metrics.EVENTS_DROPPED.labels(name).inc(n)
+        self._drops.clear()
+        self._export_gauges()
+
+    def _export_gauges(self) -> None:
+        for path, behind in self.source.bytes_behind().items():
+            metrics.BYTES_BEHIND.labels(path).set(behind)
+
+
+def _tag(event: Event, tag: str) -> None:
+    tags = event.get("tags")
+    if not isinstance(tags, list):
+        tags = event["tags"] = [] if tags is None else [tags]
+    if tag not in tags:
+        tags.append(tag)
+
+
+def terminal_progress(stats: RunStats, source: Source) -> None:
+    """One status line on stderr: lines/s, MB read, files open, bytes still behind."""
+    elapsed = max(time.monotonic() - stats.started, 1e-9)
+    behind = source.bytes_behind()
+    sys.stderr.write(
+        f"\r{stats.lines:,} lines  {stats.lines / elapsed:,.0f} lines/s  {stats.bytes / 1e6:,.1f} MB  "
+        f"{len(behind)} files open  {sum(behind.values()) / 1e6:,.1f} MB behind  "
+        f"{stats.written:,} written   "
+    )
+    sys.stderr.flush()
