@@ -140,6 +140,7 @@ def run(ctx: click.Context, verbose: bool, serve: bool) -> None:
 def start_api_thread(settings: Settings, stop: threading.Event) -> None:
     """Serve the query API beside the pipeline, on the same DuckDB files (one process owns them)."""
     import uvicorn
+
     from query.app import create_app
 
     server = uvicorn.Server(

@@ -14,10 +14,16 @@ EVENTS_DROPPED = Counter(
 )
 EVENTS_TAGGED = Counter("logferry_events_tagged", "Events carrying each tag.", ["tag"], registry=REGISTRY)
 DEAD_LETTERED = Counter(
-    "logferry_events_dead_lettered", "Events sent to the dead-letter store.", ["sink", "reason"], registry=REGISTRY
+    "logferry_events_dead_lettered",
+    "Events sent to the dead-letter store.",
+    ["sink", "reason"],
+    registry=REGISTRY,
 )
 PROCESSOR_ERRORS = Counter(
-    "logferry_processor_errors", "Events a processor raised on (kept, tagged).", ["processor"], registry=REGISTRY
+    "logferry_processor_errors",
+    "Events a processor raised on (kept, tagged).",
+    ["processor"],
+    registry=REGISTRY,
 )
 REDACTIONS = Counter("logferry_redactions", "Values replaced by the redaction mask.", registry=REGISTRY)
 BATCH_SECONDS = Histogram(

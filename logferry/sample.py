@@ -55,9 +55,8 @@ def _stack(kind: str, message: str, rng: random.Random) -> str:
 def _path(template: str, rng: random.Random) -> str:
     path = template.replace("{n}", str(rng.randint(1, 99999)))
     if "{uuid}" in path:
-        path = path.replace(
-            "{uuid}", "%08x-%04x-4%03x-a%03x-%012x" % tuple(rng.getrandbits(b) for b in (32, 16, 12, 12, 48))
-        )
+        a, b, c, d, e = (rng.getrandbits(n) for n in (32, 16, 12, 12, 48))
+        path = path.replace("{uuid}", f"{a:08x}-{b:04x}-4{c:03x}-a{d:03x}-{e:012x}")
     if rng.random() < 0.2:
         path += f"?page={rng.randint(1, 9)}"
     return path
