@@ -1,0 +1,51 @@
+import time
+
+import orjson
+
+from ingest.batch import Batcher
+from ingest.config import BatchConfig
+
+
+def event(i: int) -> dict:
+    return {"message": f"line {i}", "log.offset": i}
+
+
+def test_batch_is_cut_at_max_events_with_each_event_serialized_once() -> None:
+    b = Batcher(BatchConfig(max_events=3))
+    assert b.feed(event(0)) is None
+    assert b.feed(event(1)) is None
+    batch = b.feed(event(2))
+    assert batch is not None and len(batch) == 3
+    assert [orjson.loads(d)["log"]["offset"] for d in batch.docs] == [0, 1, 2]
+    assert b.flush() is None
+
+
+def test_batch_is_cut_at_max_bytes() -> None:
+    b = Batcher(BatchConfig(max_events=1000, max_bytes=1024))
+    big = {"message": "x" * 600}
+    assert b.feed(big) is None
+    batch = b.feed(big)
+    assert batch is not None and len(batch) == 2 and batch.nbytes >= 1024
+
+
+def test_trickle_is_due_after_max_age() -> None:
+    b = Batcher(BatchConfig(max_events=1000, max_age=0.05))
+    b.feed(event(0))
+    deadline = time.monotonic() + 5
+    batch = None
+    while batch is None and time.monotonic() < deadline:
+        batch = b.due()
+        time.sleep(0.01)
+    assert batch is not None and len(batch) == 1
+
+
+def test_marks_travel_with_the_batch_that_follows_them() -> None:
+    b = Batcher(BatchConfig(max_events=2))
+    b.feed(event(0))
+    b.mark(("1:2", "s"), 100)
+    first = b.feed(event(1))
+    assert first is not None and first.positions == {("1:2", "s"): 100}
+    b.mark(("1:2", "s"), 200)
+    second = b.flush()
+    assert second is not None and second.positions == {("1:2", "s"): 200} and len(second) == 0
+    assert b.flush() is None

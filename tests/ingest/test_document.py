@@ -1,0 +1,39 @@
+import orjson
+import pytest
+
+from ingest.document import nest, serialize
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        ({"log.level": "info", "message": "m"}, {"log": {"level": "info"}, "message": "m"}),
+        (
+            {"log.level": "info", "log.file.path": "/a", "log.offset": 3},
+            {"log": {"level": "info", "file": {"path": "/a"}, "offset": 3}},
+        ),
+        ({"@timestamp": "2026-01-01T00:00:00.000Z"}, {"@timestamp": "2026-01-01T00:00:00.000Z"}),
+        ({"user": {"name": "x"}, "user.id": "7"}, {"user": {"name": "x", "id": "7"}}),
+        ({"user.id": "7", "user": {"name": "x"}}, {"user": {"id": "7", "name": "x"}}),
+        ({"@raw": b"x", "@source_id": "s", "a": 1}, {"a": 1}),
+    ],
+)
+def test_dotted_keys_are_nested(event: dict, expected: dict) -> None:
+    assert nest(event) == expected
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"http": "scalar", "http.request.method": "GET"},
+        {"http.request.method": "GET", "http": "scalar"},
+    ],
+)
+def test_scalar_in_the_way_of_an_object_is_kept_and_tagged(event: dict) -> None:
+    out = nest(event)
+    assert out["http"] == {"value": "scalar", "request": {"method": "GET"}}
+    assert out["tags"] == ["_fieldconflict"]
+
+
+def test_serialize_is_compact_nested_json() -> None:
+    assert orjson.loads(serialize({"a.b": 1, "c": [1, 2]})) == {"a": {"b": 1}, "c": [1, 2]}
