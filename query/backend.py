@@ -1,0 +1,69 @@
+"""One interface, two stores: what the API asks of a backend, and how one is built from settings."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ingest.duckdb_store import DayStore
+from logferry.config import Settings
+from query.duckdb_backend import DuckDBBackend
+from query.es_backend import ElasticsearchBackend
+from query.filters import Filters
+from query.results import BackendUnavailable, QueryTimeout
+
+__all__ = [
+    "Backend",
+    "BackendUnavailable",
+    "DuckDBBackend",
+    "ElasticsearchBackend",
+    "QueryTimeout",
+    "backend_from_settings",
+]
+
+
+class Backend(Protocol):
+    """Both implementations answer these with the same JSON for the same events."""
+
+    name: str
+
+    def ping(self) -> str:
+        """A short description of the store; raises ``BackendUnavailable`` when it cannot be read."""
+        ...
+
+    def search_events(self, f: Filters, size: int, sort: str, cursor: str | None) -> dict[str, Any]: ...
+
+    def errors_over_time(
+        self, f: Filters, interval: str, width_ms: int, by: str | None, top: int
+    ) -> dict[str, Any]: ...
+
+    def top(self, f: Filters, field: str, size: int, errors: bool) -> dict[str, Any]: ...
+
+    def latency(self, f: Filters, by: str | None, size: int) -> dict[str, Any]: ...
+
+
+def backend_from_settings(settings: Settings) -> Backend:
+    """The backend ``settings.api.backend`` names, configured like the sink that writes it."""
+    if settings.api.backend == "elasticsearch":
+        from elasticsearch import Elasticsearch
+
+        es = settings.elasticsearch
+        auth: dict[str, Any] = {"ca_certs": es.ca_certs} if es.ca_certs else {}
+        if es.api_key:
+            auth["api_key"] = es.api_key
+        elif es.username:
+            auth["basic_auth"] = (es.username, es.password or "")
+        client = Elasticsearch(
+            es.hosts,
+            verify_certs=es.verify_certs,
+            request_timeout=es.request_timeout,
+            **auth,
+        )
+        return ElasticsearchBackend(
+            client, es.index_prefix, timeout=settings.api.query_timeout, date_pattern=es.index_date_pattern
+        )
+    store = DayStore(
+        settings.resolve(settings.duckdb.directory),
+        memory_limit=settings.duckdb.memory_limit,
+        threads=settings.duckdb.threads,
+    )
+    return DuckDBBackend(store, timeout=settings.api.query_timeout)

@@ -1,0 +1,209 @@
+"""The embedded backend: SQL over the per-day DuckDB files that the time range touches.
+
+A day file that a writer in this process holds cannot be ATTACHed to a second database (DuckDB:
+"unique file handle conflict"), so each day is queried through ``DayStore.connect`` (the shared
+instance) and the partial results are merged in Python — they are counts, which add up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import duckdb
+import orjson
+
+from ingest.duckdb_store import DayStore
+from logferry.errors import QueryError
+from query.expr import Expr, and_
+from query.filters import ERROR_EXPR, SLOW_TAG, Filters
+from query.results import (
+    BackendUnavailable,
+    QueryTimeout,
+    assemble_buckets,
+    bucket_starts,
+    decode_cursor,
+    encode_cursor,
+    latency_stats,
+    quantile_cont,
+    rank,
+)
+from query.sql import compile_sql
+from query.timerange import days_touched
+
+UTC = dt.UTC
+KEY_SQL = {
+    "endpoint": "endpoint",
+    "user": "user_id",
+    "service": "service",
+    "error.type": "error_type",
+    "status_class": "status_class",
+    "status": "status",
+}
+
+
+class DuckDBBackend:
+    """Answers the API from ``<data_dir>/events/YYYY-MM-DD.duckdb``."""
+
+    name = "duckdb"
+
+    def __init__(self, store: DayStore, timeout: float = 10.0) -> None:
+        self.store = store
+        self.timeout = timeout
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _days(self, f: Filters) -> list[dt.date]:
+        present = set(self.store.days())
+        return [d for d in days_touched(f.start, f.end) if d in present]
+
+    @contextmanager
+    def _connect(self, day: dt.date) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """One day's connection, interrupted after the timeout; ``None`` if the day has no table."""
+        try:
+            con = self.store.connect(day)
+        except FileNotFoundError:
+            yield None
+            return
+        except duckdb.IOException as exc:
+            raise BackendUnavailable(
+                f"cannot open {self.store.path(day)}: {exc}. DuckDB allows one writing process per "
+                "file: query from the process that writes (logferry run serves the API) or stop it."
+            ) from None
+        timer = threading.Timer(self.timeout, con.interrupt)
+        timer.start()
+        try:
+            tables = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'"
+            ).fetchone()
+            yield con if tables and tables[0] else None
+        except duckdb.InterruptException:
+            raise QueryTimeout(f"the query ran longer than {self.timeout:g} s; narrow it") from None
+        finally:
+            timer.cancel()
+            con.close()
+
+    def _where(self, f: Filters, *extra: Expr) -> tuple[str, list[Any]]:
+        sql, params = compile_sql(and_(f.expr, *extra))
+        return f"ts >= ? AND ts < ? AND {sql}", [f.start, f.end, *params]
+
+    def _rows(self, f: Filters, select: str, group: str, *extra: Expr) -> Iterator[tuple[Any, ...]]:
+        where, params = self._where(f, *extra)
+        for day in self._days(f):
+            with self._connect(day) as con:
+                if con is None:
+                    continue
+                yield from con.execute(f"SELECT {select} FROM events WHERE {where} {group}", params).fetchall()
+
+    # -- Backend --------------------------------------------------------------------------------
+
+    def ping(self) -> str:
+        days = self.store.days()
+        if not days:
+            return f"no data yet under {self.store.directory}"
+        with self._connect(days[-1]) as con:
+            if con is not None:
+                con.execute("SELECT 1").fetchall()
+        return f"{len(days)} day file(s) under {self.store.directory}"
+
+    def search_events(self, f: Filters, size: int, sort: str, cursor: str | None) -> dict[str, Any]:
+        desc = sort == "desc"
+        order = "DESC" if desc else "ASC"
+        where, params = self._where(f)
+        after_sql, after_params = "", []
+        if cursor:
+            us, event_id = decode_cursor(cursor)
+            if not isinstance(us, int) or not isinstance(event_id, str):
+                raise QueryError("cursor is not valid; pass the 'next' value of a previous page")
+            t = dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(microseconds=us)
+            op = "<" if desc else ">"
+            after_sql = f" AND (ts {op} ? OR (ts = ? AND id {op} ?))"
+            after_params = [t, t, event_id]
+        total = 0
+        rows: list[tuple[int, str, str]] = []
+        days = self._days(f)
+        for day in reversed(days) if desc else days:
+            with self._connect(day) as con:
+                if con is None:
+                    continue
+                one = con.execute(f"SELECT count(*) FROM events WHERE {where}", params).fetchone()
+                total += one[0] if one else 0
+                if len(rows) <= size:
+                    rows += con.execute(
+                        f"SELECT epoch_us(ts), id, doc FROM events WHERE {where}{after_sql} "
+                        f"ORDER BY ts {order}, id {order} LIMIT ?",
+                        [*params, *after_params, size + 1 - len(rows)],
+                    ).fetchall()
+        page = rows[:size]
+        nxt = encode_cursor([page[-1][0], page[-1][1]]) if len(rows) > size else None
+        return {"total": total, "events": [orjson.loads(doc) for _, _, doc in page], "next": nxt}
+
+    def errors_over_time(self, f: Filters, interval: str, width_ms: int, by: str | None, top: int) -> dict[str, Any]:
+        key = KEY_SQL[by] if by else "NULL"
+        totals: dict[int, int] = defaultdict(int)
+        per: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        key_totals: dict[str, int] = defaultdict(int)
+        for b, k, n in self._rows(
+            f, f"epoch_ms(ts) // {width_ms} * {width_ms} AS b, {key} AS k, count(*)", "GROUP BY ALL", ERROR_EXPR
+        ):
+            totals[b] += n
+            if k is not None:
+                per[b][k] += n
+                key_totals[k] += n
+        keys = [k for k, _ in rank(key_totals, top)] if by else None
+        return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, per, keys)
+
+    def top(self, f: Filters, field: str, size: int, errors: bool) -> dict[str, Any]:
+        extra = (ERROR_EXPR,) if errors else ()
+        counts: dict[Any, int] = defaultdict(int)
+        total = missing = 0
+        for k, n in self._rows(f, f"{KEY_SQL[field]} AS k, count(*)", "GROUP BY ALL", *extra):
+            total += n
+            if k is None:
+                missing += n
+            else:
+                counts[k] += n
+        ranked = rank(counts, size)
+        named = sum(n for _, n in ranked)
+        return {
+            "field": field,
+            "total": total,
+            "top": [{"key": k, "count": n} for k, n in ranked],
+            "other": total - missing - named,
+            "missing": missing,
+        }
+
+    def latency(self, f: Filters, by: str | None, size: int) -> dict[str, Any]:
+        key = KEY_SQL[by] if by else "NULL"
+        slow_sql = f"count(*) FILTER (WHERE list_contains(tags, '{SLOW_TAG}'))"
+        values: dict[Any, dict[float, int]] = defaultdict(lambda: defaultdict(int))
+        slow: dict[Any, int] = defaultdict(int)
+        events: dict[Any, int] = defaultdict(int)
+        for k, ms, n, s in self._rows(f, f"{key} AS k, duration_ms, count(*), {slow_sql}", "GROUP BY ALL"):
+            events[k] += n
+            slow[k] += s
+            if ms is not None:
+                values[k][ms] += n
+
+        def stats(keys: list[Any]) -> dict[str, Any]:
+            merged: dict[float, int] = defaultdict(int)
+            for k in keys:
+                for v, n in values.get(k, {}).items():
+                    merged[v] += n
+            pairs = sorted(merged.items())
+            return latency_stats(
+                sum(n for _, n in pairs),
+                (quantile_cont(pairs, p / 100) for p in (50, 95, 99)),
+                pairs[-1][0] if pairs else None,
+                sum(slow[k] for k in keys),
+            )
+
+        out: dict[str, Any] = {"overall": stats(list(events)), "by": by, "series": []}
+        if by:
+            ranked = rank({k: n for k, n in events.items() if k is not None}, size)
+            out["series"] = [{"key": k, **stats([k])} for k, _ in ranked]
+        return out

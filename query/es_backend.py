@@ -1,0 +1,218 @@
+"""The Elasticsearch backend: query DSL and aggregations over the daily indices the range touches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from elasticsearch import ApiError, Elasticsearch, TransportError
+
+from logferry.errors import QueryError
+from query.dsl import compile_dsl
+from query.expr import Expr, and_
+from query.filters import ERROR_EXPR, SLOW_TAG, Filters
+from query.results import (
+    BackendUnavailable,
+    QueryTimeout,
+    assemble_buckets,
+    bucket_starts,
+    decode_cursor,
+    encode_cursor,
+    latency_stats,
+)
+from query.timerange import days_touched, iso_ms
+
+KEY_FIELD = {
+    "endpoint": "endpoint",
+    "user": "user.id",
+    "service": "service.name",
+    "error.type": "error.type",
+    "status_class": "http.response.status_class",
+    "status": "http.response.status_code",
+}
+MAX_LISTED_INDICES = 60  # beyond this many days, search <prefix>-* with the time filter
+SHARD_SIZE = 10_000  # terms aggregations stay exact for realistic cardinalities
+NS_PER_MS = 1_000_000.0
+T = TypeVar("T")
+
+
+class ElasticsearchBackend:
+    """Answers the API from ``<prefix>-YYYY.MM.DD`` indices (documents as the sink wrote them)."""
+
+    name = "elasticsearch"
+
+    def __init__(
+        self, client: Elasticsearch, prefix: str, timeout: float = 10.0, date_pattern: str = "%Y.%m.%d"
+    ) -> None:
+        self.client = client.options(request_timeout=timeout + 5)
+        self.prefix = prefix
+        self.timeout = timeout
+        self.date_pattern = date_pattern
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _index(self, f: Filters) -> str:
+        days = days_touched(f.start, f.end)
+        if len(days) > MAX_LISTED_INDICES:
+            return f"{self.prefix}-*"
+        return ",".join(f"{self.prefix}-{d.strftime(self.date_pattern)}" for d in days)
+
+    def _query(self, f: Filters, *extra: Expr) -> dict[str, Any]:
+        time_filter = {"range": {"@timestamp": {"gte": iso_ms(f.start), "lt": iso_ms(f.end)}}}
+        return {"bool": {"filter": [time_filter, compile_dsl(and_(f.expr, *extra))]}}
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except ApiError as exc:
+            if exc.meta.status == 400:
+                raise QueryError(f"Elasticsearch refused the query: {_reason(exc)}") from None
+            if exc.meta.status in (408, 504):
+                raise QueryTimeout(f"the query ran longer than {self.timeout:g} s; narrow it") from None
+            raise BackendUnavailable(f"Elasticsearch answered {exc.meta.status}: {_reason(exc)}") from None
+        except TransportError as exc:
+            raise BackendUnavailable(f"Elasticsearch is not reachable: {exc}") from None
+
+    def _search(self, f: Filters, **kwargs: Any) -> dict[str, Any]:
+        resp = self._call(
+            lambda: self.client.search(
+                index=self._index(f),
+                ignore_unavailable=True,
+                allow_no_indices=True,
+                timeout=f"{self.timeout:g}s",
+                **kwargs,
+            )
+        )
+        body: dict[str, Any] = resp.body
+        if body.get("timed_out"):
+            raise QueryTimeout(f"the query ran longer than {self.timeout:g} s; narrow it")
+        return body
+
+    # -- Backend --------------------------------------------------------------------------------
+
+    def ping(self) -> str:
+        info = self._call(lambda: self.client.cluster.health(timeout="5s"))
+        if info["status"] == "red":
+            raise BackendUnavailable("Elasticsearch cluster health is red")
+        return f"Elasticsearch cluster {info['cluster_name']} is {info['status']}"
+
+    def search_events(self, f: Filters, size: int, sort: str, cursor: str | None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        if cursor:
+            kwargs["search_after"] = decode_cursor(cursor)
+        body = self._search(
+            f,
+            query=self._query(f),
+            size=size + 1,
+            sort=[{"@timestamp": {"order": sort}}, {"event.id": {"order": sort}}],
+            track_total_hits=True,
+            **kwargs,
+        )
+        hits = body["hits"]["hits"]
+        page = hits[:size]
+        nxt = encode_cursor(page[-1]["sort"]) if len(hits) > size else None
+        return {"total": body["hits"]["total"]["value"], "events": [h["_source"] for h in page], "next": nxt}
+
+    def _top_keys(self, f: Filters, field: str, size: int, *extra: Expr) -> dict[str, Any]:
+        return self._search(
+            f,
+            query=self._query(f, *extra),
+            size=0,
+            track_total_hits=True,
+            aggs={
+                "top": {
+                    "terms": {
+                        "field": KEY_FIELD[field],
+                        "size": size,
+                        "shard_size": SHARD_SIZE,
+                        "order": [{"_count": "desc"}, {"_key": "asc"}],
+                    }
+                },
+                "missing": {"missing": {"field": KEY_FIELD[field]}},
+            },
+        )
+
+    def errors_over_time(self, f: Filters, interval: str, width_ms: int, by: str | None, top: int) -> dict[str, Any]:
+        keys: list[str] | None = None
+        hist: dict[str, Any] = {
+            "date_histogram": {"field": "@timestamp", "fixed_interval": interval, "min_doc_count": 1}
+        }
+        if by:
+            ranked = self._top_keys(f, by, top, ERROR_EXPR)["aggregations"]["top"]["buckets"]
+            keys = [b["key"] for b in ranked]
+            if keys:
+                hist["aggs"] = {"series": {"terms": {"field": KEY_FIELD[by], "include": keys, "size": len(keys)}}}
+        body = self._search(f, query=self._query(f, ERROR_EXPR), size=0, aggs={"hist": hist})
+        totals: dict[int, int] = {}
+        series: dict[int, dict[str, int]] = {}
+        for b in body["aggregations"]["hist"]["buckets"]:
+            totals[b["key"]] = b["doc_count"]
+            if "series" in b:
+                series[b["key"]] = {s["key"]: s["doc_count"] for s in b["series"]["buckets"]}
+        return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, series, keys)
+
+    def top(self, f: Filters, field: str, size: int, errors: bool) -> dict[str, Any]:
+        body = self._top_keys(f, field, size, *((ERROR_EXPR,) if errors else ()))
+        aggs = body["aggregations"]
+        return {
+            "field": field,
+            "total": body["hits"]["total"]["value"],
+            "top": [{"key": b["key"], "count": b["doc_count"]} for b in aggs["top"]["buckets"]],
+            "other": aggs["top"]["sum_other_doc_count"],
+            "missing": aggs["missing"]["doc_count"],
+        }
+
+    def latency(self, f: Filters, by: str | None, size: int) -> dict[str, Any]:
+        stats_aggs = {
+            "pct": {
+                "percentiles": {
+                    "field": "event.duration",
+                    "percents": [50, 95, 99],
+                    "tdigest": {"compression": 1000, "execution_hint": "high_accuracy"},
+                }
+            },
+            "max": {"max": {"field": "event.duration"}},
+            "has": {"value_count": {"field": "event.duration"}},
+            "slow": {"filter": {"term": {"tags": SLOW_TAG}}},
+        }
+        aggs: dict[str, Any] = dict(stats_aggs)
+        if by:
+            aggs["series"] = {
+                "terms": {
+                    "field": KEY_FIELD[by],
+                    "size": size,
+                    "shard_size": SHARD_SIZE,
+                    "order": [{"_count": "desc"}, {"_key": "asc"}],
+                },
+                "aggs": stats_aggs,
+            }
+        body = self._search(f, query=self._query(f), size=0, aggs=aggs)
+        a = body["aggregations"]
+        out: dict[str, Any] = {"overall": _stats(a), "by": by, "series": []}
+        if by:
+            out["series"] = [{"key": b["key"], **_stats(b)} for b in a["series"]["buckets"]]
+        return out
+
+
+def _stats(a: dict[str, Any]) -> dict[str, Any]:
+    count = int(a["has"]["value"])
+    values = a["pct"]["values"]
+
+    def ms(v: float | None) -> float | None:
+        return None if v is None or count == 0 else v / NS_PER_MS
+
+    return latency_stats(
+        count,
+        (ms(values.get(k)) for k in ("50.0", "95.0", "99.0")),
+        ms(a["max"]["value"]),
+        a["slow"]["doc_count"],
+    )
+
+
+def _reason(exc: ApiError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    err = body.get("error", {})
+    if isinstance(err, dict):
+        causes = err.get("root_cause") or [err]
+        return "; ".join(str(c.get("reason", c)) for c in causes)
+    return str(err or exc)

@@ -1,0 +1,116 @@
+"""The filter parameters every endpoint shares, validated once into one ``query.expr`` tree."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from logferry.errors import QueryError
+from query.expr import Exists, Expr, MatchAll, Number, Range, Term, and_, or_
+from query.fields import ECS_FIELDS
+from query.qstring import parse_query
+from query.timerange import time_range
+
+LEVELS = ("trace", "debug", "info", "warn", "error", "fatal", "critical")
+LEVEL_ALIASES = {"warning": "warn", "err": "error", "information": "info", "crit": "critical"}
+ERROR_LEVELS = ("error", "fatal", "critical")
+SLOW_TAG = "slow_request"
+_STATUS = re.compile(r"^(?:(\d{3})|([1-5])xx|(\d{3})-(\d{3}))$")
+
+F = ECS_FIELDS
+
+# "An error": logged at error level or worse, carrying an error type, or a 5xx response.
+ERROR_EXPR: Expr = or_(
+    *(Term(F["log.level"], lvl) for lvl in ERROR_LEVELS),
+    Exists(F["error.type"]),
+    Range(F["http.response.status_code"], 500.0, None),
+)
+
+EndpointTemplater = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A validated request: the time range plus one expression for everything else."""
+
+    start: dt.datetime
+    end: dt.datetime
+    expr: Expr
+
+
+def build_filters(
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    level: str | None = None,
+    user: str | None = None,
+    endpoint: str | None = None,
+    path: str | None = None,
+    status: str | None = None,
+    tag: str | None = None,
+    service: str | None = None,
+    q: str | None = None,
+    templater: EndpointTemplater | None = None,
+    now: dt.datetime | None = None,
+) -> Filters:
+    """Every filter, checked; a wrong value raises ``QueryError`` naming the parameter."""
+    now = now or dt.datetime.now(dt.UTC)
+    t_start, t_end = time_range(start, end, now)
+    parts: list[Expr] = []
+    if level:
+        parts.append(or_(*(Term(F["log.level"], lvl) for lvl in parse_levels(level))))
+    if user:
+        parts.append(Term(F["user.id"], user))
+    if endpoint:
+        parts.append(endpoint_expr(endpoint, templater))
+    if path:
+        parts.append(Term(F["url.path"], path))
+    if status:
+        parts.append(status_expr(status))
+    if tag:
+        parts.append(Term(F["tags"], tag))
+    if service:
+        parts.append(Term(F["service.name"], service))
+    if q:
+        parts.append(parse_query(q, now))
+    return Filters(t_start, t_end, and_(*parts) if parts else MatchAll())
+
+
+def parse_levels(text: str) -> list[str]:
+    """``error`` or ``warn,error``; each must be a known level."""
+    levels = []
+    for raw in text.split(","):
+        name = raw.strip().lower()
+        name = LEVEL_ALIASES.get(name, name)
+        if name not in LEVELS:
+            raise QueryError(f"level {raw.strip()!r} is not one of {', '.join(LEVELS)}")
+        levels.append(name)
+    return levels
+
+
+def status_expr(text: str) -> Expr:
+    """``500``, ``5xx`` or ``400-599`` over ``http.response.status_code``."""
+    m = _STATUS.match(text.strip())
+    if not m:
+        raise QueryError(f"status {text!r} is not a code (500), a class (5xx) or a range (400-599)")
+    code, klass, lo, hi = m.groups()
+    field = F["http.response.status_code"]
+    if code:
+        return Number(field, float(code))
+    if klass:
+        return Range(field, float(int(klass) * 100), float(int(klass) * 100 + 99))
+    if int(lo) > int(hi):
+        raise QueryError(f"status range {text!r} runs backwards")
+    return Range(field, float(lo), float(hi))
+
+
+def endpoint_expr(value: str, templater: EndpointTemplater | None) -> Expr:
+    """The templated route; a concrete path is templated the way the pipeline does it first."""
+    candidates = {value}
+    if templater is not None and "{" not in value:
+        templated = templater(value)
+        if templated:
+            candidates.add(templated)
+    return or_(*(Term(F["endpoint"], c) for c in sorted(candidates)))

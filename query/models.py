@@ -1,0 +1,65 @@
+"""Response models of the API: they document the JSON in OpenAPI; handlers build plain dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class EventsPage(BaseModel):
+    total: int = Field(description="Events matching the filters (exact).")
+    events: list[dict[str, Any]] = Field(description="ECS documents, as stored.")
+    next: str | None = Field(description="Cursor of the next page; null on the last page.")
+
+
+class Bucket(BaseModel):
+    start: str = Field(description="Bucket start, ISO 8601 UTC.")
+    count: int
+    series: dict[str, int] = Field(description="Counts of the top series and 'other' (when 'by' is set).")
+
+
+class ErrorsOverTime(BaseModel):
+    interval: str
+    buckets: list[Bucket]
+
+
+class TopEntry(BaseModel):
+    key: str | int
+    count: int
+
+
+class Top(BaseModel):
+    field: str
+    total: int = Field(description="Events matching the filters.")
+    top: list[TopEntry]
+    other: int = Field(description="Events with a value outside the top N.")
+    missing: int = Field(description="Events without the field.")
+
+
+class LatencyStats(BaseModel):
+    count: int = Field(description="Events with a duration.")
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    max: float | None
+    slow: int = Field(description="Events tagged slow_request.")
+
+
+class LatencySeries(LatencyStats):
+    key: str
+
+
+class Latency(BaseModel):
+    overall: LatencyStats
+    by: str | None
+    series: list[LatencySeries]
+
+
+class Health(BaseModel):
+    status: str
+    detail: str | None = None
+
+
+class Problem(BaseModel):
+    detail: str

@@ -1,0 +1,116 @@
+"""What both backends share after their query ran: cursors, bucket filling, top-N and percentiles.
+
+Each backend returns raw partial counts; the answer is assembled here, once, so that empty
+buckets, the "other" series and tie order cannot differ between DuckDB and Elasticsearch.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from logferry.errors import LogferryError, QueryError
+from query.timerange import iso_ms
+
+OTHER = "other"
+BY_FIELDS = ("endpoint", "user", "service", "error.type", "status_class")
+TOP_FIELDS = ("endpoint", "user", "error.type", "service", "status")
+PERCENTS = (50.0, 95.0, 99.0)
+
+
+class BackendUnavailable(LogferryError):
+    """The store cannot be read right now (server down, file locked by another process)."""
+
+    retriable = True
+
+
+class QueryTimeout(LogferryError):
+    """A query ran longer than the configured timeout and was stopped."""
+
+    retriable = True
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, orjson.JSONDecodeError):
+        raise QueryError("cursor is not valid; pass the 'next' value of a previous page") from None
+    if not isinstance(values, list) or len(values) != 2:
+        raise QueryError("cursor is not valid; pass the 'next' value of a previous page")
+    return values
+
+
+def bucket_starts(start: dt.datetime, end: dt.datetime, width_ms: int) -> list[int]:
+    """Epoch-aligned bucket starts (ms) covering ``[start, end)``."""
+    first = int(start.timestamp() * 1000) // width_ms * width_ms
+    end_ms = math.ceil(end.timestamp() * 1000)
+    return list(range(first, end_ms, width_ms))
+
+
+def rank(counts: dict[Any, int], n: int) -> list[tuple[Any, int]]:
+    """Top ``n`` by count, ties by key: the order both backends' terms aggregations use."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
+def assemble_buckets(
+    interval: str,
+    starts: list[int],
+    totals: dict[int, int],
+    series: dict[int, dict[str, int]] | None,
+    keys: list[str] | None,
+) -> dict[str, Any]:
+    """``{"interval", "buckets": [{"start", "count", "series"}]}`` with empty buckets as 0.
+
+    ``series`` holds the counts of the top ``keys`` per bucket; the rest of a bucket is "other".
+    """
+    out = []
+    for b in starts:
+        count = totals.get(b, 0)
+        named: dict[str, int] = {}
+        if keys is not None:
+            per = (series or {}).get(b, {})
+            named = {k: per.get(k, 0) for k in keys}
+            named[OTHER] = count - sum(named.values())
+        out.append({"start": iso_ms(dt.datetime.fromtimestamp(b / 1000, dt.UTC)), "count": count, "series": named})
+    return {"interval": interval, "buckets": out}
+
+
+def quantile_cont(values: list[tuple[float, int]], p: float) -> float | None:
+    """Linear-interpolated quantile of sorted (value, count) pairs (DuckDB's ``quantile_cont``)."""
+    n = sum(c for _, c in values)
+    if n == 0:
+        return None
+    pos = (n - 1) * p
+    lo_i, hi_i = math.floor(pos), math.ceil(pos)
+    lo_v = hi_v = None
+    seen = 0
+    for v, c in values:
+        if lo_v is None and lo_i < seen + c:
+            lo_v = v
+        if hi_i < seen + c:
+            hi_v = v
+            break
+        seen += c
+    assert lo_v is not None and hi_v is not None
+    return lo_v + (hi_v - lo_v) * (pos - lo_i)
+
+
+def latency_stats(count: int, pcts: Iterable[float | None], max_ms: float | None, slow: int) -> dict[str, Any]:
+    p50, p95, p99 = (None if v is None else round(v, 3) for v in pcts)
+    return {
+        "count": count,
+        "p50": p50,
+        "p95": p95,
+        "p99": p99,
+        "max": None if max_ms is None else round(max_ms, 3),
+        "slow": slow,
+    }

@@ -1,0 +1,96 @@
+"""``query.expr`` → a DuckDB ``WHERE`` clause with ``?`` parameters, over the ``events`` table.
+
+Every leaf is ``coalesce(..., false)`` so that ``NOT`` of a missing field is true, as ``must_not``
+is in Elasticsearch; text matching follows the standard analyser closely enough for words and
+phrases: case-insensitive, on word boundaries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from query.expr import And, Exists, Expr, Field, Kind, MatchAll, MatchNone, Not, Number, Or, Range, Term
+
+
+def compile_sql(expr: Expr) -> tuple[str, list[Any]]:
+    """The SQL condition of ``expr`` and its parameters, in order."""
+    params: list[Any] = []
+    return _sql(expr, params), params
+
+
+def _sql(e: Expr, params: list[Any]) -> str:
+    if isinstance(e, MatchAll):
+        return "true"
+    if isinstance(e, MatchNone):
+        return "false"
+    if isinstance(e, And):
+        return "(" + " AND ".join(_sql(i, params) for i in e.items) + ")"
+    if isinstance(e, Or):
+        return "(" + " OR ".join(_sql(i, params) for i in e.items) + ")"
+    if isinstance(e, Not):
+        return f"(NOT {_sql(e.item, params)})"
+    if isinstance(e, Exists):
+        if e.field.array:
+            return f"coalesce(len({e.field.sql}) > 0, false)"
+        if e.field.kind is Kind.SOURCE:
+            return f"({e.field.sql.replace('json_extract_string', 'json_extract')} IS NOT NULL)"
+        return f"({e.field.sql} IS NOT NULL)"
+    if isinstance(e, Number):
+        return _compare(e.field, "=", e.value, params)
+    if isinstance(e, Range):
+        parts = []
+        if e.lo is not None:
+            parts.append(_compare(e.field, ">=" if e.include_lo else ">", e.lo, params))
+        if e.hi is not None:
+            parts.append(_compare(e.field, "<=" if e.include_hi else "<", e.hi, params))
+        if not parts:
+            return _sql(Exists(e.field), params)
+        return "(" + " AND ".join(parts) + ")"
+    if isinstance(e, Term):
+        return _term(e, params)
+    raise TypeError(f"not an expression: {e!r}")
+
+
+def _compare(field: Field, op: str, value: float | dt.datetime | str, params: list[Any]) -> str:
+    if field.kind is Kind.SOURCE:
+        params.append(value)
+        return f"coalesce(TRY_CAST({field.sql} AS DOUBLE) {op} ?, false)"
+    if isinstance(value, float):
+        params.append(value * field.sql_scale)
+    else:
+        params.append(value)
+    return f"coalesce({field.sql} {op} ?, false)"
+
+
+def _like(pattern: str) -> str:
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def _text_regex(value: str, wildcard: bool) -> str:
+    """Words of ``value`` in order, on word boundaries, case-insensitive (a phrase match)."""
+    if wildcard:
+        body = "".join(r"\w*" if c == "*" else r"\w" if c == "?" else re.escape(c) for c in value)
+        return r"(?i)\b" + body + r"\b"
+    words = re.findall(r"\w+", value)
+    return r"(?i)\b" + r"\W+".join(re.escape(w) for w in words) + r"\b"
+
+
+def _term(e: Term, params: list[Any]) -> str:
+    f = e.field
+    if f.kind is Kind.TEXT:
+        params.append(_text_regex(e.value, e.wildcard))
+        return f"coalesce(regexp_matches({f.sql}, ?), false)"
+    if f.array:
+        if e.wildcard:
+            params.append(_like(e.value))
+            return f"coalesce(len(list_filter({f.sql}, x -> x LIKE ? ESCAPE '\\')) > 0, false)"
+        params.append(e.value)
+        return f"coalesce(list_contains({f.sql}, ?), false)"
+    if e.wildcard:
+        params.append(_like(e.value))
+        return f"coalesce({f.sql} LIKE ? ESCAPE '\\', false)"
+    params.append(e.value)
+    return f"coalesce({f.sql} = ?, false)"
