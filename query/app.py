@@ -36,6 +36,40 @@ def _json(data: Any) -> Response:
     return Response(orjson.dumps(data), media_type="application/json")
 
 
+def filters(
+    request: Request,
+    start: Annotated[
+        str | None, Query(alias="from", description="ISO 8601 or relative (now-1h); default now-24h.")
+    ] = None,
+    end: Annotated[str | None, Query(alias="to", description="ISO 8601 or relative; default now.")] = None,
+    level: Annotated[str | None, Query(description="A level or a comma-separated list.")] = None,
+    user: Annotated[str | None, Query(description="user.id")] = None,
+    endpoint: Annotated[str | None, Query(description="Templated route; a concrete path is templated first.")] = None,
+    path: Annotated[str | None, Query(description="Raw url.path")] = None,
+    status: Annotated[str | None, Query(description="500, 5xx or 400-599")] = None,
+    tag: Annotated[str | None, Query()] = None,
+    service: Annotated[str | None, Query(description="service.name")] = None,
+    q: Annotated[str | None, Query(description="Lucene query string, e.g. level:error AND userId:u1")] = None,
+) -> Filters:
+    """The shared filter parameters, validated into one expression (422 on a wrong value)."""
+    return build_filters(
+        start=start,
+        end=end,
+        level=level,
+        user=user,
+        endpoint=endpoint,
+        path=path,
+        status=status,
+        tag=tag,
+        service=service,
+        q=q,
+        templater=request.app.state.templater,
+    )
+
+
+Common = Annotated[Filters, Depends(filters)]
+
+
 def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
     """The API over ``backend`` (built from ``settings`` when not given)."""
     store: Backend = backend if backend is not None else backend_from_settings(settings)
@@ -47,6 +81,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         description="Search shipped log events and count errors, over DuckDB or Elasticsearch.",
     )
     app.state.backend = store
+    app.state.templater = templater
 
     _install_middleware(app, api.api_key)
 
@@ -58,38 +93,6 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
     @app.exception_handler(QueryTimeout)
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
-
-    def filters(
-        start: Annotated[
-            str | None, Query(alias="from", description="ISO 8601 or relative (now-1h); default now-24h.")
-        ] = None,
-        end: Annotated[str | None, Query(alias="to", description="ISO 8601 or relative; default now.")] = None,
-        level: Annotated[str | None, Query(description="A level or a comma-separated list.")] = None,
-        user: Annotated[str | None, Query(description="user.id")] = None,
-        endpoint: Annotated[
-            str | None, Query(description="Templated route; a concrete path is templated first.")
-        ] = None,
-        path: Annotated[str | None, Query(description="Raw url.path")] = None,
-        status: Annotated[str | None, Query(description="500, 5xx or 400-599")] = None,
-        tag: Annotated[str | None, Query()] = None,
-        service: Annotated[str | None, Query(description="service.name")] = None,
-        q: Annotated[str | None, Query(description="Lucene query string, e.g. level:error AND userId:u1")] = None,
-    ) -> Filters:
-        return build_filters(
-            start=start,
-            end=end,
-            level=level,
-            user=user,
-            endpoint=endpoint,
-            path=path,
-            status=status,
-            tag=tag,
-            service=service,
-            q=q,
-            templater=templater,
-        )
-
-    Common = Annotated[Filters, Depends(filters)]
 
     @app.get("/api/v1/events", response_model=EventsPage, responses=PROBLEMS)
     def events(

@@ -155,7 +155,9 @@ def _has_wildcard(raw: str) -> bool:
     return bool(re.search(r"(?<!\\)[*?]", raw))
 
 
-def _bound(item: tree.Item) -> str | None:
+def _bound(item: tree.Item | None) -> str | None:
+    if item is None:
+        return None
     text = _unescape(item.value[1:-1] if isinstance(item, tree.Phrase) else str(item.value))
     return None if text == "*" else text
 

@@ -1,0 +1,194 @@
+"""A generated corpus with known answers, for the contract suite and the CLI tests.
+
+Every raw line is made from a ``Truth`` record; expected answers are computed from those records
+(plain Python over the parameters), never by the code under test. The lines go through the real
+processor chain, so what the backends hold is what the pipeline would ship.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ingest.document import serialize
+from ingest.duckdb_sink import INSERT_FILE
+from ingest.duckdb_store import DayStore
+from logferry.stages import DEFAULT_ORDER, PROCESSORS
+
+UTC = dt.UTC
+START = dt.datetime(2026, 3, 10, tzinfo=UTC)
+END = START + dt.timedelta(days=2)
+USERS = [f"user_{i}" for i in range(1, 13)]
+SERVICES = ["api", "billing", "web"]
+# (template, concrete path maker)
+ENDPOINTS: list[tuple[str, Any]] = [
+    ("/api/v1/users/{id}", lambda r: f"/api/v1/users/{r.randint(1, 500)}"),
+    ("/api/v1/payments/{id}", lambda r: f"/api/v1/payments/{r.randint(1000, 9999)}"),
+    ("/api/v1/likes", lambda r: "/api/v1/likes"),
+    ("/api/v1/search", lambda r: "/api/v1/search"),
+    ("/health", lambda r: "/health"),
+]
+STATUSES = [200] * 12 + [201, 204, 301, 400, 401, 404, 404, 429, 500, 502, 503]
+MISC_MESSAGES = ["connection refused by upstream", "cache warmed", "retrying request", "Connection reset"]
+ERROR_LEVELS = ("error", "fatal", "critical")
+SLOW_MS = 1000  # tag_http's default slow_request_ms
+
+
+@dataclass
+class Truth:
+    offset: int
+    ts: dt.datetime
+    kind: str  # http | payment | sync | misc
+    level: str
+    service: str
+    user: str | None = None
+    endpoint: str | None = None
+    path: str | None = None
+    status: int | None = None  # HTTP status
+    duration_ms: int | None = None
+    error_type: str | None = None
+    action: str | None = None
+    source_status: str | int | None = None  # non-HTTP events keep their own status
+    message: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.level in ERROR_LEVELS or self.error_type is not None or (self.status or 0) >= 500
+
+
+def generate(n: int = 2400, seed: int = 7) -> list[Truth]:
+    r = random.Random(seed)
+    span = (END - START).total_seconds()
+    out = []
+    for i in range(n):
+        ts = START + dt.timedelta(milliseconds=int(r.random() * span * 1000))
+        kind = r.choices(["http", "payment", "sync", "misc"], [70, 15, 10, 5])[0]
+        service = r.choice(SERVICES)
+        t = Truth(offset=i, ts=ts, kind=kind, level="info", service=service)
+        if kind == "http":
+            template, make = r.choice(ENDPOINTS)
+            t.endpoint, t.path = template, make(r)
+            t.status = r.choice(STATUSES)
+            t.duration_ms = int(math.exp(r.uniform(math.log(3), math.log(6000))))
+            t.user = r.choice(USERS) if r.random() < 0.9 else None
+            t.level = "error" if t.status >= 500 else "warn" if t.status >= 400 else "info"
+            if t.status >= 500 and r.random() < 0.6:
+                t.error_type = r.choice(["TimeoutError", "DbError"])
+            t.message = f"request {t.path} -> {t.status}"
+        elif kind == "payment":
+            t.action = "payment"
+            t.user = r.choice(USERS)
+            t.source_status = r.choice(["failed", "ok", "ok"])
+            if t.source_status == "failed":
+                t.level = r.choice(["warn", "error"])
+                if t.level == "error":
+                    t.error_type = "CardDeclined"
+            t.message = f"payment {t.source_status} for order {r.randint(1, 99999)}"
+        elif kind == "sync":
+            t.action = "sync"
+            t.source_status = r.choice([0, 1, 2])
+            t.level = r.choice(["debug", "info"])
+            t.message = f"sync finished with code {t.source_status}"
+        else:
+            t.message = r.choice(MISC_MESSAGES)
+            t.level = r.choice(["info", "warn", "error", "fatal"])
+        out.append(t)
+    return out
+
+
+def raw_line(t: Truth) -> bytes:
+    """The line an application would log, with the source field names varying like real logs do."""
+    v = t.offset % 3
+    line: dict[str, Any] = {
+        ("timestamp", "time", "@timestamp")[v]: t.ts.strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{t.ts.microsecond // 1000:03d}Z",
+        ("level", "severity", "level")[v]: (t.level.upper(), t.level, t.level.capitalize())[v],
+        "message": t.message,
+        "service": t.service,
+    }
+    if t.user is not None:
+        line[("userId", "user_id", "userId")[v]] = t.user
+    if t.kind == "http":
+        line["method"] = "GET" if t.offset % 2 else "POST"
+        line["url"] = t.path
+        line[("status", "statusCode", "status")[v]] = t.status
+        line[("responseTime", "duration_ms", "latency")[v]] = t.duration_ms
+    if t.error_type is not None:
+        line["error"] = {"type": t.error_type, "message": f"{t.error_type} happened"}
+    if t.action is not None:
+        line["action"] = t.action
+    if t.source_status is not None:
+        line["status"] = t.source_status
+    return orjson.dumps(line)
+
+
+def documents(truths: list[Truth]) -> list[bytes]:
+    """The shipped documents: each raw line through the real processor chain, then serialized."""
+    chain = [PROCESSORS[name]() for name in DEFAULT_ORDER]
+    docs = []
+    for t in truths:
+        event: dict[str, Any] | None = {
+            "@raw": raw_line(t),
+            "@source_id": "corpus",
+            "log.file.path": "corpus.log",
+            "log.offset": t.offset,
+        }
+        for step in chain:
+            assert event is not None
+            event = step(event)
+        assert event is not None, f"line {t.offset} was dropped"
+        docs.append(serialize(event))
+    return docs
+
+
+def load_duckdb(store: DayStore, docs: list[bytes]) -> None:
+    by_day: dict[str, list[bytes]] = defaultdict(list)
+    for doc in docs:
+        by_day[orjson.loads(doc)["@timestamp"][:10]].append(doc)
+    for day, day_docs in by_day.items():
+        con = store.connect(dt.date.fromisoformat(day), create=True)
+        with tempfile.NamedTemporaryFile("wb", suffix=".ndjson", delete=False) as f:
+            f.write(b"\n".join(day_docs))
+        try:
+            con.execute(INSERT_FILE, [f.name])
+        finally:
+            Path(f.name).unlink()
+            con.close()
+
+
+def load_elasticsearch(client: Any, prefix: str, docs: list[bytes]) -> None:
+    from elasticsearch import helpers
+
+    from ingest.elasticsearch_template import install_template
+
+    install_template(client, prefix)
+    actions = []
+    for doc in docs:
+        d = orjson.loads(doc)
+        index = f"{prefix}-{d['@timestamp'][:10].replace('-', '.')}"
+        actions.append({"_index": index, "_id": d["event"]["id"], "_source": d})
+    ok, errors = helpers.bulk(client, actions, refresh="wait_for", raise_on_error=False)
+    assert not errors, errors[:3]
+    assert ok == len(docs)
+
+
+# -- expected answers -----------------------------------------------------------------------------
+
+
+def in_range(truths: list[Truth], start: dt.datetime, end: dt.datetime) -> list[Truth]:
+    return [t for t in truths if start <= t.ts < end]
+
+
+def quantile_cont(values: list[float], p: float) -> float:
+    s = sorted(values)
+    pos = (len(s) - 1) * p
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
