@@ -16,6 +16,21 @@ INTERNAL_KEYS = frozenset({RAW, SOURCE_ID})
 CONFLICT_TAG = "_fieldconflict"
 
 
+_PLAIN: tuple[str, ...] = ()
+_CACHE_MAX = 65_536
+_paths: dict[str, tuple[str, ...] | None] = {}
+
+
+def _path(key: str) -> tuple[str, ...] | None:
+    """The nesting path of a key (cached: keys repeat from event to event); None for internal keys."""
+    if key in INTERNAL_KEYS:
+        return None
+    path = _PLAIN if "." not in key or key == "@timestamp" else tuple(key.split("."))
+    if len(_paths) < _CACHE_MAX:
+        _paths[key] = path
+    return path
+
+
 def nest(event: dict[str, Any]) -> dict[str, Any]:
     """Nest dotted keys into objects; internal keys are dropped.
 
@@ -25,36 +40,43 @@ def nest(event: dict[str, Any]) -> dict[str, Any]:
     """
     out: dict[str, Any] = {}
     conflict = False
+    paths = _paths
     for key, value in event.items():
-        if key in INTERNAL_KEYS:
+        path = paths[key] if key in paths else _path(key)
+        if path is None:
             continue
-        if "." not in key or key == "@timestamp":
-            if key in out and isinstance(out[key], dict):
+        if not path:
+            existing = out.get(key)
+            if existing is None:
+                out[key] = value
+            elif isinstance(existing, dict):
                 if isinstance(value, dict):
-                    _merge(out[key], value)
+                    _merge(existing, value)
                 else:
-                    out[key]["value"] = value
+                    existing["value"] = value
                     conflict = True
             else:
                 out[key] = value
             continue
-        parts = key.split(".")
         node = out
-        for part in parts[:-1]:
+        for part in path[:-1]:
             child = node.get(part)
             if child is None:
                 child = node[part] = {}
-            elif not isinstance(child, dict):
+            elif type(child) is not dict:
                 child = node[part] = {"value": child}
                 conflict = True
             node = child
-        last = parts[-1]
+        last = path[-1]
         existing = node.get(last)
-        if isinstance(existing, dict) and isinstance(value, dict):
-            _merge(existing, value)
+        if existing is None:
+            node[last] = value
         elif isinstance(existing, dict):
-            existing["value"] = value
-            conflict = True
+            if isinstance(value, dict):
+                _merge(existing, value)
+            else:
+                existing["value"] = value
+                conflict = True
         else:
             node[last] = value
     if conflict:
@@ -77,4 +99,4 @@ def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
 
 def serialize(event: dict[str, Any]) -> bytes:
     """The one serialization of an event: nested ECS document as compact JSON bytes."""
-    return orjson.dumps(nest(event), option=orjson.OPT_NON_STR_KEYS)
+    return orjson.dumps(nest(event))

@@ -81,13 +81,14 @@ def generate_lines(
             status = rng.choices(
                 (200, 201, 204, 400, 401, 404, 429, 500, 502, 503), (70, 5, 3, 5, 3, 4, 2, 4, 2, 2)
             )[0]
-            rt = round(rng.lognormvariate(3.5, 1.0), 1)
+            rt = round(rng.uniform(1000, 8000) if rng.random() < 0.03 else rng.lognormvariate(3.5, 1.0), 1)
             level = 50 if status >= 500 else 40 if status >= 400 else 30
             rec: dict = {
                 "level": level,
                 "time": int(ts * 1000),
                 "pid": 4242,
                 "hostname": "web-1",
+                "service": "api-gateway",
                 "req": {"id": i, "method": method, "url": path, "headers": {"user-agent": "Mozilla/5.0"}},
                 "res": {"statusCode": status},
                 "responseTime": rt,
@@ -124,6 +125,7 @@ def generate_lines(
                 "event": "job finished",
                 "level": "warning" if slow else "info",
                 "timestamp": _iso(ts),
+                "service": "worker",
                 "job": rng.choice(("send-email", "resize-image", "reindex")),
                 "duration_ms": rng.randint(1500, 9000) if slow else rng.randint(5, 900),
                 "user_id": user,
@@ -133,6 +135,7 @@ def generate_lines(
             bad = rng.random() < 0.1
             rec = {
                 "name": "auth",
+                "service": "auth",
                 "hostname": "auth-1",
                 "pid": 77,
                 "level": 50 if bad else 30,

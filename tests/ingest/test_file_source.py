@@ -100,10 +100,9 @@ def test_rotation_by_rename_loses_nothing(tmp_path: Path) -> None:
     append(log, "a1", "a2")
     src = source(tmp_path, "app.log")
     assert drain(src) == [b"a1", b"a2"]
-    writer = open(log, "ab")  # the application keeps its handle across the rename
-    os.rename(log, tmp_path / "app.log.1")
-    writer.write(b"a3\n")
-    writer.close()
+    with open(log, "ab") as writer:  # the application keeps its handle across the rename
+        os.rename(log, tmp_path / "app.log.1")
+        writer.write(b"a3\n")
     append(log, "b1", "b2")
     assert sorted(drain(src)) == [b"a3", b"b1", b"b2"]
     assert drain(src) == []
@@ -136,10 +135,9 @@ def test_a_deleted_file_is_read_to_its_end_and_released(tmp_path: Path) -> None:
     append(log, "x", "y")
     src = source(tmp_path, "*.log")
     assert drain(src) == [b"x", b"y"]
-    writer = open(log, "ab")
-    os.unlink(log)
-    writer.write(b"z\npartial")
-    writer.close()
+    with open(log, "ab") as writer:
+        os.unlink(log)
+        writer.write(b"z\npartial")
     assert drain(src) == [b"z", b"partial"]
     assert src.harvesters == {}
     assert not any("app.log" in target for target in open_files())

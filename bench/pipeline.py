@@ -1,0 +1,106 @@
+"""Throughput of the embedded path against a bare loop measured in the same run (not a test).
+
+(a) bare: read lines, orjson.loads, orjson.dumps — the floor any JSON log shipper pays;
+(b) logferry's read → parse → enrich → serialize, with the configured processor chain;
+(c) end to end into DuckDB (`Pipeline` with the file source and the DuckDB sink).
+Prints events/s and MB/s for each and the ratios b/a and c/a.
+
+    python bench/pipeline.py [--lines 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from ingest.batch import Batcher
+from ingest.deadletter import DeadLetterFile
+from ingest.duckdb_sink import DuckDBSink
+from ingest.duckdb_store import DayStore
+from ingest.file_source import FileSource
+from ingest.pipeline import Pipeline, build_processors
+from ingest.registry import Registry
+from logferry.config import load_settings
+from logferry.sample import generate_lines
+
+
+def write_corpus(path: Path, lines: int) -> int:
+    with open(path, "wb") as f:
+        for _, line in generate_lines(lines, seed=7):
+            f.write(line + b"\n")
+    return path.stat().st_size
+
+
+def bare(path: Path) -> int:
+    n = 0
+    loads, dumps = orjson.loads, orjson.dumps
+    with open(path, "rb") as f:
+        for line in f:
+            try:
+                dumps(loads(line))
+            except orjson.JSONDecodeError:
+                dumps({"message": line.decode("utf-8", "replace")})
+            n += 1
+    return n
+
+
+def processing(path: Path, settings) -> int:  # type: ignore[no-untyped-def]
+    """Source, processors and serialization, no sink: what the hot path costs."""
+    source = FileSource(settings.input, Registry(settings.data_dir / "bench-registry.json"), once=True)
+    pipeline = Pipeline(source, build_processors(settings), Batcher(settings.batch), _NullSink())
+    return pipeline.run(once=True).written
+
+
+class _NullSink:
+    name = "null"
+
+    def write(self, batch) -> None:  # type: ignore[no-untyped-def]
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def end_to_end(path: Path, settings) -> int:  # type: ignore[no-untyped-def]
+    source = FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=True)
+    store = DayStore(settings.data_dir / "events")
+    sink = DuckDBSink(store, DeadLetterFile(settings.data_dir / "dl.ndjson"), settings.data_dir / "spool")
+    return Pipeline(source, build_processors(settings), Batcher(settings.batch), sink).run(once=True).written
+
+
+def timed(fn, *args):  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    n = fn(*args)
+    return n, time.perf_counter() - t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        corpus = root / "corpus.log"
+        size = write_corpus(corpus, args.lines)
+        print(f"corpus: {args.lines:,} lines, {size / 1e6:.1f} MB")
+        results = {}
+        results["a bare loads+dumps"] = timed(bare, corpus)
+        s1 = load_settings(None, data_dir=root / "b", input={"paths": [str(corpus)]})
+        results["b read+parse+enrich+serialize"] = timed(processing, corpus, s1)
+        s2 = load_settings(None, data_dir=root / "c", input={"paths": [str(corpus)]})
+        results["c end to end into DuckDB"] = timed(end_to_end, corpus, s2)
+        base = results["a bare loads+dumps"]
+        base_rate = base[0] / base[1]
+        for name, (n, secs) in results.items():
+            rate = n / secs
+            print(f"{name:34s} {n:>10,} events {secs:7.2f}s {rate:>11,.0f} ev/s {size / 1e6 / secs:7.1f} MB/s"
+                  f"  ratio {rate / base_rate:5.2f}")
+        print("targets: b/a >= 0.5, c/a >= 0.3")
+
+
+if __name__ == "__main__":
+    main()
