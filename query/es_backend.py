@@ -86,6 +86,8 @@ class ElasticsearchBackend:
         body: dict[str, Any] = resp.body
         if body.get("timed_out"):
             raise QueryTimeout(f"the query ran longer than {self.timeout:g} s; narrow it")
+        if "aggs" in kwargs and "aggregations" not in body:  # no index in the range yet
+            body["aggregations"] = _empty_aggs(kwargs["aggs"])
         return body
 
     # -- Backend --------------------------------------------------------------------------------
@@ -207,6 +209,26 @@ def _stats(a: dict[str, Any]) -> dict[str, Any]:
         ms(a["max"]["value"]),
         a["slow"]["doc_count"],
     )
+
+
+_EMPTY_RESULT: dict[str, Any] = {
+    "terms": {"buckets": [], "sum_other_doc_count": 0},
+    "date_histogram": {"buckets": []},
+    "missing": {"doc_count": 0},
+    "filter": {"doc_count": 0},
+    "percentiles": {"values": {}},
+    "max": {"value": None},
+    "value_count": {"value": 0},
+}
+
+
+def _empty_aggs(aggs: dict[str, Any]) -> dict[str, Any]:
+    """What Elasticsearch answers for ``aggs`` over no documents, when it answers nothing."""
+    out = {}
+    for name, spec in aggs.items():
+        kind = next(k for k in spec if k != "aggs")
+        out[name] = dict(_EMPTY_RESULT[kind])
+    return out
 
 
 def _reason(exc: ApiError) -> str:

@@ -49,7 +49,7 @@ def _es_client(request: pytest.FixtureRequest) -> Any:
 
     client = Elasticsearch(os.environ.get("LOGFERRY_TEST_ES_URL", "http://127.0.0.1:9200"), request_timeout=30)
     try:
-        client.info()
+        client.cluster.health()
     except Exception as exc:
         pytest.skip(f"Elasticsearch not reachable (start it with scripts/services up): {exc}")
     return client

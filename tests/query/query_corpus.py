@@ -12,6 +12,7 @@ import math
 import random
 import tempfile
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,7 @@ def load_elasticsearch(client: Any, prefix: str, docs: list[bytes]) -> None:
         index = f"{prefix}-{d['@timestamp'][:10].replace('-', '.')}"
         actions.append({"_index": index, "_id": d["event"]["id"], "_source": d})
     ok, errors = helpers.bulk(client, actions, refresh="wait_for", raise_on_error=False)
-    assert not errors, errors[:3]
+    assert not errors, errors
     assert ok == len(docs)
 
 
@@ -187,7 +188,7 @@ def in_range(truths: list[Truth], start: dt.datetime, end: dt.datetime) -> list[
     return [t for t in truths if start <= t.ts < end]
 
 
-def quantile_cont(values: list[float], p: float) -> float:
+def quantile_cont(values: Sequence[float], p: float) -> float:
     s = sorted(values)
     pos = (len(s) - 1) * p
     lo, hi = math.floor(pos), math.ceil(pos)
