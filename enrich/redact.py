@@ -1,0 +1,346 @@
+"""Secrets never reach the index: mask secret-named fields and secret-looking substrings.
+
+Two mechanisms, both on by default:
+
+* **Field names.** A field whose name, lowercased and with ``-`` and ``_`` removed, *contains* one of
+  ``fields`` (normalized the same way) has its whole value replaced by ``mask``, at any depth of
+  nested objects and lists. So ``password`` covers ``db_password`` and ``passwordHash``; ``api_key``
+  covers ``apiKey`` and ``X-Api-Key``; ``token`` covers ``access_token``; ``cookie`` covers
+  ``Set-Cookie``. Containment over-matches on purpose (a hidden ``refresh_token_v2`` is worse than a
+  masked ``tokenizer``); ``allow_fields`` lists exact names (same normalization, last dotted
+  component) that are kept, by default the usual LLM token counters such as ``prompt_tokens``.
+  ``None``, ``""`` and booleans are left alone: they cannot hold a secret.
+* **Patterns in strings.** Every string value (``message``, ``url.original``, ``error.stack_trace``,
+  nested source strings …) is scanned for
+
+  - ``bearer``: ``Bearer <token>`` → ``Bearer [REDACTED]``, any case except mixed (``BeArEr`` escapes
+    the cheap pre-test). Any word after "bearer" is masked, so "the bearer of news" loses "of":
+    over-masking is the safe side;
+  - ``email`` addresses;
+  - ``card`` numbers: 13–19 digits, spaces or dashes allowed between them, masked only when the Luhn
+    check passes;
+  - ``query_secret``: ``key=value`` whose key matches ``fields`` as above, e.g. ``?token=abc`` →
+    ``?token=[REDACTED]``, also in free text (``password=hunter2``); the value ends at
+    ``& # ; , ' "`` or whitespace;
+  - ``extra_patterns``: each whole match is masked.
+
+  Cheap substring tests (``@``, ``=``, ``earer``, a run of 13 digits) decide whether a string is
+  scanned at all, so most strings never meet a regex; with ``extra_patterns`` every string is.
+
+Keys that are ours and hold no user data are never touched: ``@raw``, ``@source_id``, ``@timestamp``,
+``event.id``, ``trace.id``, ``span.id`` and every ``log.*`` key. ``redactions`` counts the values
+masked (a field, or one pattern match) since construction; the pipeline exports it as a metric.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ingest.document import RAW, SOURCE_ID
+
+PatternName = Literal["bearer", "email", "card", "query_secret"]
+ALL_PATTERNS: tuple[PatternName, ...] = ("bearer", "email", "card", "query_secret")
+SKIPPED_KEYS = frozenset({RAW, SOURCE_ID, "@timestamp", "event.id", "trace.id", "span.id"})
+_NAME_CACHE_LIMIT = 4096
+
+_BEARER = re.compile(r"\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*", re.IGNORECASE | re.ASCII)
+# The lookbehind makes a match start only at the beginning of a run of local-part characters, so a
+# long run without a valid domain is tried once instead of once per character.
+_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}", re.ASCII)
+_CARD = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)", re.ASCII)
+# The lookbehind makes a key start only at the beginning of a run of key characters (linear scan).
+_KEY_VALUE = re.compile(r"(?<![\w.\-\[\]])([\w.\-\[\]]+)=([^&#;,'\"\s]+)")
+
+_SCAN, _SECRET, _SKIP = 0, 1, 2
+# What a string must contain for a built-in pattern to possibly match. Substring tests cost a
+# tenth of a regex search, so only the card trigger (a run of 13 digits, spaces or dashes that starts
+# with a digit: a superset of what _CARD matches) is a regex, and it runs last.
+_NEEDLES: dict[PatternName, tuple[str, ...]] = {
+    "bearer": ("earer", "EARER"),
+    "email": ("@",),
+    "query_secret": ("=",),
+}
+_CARD_TRIGGER = re.compile(r"[0-9][0-9 -]{12}").search
+
+
+def _trigger(enabled: set[PatternName], has_extra_patterns: bool) -> Callable[[str], bool]:
+    """A test that is false for a string no enabled pattern can match."""
+    if has_extra_patterns:
+        return _always
+    needles = tuple(needle for name, group in _NEEDLES.items() if name in enabled for needle in group)
+
+    def contains_needle(text: str) -> bool:
+        return any(map(text.__contains__, needles))
+
+    def contains_needle_or_card_digits(text: str) -> bool:
+        return any(map(text.__contains__, needles)) or (len(text) >= 13 and _CARD_TRIGGER(text) is not None)
+
+    if "card" in enabled:
+        return contains_needle_or_card_digits
+    return contains_needle if needles else _never
+
+
+def _always(text: str) -> bool:
+    return True
+
+
+def _never(text: str) -> bool:
+    return False
+
+
+def _normalize(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum every payment card number satisfies (and ~1 in 10 random numbers do)."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if position % 2:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+class RedactConfig(BaseModel):
+    """Options of ``[processors.redact]``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    fields: tuple[str, ...] = Field(
+        default=("password", "passwd", "secret", "token", "authorization", "cookie", "api_key"),
+        description="A field whose normalized name contains one of these has its value masked.",
+    )
+    allow_fields: tuple[str, ...] = Field(
+        default=(
+            "prompt_tokens",
+            "completion_tokens",
+            "total_tokens",
+            "max_tokens",
+            "input_tokens",
+            "output_tokens",
+            "token_count",
+        ),
+        description="Exact field names (normalized) kept even though they contain a `fields` term.",
+    )
+    patterns: bool | tuple[PatternName, ...] = Field(
+        default=True, description="true = all built-in string patterns, false = none, or a list of their names."
+    )
+    extra_patterns: tuple[str, ...] = Field(default=(), description="Regexes whose every match is masked.")
+    mask: str = "[REDACTED]"
+
+    @field_validator("extra_patterns")
+    @classmethod
+    def _compilable(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"extra_patterns: {pattern!r} is not a valid regex: {exc}") from exc
+        return patterns
+
+    def enabled_patterns(self) -> tuple[PatternName, ...]:
+        if self.patterns is True:
+            return ALL_PATTERNS
+        if self.patterns is False:
+            return ()
+        return self.patterns
+
+
+StringScrubber = Callable[[str], str]
+
+
+class Redact:
+    """Masks secret-named fields and secret-looking substrings; see the module docstring."""
+
+    Config = RedactConfig
+
+    def __init__(self, config: RedactConfig | None = None) -> None:
+        self.config = config or RedactConfig()
+        self.redactions = 0
+        self._mask = self.config.mask
+        self._mask_template = self._mask.replace("\\", "\\\\")
+        self._terms = tuple(sorted({_normalize(t) for t in self.config.fields if t}))
+        self._allowed = frozenset(_normalize(n) for n in self.config.allow_fields)
+        self._name_is_secret: dict[str, bool] = {}
+        # Bearer first: ``authorization=Bearer abc`` must lose the token, not just the word "Bearer".
+        scrubbers: dict[PatternName, StringScrubber] = {
+            "bearer": self._scrub_bearer,
+            "query_secret": self._scrub_query_secret,
+            "card": self._scrub_card,
+            "email": self._scrub_email,
+        }
+        enabled = set(self.config.enabled_patterns())
+        self._scrubbers: tuple[StringScrubber, ...] = tuple(
+            scrubber for name, scrubber in scrubbers.items() if name in enabled
+        ) + tuple(self._extra_scrubber(re.compile(p)) for p in self.config.extra_patterns)
+        self._needs_scrub = _trigger(enabled, bool(self.config.extra_patterns))
+        self._top_level_kind: dict[str, int] = {}
+        self._apply: Callable[[dict[str, Any]], dict[str, Any]] = self._redact if self.config.enabled else _unchanged
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        return self._apply(event)
+
+    def is_secret_name(self, name: str) -> bool:
+        """Whether a field of this name has its value masked (cached: field names repeat)."""
+        known = self._name_is_secret.get(name)
+        if known is not None:
+            return known
+        normalized = _normalize(name)
+        secret = any(term in normalized for term in self._terms) and (
+            normalized.rsplit(".", 1)[-1] not in self._allowed
+        )
+        if len(self._name_is_secret) >= _NAME_CACHE_LIMIT:
+            self._name_is_secret.clear()
+        self._name_is_secret[name] = secret
+        return secret
+
+    def _mentions_secret_name(self, text: str) -> bool:
+        # any(map(...)) runs in C; a generator expression costs twice as much here.
+        return any(map(_normalize(text).__contains__, self._terms))
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every enabled pattern masked."""
+        return self._scrub_all(text) if self._needs_scrub(text) else text
+
+    def _scrub_all(self, text: str) -> str:
+        for scrubber in self._scrubbers:
+            text = scrubber(text)
+        return text
+
+    def _kind_of_top_level_key(self, key: Any) -> int:
+        kind = self._top_level_kind.get(key)
+        if kind is None:
+            if key in SKIPPED_KEYS or type(key) is not str or key.startswith("log."):
+                kind = _SKIP
+            else:
+                kind = _SECRET if self.is_secret_name(key) else _SCAN
+            if len(self._top_level_kind) >= _NAME_CACHE_LIMIT:
+                self._top_level_kind.clear()
+            self._top_level_kind[key] = kind
+        return kind
+
+    def _redact(self, event: dict[str, Any]) -> dict[str, Any]:
+        # An explicit stack instead of recursion: decoded JSON may nest deeper than Python's
+        # recursion limit, and nothing may crash on input. The top level is inlined: it is where
+        # almost every field of a flat ECS event is, and each one costs a dict lookup and a type test.
+        pending: list[dict[str, Any] | list[Any]] = []
+        kind_of = self._kind_of_top_level_key
+        needs_scrub = self._needs_scrub
+        for key, value in event.items():
+            kind = kind_of(key)
+            if kind == _SKIP:
+                continue
+            value_type = type(value)
+            if kind == _SECRET:
+                if value is not None and value != "" and value_type is not bool:
+                    event[key] = self._mask
+                    self.redactions += 1
+            elif value_type is str:
+                if needs_scrub(value):
+                    scrubbed = self._scrub_all(value)
+                    if scrubbed is not value:
+                        event[key] = scrubbed
+            elif value_type is dict or value_type is list:
+                pending.append(value)
+        while pending:
+            container = pending.pop()
+            if type(container) is dict:
+                for key, value in container.items():
+                    self._visit(container, key, value, pending)
+            else:
+                for index, value in enumerate(container):
+                    self._visit(container, index, value, pending)
+        return event
+
+    def _visit(self, container: Any, key: Any, value: Any, pending: list[dict[str, Any] | list[Any]]) -> None:
+        value_type = type(value)
+        if type(key) is str and self.is_secret_name(key):
+            if value is not None and value != "" and value_type is not bool:
+                container[key] = self._mask
+                self.redactions += 1
+        elif value_type is str:
+            scrubbed = self.scrub(value)
+            if scrubbed is not value:
+                container[key] = scrubbed
+        elif value_type is dict or value_type is list:
+            pending.append(value)
+
+    def _masked_sub(self, pattern: re.Pattern[str], text: str) -> str:
+        scrubbed, count = pattern.subn(self._mask_template, text)
+        if count:
+            self.redactions += count
+            return scrubbed
+        return text
+
+    def _scrub_bearer(self, text: str) -> str:
+        if "earer" not in text and "EARER" not in text:
+            return text
+        scrubbed, count = _BEARER.subn(lambda m: m.group(1) + self._mask, text)
+        if count:
+            self.redactions += count
+            return scrubbed
+        return text
+
+    def _scrub_email(self, text: str) -> str:
+        if "@" not in text:
+            return text
+        return self._masked_sub(_EMAIL, text)
+
+    def _scrub_card(self, text: str) -> str:
+        if len(text) < 13 or _CARD_TRIGGER(text) is None:
+            return text
+        found = 0
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal found
+            candidate = match.group(0)
+            if luhn_valid(candidate.replace(" ", "").replace("-", "")):
+                found += 1
+                return self._mask
+            return candidate
+
+        scrubbed = _CARD.sub(replace, text)
+        if found:
+            self.redactions += found
+            return scrubbed
+        return text
+
+    def _scrub_query_secret(self, text: str) -> str:
+        if "=" not in text:
+            return text
+        if not self._mentions_secret_name(text):
+            return text
+        found = 0
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal found
+            key, value = match.group(1), match.group(2)
+            if value == self._mask or not self.is_secret_name(key):
+                return match.group(0)
+            found += 1
+            return f"{key}={self._mask}"
+
+        scrubbed = _KEY_VALUE.sub(replace, text)
+        if found:
+            self.redactions += found
+            return scrubbed
+        return text
+
+    def _extra_scrubber(self, pattern: re.Pattern[str]) -> StringScrubber:
+        def scrub(text: str) -> str:
+            return self._masked_sub(pattern, text)
+
+        return scrub
+
+
+def _unchanged(event: dict[str, Any]) -> dict[str, Any]:
+    return event
