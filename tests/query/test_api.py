@@ -44,7 +44,9 @@ def test_missing_or_wrong_key_is_401(keyed_api: TestClient, headers: dict[str, s
     assert "API key" in resp.json()["detail"]
 
 
-@pytest.mark.parametrize("headers", [{"Authorization": f"Bearer {KEY}"}, {"X-API-Key": KEY}], ids=["bearer", "x-api-key"])
+@pytest.mark.parametrize(
+    "headers", [{"Authorization": f"Bearer {KEY}"}, {"X-API-Key": KEY}], ids=["bearer", "x-api-key"]
+)
 def test_right_key_is_accepted(keyed_api: TestClient, headers: dict[str, str]) -> None:
     resp = keyed_api.get("/api/v1/events", params={**RANGE, "size": 1}, headers=headers)
     assert resp.status_code == 200
@@ -119,10 +121,15 @@ def test_readyz_is_503_when_another_process_holds_the_file(tmp_path: Path) -> No
     store = DayStore(tmp_path / "events")
     store.connect(dt.date(2026, 3, 10), create=True).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); sys.stdin.read()",
-         str(store.path(dt.date(2026, 3, 10)))],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); sys.stdin.read()",
+            str(store.path(dt.date(2026, 3, 10))),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
@@ -142,7 +149,7 @@ def test_same_process_writer_and_reader_share_the_file(tmp_path: Path) -> None:
     writer = store.connect(dt.date(2026, 3, 10), create=True)
     writer.execute(
         "INSERT INTO events (id, ts, level, doc) VALUES ('a', '2026-03-10T01:00:00Z', 'error', "
-        "'{\"event\": {\"id\": \"a\"}, \"log\": {\"level\": \"error\"}}')"
+        '\'{"event": {"id": "a"}, "log": {"level": "error"}}\')'
     )
     api = TestClient(create_app(load_settings(None, data_dir=tmp_path)))
     resp = api.get("/api/v1/events", params={"from": "2026-03-10T00:00:00Z", "to": "2026-03-11T00:00:00Z"})
