@@ -48,12 +48,13 @@ def validate_prefix(prefix: str) -> str:
         raise ConfigError(f"index prefix {prefix!r} is not a valid index name")
     if len(prefix.encode()) > 200:
         raise ConfigError("index prefix is too long (at most 200 bytes)")
-    sample = f"{prefix}-2026.01.01"
+    # Some index our ``<prefix>-*`` template would take must not be a data stream's name too:
+    # with priority 500 our template would win and break that data stream.
     for pattern in DATA_STREAM_PATTERNS:
-        if fnmatch.fnmatchcase(sample, pattern) or fnmatch.fnmatchcase(f"{prefix}-*", pattern):
+        if fnmatch.fnmatchcase(f"{prefix}-a-b", pattern):
             raise ConfigError(
-                f"index prefix {prefix!r} gives indices matching the data stream template {pattern!r}; "
-                "choose a prefix without that shape (e.g. 'logferry')"
+                f"index prefix {prefix!r}: indices {prefix}-* overlap the data stream template "
+                f"{pattern!r}; choose another prefix (e.g. 'logferry')"
             )
     if re.match(r"^\.", prefix):
         raise ConfigError(f"index prefix {prefix!r} must not start with '.' (hidden/system indices)")

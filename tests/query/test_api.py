@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -58,7 +59,7 @@ def test_healthz_needs_no_key(keyed_api: TestClient) -> None:
     assert (resp.status_code, resp.json()["status"]) == (200, "ok")
 
 
-BAD = {
+BAD: dict[str, tuple[str, dict[str, Any], str]] = {
     "unknown level": ("/api/v1/events", {"level": "loud"}, "level 'loud'"),
     "bad status": ("/api/v1/events", {"status": "6xx"}, "status '6xx'"),
     "backwards status range": ("/api/v1/events", {"status": "599-400"}, "backwards"),
