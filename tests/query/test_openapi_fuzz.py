@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import positive_data_acceptance
 from query_corpus import documents, generate, load_duckdb
+from schemathesis.checks import positive_data_acceptance
 
 from ingest.duckdb_store import DayStore
 from logferry.config import load_settings
