@@ -30,9 +30,7 @@ def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
 
 
 def day_store(settings: Settings) -> DayStore:
-    return DayStore(
-        settings.resolve(settings.duckdb.directory), settings.duckdb.memory_limit, settings.duckdb.threads
-    )
+    return DayStore(settings.resolve(settings.duckdb.directory), settings.duckdb.memory_limit, settings.duckdb.threads)
 
 
 def duckdb_sink(settings: Settings) -> DuckDBSink:
@@ -48,13 +46,9 @@ def file_source(settings: Settings, *, once: bool) -> FileSource:
     return FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=once)
 
 
-def build_pipeline(
-    settings: Settings, source: Source, sink: Sink, *, processors: list[str] | None = None
-) -> Pipeline:
+def build_pipeline(settings: Settings, source: Source, sink: Sink, *, processors: list[str] | None = None) -> Pipeline:
     progress = terminal_progress if sys.stderr.isatty() else None
-    return Pipeline(
-        source, build_processors(settings, processors), Batcher(settings.batch), sink, progress=progress
-    )
+    return Pipeline(source, build_processors(settings, processors), Batcher(settings.batch), sink, progress=progress)
 
 
 def run_until_signal(pipeline: Pipeline, *, once: bool) -> RunStats:
@@ -144,13 +138,15 @@ def start_api_thread(settings: Settings, stop: threading.Event) -> None:
     from query.app import create_app
 
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning"
-        )
+        uvicorn.Config(create_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+
+    def stop_with_pipeline() -> None:
+        stop.wait()
+        server.should_exit = True
+
     threading.Thread(target=server.run, name="api", daemon=True).start()
-    threading.Thread(target=lambda: (stop.wait(), setattr(server, "should_exit", True)), daemon=True).start()
+    threading.Thread(target=stop_with_pipeline, name="api-stop", daemon=True).start()
 
 
 @click.command()

@@ -15,14 +15,11 @@ class FileInputConfig(BaseModel):
     paths: list[str] = Field(default_factory=list, description="Globs of files to follow.")
     exclude: list[str] = Field(default_factory=list, description="Globs of files never to read.")
     start_at: Literal["beginning", "end"] = "beginning"
-    ignore_older: float = Field(
-        0.0, ge=0, description="Skip files not modified for this many seconds; 0 = off."
-    )
+    ignore_older: float = Field(0.0, ge=0, description="Skip files not modified for this many seconds; 0 = off.")
     max_line_bytes: int = Field(1_048_576, ge=64, description="Longer lines are cut and tagged _truncated.")
     close_inactive: float = Field(300.0, gt=0, description="Close a file with no new data for this long (s).")
     scan_frequency: float = Field(1.0, gt=0, description="How often globs are re-expanded (s).")
-    read_buffer_bytes: int = Field(1_048_576, ge=4096)
-    service: str | None = Field(None, description="service.name for events that do not carry one.")
+    read_buffer_bytes: int = Field(1_048_576, ge=4096, description="Bytes read from a file at a time.")
 
 
 class BatchConfig(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -57,7 +58,7 @@ class DayStore:
 
     def __init__(self, directory: Path, memory_limit: str = "2GB", threads: int = 2) -> None:
         self.directory = directory
-        self._config = {"memory_limit": memory_limit, "threads": threads}
+        self._config: dict[str, Any] = {"memory_limit": memory_limit, "threads": threads}
 
     def path(self, day: dt.date) -> Path:
         return self.directory / f"{day.isoformat()}.duckdb"

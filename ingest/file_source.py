@@ -152,8 +152,7 @@ class FileSource:
     def _same_file(f: BinaryIO, known: FileState) -> bool:
         head = os.pread(f.fileno(), known.fingerprint_len, 0)
         return (
-            len(head) == known.fingerprint_len
-            and hashlib.blake2b(head, digest_size=8).hexdigest() == known.fingerprint
+            len(head) == known.fingerprint_len and hashlib.blake2b(head, digest_size=8).hexdigest() == known.fingerprint
         )
 
     @staticmethod
@@ -265,9 +264,7 @@ class FileSource:
             return None
         final = None
         if gone and (h.pending or h.skipping):
-            final = Chunk(
-                h.position, [self._event(h, h.pending, h.line_start, truncated=h.skipping)], h.read_pos, 0
-            )
+            final = Chunk(h.position, [self._event(h, h.pending, h.line_start, truncated=h.skipping)], h.read_pos, 0)
             h.line_start = h.read_pos
             h.pending, h.skipping = b"", False
         self._close(h)
@@ -342,7 +339,10 @@ class StdinSource:
             yield Chunk(("stdin", "stdin"), events, 0, len(data))
 
     def _event(self, line: bytes, offset: int) -> dict[str, Any]:
-        event: dict[str, Any] = {RAW: line[: self.max_line], SOURCE_ID: "stdin", "log.offset": offset}
+        # The id comes from the content and the position: a replay of the same stream coincides, two
+        # streams do not overwrite each other, and two equal lines of one stream stay two events.
+        source_id = "stdin:" + hashlib.blake2b(line, digest_size=8).hexdigest()
+        event: dict[str, Any] = {RAW: line[: self.max_line], SOURCE_ID: source_id, "log.offset": offset}
         if len(line) > self.max_line:
             event["tags"] = [TRUNCATED_TAG]
         return event

@@ -30,7 +30,9 @@ def main(ctx: click.Context, config_file: Path | None, data_dir: Path | None) ->
 
 
 from ingest.commands import demo, ingest, run  # noqa: E402 - commands register on the group above
+from logferry.config_command import config  # noqa: E402
 
 main.add_command(ingest)
 main.add_command(run)
 main.add_command(demo)
+main.add_command(config)

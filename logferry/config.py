@@ -7,6 +7,7 @@ Nested options use ``__`` in env names: ``LOGFERRY_BATCH__MAX_EVENTS=1000``,
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +34,17 @@ ProcessorOptions: type[BaseModel] = create_model(  # type: ignore[call-overload]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="LOGFERRY_", env_nested_delimiter="__", extra="forbid", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="LOGFERRY_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
-    data_dir: Path = Path("data")
-    input: FileInputConfig = Field(default_factory=FileInputConfig)
-    batch: BatchConfig = Field(default_factory=BatchConfig)
-    duckdb: DuckDBConfig = Field(default_factory=DuckDBConfig)
-    elasticsearch: ElasticsearchConfig = Field(default_factory=ElasticsearchConfig)
-    kafka: KafkaConfig = Field(default_factory=KafkaConfig)
-    api: ApiConfig = Field(default_factory=ApiConfig)
+    data_dir: Path = Field(Path("data"), description="DuckDB files, the registry and dead letters live here.")
+    input: FileInputConfig = FileInputConfig()
+    batch: BatchConfig = BatchConfig()
+    duckdb: DuckDBConfig = DuckDBConfig()
+    elasticsearch: ElasticsearchConfig = ElasticsearchConfig()
+    kafka: KafkaConfig = KafkaConfig()
+    api: ApiConfig = ApiConfig()
     pipeline: list[str] = Field(default_factory=lambda: list(DEFAULT_ORDER))
-    processors: ProcessorOptions = Field(default_factory=ProcessorOptions)  # type: ignore[valid-type]
+    processors: ProcessorOptions = Field(default_factory=ProcessorOptions)
 
     @field_validator("pipeline")
     @classmethod
@@ -86,3 +85,50 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     except ValidationError as exc:
         raise ConfigError(f"invalid configuration:\n{exc}") from exc
     return Settings.model_validate(loaded.model_dump())
+
+
+def example_toml() -> str:
+    """Every option with its default and description, as a TOML file: the documented example config."""
+    lines = [
+        "# logferry configuration: every option, with its default.",
+        "# Each option can be overridden by an env var: LOGFERRY_<SECTION>__<OPTION>, e.g.",
+        "# LOGFERRY_BATCH__MAX_EVENTS=1000 or LOGFERRY_PROCESSORS__TAG_HTTP__SLOW_REQUEST_MS=2000;",
+        "# lists take JSON: LOGFERRY_INPUT__PATHS='[\"/var/log/app/*.log\"]'.",
+        "",
+    ]
+    _toml_table(Settings(), [], lines)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _toml_table(model: BaseModel, path: list[str], lines: list[str]) -> None:
+    subtables = []
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            subtables.append((name, value, info.description))
+            continue
+        if info.description:
+            lines.append(f"# {info.description}")
+        lines.append(f"# {name} =" if value is None else f"{name} = {_toml_value(value)}")
+    for name, value, description in subtables:
+        lines.append("")
+        if description:
+            lines.append(f"# {description}")
+        lines.append(f"[{'.'.join([*path, name])}]")
+        _toml_table(value, [*path, name], lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, Path):
+        return _toml_value(str(value))
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML form for {value!r}")

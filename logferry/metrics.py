@@ -29,7 +29,5 @@ REDACTIONS = Counter("logferry_redactions", "Values replaced by the redaction ma
 BATCH_SECONDS = Histogram(
     "logferry_batch_write_seconds", "Time a sink took to accept one batch.", ["sink"], registry=REGISTRY
 )
-BYTES_BEHIND = Gauge(
-    "logferry_file_bytes_behind", "Bytes of a file not yet read.", ["path"], registry=REGISTRY
-)
+BYTES_BEHIND = Gauge("logferry_file_bytes_behind", "Bytes of a file not yet read.", ["path"], registry=REGISTRY)
 SINK_RETRIES = Counter("logferry_sink_retries", "Retried sink requests.", ["sink"], registry=REGISTRY)

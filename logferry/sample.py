@@ -78,9 +78,7 @@ def generate_lines(
         if roll < 0.55:
             method, template, _ = rng.choices(ROUTES, weights)[0]
             path = _path(template, rng)
-            status = rng.choices(
-                (200, 201, 204, 400, 401, 404, 429, 500, 502, 503), (70, 5, 3, 5, 3, 4, 2, 4, 2, 2)
-            )[0]
+            status = rng.choices((200, 201, 204, 400, 401, 404, 429, 500, 502, 503), (70, 5, 3, 5, 3, 4, 2, 4, 2, 2))[0]
             rt = round(rng.uniform(1000, 8000) if rng.random() < 0.03 else rng.lognormvariate(3.5, 1.0), 1)
             level = 50 if status >= 500 else 40 if status >= 400 else 30
             rec: dict = {
@@ -96,9 +94,7 @@ def generate_lines(
                 "msg": "request completed" if status < 500 else "request errored",
             }
             if rng.random() < 0.01:
-                rec["req"]["headers"]["authorization"] = (
-                    "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
-                )
+                rec["req"]["headers"]["authorization"] = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
             yield "api-gateway", orjson.dumps(rec)
         elif roll < 0.75:
             failed = rng.random() < 0.15

@@ -99,3 +99,10 @@ def test_secrets_never_reach_the_store(tmp_path: Path, data_dir: Path) -> None:
     for secret in (b"hunter2", b"bob@example.com", b"4111 1111 1111 1111", b"abc.def.ghi"):
         assert secret not in raw
     assert b"[REDACTED]" in raw
+
+
+def test_equal_lines_on_stdin_stay_distinct_and_a_replay_adds_nothing(data_dir: Path) -> None:
+    stream = b'{"msg":"same"}\n' * 3
+    assert run_cli("ingest", "-", data_dir=data_dir, stdin=stream).returncode == 0
+    assert run_cli("ingest", "-", data_dir=data_dir, stdin=stream).returncode == 0
+    assert [d["message"] for d in stored_docs(data_dir)] == ["same"] * 3

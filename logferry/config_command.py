@@ -1,0 +1,33 @@
+"""`logferry config example|show`: the documented example, and what a run would actually use."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from logferry.config import example_toml, load_settings
+from logferry.errors import ConfigError
+
+
+@click.group()
+def config() -> None:
+    """Print the example configuration or the effective one."""
+
+
+@config.command()
+def example() -> None:
+    """Every option with its default and description, as TOML (the content of logferry.example.toml)."""
+    click.echo(example_toml(), nl=False)
+
+
+@config.command()
+@click.pass_context
+def show(ctx: click.Context) -> None:
+    """The effective configuration (file, then LOGFERRY_ env, then flags), as JSON."""
+    obj = ctx.find_root().obj or {}
+    try:
+        settings = load_settings(obj.get("config_file"), data_dir=obj.get("data_dir"))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(settings.model_dump(mode="json"), indent=2))
