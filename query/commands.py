@@ -1,0 +1,282 @@
+"""`logferry serve`, `logferry search` and `logferry stats errors`: the query side on the command line.
+
+``search`` and ``stats`` ask a running API (``--url``) or open the configured store directly
+(the embedded data dir by default), and both print either a readable terminal view or JSON.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+import httpx
+import orjson
+
+from logferry.config import Settings, load_settings
+from logferry.errors import ConfigError, LogferryError, QueryError
+from query.timerange import interval_ms
+
+BAR = "█"
+LEVEL_COLOURS = {"error": "red", "fatal": "red", "critical": "red", "warn": "yellow", "debug": "blue"}
+
+
+def _settings(ctx: click.Context, **section_updates: dict[str, Any]) -> Settings:
+    obj = ctx.find_root().obj or {}
+    try:
+        settings = load_settings(obj.get("config_file"), data_dir=obj.get("data_dir"))
+        if not section_updates:
+            return settings
+        data = settings.model_dump()
+        for section, updates in section_updates.items():
+            data[section] = {**data[section], **{k: v for k, v in updates.items() if v is not None}}
+        return Settings.model_validate(data)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    except ValueError as exc:
+        raise click.UsageError(f"invalid option: {exc}") from None
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8080).")
+@click.option("--backend", type=click.Choice(["duckdb", "elasticsearch"]), default=None)
+@click.option("--es-url", default=None, help="Elasticsearch URL (with --backend elasticsearch).")
+@click.option("--index-prefix", default=None, help="Daily indices <prefix>-YYYY.MM.DD.")
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    backend: str | None,
+    es_url: str | None,
+    index_prefix: str | None,
+) -> None:
+    """Serve the query API (OpenAPI at /docs) over the embedded data dir or Elasticsearch."""
+    import uvicorn
+
+    from ingest.elasticsearch_template import validate_prefix
+    from query.app import create_app
+
+    settings = _settings(
+        ctx,
+        api={"host": host, "port": port, "backend": backend},
+        elasticsearch={"hosts": [es_url] if es_url else None, "index_prefix": index_prefix},
+    )
+    if settings.api.backend == "elasticsearch":
+        try:
+            validate_prefix(settings.elasticsearch.index_prefix)
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(f"serving the {settings.api.backend} backend on http://{settings.api.host}:{settings.api.port}/docs")
+    uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+
+
+def _filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--from", "start", default=None, help="ISO 8601 or now-1h (default now-24h)."),
+        click.option("--to", "end", default=None, help="ISO 8601 or relative (default now)."),
+        click.option("--user", default=None),
+        click.option("--endpoint", default=None, help="Route or concrete path (templated)."),
+        click.option("--level", default=None, help="A level or a comma-separated list."),
+        click.option("--service", default=None),
+        click.option("--status", default=None, help="500, 5xx or 400-599."),
+        click.option("--url", "api_url", default=None, help="Ask a running API instead of the data dir."),
+        click.option("--api-key", default=None, envvar="LOGFERRY_API_KEY", help="Key of that API."),
+        click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+class _Query:
+    """One request, answered by a running API or by the store directly (same code path as the API)."""
+
+    def __init__(self, ctx: click.Context, api_url: str | None, api_key: str | None) -> None:
+        self.ctx = ctx
+        self.api_url = api_url.rstrip("/") if api_url else None
+        self.api_key = api_key
+        self._backend: Any = None
+
+    def get(self, route: str, params: dict[str, Any]) -> dict[str, Any]:
+        params = {k: v for k, v in params.items() if v is not None}
+        if self.api_url:
+            return self._remote(route, params)
+        return self._local(route, params)
+
+    def _remote(self, route: str, params: dict[str, Any]) -> dict[str, Any]:
+        headers = {"X-API-Key": self.api_key} if self.api_key else {}
+        try:
+            resp = httpx.get(f"{self.api_url}{route}", params=params, headers=headers, timeout=60)
+        except httpx.HTTPError as exc:
+            raise click.ClickException(f"cannot reach {self.api_url}: {exc}") from None
+        if resp.status_code == 422:
+            detail = resp.json().get("detail")
+            raise click.UsageError(detail if isinstance(detail, str) else orjson.dumps(detail).decode())
+        if resp.status_code != 200:
+            raise click.ClickException(f"{self.api_url} answered {resp.status_code}: {resp.text[:300]}")
+        result: dict[str, Any] = resp.json()
+        return result
+
+    def _local(self, route: str, params: dict[str, Any]) -> dict[str, Any]:
+        from enrich.endpoint import TemplateEndpoint
+        from query.backend import backend_from_settings
+        from query.filters import build_filters
+
+        settings = _settings(self.ctx)
+        if self._backend is None:
+            self._backend = backend_from_settings(settings)
+        templater = TemplateEndpoint(settings.processors.template_endpoint).template  # type: ignore[attr-defined]
+        names = ("level", "user", "endpoint", "path", "status", "tag", "service", "q")
+        try:
+            f = build_filters(
+                start=params.get("from"),
+                end=params.get("to"),
+                templater=templater,
+                **{n: params.get(n) for n in names},
+            )
+            if route == "/api/v1/events":
+                return dict(self._backend.search_events(f, params["size"], "desc", params.get("cursor")))
+            name, width = interval_ms(params["interval"], f.start, f.end, settings.api.max_buckets)
+            return dict(self._backend.errors_over_time(f, name, width, params.get("by"), params["top"]))
+        except QueryError as exc:
+            raise click.UsageError(str(exc)) from None
+        except LogferryError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@click.argument("q", required=False)
+@_filter_options
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True, help="Events to show.")
+@click.pass_context
+def search(
+    ctx: click.Context,
+    q: str | None,
+    start: str | None,
+    end: str | None,
+    user: str | None,
+    endpoint: str | None,
+    level: str | None,
+    service: str | None,
+    status: str | None,
+    api_url: str | None,
+    api_key: str | None,
+    as_json: bool,
+    limit: int,
+) -> None:
+    """Events matching Q (Lucene syntax, e.g. 'level:error AND userId:"u1"'), newest first."""
+    query = _Query(ctx, api_url, api_key)
+    params: dict[str, Any] = {
+        "q": q,
+        "from": start,
+        "to": end,
+        "user": user,
+        "endpoint": endpoint,
+        "level": level,
+        "service": service,
+        "status": status,
+    }
+    shown = 0
+    cursor = None
+    total = 0
+    rows: list[dict[str, Any]] = []
+    while shown < limit:
+        page = query.get("/api/v1/events", {**params, "size": min(1000, limit - shown), "cursor": cursor})
+        total = page["total"]
+        for event in page["events"]:
+            if as_json:
+                sys.stdout.buffer.write(orjson.dumps(event) + b"\n")
+            else:
+                rows.append(event)
+        shown += len(page["events"])
+        cursor = page["next"]
+        if cursor is None:
+            break
+    if not as_json:
+        _print_table(rows, total)
+
+
+def _print_table(events: list[dict[str, Any]], total: int) -> None:
+    width = shutil.get_terminal_size((120, 20)).columns
+    for e in events:
+        level = str(e.get("log", {}).get("level", "-"))
+        http = e.get("http", {})
+        status = http.get("response", {}).get("status_code", "")
+        where = e.get("endpoint") or e.get("url", {}).get("path") or ""
+        user = e.get("user", {}).get("id", "")
+        head = f"{e.get('@timestamp', '')[:23]}  {level:<5}  {str(status):>3}  {where:<28.28}  {user:<12.12}  "
+        message = str(e.get("message", "")).replace("\n", " ")
+        click.echo(click.style(head, fg=LEVEL_COLOURS.get(level)) + message[: max(10, width - len(head))])
+    click.echo(f"-- {len(events)} of {total} matching event(s)", err=True)
+
+
+@click.group()
+def stats() -> None:
+    """Counts over time."""
+
+
+@stats.command("errors")
+@_filter_options
+@click.option("--interval", type=click.Choice(["1m", "5m", "1h", "1d", "auto"]), default="auto", show_default=True)
+@click.option("--by", type=click.Choice(["endpoint", "user", "service", "error.type", "status_class"]), default=None)
+@click.option("--top", type=click.IntRange(1, 50), default=5, show_default=True, help="Series shown with --by.")
+@click.option("--all-buckets", is_flag=True, help="Also draw empty buckets.")
+@click.option("-q", "--query", "q", default=None, help="Lucene query string to narrow the events.")
+@click.pass_context
+def errors(
+    ctx: click.Context,
+    start: str | None,
+    end: str | None,
+    user: str | None,
+    endpoint: str | None,
+    level: str | None,
+    service: str | None,
+    status: str | None,
+    api_url: str | None,
+    api_key: str | None,
+    as_json: bool,
+    interval: str,
+    by: str | None,
+    top: int,
+    all_buckets: bool,
+    q: str | None,
+) -> None:
+    """Error counts per time bucket as a bar chart (optionally split by endpoint, user, ...)."""
+    result = _Query(ctx, api_url, api_key).get(
+        "/api/v1/stats/errors-over-time",
+        {
+            "from": start,
+            "to": end,
+            "user": user,
+            "endpoint": endpoint,
+            "level": level,
+            "service": service,
+            "status": status,
+            "q": q,
+            "interval": interval,
+            "by": by,
+            "top": top,
+        },
+    )
+    if as_json:
+        click.echo(orjson.dumps(result).decode())
+        return
+    _print_chart(result, all_buckets)
+
+
+def _print_chart(result: dict[str, Any], all_buckets: bool) -> None:
+    buckets = result["buckets"]
+    peak = max((b["count"] for b in buckets), default=0)
+    width = max(10, min(60, shutil.get_terminal_size((120, 20)).columns - 60))
+    total = sum(b["count"] for b in buckets)
+    click.echo(f"errors per {result['interval']}: {total} in {len(buckets)} bucket(s), peak {peak}")
+    for b in buckets:
+        if not b["count"] and not all_buckets:
+            continue
+        bar = BAR * max(1, round(b["count"] / peak * width)) if b["count"] else ""
+        series = "  ".join(f"{k}={n}" for k, n in b["series"].items() if n)
+        click.echo(f"{b['start'][:16].replace('T', ' ')}  {b['count']:>6}  {bar:<{width}}  {series}")
