@@ -1,0 +1,74 @@
+"""``map_common_fields``: ECS names for the identity and correlation fields most app logs carry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from parsers.fields import MISSING, Alias, as_nonempty_str, compile_aliases, find_first, head_keys
+
+
+def _as_id(value: Any) -> Any:
+    """Ids are keywords: a string as is, an integer (not a bool) as its decimal text."""
+    kind = type(value)
+    if kind is str:
+        return value if value else MISSING
+    if kind is int:
+        return str(value)
+    return MISSING
+
+
+class MapCommonFields:
+    """Move ``user.id``, ``client.ip``, ``user_agent.original``, ``trace.id``, ``span.id`` and
+    ``service.name`` from their usual source names (each alias list is configurable; a dotted alias is a
+    flat key or a nested path, so ``user.id`` covers ``{"user": {"id": 42}}`` and ``req.remoteAddress``
+    covers pino-http). The first usable alias wins and is removed; values of the wrong type stay.
+
+    ``user.id`` and trace/span ids are strings (a numeric user id becomes its decimal text).
+    ``service`` (config) names the service of lines that carry none, e.g. per input.
+    """
+
+    class Config(BaseModel):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+
+        user_id_fields: tuple[str, ...] = ("userId", "user_id", "user.id")
+        client_ip_fields: tuple[str, ...] = ("ip", "remote_addr", "client_ip", "req.remoteAddress")
+        user_agent_fields: tuple[str, ...] = ("userAgent", "user_agent", "ua", "req.headers.user-agent")
+        trace_id_fields: tuple[str, ...] = ("trace_id", "traceId", "trace.id")
+        span_id_fields: tuple[str, ...] = ("span_id", "spanId", "span.id")
+        service_fields: tuple[str, ...] = ("service", "service_name", "app", "service.name")
+        service: str | None = None
+        """Default ``service.name`` for events that carry none."""
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or self.Config()
+        cfg = self.config
+        mappings = (
+            ("user.id", compile_aliases(cfg.user_id_fields), _as_id),
+            ("client.ip", compile_aliases(cfg.client_ip_fields), as_nonempty_str),
+            ("user_agent.original", compile_aliases(cfg.user_agent_fields), as_nonempty_str),
+            ("trace.id", compile_aliases(cfg.trace_id_fields), _as_id),
+            ("span.id", compile_aliases(cfg.span_id_fields), _as_id),
+            ("service.name", compile_aliases(cfg.service_fields), as_nonempty_str),
+        )
+        # Each target's own head keys: most lines carry one or two of these fields, so a C-level
+        # disjointness check skips the other targets without walking their alias lists.
+        self._mappings: tuple[tuple[str, frozenset[str], tuple[Alias, ...], Any], ...] = tuple(
+            (target, head_keys(aliases), aliases, convert) for target, aliases, convert in mappings
+        )
+        self._heads = frozenset().union(*(heads for _, heads, _, _ in self._mappings))
+        self._default_service = cfg.service
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        if not self._heads.isdisjoint(event):
+            for target, heads, aliases, convert in self._mappings:
+                if heads.isdisjoint(event):
+                    continue
+                alias, value = find_first(event, aliases, convert)
+                if value is not MISSING:
+                    alias.remove(event)
+                    event[target] = value
+        if self._default_service is not None and "service.name" not in event:
+            event["service.name"] = self._default_service
+        return event

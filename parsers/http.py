@@ -1,0 +1,135 @@
+"""``tag_http``: ECS request fields for access-log lines, tag ``http`` and ``slow_request``."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from parsers.fields import MISSING, add_tag, as_nonempty_str, compile_aliases, find_first, head_keys
+
+HTTP_TAG = "http"
+SLOW_TAG = "slow_request"
+_NANOS_PER_MILLI = 1_000_000
+_MAX_MILLIS = 9e12
+"""Above this the nanoseconds no longer fit the signed 64 bits orjson, DuckDB and ES store."""
+
+
+def _as_status(value: Any) -> Any:
+    """An int status, from an int, an integral float or a string of digits; anything else unusable."""
+    kind = type(value)
+    if kind is int:
+        return value if 0 <= value < 1000 else MISSING
+    if kind is str:
+        text = value.strip()
+        return int(text) if text.isascii() and text.isdigit() and len(text) < 4 else MISSING
+    if kind is float and value.is_integer() and 0 <= value < 1000:
+        return int(value)
+    return MISSING
+
+
+def _as_millis(value: Any) -> Any:
+    """A non-negative number of milliseconds that fits in int64 nanoseconds, from a number or text."""
+    kind = type(value)
+    if kind is str:
+        text = value.strip()
+        if not text.isascii() or "_" in text:
+            return MISSING
+        try:
+            value = float(text)
+        except ValueError:
+            return MISSING
+    elif kind is not int and kind is not float:
+        return MISSING
+    return value if 0 <= value < _MAX_MILLIS else MISSING
+
+
+def split_url(url: str) -> tuple[str, str | None]:
+    """``(path, query)`` of a request target; a full URL's path is its path part (``/`` if none)."""
+    if url.startswith("/"):
+        path, _, query = url.partition("?")
+        return path, (query or None)
+    if "://" in url:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return url.partition("?")[0], None
+        return (parts.path or "/"), (parts.query or None)
+    path, _, query = url.partition("?")
+    return path, (query or None)
+
+
+class TagHttp:
+    """Map a request line (a method and a url, top level or pino-http's ``req``/``res``) to ECS.
+
+    Sets ``http.request.method`` (upper case), ``url.original``, ``url.path``, ``url.query`` (without
+    ``?``; absent when empty), ``http.response.status_code`` (int) and ``event.duration`` (int ns from
+    milliseconds), tags ``http``, and ``slow_request`` when the duration exceeds ``slow_request_ms``.
+    Only a line with both a method and a url is a request: a lone status or duration is left alone.
+    Consumed source fields are removed (an emptied ``req``/``res`` with them); a status or duration of
+    the wrong type ("fast", "OK") stays under its source name.
+    """
+
+    class Config(BaseModel):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+
+        method_fields: tuple[str, ...] = ("method", "req.method", "request.method", "http.request.method")
+        url_fields: tuple[str, ...] = ("url", "path", "req.url", "request.url", "req.path", "url.original")
+        status_fields: tuple[str, ...] = (
+            "status",
+            "statusCode",
+            "status_code",
+            "res.statusCode",
+            "res.status",
+            "response.status",
+            "http.response.status_code",
+        )
+        duration_fields: tuple[str, ...] = (
+            "responseTime",
+            "response_time",
+            "duration_ms",
+            "latency",
+            "elapsed_ms",
+        )
+        slow_request_ms: float = Field(default=1000, ge=0)
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or self.Config()
+        cfg = self.config
+        self._method = compile_aliases(cfg.method_fields)
+        self._url = compile_aliases(cfg.url_fields)
+        self._status = compile_aliases(cfg.status_fields)
+        self._duration = compile_aliases(cfg.duration_fields)
+        self._method_heads = head_keys(self._method)
+        self._slow_ms = cfg.slow_request_ms
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        if self._method_heads.isdisjoint(event):
+            return event
+        method_alias, method = find_first(event, self._method, as_nonempty_str)
+        if method is MISSING:
+            return event
+        url_alias, url = find_first(event, self._url, as_nonempty_str)
+        if url is MISSING:
+            return event
+        method_alias.remove(event)
+        url_alias.remove(event)
+        event["http.request.method"] = method.strip().upper()
+        event["url.original"] = url
+        path, query = split_url(url)
+        event["url.path"] = path
+        if query is not None:
+            event["url.query"] = query
+        status_alias, status = find_first(event, self._status, _as_status)
+        if status is not MISSING:
+            status_alias.remove(event)
+            event["http.response.status_code"] = status
+        duration_alias, millis = find_first(event, self._duration, _as_millis)
+        if millis is not MISSING:
+            duration_alias.remove(event)
+            event["event.duration"] = round(millis * _NANOS_PER_MILLI)
+            if millis > self._slow_ms:
+                add_tag(event, SLOW_TAG)
+        add_tag(event, HTTP_TAG)
+        return event

@@ -1,0 +1,133 @@
+"""``parse_timestamp``: one canonical ``@timestamp`` (ISO 8601 UTC, milliseconds) for every event."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from parsers.fields import MISSING, add_tag, compile_aliases
+
+DATE_PARSE_FAILURE = "_dateparsefailure"
+INVALID_TIMESTAMP_KEY = "_@timestamp"
+"""Where a source ``@timestamp`` that did not parse is kept (the name Logstash uses for the same case)."""
+
+_EPOCH = datetime(1970, 1, 1)
+# Epoch magnitude → unit: below 1e11 seconds (until year 5138), then millis, micros, nanos.
+_SECONDS_BELOW = 1e11
+_MILLIS_BELOW = 1e14
+_MICROS_BELOW = 1e17
+
+
+def format_utc(moment: datetime) -> str:
+    """``2026-11-22T01:02:03.123Z`` from a naive-UTC datetime (fraction cut, not rounded, to ms)."""
+    return moment.isoformat(timespec="milliseconds") + "Z"
+
+
+def now_utc() -> str:
+    """The ingest time in the shipped ``@timestamp`` format."""
+    return format_utc(datetime.now(UTC).replace(tzinfo=None))
+
+
+class ParseTimestamp:
+    """Set ``@timestamp`` from the first present source field of ``fields``.
+
+    Accepted: ISO 8601 with or without offset (``Z``, ``+02:00``, ``+0200``), ``T`` or space, any
+    fraction digits; winston's ``YYYY-MM-DD HH:mm:ss:SSS``; epoch seconds/millis/micros/nanos as a
+    number or numeric string, the unit read from the magnitude. Naive times are in ``timezone``.
+
+    The parsed source field is removed (``@timestamp`` itself is overwritten in place). When the field
+    is present but does not parse (bad text, bool, object, out of range) the event gets the ingest
+    time and tag ``_dateparsefailure``; the bad value stays under its name, or under ``_@timestamp``
+    when it was ``@timestamp``, so nothing is lost. When no field is present the ingest time is used
+    without a tag, as Filebeat and Logstash do: a missing time is not a failed parse.
+    """
+
+    class Config(BaseModel):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+
+        fields: tuple[str, ...] = ("timestamp", "@timestamp", "time", "ts")
+        timezone: str = "UTC"
+        """IANA zone that times without an offset are read in."""
+
+        @field_validator("timezone")
+        @classmethod
+        def _known_zone(cls, name: str) -> str:
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {name!r}") from exc
+            return name
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or self.Config()
+        self._aliases = compile_aliases(self.config.fields)
+        self._zone: tzinfo = UTC if self.config.timezone == "UTC" else ZoneInfo(self.config.timezone)
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        for alias in self._aliases:
+            value = alias.get(event)
+            if value is MISSING:
+                continue
+            parsed = self.parse(value)
+            if parsed is not None:
+                alias.remove(event)
+                event["@timestamp"] = parsed
+                return event
+            if alias.key == "@timestamp":
+                event[INVALID_TIMESTAMP_KEY] = value
+            add_tag(event, DATE_PARSE_FAILURE)
+            break
+        event["@timestamp"] = now_utc()
+        return event
+
+    def parse(self, value: Any) -> str | None:
+        """The canonical string for ``value``, or ``None`` when it is not a time we can read."""
+        kind = type(value)
+        try:
+            if kind is str:
+                return self._parse_text(value)
+            if kind is int or kind is float:
+                return _from_epoch(value)
+        except (ValueError, OverflowError):
+            return None
+        return None
+
+    def _parse_text(self, text: str) -> str | None:
+        text = text.strip()
+        if text.isascii() and text.isdigit():
+            return _from_epoch(int(text))
+        if len(text) > 20 and text[19] == ":" and text[10] in " T":
+            text = f"{text[:19]}.{text[20:]}"  # winston's HH:mm:ss:SSS
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return _from_epoch(_epoch_number(text))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self._zone)
+        return format_utc(moment.astimezone(UTC).replace(tzinfo=None))
+
+
+def _epoch_number(text: str) -> float:
+    """A decimal number (``1700000000.5``); raises ValueError for anything else, ``1_0``/``nan`` too."""
+    if not text.isascii() or "_" in text:
+        raise ValueError(text)
+    return float(text)
+
+
+def _from_epoch(number: float) -> str | None:
+    if not math.isfinite(number):
+        return None
+    magnitude = abs(number)
+    if magnitude < _SECONDS_BELOW:
+        millis = round(number * 1000)
+    elif magnitude < _MILLIS_BELOW:
+        millis = round(number)
+    elif magnitude < _MICROS_BELOW:
+        millis = int(number // 1000)
+    else:
+        millis = int(number // 1_000_000)
+    return format_utc(_EPOCH + timedelta(milliseconds=millis))

@@ -1,0 +1,135 @@
+"""decode_json: every line becomes an event, JSON objects merged, anything else kept as text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from parsers.decode import DecodeJson
+
+METADATA = {"@source_id": "64769:1234:abcd", "log.file.path": "/var/log/app.log", "log.offset": 120}
+
+
+def decode(raw: Any, config: DecodeJson.Config | None = None, **extra: Any) -> dict[str, Any]:
+    return DecodeJson(config)({"@raw": raw, **METADATA, **extra})
+
+
+@pytest.mark.parametrize(
+    ("raw", "fields"),
+    [
+        (b'{"a": 1, "b": {"c": [2, null]}}', {"a": 1, "b": {"c": [2, None]}}),
+        (b'{"a": 1}\r', {"a": 1}),
+        (b'{"a": 1}\r\n', {"a": 1}),
+        (b'  {"msg": "x"}  ', {"msg": "x"}),
+        (b"{}", {}),
+        ('{"text": "given as str"}', {"text": "given as str"}),
+        (bytearray(b'{"a": 2}'), {"a": 2}),
+    ],
+)
+def test_json_object_is_merged_into_the_event(raw: Any, fields: dict[str, Any]) -> None:
+    event = decode(raw)
+    assert event == {**fields, **METADATA}
+    assert "@raw" not in event
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'{"a": ', '{"a": '),
+        (b"plain text line\r", "plain text line"),
+        (b"[1, 2]", "[1, 2]"),
+        (b'"just a string"', '"just a string"'),
+        (b"42", "42"),
+        (b"null", "null"),
+        (b"", ""),
+        (b"\r", ""),
+        (b"NaN", "NaN"),
+        (b'{"a": 1} trailing', '{"a": 1} trailing'),
+    ],
+)
+def test_anything_but_an_object_keeps_the_line_as_message(raw: bytes, message: str) -> None:
+    event = decode(raw)
+    assert event == {"message": message, "tags": ["_jsonparsefailure"], **METADATA}
+
+
+def test_source_metadata_wins_over_same_named_line_keys() -> None:
+    event = decode(b'{"log.offset": 9, "log.file.path": "forged", "@source_id": "x", "k": "v"}')
+    assert event == {"k": "v", **METADATA}
+
+
+def test_invalid_utf8_is_repaired_tagged_and_still_parsed() -> None:
+    event = decode(b'{"user": "caf\xe9", "n": 1}')
+    assert event == {"user": "caf\ufffd", "n": 1, "tags": ["_utf8error"], **METADATA}
+
+
+def test_invalid_utf8_that_is_not_json_is_kept_as_repaired_text() -> None:
+    event = decode(b"\xff\xfe broken \xc3")
+    assert event["message"] == "\ufffd\ufffd broken \ufffd"
+    assert event["tags"] == ["_utf8error", "_jsonparsefailure"]
+
+
+def test_cut_line_keeps_the_source_tag_and_becomes_a_message() -> None:
+    event = decode(b'{"msg": "a very long li', tags=["_truncated"])
+    assert event["message"] == '{"msg": "a very long li'
+    assert event["tags"] == ["_truncated", "_jsonparsefailure"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "tags"),
+    [
+        (b'{"tags": ["deploy"], "x": "\xff"}', ["deploy", "_utf8error"]),
+        (b'{"tags": "deploy", "x": "\xff"}', ["deploy", "_utf8error"]),
+        (b'{"tags": ["_utf8error"], "x": "\xff"}', ["_utf8error"]),
+        (b'{"tags": ["deploy"]}', ["deploy"]),
+    ],
+)
+def test_source_tags_and_decode_tags_are_both_kept_once(raw: bytes, tags: list[str]) -> None:
+    assert decode(raw)["tags"] == tags
+
+
+def test_target_puts_the_object_under_one_key() -> None:
+    event = decode(b'{"a": 1, "log.offset": 5}', DecodeJson.Config(target="json"))
+    assert event == {"json": {"a": 1, "log.offset": 5}, **METADATA}
+
+
+def test_target_still_keeps_a_non_object_line_as_message() -> None:
+    event = decode(b"[1]", DecodeJson.Config(target="json"))
+    assert event == {"message": "[1]", "tags": ["_jsonparsefailure"], **METADATA}
+
+
+def test_event_without_raw_passes_unchanged() -> None:
+    event = {"message": "already decoded", **METADATA}
+    assert DecodeJson()(dict(event)) == event
+
+
+@given(st.binary(max_size=300))
+def test_any_bytes_decode_without_raising_or_losing_the_line(raw: bytes) -> None:
+    event = decode(raw)
+    assert "@raw" not in event
+    assert {k: event[k] for k in METADATA} == METADATA
+    if "_jsonparsefailure" in event.get("tags", []):
+        assert event["message"] == raw.rstrip(b"\r\n").decode("utf-8", "replace")
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(max_size=12), json_values, max_size=8))
+def test_every_key_of_a_json_object_arrives_unless_it_is_source_metadata(source: dict[str, Any]) -> None:
+    event = decode(orjson.dumps(source))
+    for key, value in source.items():
+        if key not in METADATA and key != "tags":
+            assert event[key] == value
+    assert "tags" not in event or event["tags"] == source["tags"]
