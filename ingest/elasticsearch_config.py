@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ElasticsearchConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     hosts: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:9200"])
-    api_key: str | None = None
+    api_key: str | None = Field(None, description="Encoded API key; exclusive with username/password.")
     username: str | None = None
     password: str | None = None
-    ca_certs: str | None = None
+    ca_certs: str | None = Field(None, description="PEM file of the CA that signed the cluster's certificate.")
     verify_certs: bool = True
     request_timeout: float = Field(30.0, gt=0)
     index_prefix: str = "logferry"
@@ -22,5 +22,23 @@ class ElasticsearchConfig(BaseModel):
     number_of_shards: int = Field(1, ge=1)
     number_of_replicas: int = Field(0, ge=0)
     refresh_interval: str = "1s"
-    deadletter: Literal["index", "file"] = "index"
-    deadletter_file: str = Field("deadletter.ndjson", description="Relative to data_dir unless absolute.")
+    deadletter: Literal["index", "file"] = Field(
+        "index", description="Refused documents go to the <prefix>-deadletter index, or to deadletter_file."
+    )
+    deadletter_file: str = Field(
+        "deadletter.ndjson",
+        description="Relative to data_dir unless absolute; also the fallback when the dead-letter index fails.",
+    )
+    retry_initial_backoff: float = Field(0.2, gt=0, description="First wait (s) before a retried bulk.")
+    retry_max_backoff: float = Field(10.0, gt=0, description="Cap (s) of the exponential backoff; retries never end.")
+    startup_timeout: float = Field(
+        120.0, gt=0, description="How long (s) to wait for the cluster when installing the template on start."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind_of_auth(self) -> ElasticsearchConfig:
+        if self.api_key and (self.username or self.password):
+            raise ValueError("set either api_key or username/password, not both")
+        if self.password and not self.username:
+            raise ValueError("password is set without username")
+        return self
