@@ -1,0 +1,125 @@
+"""The Kafka wire format between shippers and indexers: raw lines with their source metadata.
+
+Shippers send each line exactly as read, not the processed event: parse rules live in the indexers,
+which are redeployed centrally, so a parser fix needs no shipper rollout and can be replayed from the
+topic. A record is
+
+- value: the raw line bytes (possibly invalid UTF-8; decoding is the indexer's job),
+- key: the ``@source_id`` (one file's lines land in one partition, in order),
+- headers: ``source_id``, ``path`` (``log.file.path``), ``offset`` (decimal ``log.offset``),
+  ``host`` (the shipper's host name), and ``tags`` (comma-separated, only when the source set any).
+
+The indexer rebuilds the initial event the file source would have made on the shipper, so ``event.id``
+(source id + offset) and every field equal what the embedded path stores for the same line. The
+shipper's host name travels under the internal key ``@shipper_host`` rather than ``host.name``:
+``decode_json`` lets source metadata win over the line's own keys, so a ``host.name`` set before
+decoding would override a host the application logged itself, unlike the embedded path where
+``add_metadata`` only fills in a missing host. ``RestoreShipperHost`` runs just before ``add_metadata``
+and does what ``add_metadata`` does on the shipper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ingest.document import RAW, SOURCE_ID
+
+SHIPPER_HOST = "@shipper_host"
+HOST_NAME = "host.name"
+NO_METADATA_TAG = "_kafkanometadata"
+
+H_SOURCE_ID = "source_id"
+H_PATH = "path"
+H_OFFSET = "offset"
+H_HOST = "host"
+H_TAGS = "tags"
+
+Headers = list[tuple[str, bytes]]
+
+
+def _encode(text: str) -> bytes:
+    # File names need not be UTF-8; the file source hands them with surrogate escapes.
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def record_headers(event: dict[str, Any], host: bytes, extra_tags: Iterable[str] = ()) -> Headers:
+    """The headers of the record that carries this initial event's line."""
+    headers: Headers = [
+        (H_SOURCE_ID, _encode(event[SOURCE_ID])),
+        (H_OFFSET, str(event["log.offset"]).encode("ascii")),
+        (H_HOST, host),
+    ]
+    path = event.get("log.file.path")
+    if path is not None:
+        headers.append((H_PATH, _encode(path)))
+    tags = list(event.get("tags") or ())
+    for tag in extra_tags:
+        if tag not in tags:
+            tags.append(tag)
+    if tags:
+        headers.append((H_TAGS, ",".join(tags).encode("utf-8")))
+    return headers
+
+
+def event_from_record(
+    value: bytes | None, headers: Iterable[tuple[str, bytes]], topic: str, partition: int, offset: int
+) -> dict[str, Any]:
+    """The initial event the shipper's file source made, rebuilt from one record.
+
+    A record without logferry's headers (another producer wrote to the topic) still becomes an event:
+    its position in the topic stands in for the file position, so its id is stable across replays,
+    and it is tagged ``_kafkanometadata``.
+    """
+    found = {name: data for name, data in headers}
+    event: dict[str, Any] = {RAW: value if value is not None else b""}
+    source_id, line_offset = found.get(H_SOURCE_ID), found.get(H_OFFSET)
+    tags = [t for t in _decode(found[H_TAGS]).split(",") if t] if H_TAGS in found else []
+    if source_id is not None and line_offset is not None and line_offset.isdigit():
+        event[SOURCE_ID] = _decode(source_id)
+        event["log.offset"] = int(line_offset)
+    else:
+        event[SOURCE_ID] = f"kafka:{topic}:{partition}"
+        event["log.offset"] = offset
+        tags.append(NO_METADATA_TAG)
+    path = found.get(H_PATH)
+    if path is not None:
+        event["log.file.path"] = _decode(path)
+    host = found.get(H_HOST)
+    if host is not None:
+        event[SHIPPER_HOST] = _decode(host)
+    if tags:
+        event["tags"] = tags
+    return event
+
+
+class RestoreShipperHost:
+    """Indexer-only step: the shipper's host becomes ``host.name`` where ``add_metadata`` would add one.
+
+    With ``fill=False`` (no ``add_metadata`` in the chain) it only removes the internal key.
+    """
+
+    class Config(BaseModel):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+
+        fill: bool = True
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or self.Config()
+        self.fill = self.config.fill
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        host = event.pop(SHIPPER_HOST, None)
+        if host is None or not self.fill or HOST_NAME in event:
+            return event
+        own = event.get("host")
+        if type(own) is dict and "name" in own:
+            return event
+        event[HOST_NAME] = host
+        return event
