@@ -30,7 +30,7 @@ def main(ctx: click.Context, config_file: Path | None, data_dir: Path | None) ->
 
 
 from ingest.commands import demo, ingest, run  # noqa: E402 - commands register on the group above
-from ingest.scaleout_commands import index, ship  # noqa: E402
+from ingest.retention import retention  # noqa: E402
 from ingest.scaleout_commands import index, ship  # noqa: E402
 from logferry.config_command import config  # noqa: E402
 from query.commands import search, serve, stats  # noqa: E402
@@ -44,5 +44,4 @@ main.add_command(search)
 main.add_command(stats)
 main.add_command(ship)
 main.add_command(index)
-main.add_command(ship)
-main.add_command(index)
+main.add_command(retention)
