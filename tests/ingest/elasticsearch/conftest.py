@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVICES = REPO_ROOT / "scripts" / "services"
 
 
-def make_batch(lines: list[bytes | dict[str, Any]], source_id: str = "1:2:test") -> Batch:
+def make_batch(lines: Sequence[bytes | dict[str, Any]], source_id: str = "1:2:test") -> Batch:
     """One batch of the given lines after the default processor chain, as the pipeline would cut it."""
     chain = build_processors(load_settings(None))
     batcher = Batcher(BatchConfig(max_events=1_000_000, max_bytes=1 << 30, max_age=3600))
