@@ -120,8 +120,7 @@ def load_elasticsearch(client: Any, prefix: str, n: int) -> None:
 
 
 def queries(backend: Backend) -> dict[str, Callable[[], Any]]:
-    day = {"start": iso_ms(START), "end": iso_ms(START + dt.timedelta(days=1))}
-    f = build_filters(**day)
+    f = build_filters(start=iso_ms(START), end=iso_ms(START + dt.timedelta(days=1)))
     name, width = interval_ms("5m", f.start, f.end, 2000)
     return {
         "errors by user (top 10)": lambda: backend.top(f, "user", 10, True),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -51,9 +51,13 @@ class DuckDBBackend:
 
     name = "duckdb"
 
-    def __init__(self, store: DayStore, timeout: float = 10.0) -> None:
+    def __init__(self, store: DayStore, timeout: float = 10.0, open_days: int = 8) -> None:
         self.store = store
         self.timeout = timeout
+        self.open_days = open_days
+        self._open: OrderedDict[dt.date, duckdb.DuckDBPyConnection] = OrderedDict()
+        self._has_table: set[dt.date] = set()
+        self._lock = threading.Lock()
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -61,31 +65,60 @@ class DuckDBBackend:
         present = set(self.store.days())
         return [d for d in days_touched(f.start, f.end) if d in present]
 
+    def _day_connection(self, day: dt.date) -> duckdb.DuckDBPyConnection | None:
+        """The kept-open connection of a day (``None`` when it has no events table yet).
+
+        Opening a DuckDB file costs tens of milliseconds and a cold cache; keeping a few days open
+        makes a query cost only its scan. Least recently used days are closed.
+        """
+        with self._lock:
+            con = self._open.pop(day, None)
+            if con is None:
+                try:
+                    con = self.store.connect(day)
+                except FileNotFoundError:
+                    return None
+                except duckdb.IOException as exc:
+                    raise BackendUnavailable(
+                        f"cannot open {self.store.path(day)}: {exc}. DuckDB allows one writing process per "
+                        "file: query from the process that writes (logferry run serves the API) or stop it."
+                    ) from None
+                while len(self._open) >= self.open_days:
+                    self._open.popitem(last=False)[1].close()
+            self._open[day] = con
+            if day not in self._has_table:
+                found = con.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'"
+                ).fetchone()
+                if not (found and found[0]):
+                    return None
+                self._has_table.add(day)
+            return con
+
     @contextmanager
     def _connect(self, day: dt.date) -> Iterator[duckdb.DuckDBPyConnection | None]:
-        """One day's connection, interrupted after the timeout; ``None`` if the day has no table."""
-        try:
-            con = self.store.connect(day)
-        except FileNotFoundError:
+        """A cursor on one day's file for one query, interrupted after the timeout."""
+        base = self._day_connection(day)
+        if base is None:
             yield None
             return
-        except duckdb.IOException as exc:
-            raise BackendUnavailable(
-                f"cannot open {self.store.path(day)}: {exc}. DuckDB allows one writing process per "
-                "file: query from the process that writes (logferry run serves the API) or stop it."
-            ) from None
+        with self._lock:
+            con = base.cursor()
         timer = threading.Timer(self.timeout, con.interrupt)
         timer.start()
         try:
-            tables = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'"
-            ).fetchone()
-            yield con if tables and tables[0] else None
+            yield con
         except duckdb.InterruptException:
             raise QueryTimeout(f"the query ran longer than {self.timeout:g} s; narrow it") from None
         finally:
             timer.cancel()
             con.close()
+
+    def close(self) -> None:
+        """Close the kept-open day files (releases DuckDB's file lock in a separate process)."""
+        with self._lock:
+            while self._open:
+                self._open.popitem()[1].close()
 
     def _where(self, f: Filters, *extra: Expr) -> tuple[str, list[Any]]:
         sql, params = compile_sql(and_(f.expr, *extra))

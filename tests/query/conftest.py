@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from query_corpus import Truth, documents, generate, load_duckdb, load_elasticsearch
 
 from ingest.duckdb_store import DayStore
 from logferry.config import Settings, load_settings
 from query.app import create_app
 from query.backend import Backend, DuckDBBackend, ElasticsearchBackend
+from tests.query.query_corpus import Truth, documents, es_client_or_skip, generate, load_duckdb, load_elasticsearch
 
 
 @pytest.fixture(scope="session")
@@ -39,29 +39,10 @@ def corpus_settings(corpus_data_dir: Path) -> Settings:
     return load_settings(None, data_dir=corpus_data_dir)
 
 
-def _es_client(request: pytest.FixtureRequest) -> Any:
-    """The shared session client when tests/conftest.py provides one, else a local server."""
-    try:
-        return request.getfixturevalue("es_client")
-    except pytest.FixtureLookupError:
-        pass
-    from elasticsearch import Elasticsearch
-
-    client = Elasticsearch(os.environ.get("LOGFERRY_TEST_ES_URL", "http://127.0.0.1:9200"), request_timeout=30)
-    try:
-        client.cluster.health()
-    except Exception as exc:
-        pytest.skip(f"Elasticsearch not reachable (start it with scripts/services up): {exc}")
-    return client
-
-
 @pytest.fixture(scope="session")
 def es_corpus(request: pytest.FixtureRequest, corpus_docs: list[bytes]) -> Iterator[tuple[Any, str]]:
-    client = _es_client(request)
-    try:
-        prefix = f"{request.getfixturevalue('index_prefix')}-query"
-    except pytest.FixtureLookupError:
-        prefix = f"lfq-test-{os.getpid()}"
+    client = es_client_or_skip(request)
+    prefix = f"t-query-{uuid.uuid4().hex[:10]}"
     load_elasticsearch(client, prefix, corpus_docs)
     yield client, prefix
     client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)

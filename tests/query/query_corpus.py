@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import random
 import tempfile
 from collections import defaultdict
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from ingest.document import serialize
 from ingest.duckdb_sink import INSERT_FILE
@@ -179,6 +181,25 @@ def load_elasticsearch(client: Any, prefix: str, docs: list[bytes]) -> None:
     ok, errors = helpers.bulk(client, actions, refresh="wait_for", raise_on_error=False)
     assert not errors, errors
     assert ok == len(docs)
+
+
+# -- Elasticsearch --------------------------------------------------------------------------------
+
+
+def es_client_or_skip(request: pytest.FixtureRequest) -> Any:
+    """The shared session client when tests/conftest.py provides one, else a local server."""
+    try:
+        return request.getfixturevalue("es_client")
+    except pytest.FixtureLookupError:
+        pass
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(os.environ.get("LOGFERRY_TEST_ES_URL", "http://127.0.0.1:9200"), request_timeout=30)
+    try:
+        client.cluster.health()
+    except Exception as exc:
+        pytest.skip(f"Elasticsearch not reachable (start it with scripts/services up): {exc}")
+    return client
 
 
 # -- expected answers -----------------------------------------------------------------------------

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from query_corpus import END, START
 
 from ingest.duckdb_store import DayStore
 from logferry.config import Settings, load_settings
 from query.app import create_app
 from query.backend import DuckDBBackend
+from tests.query.query_corpus import END, START
 
 pytestmark = pytest.mark.integration
 RANGE = {"from": START.isoformat(), "to": END.isoformat()}

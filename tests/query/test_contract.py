@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from query_corpus import END, SLOW_MS, START, Truth, in_range, quantile_cont
+
+from tests.query.query_corpus import END, SLOW_MS, START, Truth, in_range, quantile_cont
 
 pytestmark = pytest.mark.integration
 

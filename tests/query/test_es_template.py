@@ -3,7 +3,7 @@ query backend and the sink rely on."""
 
 from __future__ import annotations
 
-import os
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +11,7 @@ import pytest
 
 from ingest.elasticsearch_template import PRIORITY, index_template, install_template, validate_prefix
 from logferry.errors import ConfigError
+from tests.query.query_corpus import es_client_or_skip
 
 
 @pytest.mark.parametrize("prefix", ["logferry", "app-logs", "logsapp", "my.app_1"])
@@ -47,10 +48,8 @@ def test_refused_prefixes(prefix: str, why: str) -> None:
 
 @pytest.fixture()
 def es(request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
-    from conftest import _es_client
-
-    client = _es_client(request)
-    prefix = f"lfq-tpl-{os.getpid()}"
+    client = es_client_or_skip(request)
+    prefix = f"t-tpl-{uuid.uuid4().hex[:10]}"
     install_template(client, prefix)
     yield client, prefix
     client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)

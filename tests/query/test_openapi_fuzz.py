@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from query_corpus import documents, generate, load_duckdb
 from schemathesis.checks import positive_data_acceptance
 
 from ingest.duckdb_store import DayStore
 from logferry.config import load_settings
 from query.app import create_app
+from tests.query.query_corpus import documents, generate, load_duckdb
 
 pytestmark = pytest.mark.integration
 

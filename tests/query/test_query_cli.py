@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -14,9 +15,9 @@ import httpx
 import orjson
 import pytest
 from click.testing import CliRunner
-from query_corpus import END, START, Truth
 
 from logferry.cli import main
+from tests.query.query_corpus import END, START, Truth
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 RANGE = ["--from", START.isoformat(), "--to", END.isoformat()]
@@ -76,12 +77,15 @@ def test_stats_errors_json(corpus_data_dir: Path, truths: list[Truth]) -> None:
 
 
 @pytest.fixture(scope="module")
-def served(corpus_data_dir: Path) -> Iterator[str]:
+def served(corpus_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # A copy: this test process keeps the corpus files open, and DuckDB lets one process hold a file.
+    data_dir = tmp_path_factory.mktemp("served")
+    shutil.copytree(corpus_data_dir / "events", data_dir / "events")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "logferry", "--data-dir", str(corpus_data_dir), "serve", "--port", str(port)],
+        [sys.executable, "-m", "logferry", "--data-dir", str(data_dir), "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
