@@ -46,12 +46,13 @@ class _AssignmentLog(ConsumerRebalanceListener):
         self.source = source
 
     def on_partitions_revoked(self, revoked: Any) -> None:
+        self.source.joined = False
         if revoked:
             log.info("revoked partitions: %s", _names(revoked))
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         self.source.last_record = time.monotonic()
-        self.source.assignments += 1
+        self.source.joined = True
         log.info("assigned partitions: %s", _names(assigned) or "none")
 
 
@@ -69,7 +70,7 @@ class KafkaSource:
         self.poll_timeout_ms = config.poll_timeout_ms
         self.max_records = config.max_poll_records
         self.last_record = time.monotonic()
-        self.assignments = 0
+        self.joined = False
         self.commits_refused = 0
         ensure_topic(config)
         try:
@@ -126,8 +127,16 @@ class KafkaSource:
         return {}
 
     def done(self) -> bool:
-        """With ``exit_when_idle``: no record has arrived (or assignment changed) for that long."""
-        return self.exit_when_idle is not None and time.monotonic() - self.last_record >= self.exit_when_idle
+        """With ``exit_when_idle``: a settled group member that got no record for that long.
+
+        The clock runs only between rebalances: joining a group whose dead member has not yet timed out
+        takes a session timeout, and an indexer must not give up before it was given its partitions.
+        """
+        return (
+            self.exit_when_idle is not None
+            and self.joined
+            and time.monotonic() - self.last_record >= self.exit_when_idle
+        )
 
     def close(self) -> None:
         self.consumer.close(autocommit=False)

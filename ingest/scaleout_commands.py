@@ -98,9 +98,10 @@ def indexer_processors(settings: Settings) -> list[tuple[str, ProcessorFn]]:
 
 
 def _configure_logging(verbose: bool) -> None:
-    """Our INFO lines (assignments, commits, retries) without the Kafka client's connection chatter."""
+    """Our INFO lines (assignments, commits, retries) without the clients' per-request chatter."""
     configure_logging(verbose)
-    logging.getLogger("kafka").setLevel(logging.WARNING)
+    for chatty in ("kafka", "elastic_transport"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _progress() -> Any:

@@ -1,0 +1,213 @@
+"""The scale-out path end to end with the real CLI, a real Kafka and a real Elasticsearch.
+
+files → `logferry ship --to kafka` → topic → `logferry index` → Elasticsearch, compared with what the
+embedded path (`logferry ingest` → DuckDB) stores for the same files; direct `ship --to elasticsearch`;
+an indexer killed with SIGKILL mid-run; two indexers sharing one consumer group.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from tests.ingest.conftest import stored_docs
+from tests.ingest.kafka.conftest import (
+    comparable,
+    es_count,
+    es_docs,
+    expected_ids,
+    finish,
+    logferry,
+    run,
+    wait_until,
+    write_logs,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.kafka, pytest.mark.elasticsearch]
+
+MAX_LINE = 4096
+ODD_LINES = [
+    b'{"timestamp":"2026-11-18T10:00:00Z","level":"info","msg":"logs its own host","host":{"name":"app-3"}}',
+    b'{"timestamp":"2026-11-18T10:00:01Z","level":"warn","msg":"flat host key","host.name":"app-4"}',
+    b'{"timestamp":"2026-11-18T10:00:02Z","level":"error","msg":"caf\xe9 \xff not utf-8"}',
+    b'{"timestamp":"2026-11-18T10:00:03Z","msg":"tagged by the app","tags":["from-app"]}',
+    b"a plain text line without a time",
+    b'{"timestamp":"2026-11-18T10:00:04Z","msg":"' + b"x" * (2 * MAX_LINE) + b'"}',
+    b"",
+]
+ENV = {"LOGFERRY_INPUT__MAX_LINE_BYTES": str(MAX_LINE)}
+
+
+def ship_to_kafka(glob: str, data_dir: Path, bootstrap: str, topic: str) -> str:
+    return run(
+        "ship", glob, "--to", "kafka", "--kafka", bootstrap, "--topic", topic, "--once", data_dir=data_dir, env=ENV
+    )
+
+
+def index_args(bootstrap: str, topic: str, group: str, es_url: str, prefix: str, idle: float) -> list[str]:
+    return [
+        "index",
+        "--from",
+        "kafka",
+        "--kafka",
+        bootstrap,
+        "--topic",
+        topic,
+        "--group",
+        group,
+        "--to",
+        "elasticsearch",
+        "--es-url",
+        es_url,
+        "--index-prefix",
+        prefix,
+        "--exit-when-idle",
+        str(idle),
+    ]
+
+
+def written(stderr: str) -> int:
+    found = re.search(r"([\d,]+) events written", stderr)
+    assert found, f"no summary line in:\n{stderr[-2000:]}"
+    return int(found.group(1).replace(",", ""))
+
+
+def test_kafka_path_indexes_what_the_embedded_path_stores(
+    tmp_path: Path,
+    kafka_bootstrap: str,
+    scaleout_topic: Callable[[int], str],
+    kafka_group_id: str,
+    es_url: str,
+    es_client: Elasticsearch,
+    index_prefix: str,
+) -> None:
+    paths = write_logs(tmp_path / "logs", 3000, 4, extra=ODD_LINES)
+    glob = str(tmp_path / "logs" / "*.log")
+    run("ingest", glob, data_dir=tmp_path / "embedded", env=ENV)
+    embedded = {doc["event"]["id"]: doc for doc in stored_docs(tmp_path / "embedded")}
+
+    topic = scaleout_topic(3)
+    ship_to_kafka(glob, tmp_path / "shipper", kafka_bootstrap, topic)
+    run(*index_args(kafka_bootstrap, topic, kafka_group_id, es_url, index_prefix, 3), data_dir=tmp_path / "indexer")
+    indexed = es_docs(es_client, index_prefix)
+
+    ids = expected_ids(tmp_path / "shipper", paths)
+    assert len(ids) == 3000 + len(ODD_LINES)
+    assert set(indexed) == set(embedded) == ids
+    mismatched = [i for i in ids if comparable(indexed[i]) != comparable(embedded[i])]
+    assert not mismatched, (comparable(indexed[mismatched[0]]), comparable(embedded[mismatched[0]]))
+    # The odd lines kept what makes them odd, identically on both paths.
+    tagged = {tag: [d for d in indexed.values() if tag in d.get("tags", ())] for tag in ("_truncated", "_utf8error")}
+    assert len(tagged["_truncated"]) == 1 and len(tagged["_utf8error"]) == 1
+    assert [d["host"] for d in indexed.values() if d.get("message") == "logs its own host"] == [{"name": "app-3"}]
+
+
+def test_ship_direct_to_elasticsearch_once_and_again_adds_nothing(
+    tmp_path: Path, es_url: str, es_client: Elasticsearch, index_prefix: str
+) -> None:
+    paths = write_logs(tmp_path / "logs", 2000, 3, extra=ODD_LINES)
+    args = ["ship", str(tmp_path / "logs" / "*.log"), "--to", "elasticsearch", "--es-url", es_url]
+    args += ["--index-prefix", index_prefix, "--once"]
+    first = run(*args, data_dir=tmp_path / "data", env=ENV)
+    assert written(first) == 2000 + len(ODD_LINES)
+    ids = expected_ids(tmp_path / "data", paths)
+    assert set(es_docs(es_client, index_prefix)) == ids
+
+    second = run(*args, data_dir=tmp_path / "data", env=ENV)
+    assert written(second) == 0
+    assert es_count(es_client, index_prefix) == len(ids)
+
+
+def test_indexer_killed_mid_run_then_restarted_indexes_exactly_the_input(
+    tmp_path: Path,
+    kafka_bootstrap: str,
+    scaleout_topic: Callable[[int], str],
+    kafka_group_id: str,
+    es_url: str,
+    es_client: Elasticsearch,
+    index_prefix: str,
+) -> None:
+    total = 20_000
+    paths = write_logs(tmp_path / "logs", total, 6)
+    topic = scaleout_topic(3)
+    ship_to_kafka(str(tmp_path / "logs" / "*.log"), tmp_path / "shipper", kafka_bootstrap, topic)
+    args = index_args(kafka_bootstrap, topic, kafka_group_id, es_url, index_prefix, 5)
+    small_batches = {"LOGFERRY_BATCH__MAX_EVENTS": "500"}
+
+    indexer = logferry(*args, data_dir=tmp_path / "indexer", env=small_batches)
+    try:
+        wait_until(lambda: es_count(es_client, index_prefix) > 0, 120, "the first indexed documents")
+        indexer.send_signal(signal.SIGKILL)
+        indexer.wait(timeout=30)
+    finally:
+        if indexer.poll() is None:
+            indexer.kill()
+            indexer.wait()
+    assert indexer.returncode == -signal.SIGKILL
+    at_kill = es_count(es_client, index_prefix)
+    assert 0 < at_kill < total, f"{at_kill} documents indexed when killed: the kill was not mid-run"
+
+    stderr = finish(logferry(*args, data_dir=tmp_path / "indexer", env=small_batches))
+    assert written(stderr) > 0
+    indexed = es_docs(es_client, index_prefix)
+    assert len(indexed) == total
+    assert set(indexed) == expected_ids(tmp_path / "shipper", paths)
+
+
+def test_two_indexers_in_one_group_split_the_partitions(
+    tmp_path: Path,
+    kafka_bootstrap: str,
+    scaleout_topic: Callable[[int], str],
+    kafka_group_id: str,
+    es_url: str,
+    es_client: Elasticsearch,
+    index_prefix: str,
+) -> None:
+    partitions = 4
+    topic = scaleout_topic(partitions)
+    args = index_args(kafka_bootstrap, topic, kafka_group_id, es_url, index_prefix, 12)
+    logs = [tmp_path / f"indexer-{n}.stderr" for n in (1, 2)]
+    handles = [open(path, "wb") for path in logs]  # noqa: SIM115 - closed below
+    indexers = [
+        logferry(*args, "-v", data_dir=tmp_path / f"indexer-{n}", stderr=handle)
+        for n, handle in zip((1, 2), handles, strict=True)
+    ]
+    try:
+
+        def latest_assignments() -> list[set[str]]:
+            found = []
+            for path in logs:
+                lines = re.findall(r"assigned partitions: (\S+)", path.read_text(errors="replace"))
+                found.append(set() if not lines or lines[-1] == "none" else set(lines[-1].split(",")))
+            return found
+
+        def split() -> bool:
+            first, second = latest_assignments()
+            return bool(first) and bool(second) and not first & second and len(first | second) == partitions
+
+        wait_until(split, 90, "both indexers to own some partitions")
+        # Sixteen files: their keys spread over the partitions of both members.
+        paths = write_logs(tmp_path / "logs", 8000, 16)
+        ship_to_kafka(str(tmp_path / "logs" / "*.log"), tmp_path / "shipper", kafka_bootstrap, topic)
+        for indexer in indexers:
+            indexer.wait(timeout=180)
+    finally:
+        for indexer in indexers:
+            if indexer.poll() is None:
+                indexer.kill()
+                indexer.wait()
+        for handle in handles:
+            handle.close()
+    outputs = [path.read_text(errors="replace") for path in logs]
+    for indexer, output in zip(indexers, outputs, strict=True):
+        assert indexer.returncode == 0, output[-3000:]
+    counts = [written(output) for output in outputs]
+    assert all(n > 0 for n in counts), f"one indexer indexed nothing: {counts}"
+    indexed = es_docs(es_client, index_prefix)
+    assert len(indexed) == 8000
+    assert set(indexed) == expected_ids(tmp_path / "shipper", paths)
