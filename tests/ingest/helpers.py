@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import orjson
-import pytest
 
 from ingest.duckdb_store import DayStore
 
@@ -36,8 +35,3 @@ def stored_docs(data_dir: Path) -> list[dict]:
         finally:
             con.close()
     return docs
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"

@@ -7,9 +7,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.ingest.conftest import run_cli, stored_docs
+from tests.ingest.helpers import run_cli, stored_docs
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
 
 
 def lines(n: int, start: int = 0) -> bytes:

@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.ingest.conftest import stored_docs
+from tests.ingest.helpers import stored_docs
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
