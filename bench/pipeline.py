@@ -5,7 +5,7 @@
 (c) end to end into DuckDB (`Pipeline` with the file source and the DuckDB sink).
 Prints events/s and MB/s for each and the ratios b/a and c/a.
 
-    python bench/pipeline.py [--lines 1000000]
+    python -m bench.pipeline [--lines 1000000]
 """
 
 from __future__ import annotations
