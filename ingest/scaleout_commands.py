@@ -104,6 +104,23 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
+def serve_metrics(listen: str | None) -> None:
+    """Expose the pipeline counters for Prometheus (and container health checks) on HOST:PORT."""
+    if not listen:
+        return
+    from prometheus_client import start_http_server
+
+    from logferry import metrics
+
+    host, _, port = listen.rpartition(":")
+    if not port.isdigit():
+        raise click.BadParameter(f"expected HOST:PORT, got {listen!r}", param_hint="--metrics")
+    start_http_server(int(port), addr=host or "127.0.0.1", registry=metrics.REGISTRY)
+
+
+METRICS_HELP = "Serve Prometheus metrics at http://HOST:PORT/metrics (env LOGFERRY_METRICS)."
+
+
 def _progress() -> Any:
     return terminal_progress if sys.stderr.isatty() else None
 
@@ -129,6 +146,7 @@ def _run(pipeline: Pipeline, stop: threading.Event, *, once: bool) -> Any:
 @click.option("--es-url", "es_urls", multiple=True, help="Elasticsearch URL (repeat or comma-separate).")
 @click.option("--index-prefix", help="Daily indices are <prefix>-YYYY.MM.DD.")
 @click.option("--once", is_flag=True, envvar="LOGFERRY_SHIP_ONCE", help="Read to EOF, wait for acks, exit 0.")
+@click.option("--metrics", "metrics_listen", metavar="HOST:PORT", envvar="LOGFERRY_METRICS", help=METRICS_HELP)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress, assignments and retries.")
 @click.pass_context
 def ship(
@@ -140,6 +158,7 @@ def ship(
     es_urls: tuple[str, ...],
     index_prefix: str | None,
     once: bool,
+    metrics_listen: str | None,
     verbose: bool,
 ) -> None:
     """Follow PATH_OR_GLOB… (or [input] paths) and ship to Kafka or Elasticsearch.
@@ -148,6 +167,7 @@ def ship(
     --once it tails until SIGINT/SIGTERM, then flushes and checkpoints.
     """
     _configure_logging(verbose)
+    serve_metrics(metrics_listen)
     overrides = _overrides(kafka=kafka, topic=topic, es_urls=es_urls, index_prefix=index_prefix)
     if paths:
         overrides["input"] = {"paths": list(paths)}
@@ -199,6 +219,7 @@ def ship(
     type=click.FloatRange(min=0, min_open=True),
     help="Exit 0 (after the final flush and commit) when no record arrived for this many seconds.",
 )
+@click.option("--metrics", "metrics_listen", metavar="HOST:PORT", envvar="LOGFERRY_METRICS", help=METRICS_HELP)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress, assignments and retries.")
 @click.pass_context
 def index(
@@ -211,6 +232,7 @@ def index(
     es_urls: tuple[str, ...],
     index_prefix: str | None,
     exit_when_idle: float | None,
+    metrics_listen: str | None,
     verbose: bool,
 ) -> None:
     """Consume the shippers' topic as one of a group of indexers, process, and index.
@@ -219,6 +241,7 @@ def index(
     rebalance re-delivers, and deterministic event ids make the replay an overwrite.
     """
     _configure_logging(verbose)
+    serve_metrics(metrics_listen)
     overrides = _overrides(
         kafka=kafka,
         topic=topic,
