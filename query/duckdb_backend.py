@@ -124,8 +124,11 @@ class DuckDBBackend:
         sql, params = compile_sql(and_(f.expr, *extra))
         return f"ts >= ? AND ts < ? AND {sql}", [f.start, f.end, *params]
 
-    def _rows(self, f: Filters, select: str, group: str, *extra: Expr) -> Iterator[tuple[Any, ...]]:
+    def _rows(
+        self, f: Filters, select: str, group: str, *extra: Expr, select_params: list[Any] | None = None
+    ) -> Iterator[tuple[Any, ...]]:
         where, params = self._where(f, *extra)
+        params = [*(select_params or []), *params]
         for day in self._days(f):
             with self._connect(day) as con:
                 if con is None:
@@ -176,18 +179,26 @@ class DuckDBBackend:
         return {"total": total, "events": [orjson.loads(doc) for _, _, doc in page], "next": nxt}
 
     def errors_over_time(self, f: Filters, interval: str, width_ms: int, by: str | None, top: int) -> dict[str, Any]:
-        key = KEY_SQL[by] if by else "NULL"
+        keys: list[str] | None = None
+        key_sql = "NULL"
+        key_params: list[Any] = []
+        if by:
+            # The top series first (few rows), then buckets x (top keys + NULL for the rest).
+            key_totals: dict[str, int] = defaultdict(int)
+            for k, n in self._rows(f, f"{KEY_SQL[by]} AS k, count(*)", "GROUP BY ALL", ERROR_EXPR):
+                if k is not None:
+                    key_totals[k] += n
+            keys = [k for k, _ in rank(key_totals, top)]
+            if keys:
+                key_sql = f"CASE WHEN {KEY_SQL[by]} IN ({', '.join('?' * len(keys))}) THEN {KEY_SQL[by]} END"
+                key_params = list(keys)
         totals: dict[int, int] = defaultdict(int)
         per: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        key_totals: dict[str, int] = defaultdict(int)
-        for b, k, n in self._rows(
-            f, f"epoch_ms(ts) // {width_ms} * {width_ms} AS b, {key} AS k, count(*)", "GROUP BY ALL", ERROR_EXPR
-        ):
+        select = f"epoch_ms(ts) // {width_ms} * {width_ms} AS b, {key_sql} AS k, count(*)"
+        for b, k, n in self._rows(f, select, "GROUP BY ALL", ERROR_EXPR, select_params=key_params):
             totals[b] += n
             if k is not None:
                 per[b][k] += n
-                key_totals[k] += n
-        keys = [k for k, _ in rank(key_totals, top)] if by else None
         return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, per, keys)
 
     def top(self, f: Filters, field: str, size: int, errors: bool) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """``query.expr`` → a DuckDB ``WHERE`` clause with ``?`` parameters, over the ``events`` table.
 
-Every leaf is ``coalesce(..., false)`` so that ``NOT`` of a missing field is true, as ``must_not``
-is in Elasticsearch; text matching follows the standard analyser closely enough for words and
-phrases: case-insensitive, on word boundaries.
+A missing field makes a leaf NULL, which ``WHERE`` treats as false, like a non-matching query in
+Elasticsearch; only under ``NOT`` would NULL stay NULL, so ``NOT`` wraps its operand in
+``coalesce(..., false)`` and ``must_not`` semantics hold (missing field → ``NOT`` is true).
+Text matching follows the standard analyser closely enough for words and phrases: case-insensitive, on word boundaries.
 """
 
 from __future__ import annotations
@@ -28,12 +29,17 @@ def _sql(e: Expr, params: list[Any]) -> str:
     if isinstance(e, And):
         return "(" + " AND ".join(_sql(i, params) for i in e.items) + ")"
     if isinstance(e, Or):
+        fields = {i.field for i in e.items if isinstance(i, Term)}
+        if len(fields) == 1 and all(isinstance(i, Term) and _plain(i) for i in e.items):
+            (field,) = fields
+            params.extend(i.value for i in e.items if isinstance(i, Term))
+            return f"({field.sql} IN ({', '.join('?' * len(e.items))}))"
         return "(" + " OR ".join(_sql(i, params) for i in e.items) + ")"
     if isinstance(e, Not):
-        return f"(NOT {_sql(e.item, params)})"
+        return f"(NOT coalesce({_sql(e.item, params)}, false))"
     if isinstance(e, Exists):
         if e.field.array:
-            return f"coalesce(len({e.field.sql}) > 0, false)"
+            return f"(len({e.field.sql}) > 0)"
         if e.field.kind is Kind.SOURCE:
             return f"({e.field.sql.replace('json_extract_string', 'json_extract')} IS NOT NULL)"
         return f"({e.field.sql} IS NOT NULL)"
@@ -56,12 +62,12 @@ def _sql(e: Expr, params: list[Any]) -> str:
 def _compare(field: Field, op: str, value: float | dt.datetime | str, params: list[Any]) -> str:
     if field.kind is Kind.SOURCE:
         params.append(value)
-        return f"coalesce(TRY_CAST({field.sql} AS DOUBLE) {op} ?, false)"
+        return f"(TRY_CAST({field.sql} AS DOUBLE) {op} ?)"
     if isinstance(value, float):
         params.append(value * field.sql_scale)
     else:
         params.append(value)
-    return f"coalesce({field.sql} {op} ?, false)"
+    return f"({field.sql} {op} ?)"
 
 
 def _like(pattern: str) -> str:
@@ -82,15 +88,20 @@ def _term(e: Term, params: list[Any]) -> str:
     f = e.field
     if f.kind is Kind.TEXT:
         params.append(_text_regex(e.value, e.wildcard))
-        return f"coalesce(regexp_matches({f.sql}, ?), false)"
+        return f"regexp_matches({f.sql}, ?)"
     if f.array:
         if e.wildcard:
             params.append(_like(e.value))
-            return f"coalesce(len(list_filter({f.sql}, x -> x LIKE ? ESCAPE '\\')) > 0, false)"
+            return f"(len(list_filter({f.sql}, x -> x LIKE ? ESCAPE '\\')) > 0)"
         params.append(e.value)
-        return f"coalesce(list_contains({f.sql}, ?), false)"
+        return f"list_contains({f.sql}, ?)"
     if e.wildcard:
         params.append(_like(e.value))
-        return f"coalesce({f.sql} LIKE ? ESCAPE '\\', false)"
+        return f"({f.sql} LIKE ? ESCAPE '\\')"
     params.append(e.value)
-    return f"coalesce({f.sql} = ?, false)"
+    return f"({f.sql} = ?)"
+
+
+def _plain(t: Term) -> bool:
+    """A term that is plain SQL equality (so several of them on one field make an ``IN``)."""
+    return not t.wildcard and not t.field.array and t.field.kind is not Kind.TEXT
