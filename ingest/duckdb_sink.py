@@ -13,8 +13,10 @@ import duckdb
 from ingest.batch import Batch
 from ingest.deadletter import DeadLetterFile
 from ingest.duckdb_store import COLUMNS_FROM_DOC, DayStore
+from logferry import metrics
 
 INSERT_FILE = f"INSERT OR IGNORE INTO events SELECT {COLUMNS_FROM_DOC} FROM read_ndjson_objects(?) t(j)"
+NO_TIMESTAMP = "missing or invalid @timestamp: the document has no UTC day to be stored under"
 INSERT_ONE = f"INSERT OR IGNORE INTO events SELECT {COLUMNS_FROM_DOC} FROM (SELECT CAST(? AS JSON) AS j)"
 
 
@@ -23,9 +25,7 @@ class DuckDBSink:
 
     name = "duckdb"
 
-    def __init__(
-        self, store: DayStore, deadletter: DeadLetterFile, spool_dir: Path, open_days: int = 4
-    ) -> None:
+    def __init__(self, store: DayStore, deadletter: DeadLetterFile, spool_dir: Path, open_days: int = 4) -> None:
         self.store = store
         self.deadletter = deadletter
         self.spool_dir = spool_dir
@@ -51,7 +51,7 @@ class DuckDBSink:
         for event, doc in zip(batch.events, batch.docs, strict=True):
             day = _day_of(event.get("@timestamp"))
             if day is None:
-                refused.append(("missing or invalid @timestamp", doc))
+                refused.append((NO_TIMESTAMP, doc))
             else:
                 by_day.setdefault(day, []).append(doc)
         for day, docs in sorted(by_day.items()):
@@ -59,6 +59,8 @@ class DuckDBSink:
         if refused:
             self.deadletter.write(self.name, refused)
             self.dead_lettered += len(refused)
+            for reason, _ in refused:
+                metrics.DEAD_LETTERED.labels(self.name, "timestamp" if reason == NO_TIMESTAMP else "refused").inc()
 
     def _write_day(self, day: dt.date, docs: list[bytes]) -> list[tuple[str, bytes]]:
         con = self.connection(day)

@@ -95,6 +95,8 @@ class Pipeline:
         self.stats = RunStats()
         self.stop = threading.Event()
         self._drops: Counter[str] = Counter()
+        self._redactors = [p for _, p in processors if hasattr(p, "redactions")]
+        self._redactions_seen = 0
         self._source_label = type(source).__name__
 
     def run(self, *, once: bool = False) -> RunStats:
@@ -179,9 +181,7 @@ class Pipeline:
                 attempt += 1
                 metrics.SINK_RETRIES.labels(self.sink.name).inc()
                 delay = min(30.0, 0.2 * 2 ** min(attempt, 8)) * (0.5 + random.random() / 2)
-                log.warning(
-                    "%s write failed (attempt %d), retrying in %.1fs: %s", self.sink.name, attempt, delay, exc
-                )
+                log.warning("%s write failed (attempt %d), retrying in %.1fs: %s", self.sink.name, attempt, delay, exc)
                 time.sleep(delay if not self.stop.is_set() else min(delay, 0.5))
         metrics.BATCH_SECONDS.labels(self.sink.name).observe(time.monotonic() - started)
         self.source.ack(batch.positions)
@@ -197,6 +197,9 @@ class Pipeline:
         for name, n in self._drops.items():
             metrics.EVENTS_DROPPED.labels(name).inc(n)
         self._drops.clear()
+        redactions = sum(p.redactions for p in self._redactors)  # type: ignore[attr-defined]
+        metrics.REDACTIONS.inc(redactions - self._redactions_seen)
+        self._redactions_seen = redactions
         self._export_gauges()
 
     def _export_gauges(self) -> None:
