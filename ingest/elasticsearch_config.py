@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class ElasticsearchConfig(BaseModel):
@@ -34,6 +35,23 @@ class ElasticsearchConfig(BaseModel):
     startup_timeout: float = Field(
         120.0, gt=0, description="How long (s) to wait for the cluster when installing the template on start."
     )
+
+    @field_validator("index_date_pattern")
+    @classmethod
+    def _pattern_names_one_day(cls, pattern: str) -> str:
+        """Retention parses index names back to days: the pattern must name each day, and only one."""
+        sample = dt.date(2026, 12, 31)
+        try:
+            text = sample.strftime(pattern)
+            back = dt.datetime.strptime(text, pattern).date()
+        except ValueError as exc:
+            raise ValueError(f"index_date_pattern {pattern!r} does not parse back: {exc}") from exc
+        if back != sample or text != text.lower() or set(text) & set('*?"<>|/\\, #:'):
+            raise ValueError(
+                f"index_date_pattern {pattern!r} must name one UTC day in lowercase index-name characters "
+                "(e.g. %Y.%m.%d)"
+            )
+        return pattern
 
     @model_validator(mode="after")
     def _one_kind_of_auth(self) -> ElasticsearchConfig:

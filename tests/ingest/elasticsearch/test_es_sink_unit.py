@@ -146,3 +146,9 @@ def test_sink_refuses_prefixes_that_collide_or_are_invalid(prefix: str) -> None:
     config = ElasticsearchConfig(hosts=["http://127.0.0.1:9"], index_prefix=prefix)
     with pytest.raises(ConfigError):
         ElasticsearchSink(elasticsearch_client(config), config, None)
+
+
+@pytest.mark.parametrize("pattern", ["%Y", "%Y.%m", "%Y/%m/%d", "%b-%d-%Y"])
+def test_config_refuses_date_patterns_that_do_not_name_one_day(pattern: str) -> None:
+    with pytest.raises(ValueError, match="index_date_pattern"):
+        ElasticsearchConfig(index_date_pattern=pattern)
