@@ -197,7 +197,7 @@ class Pipeline:
         for name, n in self._drops.items():
             metrics.EVENTS_DROPPED.labels(name).inc(n)
         self._drops.clear()
-        redactions = sum(p.redactions for p in self._redactors)  # type: ignore[attr-defined]
+        redactions = sum(p.redactions for p in self._redactors)
         metrics.REDACTIONS.inc(redactions - self._redactions_seen)
         self._redactions_seen = redactions
         self._export_gauges()
