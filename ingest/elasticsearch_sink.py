@@ -115,11 +115,11 @@ class DailyIndex:
         key = timestamp[:10]
         name = self._names.get(key)
         if name is None:
+            if len(key) != 10 or key[4] != "-":
+                return None
             try:
                 day = dt.date.fromisoformat(key)
             except ValueError:
-                return None
-            if len(key) != 10:
                 return None
             name = self._names[key] = f"{self.prefix}-{day.strftime(self.date_pattern)}"
         return name
@@ -260,7 +260,6 @@ class ElasticsearchSink:
     def from_settings(cls, settings: Settings, stop: threading.Event | None = None) -> ElasticsearchSink:
         """Client from config, templates installed (waiting up to ``startup_timeout`` for the cluster)."""
         config = settings.elasticsearch
-        validate_prefix(config.index_prefix)
         client = elasticsearch_client(config, max_retries=0)
         sink = cls(client, config, DeadLetterFile(settings.resolve(config.deadletter_file)), stop=stop)
         sink.install()
