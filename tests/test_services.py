@@ -1,0 +1,144 @@
+"""Plumbing: the real Elasticsearch and Kafka from scripts/services carry a realistic volume.
+
+These prove the servers, the Python clients and the fixtures work together before any
+logferry code depends on them: bulk indexing into a daily index, and a Kafka consumer group
+that reads everything produced and commits exactly the end offset.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch, helpers
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+SERVICES_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "services"
+
+DOCUMENT_COUNT = 10_000
+RECORD_COUNT = 10_000
+LEVELS = ("debug", "info", "warn", "error")
+
+
+def daily_documents(index: str, count: int) -> Iterator[dict[str, object]]:
+    for offset in range(count):
+        yield {
+            "_index": index,
+            "_id": f"plumbing:{offset}",
+            "_source": {
+                "@timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "message": f"request {offset} handled",
+                "log": {"level": LEVELS[offset % len(LEVELS)], "offset": offset},
+                "event": {"duration": offset * 1000},
+            },
+        }
+
+
+def test_bulk_indexes_ten_thousand_documents_into_a_daily_index(es_client: Elasticsearch, index_prefix: str) -> None:
+    es_client.indices.put_index_template(
+        name=f"{index_prefix}-template",
+        index_patterns=[f"{index_prefix}-*"],
+        template={
+            "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+            "mappings": {
+                "properties": {
+                    "@timestamp": {"type": "date"},
+                    "log": {"properties": {"level": {"type": "keyword"}, "offset": {"type": "long"}}},
+                }
+            },
+        },
+    )
+    index = f"{index_prefix}-{datetime.now(UTC):%Y.%m.%d}"
+
+    indexed, errors = helpers.bulk(es_client, daily_documents(index, DOCUMENT_COUNT), chunk_size=2000)
+    es_client.indices.refresh(index=index)
+
+    assert (indexed, errors) == (DOCUMENT_COUNT, [])
+    assert es_client.count(index=index)["count"] == DOCUMENT_COUNT
+    mapping = es_client.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+    assert mapping["@timestamp"]["type"] == "date", "the index template was not applied"
+    levels = es_client.search(index=index, size=0, aggs={"levels": {"terms": {"field": "log.level"}}})
+    per_level = {bucket["key"]: bucket["doc_count"] for bucket in levels["aggregations"]["levels"]["buckets"]}
+    assert per_level == {level: DOCUMENT_COUNT // len(LEVELS) for level in LEVELS}
+
+
+def test_consumer_group_reads_every_record_and_commits_the_end_offset(
+    kafka_bootstrap: str, kafka_topic: str, kafka_group_id: str
+) -> None:
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=5)
+    try:
+        futures = [producer.send(kafka_topic, f"record-{sequence}".encode()) for sequence in range(RECORD_COUNT)]
+        producer.flush(timeout=60)
+        offsets = [future.get(timeout=30).offset for future in futures]
+    finally:
+        producer.close(timeout=10)
+    assert sorted(offsets) == list(range(RECORD_COUNT))
+
+    partition = TopicPartition(kafka_topic, 0)
+    received: list[bytes] = []
+    consumer = KafkaConsumer(
+        kafka_topic,
+        bootstrap_servers=kafka_bootstrap,
+        group_id=kafka_group_id,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(received) < RECORD_COUNT and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=1000, max_records=2000).values():
+                received.extend(record.value for record in records)
+        consumer.commit()
+        committed = consumer.committed(partition)
+        end_offset = consumer.end_offsets([partition])[partition]
+    finally:
+        consumer.close()
+
+    assert len(received) == RECORD_COUNT
+    assert set(received) == {f"record-{sequence}".encode() for sequence in range(RECORD_COUNT)}
+    assert committed == end_offset == RECORD_COUNT
+
+    leftover: list[bytes] = []
+    second = KafkaConsumer(
+        kafka_topic,
+        bootstrap_servers=kafka_bootstrap,
+        group_id=kafka_group_id,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        resumed_at = None
+        while time.monotonic() < deadline:
+            for records in second.poll(timeout_ms=500).values():
+                leftover.extend(record.value for record in records)
+            if partition in second.assignment():
+                resumed_at = second.position(partition)
+                break
+    finally:
+        second.close()
+
+    assert resumed_at == RECORD_COUNT, "the group did not resume at its committed offset"
+    assert leftover == []
+
+
+def test_status_reports_both_servers_up_with_their_versions(
+    es_client: Elasticsearch, es_url: str, kafka_bootstrap: str
+) -> None:
+    if os.environ.get("ELASTICSEARCH_URL") or os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        pytest.skip("servers come from ELASTICSEARCH_URL/KAFKA_BOOTSTRAP_SERVERS, not scripts/services")
+    es_version = es_client.info()["version"]["number"]
+
+    result = subprocess.run([str(SERVICES_SCRIPT), "status"], capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    fields = [line.split() for line in result.stdout.splitlines()]
+    es_line = next(line for line in fields if line[0] == "elasticsearch")
+    kafka_line = next(line for line in fields if line[0] == "kafka")
+    assert es_line[1:4] == [es_version, es_url, "up,"], result.stdout
+    assert kafka_line[1].startswith("4.") and kafka_line[2:4] == [kafka_bootstrap, "up"], result.stdout
