@@ -152,8 +152,10 @@ def test_mapping_conflict_goes_to_the_deadletter_index_and_the_rest_is_indexed(
 ) -> None:
     batch, bad_seqs = conflicting_batch()
     sink = sink_for(es_url, index_prefix, tmp_path)
+    counted_before = _dead_lettered("document_parsing_exception")
     sink.write(batch)
 
+    assert _dead_lettered("document_parsing_exception") == counted_before + 2
     indexed = all_docs(es_client, f"{index_prefix}-20*")
     assert sorted(int(h["_source"]["seq"]) for h in indexed) == list(range(60))
     dead = all_docs(es_client, f"{index_prefix}-deadletter")
@@ -308,6 +310,22 @@ def test_unreachable_cluster_blocks_write_until_stop(tmp_path: Path) -> None:
     writer.join(30)
     assert len(raised) == 1 and isinstance(raised[0], SinkUnavailable)
     assert not (tmp_path / "dl.ndjson").exists(), "an unreachable cluster is not a reason to dead-letter"
+
+
+def test_start_waits_for_the_cluster_then_reports_it_unavailable(tmp_path: Path) -> None:
+    settings = load_settings(
+        None,
+        data_dir=tmp_path,
+        elasticsearch={"hosts": ["http://127.0.0.1:9"], "index_prefix": "lfdown", "startup_timeout": 1.0},
+    )
+    with pytest.raises(SinkUnavailable, match="127.0.0.1:9"):
+        ElasticsearchSink.from_settings(settings)
+
+
+def _dead_lettered(error_type: str) -> float:
+    from logferry import metrics
+
+    return metrics.DEAD_LETTERED.labels("elasticsearch", error_type)._value.get()
 
 
 def _retries() -> float:
