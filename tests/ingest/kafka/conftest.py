@@ -54,12 +54,15 @@ def run(*args: str, data_dir: Path, env: dict[str, str] | None = None, timeout: 
     return finish(logferry(*args, data_dir=data_dir, env=env), timeout)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
-    """Poll ``condition`` until true; fail naming ``what`` after ``timeout`` seconds."""
+def wait_until(
+    condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.1, log: Path | None = None
+) -> None:
+    """Poll ``condition`` until true; fail naming ``what`` (and the tail of ``log``) after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+            tail = log.read_text(errors="replace")[-4000:] if log is not None and log.exists() else ""
+            pytest.fail(f"timed out after {timeout}s waiting for {what}\n{tail}")
         time.sleep(interval)
 
 

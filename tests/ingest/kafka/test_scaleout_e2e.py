@@ -139,15 +139,17 @@ def test_indexer_killed_mid_run_then_restarted_indexes_exactly_the_input(
     args = index_args(kafka_bootstrap, topic, kafka_group_id, es_url, index_prefix, 5)
     small_batches = {"LOGFERRY_BATCH__MAX_EVENTS": "500"}
 
-    indexer = logferry(*args, data_dir=tmp_path / "indexer", env=small_batches)
-    try:
-        wait_until(lambda: es_count(es_client, index_prefix) > 0, 120, "the first indexed documents")
-        indexer.send_signal(signal.SIGKILL)
-        indexer.wait(timeout=30)
-    finally:
-        if indexer.poll() is None:
-            indexer.kill()
-            indexer.wait()
+    log = tmp_path / "killed-indexer.stderr"
+    with open(log, "wb") as stderr:
+        indexer = logferry(*args, "-v", data_dir=tmp_path / "indexer", env=small_batches, stderr=stderr)
+        try:
+            wait_until(lambda: es_count(es_client, index_prefix) > 0, 120, "the first indexed documents", log=log)
+            indexer.send_signal(signal.SIGKILL)
+            indexer.wait(timeout=30)
+        finally:
+            if indexer.poll() is None:
+                indexer.kill()
+                indexer.wait()
     assert indexer.returncode == -signal.SIGKILL
     at_kill = es_count(es_client, index_prefix)
     assert 0 < at_kill < total, f"{at_kill} documents indexed when killed: the kill was not mid-run"
@@ -190,7 +192,7 @@ def test_two_indexers_in_one_group_split_the_partitions(
             first, second = latest_assignments()
             return bool(first) and bool(second) and not first & second and len(first | second) == partitions
 
-        wait_until(split, 90, "both indexers to own some partitions")
+        wait_until(split, 90, "both indexers to own some partitions", log=logs[0])
         # Sixteen files: their keys spread over the partitions of both members.
         paths = write_logs(tmp_path / "logs", 8000, 16)
         ship_to_kafka(str(tmp_path / "logs" / "*.log"), tmp_path / "shipper", kafka_bootstrap, topic)

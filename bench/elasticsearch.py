@@ -1,0 +1,206 @@
+"""Throughput into Elasticsearch against the ceiling of this ES on this box, measured in the same run.
+
+The same N generated events (``logferry.sample.generate_lines``) each time, into fresh indices:
+
+(a) ceiling: the documents exactly as logferry stores them (processed, serialized, with their event
+    ids as ``_id``), prepared beforehand as ~5 MB ``_bulk`` bodies and posted one after another;
+(b) ``logferry ship --to elasticsearch --once``: files → processors → bulk, as one process;
+(c) ``logferry ship --to kafka --once``, then ``logferry index --exit-when-idle S``: both timed; the
+    indexer's time is counted without its final idle wait.
+
+Prints docs/s for each and the ratios b/a and c/a (target b ≥ 0.8·a); deletes its indices and topic.
+Needs the servers of ``scripts/services up``. Not a test; run by hand:
+
+    python -m bench.elasticsearch [--events 1000000] [--es-url URL] [--kafka HOST:PORT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from elasticsearch import Elasticsearch
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+
+from ingest.batch import Batch, Batcher
+from ingest.elasticsearch_sink import DailyIndex, action_line
+from ingest.elasticsearch_template import install_template
+from ingest.file_source import FileSource
+from ingest.pipeline import Pipeline, build_processors
+from ingest.registry import Registry
+from logferry.config import load_settings
+from logferry.sample import generate_lines
+
+FILES = 4
+BODY_BYTES = 5 * 1024 * 1024
+IDLE = 5.0
+
+
+def write_corpus(directory: Path, events: int) -> int:
+    """``events`` lines over a few files (one per shipper harvester), like several services' logs."""
+    directory.mkdir(parents=True)
+    handles = [open(directory / f"app-{i}.log", "wb") for i in range(FILES)]  # noqa: SIM115 - closed below
+    try:
+        for i, (_, line) in enumerate(generate_lines(events, seed=11)):
+            handles[i % FILES].write(line + b"\n")
+    finally:
+        for h in handles:
+            h.close()
+    return sum(p.stat().st_size for p in directory.iterdir())
+
+
+class _BodyWriter:
+    """A sink that turns batches into ready ``_bulk`` bodies on disk (untimed preparation of run a)."""
+
+    name = "bulk-bodies"
+
+    def __init__(self, directory: Path, prefix: str) -> None:
+        self.directory = directory
+        self.daily = DailyIndex(prefix, "%Y.%m.%d")
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.bodies: list[Path] = []
+
+    def write(self, batch: Batch) -> None:
+        for event, doc in zip(batch.events, batch.docs, strict=True):
+            index = self.daily(event.get("@timestamp")) or f"{self.daily.prefix}-unknown"
+            action = action_line(index, event["event.id"])
+            self.parts += (action, doc)
+            self.size += len(action) + len(doc) + 2
+            if self.size >= BODY_BYTES:
+                self._cut()
+
+    def _cut(self) -> None:
+        if self.parts:
+            path = self.directory / f"body-{len(self.bodies):05d}.ndjson"
+            path.write_bytes(b"\n".join(self.parts) + b"\n")
+            self.bodies.append(path)
+        self.parts, self.size = [], 0
+
+    def close(self) -> None:
+        self._cut()
+
+
+def prepare_bodies(root: Path, logs: Path, prefix: str) -> list[Path]:
+    settings = load_settings(None, data_dir=root / "prepare", input={"paths": [str(logs / "*.log")]})
+    settings.data_dir.mkdir(parents=True)
+    writer = _BodyWriter(root, prefix)
+    source = FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=True)
+    Pipeline(source, build_processors(settings), Batcher(settings.batch), writer).run(once=True)
+    return writer.bodies
+
+
+def post_bodies(client: Elasticsearch, bodies: list[Path]) -> float:
+    started = time.perf_counter()
+    for path in bodies:
+        response = client.perform_request(
+            "PUT",
+            "/_bulk",
+            params={"filter_path": "errors,items.*.error"},
+            headers={"accept": "application/json", "content-type": "application/x-ndjson"},
+            body=path.read_bytes(),
+        )
+        if response.body.get("errors"):
+            raise SystemExit(f"bulk refused documents: {str(response.body)[:500]}")
+    return time.perf_counter() - started
+
+
+def logferry(data_dir: Path, *args: str) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "logferry", "--data-dir", str(data_dir), *args], capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"logferry {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}")
+    return elapsed, done.stderr
+
+
+def count(client: Elasticsearch, prefix: str) -> int:
+    client.indices.refresh(index=f"{prefix}-*")
+    return int(client.count(index=f"{prefix}-2*")["count"])
+
+
+def drop(client: Elasticsearch, prefix: str) -> None:
+    client.options(ignore_status=404).indices.delete(index=f"{prefix}-*", expand_wildcards="all")
+    for name in (prefix, f"{prefix}-deadletter"):
+        client.options(ignore_status=404).indices.delete_index_template(name=name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--es-url", default=os.environ.get("ELASTICSEARCH_URL", "http://127.0.0.1:9200"))
+    parser.add_argument("--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    parser.add_argument("--partitions", type=int, default=FILES)
+    args = parser.parse_args()
+    client = Elasticsearch(args.es_url, request_timeout=120)
+    run_id = uuid.uuid4().hex[:8]
+    prefixes = {run: f"bench-{run}-{run_id}" for run in "abc"}
+    topic = f"bench-lines-{run_id}"
+    admin = KafkaAdminClient(bootstrap_servers=args.kafka)
+    results: dict[str, tuple[int, float]] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            size = write_corpus(root / "logs", args.events)
+            glob = str(root / "logs" / "*.log")
+            print(f"corpus: {args.events:,} events, {size / 1e6:,.0f} MB in {FILES} files", flush=True)
+
+            bodies = prepare_bodies(root, root / "logs", prefixes["a"])
+            install_template(client, prefixes["a"])
+            print(f"(a) {len(bodies)} bulk bodies of ~{BODY_BYTES >> 20} MB prepared; posting …", flush=True)
+            results["a  _bulk, pre-serialized bodies"] = count_after(client, prefixes["a"], post_bodies(client, bodies))
+
+            es = ["--es-url", args.es_url, "--index-prefix"]
+            seconds, _ = logferry(root / "b", "ship", glob, "--to", "elasticsearch", *es, prefixes["b"], "--once")
+            results["b  ship --to elasticsearch"] = count_after(client, prefixes["b"], seconds)
+
+            admin.create_topics([NewTopic(topic, num_partitions=args.partitions, replication_factor=1)])
+            kafka = ["--kafka", args.kafka, "--topic", topic]
+            shipped, _ = logferry(root / "c-ship", "ship", glob, "--to", "kafka", *kafka, "--once")
+            indexed, stderr = logferry(
+                root / "c-index", "index", *kafka, "--group", topic, "--to", "elasticsearch", *es, prefixes["c"],
+                "--exit-when-idle", str(IDLE),
+            )  # fmt: skip
+            indexed -= IDLE
+            print(f"(c) ship to Kafka {shipped:.1f}s, index from Kafka {indexed:.1f}s (idle wait excluded)")
+            results["c  ship --to kafka, then index"] = count_after(client, prefixes["c"], shipped + indexed)
+            results["c' index from Kafka alone"] = (results["c  ship --to kafka, then index"][0], indexed)
+            if not re.search(r"[1-9][\d,]* events written", stderr):
+                raise SystemExit(f"the indexer wrote nothing:\n{stderr[-2000:]}")
+    finally:
+        for prefix in prefixes.values():
+            drop(client, prefix)
+        for cleanup in (lambda: admin.delete_topics([topic]), lambda: admin.delete_groups([topic])):
+            with contextlib.suppress(Exception):  # the topic or group may not exist if a step failed
+                cleanup()
+        admin.close()
+        client.close()
+    report(results)
+
+
+def count_after(client: Elasticsearch, prefix: str, seconds: float) -> tuple[int, float]:
+    return count(client, prefix), seconds
+
+
+def report(results: dict[str, tuple[int, float]]) -> None:
+    base_n, base_s = results["a  _bulk, pre-serialized bodies"]
+    base = base_n / base_s
+    for name, (n, seconds) in results.items():
+        rate = n / seconds
+        print(f"{name:34s} {n:>10,} docs {seconds:8.1f}s {rate:>10,.0f} docs/s  ratio to a {rate / base:5.2f}")
+    print("target: b/a >= 0.8")
+
+
+if __name__ == "__main__":
+    main()
