@@ -1,6 +1,6 @@
 """Query latency over a large store: p50/p99 of the three questions users come for, per backend.
 
-    python bench/query.py --events 10000000 --backends duckdb,elasticsearch
+    python -m bench.query --events 10000000 --backends duckdb,elasticsearch
 
 Documents are generated directly (the shipped ECS shape, not through the processors) over two UTC
 days and bulk-loaded: DuckDB with ``read_ndjson_objects`` into the day files, Elasticsearch with
@@ -26,7 +26,8 @@ from typing import Any
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The script's own directory holds bench/elasticsearch.py, which would shadow the client package.
+sys.path[0] = str(ROOT)
 
 from ingest.duckdb_sink import INSERT_FILE  # noqa: E402
 from ingest.duckdb_store import DayStore  # noqa: E402
