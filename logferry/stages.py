@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from enrich.ecs_objects import FitEcsObjects
 from enrich.endpoint import TemplateEndpoint
 from enrich.event_id import AssignId
 from enrich.metadata import AddMetadata
@@ -42,6 +43,7 @@ PROCESSORS: dict[str, Any] = {
     "tag_error": TagError,
     "tag_http": TagHttp,
     "map_common_fields": MapCommonFields,
+    "fit_ecs_objects": FitEcsObjects,
     "template_endpoint": TemplateEndpoint,
     "classify_status": ClassifyStatus,
     "redact": Redact,

@@ -137,10 +137,10 @@ def test_prefix_taken_by_a_higher_priority_data_stream_template_is_refused(
 
 
 def conflicting_batch() -> tuple[Any, set[int]]:
-    """60 good lines; two that ES refuses: ``user`` scalar where ``user.id`` makes it an object, a bad IP."""
+    """60 good lines; two that ES refuses: an object where ``message`` is text, a bad IP."""
     good = lines(60, DAY1)
     bad = [
-        {"timestamp": f"{DAY1}T11:00:00.000Z", "message": "conflict", "user": "alice", "seq": 1000},
+        {"timestamp": f"{DAY1}T11:00:00.000Z", "message": {"text": "conflict"}, "seq": 1000},
         {"timestamp": f"{DAY1}T11:00:01.000Z", "message": "bad ip", "ip": "not-an-ip", "seq": 1001},
     ]
     batch = make_batch([*good[:30], bad[0], *good[30:], bad[1]])
@@ -166,7 +166,7 @@ def test_mapping_conflict_goes_to_the_deadletter_index_and_the_rest_is_indexed(
     assert conflict["status"] == 400
     assert conflict["index"] == f"{index_prefix}-2026.11.20"
     assert conflict["error"]["type"] == "document_parsing_exception"
-    assert "user" in conflict["reason"]
+    assert "message" in conflict["reason"]
     assert "ip" in bad_ip["reason"] or "not-an-ip" in bad_ip["reason"]
     by_id = {e["event.id"]: doc for e, doc in zip(batch.events, batch.docs, strict=True)}
     for hit in dead:
@@ -332,3 +332,22 @@ def _retries() -> float:
     from logferry import metrics
 
     return metrics.SINK_RETRIES.labels("elasticsearch")._value.get()
+
+
+def test_scalars_at_ecs_object_names_are_indexed_not_refused(
+    es_client: Elasticsearch, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    batch = make_batch(
+        [
+            *lines(3, DAY1),
+            {"timestamp": f"{DAY1}T12:00:00.000Z", "msg": "fetch", "user": "alice", "url": "https://x/y", "seq": 3},
+            {"timestamp": f"{DAY1}T12:00:01.000Z", "msg": "docker", "log": "raw", "host": "web-1", "seq": 4},
+        ]
+    )
+    sink = sink_for(es_url, index_prefix, tmp_path)
+    sink.write(batch)
+    assert sink.dead_lettered == 0
+    by_seq = {int(h["_source"]["seq"]): h["_source"] for h in all_docs(es_client, f"{index_prefix}-20*")}
+    assert sorted(by_seq) == [0, 1, 2, 3, 4]
+    assert by_seq[3]["user"] == {"name": "alice"} and by_seq[3]["url"] == {"original": "https://x/y"}
+    assert by_seq[4]["log"]["original"] == "raw" and by_seq[4]["host"] == {"name": "web-1"}
