@@ -67,6 +67,7 @@ def run_until_signal(pipeline: Pipeline, *, once: bool) -> RunStats:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if pipeline.progress is not None:
+            pipeline.progress(pipeline.stats, pipeline.source)
             sys.stderr.write("\n")
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -111,3 +114,36 @@ def test_equal_lines_on_stdin_stay_distinct_and_a_replay_adds_nothing(data_dir: 
     assert run_cli("ingest", "-", data_dir=data_dir, stdin=stream).returncode == 0
     assert run_cli("ingest", "-", data_dir=data_dir, stdin=stream).returncode == 0
     assert [d["message"] for d in stored_docs(data_dir)] == ["same"] * 3
+
+
+def test_progress_is_shown_on_a_terminal_and_not_otherwise(tmp_path: Path, data_dir: Path) -> None:
+    import pty
+
+    (tmp_path / "a.log").write_bytes(lines(100))
+    quiet = run_cli("ingest", str(tmp_path / "a.log"), data_dir=data_dir)
+    assert b"lines/s" in quiet.stderr and b"\r" not in quiet.stderr and b"files open" not in quiet.stderr
+    (tmp_path / "b.log").write_bytes(lines(100, start=100))
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "logferry", "--data-dir", str(data_dir), "ingest", str(tmp_path / "b.log")],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=terminal,
+            timeout=120,
+            check=False,
+        )
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+    assert proc.returncode == 0
+    assert b"\r100 lines" in shown and b"files open" in shown
