@@ -11,10 +11,13 @@ import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
+from kafka import KafkaConsumer
 
+from ingest.registry import Registry
 from tests.ingest.conftest import stored_docs
 from tests.ingest.kafka.conftest import (
     comparable,
@@ -28,7 +31,7 @@ from tests.ingest.kafka.conftest import (
     write_logs,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.kafka, pytest.mark.elasticsearch]
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]  # kafka / elasticsearch: added per fixture
 
 MAX_LINE = 4096
 ODD_LINES = [
@@ -213,3 +216,45 @@ def test_two_indexers_in_one_group_split_the_partitions(
     indexed = es_docs(es_client, index_prefix)
     assert len(indexed) == 8000
     assert set(indexed) == expected_ids(tmp_path / "shipper", paths)
+
+
+def test_ship_tails_until_sigterm_and_checkpoints_what_kafka_acknowledged(
+    tmp_path: Path, kafka_bootstrap: str, scaleout_topic: Callable[[int], str]
+) -> None:
+    topic = scaleout_topic(2)
+    log_file = tmp_path / "logs" / "app.log"
+    log_file.parent.mkdir()
+    log_file.write_bytes(b"".join(b'{"msg":"before","n":%d}\n' % n for n in range(300)))
+    consumer = KafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest")
+    received: list[Any] = []
+
+    def received_at_least(n: int) -> Callable[[], bool]:
+        def check() -> bool:
+            for records in consumer.poll(timeout_ms=200).values():
+                received.extend(records)
+            return len(received) >= n
+
+        return check
+
+    shipper = logferry(
+        "ship", str(log_file), "--to", "kafka", "--kafka", kafka_bootstrap, "--topic", topic, data_dir=tmp_path / "data"
+    )
+    try:
+        wait_until(received_at_least(300), 60, "the existing lines in the topic")
+        with open(log_file, "ab") as f:
+            f.write(b"".join(b'{"msg":"appended","n":%d}\n' % n for n in range(200)))
+        wait_until(received_at_least(500), 60, "the appended lines in the topic")
+        shipper.send_signal(signal.SIGTERM)
+        stderr = finish(shipper, timeout=60)
+    finally:
+        consumer.close()
+        if shipper.poll() is None:
+            shipper.kill()
+            shipper.wait()
+    assert written(stderr) == 500
+    state = Registry(tmp_path / "data" / "registry.json").get(f"{log_file.stat().st_dev}:{log_file.stat().st_ino}")
+    assert state is not None and state.offset == log_file.stat().st_size
+    offsets = sorted(int(dict(r.headers)["offset"]) for r in received)
+    lines = log_file.read_bytes().split(b"\n")[:-1]
+    assert offsets == [sum(len(line) + 1 for line in lines[:i]) for i in range(len(lines))]
+    assert [r.value for r in sorted(received, key=lambda r: r.offset)] == lines
