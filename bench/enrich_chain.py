@@ -1,6 +1,6 @@
 """Events/s of the enrich chain on a typical decoded HTTP event, against serializing the same event.
 
-Run by hand: ``python bench/enrich_chain.py``. The baseline is ``serialize`` (one orjson dump per
+Run by hand: ``python -m bench.enrich_chain``. The baseline is ``serialize`` (one orjson dump per
 event, which every event pays anyway), measured in the same run so the ratio survives slow machines.
 """
 
