@@ -16,7 +16,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
-from kafka.errors import CommitFailedError, IllegalGenerationError, KafkaError, RebalanceInProgressError
+from kafka.errors import (
+    CommitFailedError,
+    IllegalGenerationError,
+    KafkaError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
 from kafka.structs import OffsetAndMetadata
 
 from ingest.file_source import Chunk
@@ -28,6 +34,7 @@ from logferry.errors import SinkUnavailable
 log = logging.getLogger("logferry.kafka")
 
 Position = tuple[str, str]
+REBALANCE_ERRORS = (CommitFailedError, RebalanceInProgressError, IllegalGenerationError, UnknownMemberIdError)
 
 
 def position_of(topic: str, partition: int) -> Position:
@@ -119,9 +126,14 @@ class KafkaSource:
             return
         try:
             self.consumer.commit(offsets)
-        except (CommitFailedError, RebalanceInProgressError, IllegalGenerationError) as exc:
+        except REBALANCE_ERRORS as exc:
             self.commits_refused += 1
             log.warning("offset commit refused during a rebalance (the new owner re-delivers): %s", exc)
+        except KafkaError as exc:
+            # Commits are cumulative: the next one covers these offsets, and until then a restart only
+            # re-delivers records already indexed (same ids). Stopping the indexer here would gain nothing.
+            self.commits_refused += 1
+            log.warning("offset commit failed (the next commit covers it): %s", exc)
 
     def bytes_behind(self) -> dict[str, int]:
         return {}

@@ -161,3 +161,33 @@ def test_source_reports_idle_only_after_joining_and_a_quiet_spell(
         assert source.done()
     finally:
         source.close()
+
+
+def test_ack_for_a_partition_moved_away_commits_nothing_and_the_new_owner_redelivers(
+    kafka_bootstrap: str, scaleout_topic: Callable[[int], str], kafka_group_id: str
+) -> None:
+    topic = scaleout_topic(1)
+    events = initial_events(5)
+    sink = KafkaSink(config(kafka_bootstrap, topic), "shipper-1")
+    try:
+        sink.write(batch_of(events))
+    finally:
+        sink.close()
+    cfg = config(kafka_bootstrap, topic, group=kafka_group_id)
+
+    first = KafkaSource(cfg)
+    try:
+        polled = poll_events(first, len(events))
+        assert len(polled) == len(events)
+        first.consumer.unsubscribe()  # what a rebalance does to a member that loses its partition
+        first.ack({(f"{topic}:0", ""): len(events)})
+        assert first.commits_refused == 1
+    finally:
+        first.close()
+
+    second = KafkaSource(cfg)
+    try:
+        redelivered = poll_events(second, len(events))
+    finally:
+        second.close()
+    assert [e["log.offset"] for e in redelivered] == [e["log.offset"] for e in events]
