@@ -51,7 +51,8 @@ def ensure_topic(config: KafkaConfig) -> None:
         if config.topic in admin.list_topics():
             return
         admin.create_topics(
-            [NewTopic(config.topic, num_partitions=config.partitions, replication_factor=config.replication_factor)]
+            [NewTopic(config.topic, num_partitions=config.partitions, replication_factor=config.replication_factor)],
+            wait_for_metadata=True,  # leaders elected: the first produce or fetch does not race them
         )
         log.info("created topic %s with %d partitions", config.topic, config.partitions)
     except TopicAlreadyExistsError:

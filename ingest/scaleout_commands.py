@@ -102,6 +102,8 @@ def _configure_logging(verbose: bool) -> None:
     configure_logging(verbose)
     for chatty in ("kafka", "elastic_transport"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    # Warns on the first join when the topic is not in the consumer's metadata yet; it rejoins by itself.
+    logging.getLogger("kafka.coordinator.assignors").setLevel(logging.ERROR)
 
 
 def serve_metrics(listen: str | None) -> None:
