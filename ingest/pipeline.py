@@ -8,6 +8,7 @@ batch that holds the events up to them, and event ids are deterministic, so a re
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import sys
 import threading
@@ -98,10 +99,21 @@ class Pipeline:
         self._redactors = [p for _, p in processors if hasattr(p, "redactions")]
         self._redactions_seen = 0
         self._source_label = type(source).__name__
+        self._outbox: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self._written: queue.SimpleQueue[Batch] = queue.SimpleQueue()
+        self._writer_failure: BaseException | None = None
 
     def run(self, *, once: bool = False) -> RunStats:
-        """Read → process → write until ``stop`` is set (or, with ``once``, until the source is drained)."""
+        """Read → process → write until ``stop`` is set (or, with ``once``, until the source is drained).
+
+        Processing runs on this thread and writing on a writer thread, one batch ahead at most, so the
+        sink's I/O (DuckDB's insert, an HTTP round trip) overlaps the next batch's parsing. Positions
+        are acknowledged back on this thread, in batch order, because a Kafka consumer is not
+        thread-safe.
+        """
         last_progress = time.monotonic()
+        writer = threading.Thread(target=self._write_loop, name=f"{self.sink.name}-writer", daemon=True)
+        writer.start()
         try:
             while not self.stop.is_set():
                 got = False
@@ -112,7 +124,9 @@ class Pipeline:
                         break
                 batch = self.batcher.due()
                 if batch is not None:
-                    self._deliver(batch)
+                    self._submit(batch)
+                self._acknowledge()
+                self._raise_writer_failure()
                 if self.progress is not None and time.monotonic() - last_progress >= 1.0:
                     last_progress = time.monotonic()
                     self.progress(self.stats, self.source)
@@ -122,8 +136,15 @@ class Pipeline:
                     self.stop.wait(self.idle_wait)
             batch = self.batcher.flush()
             if batch is not None:
-                self._deliver(batch)
+                self._submit(batch)
+            self._submit(None)
+            writer.join()
+            self._acknowledge()
+            self._raise_writer_failure()
         finally:
+            if writer.is_alive():
+                self.stop.set()
+                writer.join(self.shutdown_grace + 5)
             self.source.close()
             self.sink.close()
             self._export_gauges()
@@ -143,7 +164,7 @@ class Pipeline:
                 continue
             batch = feed(out)
             if batch is not None:
-                self._deliver(batch)
+                self._submit(batch)
         self.batcher.mark(chunk.position, chunk.end_offset)
 
     def process(self, event: Event) -> Event | None:
@@ -162,8 +183,31 @@ class Pipeline:
             event = result
         return event
 
-    def _deliver(self, batch: Batch) -> None:
-        """Write one batch, retrying retriable failures with backoff; then acknowledge the source."""
+    def _submit(self, batch: Batch | None) -> None:
+        """Hand a batch to the writer; blocks while the writer is a batch behind (backpressure)."""
+        while True:
+            self._raise_writer_failure()
+            try:
+                self._outbox.put(batch, timeout=0.2)
+                return
+            except queue.Full:
+                self._acknowledge()
+
+    def _raise_writer_failure(self) -> None:
+        if self._writer_failure is not None:
+            raise self._writer_failure
+
+    def _write_loop(self) -> None:
+        """The writer thread: write each batch (retrying) and pass it back to be acknowledged."""
+        try:
+            while (batch := self._outbox.get()) is not None:
+                self._write(batch)
+                self._written.put(batch)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread, which raises it
+            self._writer_failure = exc
+
+    def _write(self, batch: Batch) -> None:
+        """Write one batch, retrying retriable failures with backoff and jitter."""
         started = time.monotonic()
         attempt = 0
         deadline: float | None = None
@@ -182,25 +226,36 @@ class Pipeline:
                 metrics.SINK_RETRIES.labels(self.sink.name).inc()
                 delay = min(30.0, 0.2 * 2 ** min(attempt, 8)) * (0.5 + random.random() / 2)
                 log.warning("%s write failed (attempt %d), retrying in %.1fs: %s", self.sink.name, attempt, delay, exc)
-                time.sleep(delay if not self.stop.is_set() else min(delay, 0.5))
+                if self.stop.is_set():
+                    time.sleep(min(delay, 0.5))
+                else:
+                    self.stop.wait(delay)
         metrics.BATCH_SECONDS.labels(self.sink.name).observe(time.monotonic() - started)
-        self.source.ack(batch.positions)
-        self.stats.written += len(batch)
-        self.stats.batches += 1
-        metrics.EVENTS_WRITTEN.labels(self.sink.name).inc(len(batch))
-        tags: Counter[str] = Counter()
-        for event in batch.events:
-            for tag in event.get("tags") or ():
-                tags[tag] += 1
-        for tag, n in tags.items():
-            metrics.EVENTS_TAGGED.labels(str(tag)).inc(n)
-        for name, n in self._drops.items():
-            metrics.EVENTS_DROPPED.labels(name).inc(n)
-        self._drops.clear()
-        redactions = sum(p.redactions for p in self._redactors)
-        metrics.REDACTIONS.inc(redactions - self._redactions_seen)
-        self._redactions_seen = redactions
-        self._export_gauges()
+
+    def _acknowledge(self) -> None:
+        """Advance the source past every batch the writer finished, in order, and count them."""
+        while True:
+            try:
+                batch = self._written.get_nowait()
+            except queue.Empty:
+                return
+            self.source.ack(batch.positions)
+            self.stats.written += len(batch)
+            self.stats.batches += 1
+            metrics.EVENTS_WRITTEN.labels(self.sink.name).inc(len(batch))
+            tags: Counter[str] = Counter()
+            for event in batch.events:
+                for tag in event.get("tags") or ():
+                    tags[tag] += 1
+            for tag, n in tags.items():
+                metrics.EVENTS_TAGGED.labels(str(tag)).inc(n)
+            for name, n in self._drops.items():
+                metrics.EVENTS_DROPPED.labels(name).inc(n)
+            self._drops.clear()
+            redactions = sum(p.redactions for p in self._redactors)
+            metrics.REDACTIONS.inc(redactions - self._redactions_seen)
+            self._redactions_seen = redactions
+            self._export_gauges()
 
     def _export_gauges(self) -> None:
         for path, behind in self.source.bytes_behind().items():

@@ -66,3 +66,33 @@ def test_a_document_without_a_usable_timestamp_is_dead_lettered_with_its_reason(
     assert value("logferry_events_dead_lettered_total", sink="duckdb", reason="timestamp") - before == 1
     again = build_pipeline(settings, file_source(settings, once=True), duckdb_sink(settings)).run(once=True)
     assert again.lines == 0
+
+
+class RefusingSink:
+    """A sink whose server refuses for good (auth, say): a non-retriable error."""
+
+    name = "refusing"
+
+    def write(self, batch: object) -> None:
+        from logferry.errors import SinkRejected
+
+        raise SinkRejected("401 unauthorized")
+
+    def close(self) -> None:
+        return None
+
+
+def test_a_sink_that_refuses_for_good_stops_the_run_and_moves_no_offset(tmp_path: Path) -> None:
+    from logferry.errors import SinkRejected
+
+    log = tmp_path / "a.log"
+    log.write_bytes(b'{"msg":"a"}\n{"msg":"b"}\n')
+    settings = load_settings(None, data_dir=tmp_path / "data", input={"paths": [str(log)]})
+    with pytest.raises(SinkRejected, match="401"):
+        build_pipeline(settings, file_source(settings, once=True), RefusingSink()).run(once=True)
+    registry = (
+        orjson.loads((settings.data_dir / "registry.json").read_bytes())
+        if (settings.data_dir / "registry.json").exists()
+        else {"files": {}}
+    )
+    assert all(state["offset"] == 0 for state in registry["files"].values())
