@@ -16,7 +16,6 @@ INTERNAL_KEYS = frozenset({RAW, SOURCE_ID})
 CONFLICT_TAG = "_fieldconflict"
 
 
-_PLAIN: tuple[str, ...] = ()
 _CACHE_MAX = 65_536
 _paths: dict[str, tuple[str, ...] | None] = {}
 
@@ -25,7 +24,7 @@ def _path(key: str) -> tuple[str, ...] | None:
     """The nesting path of a key (cached: keys repeat from event to event); None for internal keys."""
     if key in INTERNAL_KEYS:
         return None
-    path = _PLAIN if "." not in key or key == "@timestamp" else tuple(key.split("."))
+    path = (key,) if "." not in key or key == "@timestamp" else tuple(key.split("."))
     if len(_paths) < _CACHE_MAX:
         _paths[key] = path
     return path
@@ -45,19 +44,6 @@ def nest(event: dict[str, Any]) -> dict[str, Any]:
         path = paths[key] if key in paths else _path(key)
         if path is None:
             continue
-        if not path:
-            existing = out.get(key)
-            if existing is None:
-                out[key] = value
-            elif isinstance(existing, dict):
-                if isinstance(value, dict):
-                    _merge(existing, value)
-                else:
-                    existing["value"] = value
-                    conflict = True
-            else:
-                out[key] = value
-            continue
         node = out
         for part in path[:-1]:
             child = node.get(part)
@@ -71,8 +57,8 @@ def nest(event: dict[str, Any]) -> dict[str, Any]:
         existing = node.get(last)
         if existing is None:
             node[last] = value
-        elif isinstance(existing, dict):
-            if isinstance(value, dict):
+        elif type(existing) is dict:
+            if type(value) is dict:
                 _merge(existing, value)
             else:
                 existing["value"] = value
