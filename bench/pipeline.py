@@ -97,8 +97,10 @@ def main() -> None:
         base_rate = base[0] / base[1]
         for name, (n, secs) in results.items():
             rate = n / secs
-            print(f"{name:34s} {n:>10,} events {secs:7.2f}s {rate:>11,.0f} ev/s {size / 1e6 / secs:7.1f} MB/s"
-                  f"  ratio {rate / base_rate:5.2f}")
+            print(
+                f"{name:34s} {n:>10,} events {secs:7.2f}s {rate:>11,.0f} ev/s {size / 1e6 / secs:7.1f} MB/s"
+                f"  ratio {rate / base_rate:5.2f}"
+            )
         print("targets: b/a >= 0.5, c/a >= 0.3")
 
 

@@ -32,9 +32,7 @@ class Batch:
 class Batcher:
     """``feed`` / ``mark`` / ``flush``; the caller does all I/O with the batches it gets back."""
 
-    def __init__(
-        self, config: BatchConfig, serializer: Callable[[dict[str, Any]], bytes] = serialize
-    ) -> None:
+    def __init__(self, config: BatchConfig, serializer: Callable[[dict[str, Any]], bytes] = serialize) -> None:
         self.serialize = serializer
         self.max_events = config.max_events
         self.max_bytes = config.max_bytes
