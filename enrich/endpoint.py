@@ -24,6 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from logferry.config_types import Regexes
+
 ID_PLACEHOLDER = "{id}"
 PATH_FIELDS = ("url.path", "url.original", "path", "url")
 
@@ -43,20 +45,10 @@ class TemplateEndpointConfig(BaseModel):
     routes: tuple[str, ...] = Field(
         default=(), description="Known routes; a matching path gets the route verbatim ({name} = any one segment)."
     )
-    id_patterns: tuple[str, ...] = Field(
+    id_patterns: Regexes = Field(
         default=(), description="Extra regexes; a path segment they match in full becomes {id}."
     )
     cache_size: int = Field(default=8192, ge=0, description="Distinct paths whose template is remembered (LRU).")
-
-    @field_validator("id_patterns")
-    @classmethod
-    def _compilable(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"id_patterns: {pattern!r} is not a valid regex: {exc}") from exc
-        return patterns
 
     @field_validator("routes")
     @classmethod
