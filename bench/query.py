@@ -111,7 +111,9 @@ def load_elasticsearch(client: Any, prefix: str, n: int) -> None:
             }
 
     failed = 0
-    for ok, _ in helpers.streaming_bulk(client, actions(), chunk_size=5000, raise_on_error=False, request_timeout=120):
+    for ok, _ in helpers.streaming_bulk(
+        client.options(request_timeout=120), actions(), chunk_size=5000, raise_on_error=False
+    ):
         failed += not ok
     if failed:
         raise SystemExit(f"{failed} documents were refused")
