@@ -7,16 +7,26 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from ingest.batch import Batcher
 from ingest.deadletter import DeadLetterFile
+from ingest.document import serialize
 from ingest.duckdb_sink import DuckDBSink
 from ingest.duckdb_store import DayStore
 from ingest.file_source import FileSource, StdinSource
-from ingest.pipeline import Pipeline, RunStats, Sink, Source, build_processors, terminal_progress
+from ingest.pipeline import (
+    Pipeline,
+    ProcessorFn,
+    RunStats,
+    Sink,
+    Source,
+    build_processors,
+    terminal_progress,
+)
 from ingest.registry import Registry
 from logferry.config import Settings, load_settings
 from logferry.errors import LogferryError
@@ -46,9 +56,24 @@ def file_source(settings: Settings, *, once: bool) -> FileSource:
     return FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=once)
 
 
-def build_pipeline(settings: Settings, source: Source, sink: Sink, *, processors: list[str] | None = None) -> Pipeline:
+def build_pipeline(
+    settings: Settings,
+    source: Source,
+    sink: Sink,
+    *,
+    chain: list[tuple[str, ProcessorFn]] | None = None,
+    serializer: Callable[[dict[str, Any]], bytes] = serialize,
+    stop: threading.Event | None = None,
+) -> Pipeline:
+    """The configured chain (or ``chain``) between ``source`` and ``sink``; progress on a terminal only.
+
+    ``stop`` is shared with a sink that waits on it (the Elasticsearch sink's back-off), so one signal
+    ends both.
+    """
     progress = terminal_progress if sys.stderr.isatty() else None
-    return Pipeline(source, build_processors(settings, processors), Batcher(settings.batch), sink, progress=progress)
+    processors = build_processors(settings) if chain is None else chain
+    batcher = Batcher(settings.batch, serializer=serializer)
+    return Pipeline(source, processors, batcher, sink, progress=progress, stop=stop)
 
 
 def run_until_signal(pipeline: Pipeline, *, once: bool) -> RunStats:

@@ -85,6 +85,7 @@ class Pipeline:
         idle_wait: float = 0.1,
         shutdown_grace: float = 10.0,
         progress: Callable[[RunStats, Source], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.source = source
         self.processors = processors
@@ -94,7 +95,7 @@ class Pipeline:
         self.shutdown_grace = shutdown_grace
         self.progress = progress
         self.stats = RunStats()
-        self.stop = threading.Event()
+        self.stop = stop if stop is not None else threading.Event()
         self._drops: Counter[str] = Counter()
         self._redactors = [p for _, p in processors if hasattr(p, "redactions")]
         self._redactions_seen = 0

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import logging
 import socket
-import sys
 import threading
 from typing import Any
 
 import click
 
-from ingest.batch import Batcher
 from ingest.commands import (
     build_pipeline,
     configure_logging,
@@ -30,7 +28,7 @@ from ingest.commands import (
 from ingest.kafka_sink import KafkaSink
 from ingest.kafka_source import KafkaSource
 from ingest.kafka_wire import RestoreShipperHost
-from ingest.pipeline import Pipeline, ProcessorFn, Sink, build_processors, terminal_progress
+from ingest.pipeline import ProcessorFn, Sink, build_processors
 from logferry.config import Settings
 from logferry.errors import LogferryError
 
@@ -120,17 +118,13 @@ def serve_metrics(listen: str | None) -> None:
     start_http_server(int(port), addr=host or "127.0.0.1", registry=metrics.REGISTRY)
 
 
+def raw_line(event: dict[str, Any]) -> bytes:
+    """The shipper's wire value: the line exactly as read, no processing."""
+    line: bytes = event["@raw"]
+    return line
+
+
 METRICS_HELP = "Serve Prometheus metrics at http://HOST:PORT/metrics (env LOGFERRY_METRICS)."
-
-
-def _progress() -> Any:
-    return terminal_progress if sys.stderr.isatty() else None
-
-
-def _run(pipeline: Pipeline, stop: threading.Event, *, once: bool) -> Any:
-    """Run with the sink's stop event shared with the pipeline, so a signal also ends sink back-offs."""
-    pipeline.stop = stop
-    return run_until_signal(pipeline, once=once)
 
 
 @click.command()
@@ -181,12 +175,11 @@ def ship(
         source = file_source(settings, once=once)
         if target == "kafka":
             sink: Sink = KafkaSink(settings.kafka, shipper_host(settings))
-            raw = Batcher(settings.batch, serializer=lambda event: event["@raw"])
-            pipeline = Pipeline(source, [], raw, sink, progress=_progress())
+            pipeline = build_pipeline(settings, source, sink, chain=[], serializer=raw_line, stop=stop)
         else:
             sink = elasticsearch_sink(settings, stop)
-            pipeline = build_pipeline(settings, source, sink)
-        stats = _run(pipeline, stop, once=once)
+            pipeline = build_pipeline(settings, source, sink, stop=stop)
+        stats = run_until_signal(pipeline, once=once)
     except LogferryError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(summary(stats, getattr(sink, "dead_lettered", 0)), err=True)
@@ -258,8 +251,8 @@ def index(
         sink = elasticsearch_sink(settings, stop) if target == "elasticsearch" else duckdb_sink(settings)
         idle = settings.kafka.exit_when_idle
         source = KafkaSource(settings.kafka, exit_when_idle=idle)
-        pipeline = Pipeline(source, indexer_processors(settings), Batcher(settings.batch), sink, progress=_progress())
-        stats = _run(pipeline, stop, once=idle is not None)
+        pipeline = build_pipeline(settings, source, sink, chain=indexer_processors(settings), stop=stop)
+        stats = run_until_signal(pipeline, once=idle is not None)
     except LogferryError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(summary(stats, getattr(sink, "dead_lettered", 0)), err=True)
