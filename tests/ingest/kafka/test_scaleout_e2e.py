@@ -18,7 +18,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer
 
 from ingest.registry import Registry
-from tests.ingest.conftest import stored_docs
+from tests.ingest.helpers import stored_docs
 from tests.ingest.kafka.conftest import (
     comparable,
     es_count,
