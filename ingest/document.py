@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from parsers.fields import add_tag
+
 RAW = "@raw"
 SOURCE_ID = "@source_id"
 INTERNAL_KEYS = frozenset({RAW, SOURCE_ID})
@@ -66,11 +68,7 @@ def nest(event: dict[str, Any]) -> dict[str, Any]:
         else:
             node[last] = value
     if conflict:
-        tags = out.get("tags")
-        if not isinstance(tags, list):
-            tags = out["tags"] = [] if tags is None else [tags]
-        if CONFLICT_TAG not in tags:
-            tags.append(CONFLICT_TAG)
+        add_tag(out, CONFLICT_TAG)
     return out
 
 
@@ -86,3 +84,4 @@ def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
 def serialize(event: dict[str, Any]) -> bytes:
     """The one serialization of an event: nested ECS document as compact JSON bytes."""
     return orjson.dumps(nest(event))
+

@@ -24,6 +24,7 @@ from logferry import metrics
 from logferry.config import Settings
 from logferry.errors import LogferryError
 from logferry.stages import PROCESSORS
+from parsers.fields import add_tag
 
 log = logging.getLogger("logferry.pipeline")
 
@@ -175,7 +176,7 @@ class Pipeline:
                 result = processor(event)
             except Exception as exc:  # noqa: BLE001 - any processor bug must not stop the pipeline
                 metrics.PROCESSOR_ERRORS.labels(name).inc()
-                _tag(event, PROCESSOR_ERROR_TAG)
+                add_tag(event, PROCESSOR_ERROR_TAG)
                 event["logferry.processor_error"] = f"{name}: {type(exc).__name__}: {exc}"
                 continue
             if result is None:
@@ -261,14 +262,6 @@ class Pipeline:
     def _export_gauges(self) -> None:
         for path, behind in self.source.bytes_behind().items():
             metrics.BYTES_BEHIND.labels(path).set(behind)
-
-
-def _tag(event: Event, tag: str) -> None:
-    tags = event.get("tags")
-    if not isinstance(tags, list):
-        tags = event["tags"] = [] if tags is None else [tags]
-    if tag not in tags:
-        tags.append(tag)
 
 
 def terminal_progress(stats: RunStats, source: Source) -> None:
