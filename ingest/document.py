@@ -6,6 +6,8 @@ operation; on output they are nested (``{"log": {"level": ...}}``) as ECS and El
 
 from __future__ import annotations
 
+import datetime as dt
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -85,3 +87,23 @@ def serialize(event: dict[str, Any]) -> bytes:
     """The one serialization of an event: nested ECS document as compact JSON bytes."""
     return orjson.dumps(nest(event))
 
+
+def utc_day(timestamp: object) -> dt.date | None:
+    """The UTC day a document is stored under (its ``@timestamp``); None when it has none usable.
+
+    Both sinks partition by it (DuckDB day files, Elasticsearch daily indices), so they agree on
+    which day, and on which documents have no day and are dead-lettered.
+    """
+    if not isinstance(timestamp, str):
+        return None
+    return _day(timestamp[:10])
+
+
+@lru_cache(maxsize=1024)
+def _day(prefix: str) -> dt.date | None:
+    if len(prefix) != 10 or prefix[4] != "-":
+        return None
+    try:
+        return dt.date.fromisoformat(prefix)
+    except ValueError:
+        return None

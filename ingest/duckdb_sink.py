@@ -12,6 +12,7 @@ import duckdb
 
 from ingest.batch import Batch
 from ingest.deadletter import DeadLetterFile
+from ingest.document import utc_day
 from ingest.duckdb_store import COLUMNS_FROM_DOC, DayStore
 from logferry import metrics
 
@@ -49,7 +50,7 @@ class DuckDBSink:
         by_day: dict[dt.date, list[bytes]] = {}
         refused: list[tuple[str, bytes]] = []
         for event, doc in zip(batch.events, batch.docs, strict=True):
-            day = _day_of(event.get("@timestamp"))
+            day = utc_day(event.get("@timestamp"))
             if day is None:
                 refused.append((NO_TIMESTAMP, doc))
             else:
@@ -91,12 +92,3 @@ class DuckDBSink:
         while self._connections:
             _, con = self._connections.popitem()
             con.close()
-
-
-def _day_of(timestamp: object) -> dt.date | None:
-    if not isinstance(timestamp, str) or len(timestamp) < 10:
-        return None
-    try:
-        return dt.date(int(timestamp[0:4]), int(timestamp[5:7]), int(timestamp[8:10]))
-    except ValueError:
-        return None

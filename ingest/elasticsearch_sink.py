@@ -28,6 +28,7 @@ from elasticsearch import Elasticsearch
 
 from ingest.batch import Batch
 from ingest.deadletter import DeadLetterFile
+from ingest.document import utc_day
 from ingest.elasticsearch_config import ElasticsearchConfig
 from ingest.elasticsearch_template import PRIORITY, install_template, validate_prefix
 from logferry import metrics
@@ -101,27 +102,21 @@ def backoff(attempt: int, initial: float, cap: float) -> float:
 
 
 class DailyIndex:
-    """``@timestamp`` string → ``<prefix>-<day>``; the day is the first 10 characters, cached per day."""
+    """``@timestamp`` string → ``<prefix>-<day>`` (the day by ``utc_day``), the name cached per day."""
 
     def __init__(self, prefix: str, date_pattern: str) -> None:
         self.prefix = prefix
         self.date_pattern = date_pattern
-        self._names: dict[str, str] = {}
+        self._names: dict[dt.date, str] = {}
 
     def __call__(self, timestamp: Any) -> str | None:
         """The index of an event, or None when ``@timestamp`` is missing or not ``YYYY-MM-DD…``."""
-        if not isinstance(timestamp, str):
+        day = utc_day(timestamp)
+        if day is None:
             return None
-        key = timestamp[:10]
-        name = self._names.get(key)
+        name = self._names.get(day)
         if name is None:
-            if len(key) != 10 or key[4] != "-":
-                return None
-            try:
-                day = dt.date.fromisoformat(key)
-            except ValueError:
-                return None
-            name = self._names[key] = f"{self.prefix}-{day.strftime(self.date_pattern)}"
+            name = self._names[day] = f"{self.prefix}-{day.strftime(self.date_pattern)}"
         return name
 
     def day_of(self, index: str) -> dt.date | None:
