@@ -139,7 +139,7 @@ class FileSource:
             state = known
             state.path = path
             if fst.st_size < state.offset:
-                state = self._new_generation(key, path, digest, fp_len, state.generation + 1)
+                state = self._new_state(key, path, digest, fp_len, 0, state.generation + 1)
         else:
             start = 0 if self.config.start_at == "beginning" or known is not None else fst.st_size
             state = self._new_state(key, path, digest, fp_len, start, 0)
@@ -159,9 +159,6 @@ class FileSource:
     def _new_state(key: str, path: str, digest: str, fp_len: int, offset: int, generation: int) -> FileState:
         source_id = f"{key}:{digest}" + (f":g{generation}" if generation else "")
         return FileState(path, offset, source_id, digest, fp_len, generation, time.time())
-
-    def _new_generation(self, key: str, path: str, digest: str, fp_len: int, generation: int) -> FileState:
-        return self._new_state(key, path, digest, fp_len, 0, generation)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -195,7 +192,7 @@ class FileSource:
             fp = fingerprint(h.file.fileno())
             if fp is None:
                 return
-            h.state = self._new_generation(h.key, h.path, fp[0], fp[1], h.state.generation + 1)
+            h.state = self._new_state(h.key, h.path, fp[0], fp[1], 0, h.state.generation + 1)
             self.registry.put(h.key, h.state)
             h.file.seek(0)
             h.read_pos = h.line_start = 0
