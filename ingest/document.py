@@ -7,6 +7,8 @@ operation; on output they are nested (``{"log": {"level": ...}}``) as ECS and El
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +20,11 @@ RAW = "@raw"
 SOURCE_ID = "@source_id"
 INTERNAL_KEYS = frozenset({RAW, SOURCE_ID})
 CONFLICT_TAG = "_fieldconflict"
+SERIALIZE_FAILURE_TAG = "_serializefailure"
+SERIALIZE_ERROR = "logferry.serialize_error"
+ORIGINAL = "event.original"
+MAX_SALVAGED_DEPTH = 200  # below orjson's 255, with room for the levels dotted keys add
+MAX_REASON = 500
 
 
 _CACHE_MAX = 65_536
@@ -84,8 +91,136 @@ def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
 
 
 def serialize(event: dict[str, Any]) -> bytes:
-    """The one serialization of an event: nested ECS document as compact JSON bytes."""
-    return orjson.dumps(nest(event))
+    """The one serialization of an event: nested ECS document as compact JSON bytes.
+
+    Never raises: an event orjson cannot write (nesting past its 255 levels, an int past 64 bits,
+    a lone surrogate, a non-string key) is salvaged by ``_salvage`` rather than stopping the pipeline.
+    """
+    try:
+        return orjson.dumps(nest(event))
+    except Exception as exc:  # noqa: BLE001 - whatever one line holds, it must not stop the pipeline
+        return _salvage(event, f"{type(exc).__name__}: {exc}")
+
+
+def _salvage(event: dict[str, Any], reason: str) -> bytes:
+    """The document of an event that does not serialize: every field that fits stays as it is; the
+    others move, as JSON text, to ``event.original``. The event is tagged and carries the reason, so
+    the tag is counted like any other and the document is still stored under its day and id.
+    """
+    add_tag(event, SERIALIZE_FAILURE_TAG)
+    event[SERIALIZE_ERROR] = reason[:MAX_REASON]
+    fitting: dict[str, Any] = {}
+    unfit: dict[Any, Any] = {}
+    for key, value in event.items():
+        if key in INTERNAL_KEYS or key == ORIGINAL:
+            continue
+        if _fits(key, value):
+            fitting[key] = value
+        else:
+            unfit[key] = value
+    if ORIGINAL in event:
+        unfit[ORIGINAL] = event[ORIGINAL]
+    fitting[ORIGINAL] = json_text(unfit)
+    return orjson.dumps(nest(fitting))
+
+
+def _fits(key: object, value: object) -> bool:
+    """Whether ``key: value`` serializes on its own, and still will once nested beside the others.
+
+    A dotted key adds at most ``MAX_SALVAGED_DEPTH // 2`` levels and its value brings at most as
+    many; nesting merges objects without adding levels, so what fits alone fits together, below
+    orjson's 255 levels.
+    """
+    if type(key) is not str or key.count(".") >= MAX_SALVAGED_DEPTH // 2:
+        return False
+    if _depth_exceeds(value, MAX_SALVAGED_DEPTH // 2):
+        return False
+    try:
+        orjson.dumps({key: value})
+    except Exception:  # noqa: BLE001 - any refusal means the field does not fit
+        return False
+    return True
+
+
+def _depth_exceeds(value: object, limit: int) -> bool:
+    """Whether containers nest more than ``limit`` levels (iterative: the value may be 1000 deep)."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def json_text(value: object) -> str:
+    """JSON text of any value, however deep: non-string keys become strings, ints of any size stay
+    digits, non-finite floats and other objects become strings, lone surrogates stay ``\\uXXXX`` escapes.
+
+    Iterative, for values nested past both orjson's and Python's recursion limits.
+    """
+    out: list[str] = []
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is _Raw:
+            out.append(item.text)
+        elif isinstance(item, dict):
+            parts: list[object] = [_Raw("{")]
+            for i, (k, v) in enumerate(item.items()):
+                parts += [_Raw(("," if i else "") + _string(k if isinstance(k, str) else str(k)) + ":"), v]
+            parts.append(_Raw("}"))
+            stack.extend(reversed(parts))
+        elif isinstance(item, list | tuple):
+            parts = [_Raw("[")]
+            for i, v in enumerate(item):
+                if i:
+                    parts.append(_Raw(","))
+                parts.append(v)
+            parts.append(_Raw("]"))
+            stack.extend(reversed(parts))
+        else:
+            out.append(_scalar(item))
+    return "".join(out)
+
+
+class _Raw:
+    """Text already in JSON form, on ``json_text``'s stack beside values still to be written."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _scalar(value: object) -> str:
+    if value is None or isinstance(value, bool):
+        return orjson.dumps(value).decode()
+    if isinstance(value, int):
+        try:
+            return str(value)
+        except ValueError:  # more digits than Python converts to text by default
+            return _string(f"<integer of {value.bit_length()} bits>")
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else _string(repr(value))
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, bytes):
+        return _string(value.decode("utf-8", "backslashreplace"))
+    return _string(f"<{type(value).__name__}>")
+
+
+def _string(text: str) -> str:
+    try:
+        return orjson.dumps(text).decode()
+    except TypeError:  # lone surrogates: json escapes them (backslash-u), which JSON text allows
+        return json.dumps(text)
 
 
 def utc_day(timestamp: object) -> dt.date | None:
