@@ -17,6 +17,12 @@ class KafkaConfig(BaseModel):
     replication_factor: int = Field(1, ge=1, description="Used when logferry creates the topic.")
     client_id: str = "logferry"
     request_timeout_ms: int = Field(30_000, ge=1000)
+    metadata_max_age_ms: int = Field(
+        30_000,
+        ge=1000,
+        description="How often clients refresh topic metadata: a group that was assigned nothing because the "
+        "topic's partitions were not known yet rebalances at the next refresh.",
+    )
     # Producer (ship --to kafka)
     linger_ms: int = Field(5, ge=0, description="How long the producer waits to fill a record batch.")
     batch_size: int = Field(256 * 1024, ge=1024, description="Producer record batch size in bytes.")

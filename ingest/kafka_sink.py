@@ -34,6 +34,7 @@ def connection_options(config: KafkaConfig) -> dict[str, Any]:
         "bootstrap_servers": list(config.bootstrap_servers),
         "client_id": config.client_id,
         "request_timeout_ms": config.request_timeout_ms,
+        "metadata_max_age_ms": config.metadata_max_age_ms,
     }
 
 
