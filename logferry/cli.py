@@ -1,4 +1,9 @@
-"""The ``logferry`` command: one click group; each area adds its commands from its own module."""
+"""The ``logferry`` command: one click group; each area's commands live in its own module, imported on use.
+
+The table below is the whole command list: where each command lives and its one-line summary, so
+``logferry --help`` and ``--version`` import no client library (DuckDB, Elasticsearch, Kafka, FastAPI…).
+``--config`` and ``--data-dir`` go before or after the subcommand; after it, they win.
+"""
 
 from __future__ import annotations
 
@@ -7,41 +12,53 @@ from pathlib import Path
 import click
 
 from logferry import __version__
+from logferry.command_groups import LazyCommand, LazyGroup
+
+COMMANDS: dict[str, LazyCommand] = {
+    "ingest": LazyCommand(
+        "ingest.commands:ingest", "Read files (or stdin) to the end once into DuckDB, checkpoint and exit."
+    ),
+    "run": LazyCommand(
+        "ingest.commands:run", "Tail the configured inputs into DuckDB until stopped, serving the query API."
+    ),
+    "demo": LazyCommand("ingest.commands:demo", "Generate a realistic sample, ingest it and show what landed."),
+    "config": LazyCommand("logferry.config_command:config", "Print the example configuration or the effective one."),
+    "serve": LazyCommand(
+        "query.commands:serve", "Serve the query API (OpenAPI at /docs) over DuckDB or Elasticsearch."
+    ),
+    "search": LazyCommand("query.commands:search", "Events matching a query and the filter options, newest first."),
+    "stats": LazyCommand("query.commands:stats", "Counts over time, e.g. errors per hour by endpoint."),
+    "ship": LazyCommand(
+        "ingest.scaleout_commands:ship", "Follow files and ship their lines to Kafka or Elasticsearch."
+    ),
+    "index": LazyCommand(
+        "ingest.scaleout_commands:index", "Consume the shippers' Kafka topic as one of a group of indexers."
+    ),
+    "retention": LazyCommand(
+        "ingest.retention:retention", "Delete Elasticsearch indices and DuckDB day files older than N days."
+    ),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="logferry")
 @click.option(
     "--config",
     "config_file",
     type=click.Path(path_type=Path, dir_okay=False),
     envvar="LOGFERRY_CONFIG",
-    help="TOML config file (see logferry.example.toml).",
+    help="TOML config file (see logferry.example.toml); also accepted after the subcommand.",
 )
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Where the DuckDB files, registry and dead letters live (default ./data).",
+    help="Where the DuckDB files, registry and dead letters live (default ./data); also after the subcommand.",
 )
 @click.pass_context
 def main(ctx: click.Context, config_file: Path | None, data_dir: Path | None) -> None:
     """Ship JSON application logs to DuckDB, Elasticsearch or Kafka, tagged and enriched, and query them."""
     ctx.obj = {"config_file": config_file, "data_dir": data_dir}
-
-
-from ingest.commands import demo, ingest, run  # noqa: E402 - commands register on the group above
-from ingest.retention import retention  # noqa: E402
-from ingest.scaleout_commands import index, ship  # noqa: E402
-from logferry.config_command import config  # noqa: E402
-from query.commands import search, serve, stats  # noqa: E402
-
-main.add_command(ingest)
-main.add_command(run)
-main.add_command(demo)
-main.add_command(config)
-main.add_command(serve)
-main.add_command(search)
-main.add_command(stats)
-main.add_command(ship)
-main.add_command(index)
-main.add_command(retention)

@@ -6,11 +6,10 @@ import json
 
 import click
 
-from logferry.config import example_toml, load_settings
-from logferry.errors import ConfigError
+from logferry.command_groups import WholeSummaryGroup
 
 
-@click.group()
+@click.group(cls=WholeSummaryGroup)
 def config() -> None:
     """Print the example configuration or the effective one."""
 
@@ -18,6 +17,8 @@ def config() -> None:
 @config.command()
 def example() -> None:
     """Every option with its default and description, as TOML (the content of logferry.example.toml)."""
+    from logferry.config import example_toml
+
     click.echo(example_toml(), nl=False)
 
 
@@ -25,6 +26,9 @@ def example() -> None:
 @click.pass_context
 def show(ctx: click.Context) -> None:
     """The effective configuration (file, then LOGFERRY_ env, then flags), as JSON."""
+    from logferry.config import load_settings
+    from logferry.errors import ConfigError
+
     obj = ctx.find_root().obj or {}
     try:
         settings = load_settings(obj.get("config_file"), data_dir=obj.get("data_dir"))

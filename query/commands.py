@@ -6,24 +6,29 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import httpx
 import orjson
 
-from logferry.config import Settings, load_settings
-from logferry.errors import ConfigError, LogferryError, QueryError
-from query.timerange import interval_ms
+from logferry.command_groups import WholeSummaryGroup
+from query.filters import FILTER_PARAMS
+
+if TYPE_CHECKING:
+    from logferry.config import Settings
 
 BAR = "█"
 LEVEL_COLOURS = {"error": "red", "fatal": "red", "critical": "red", "warn": "yellow", "debug": "blue"}
 
 
 def _settings(ctx: click.Context, **section_updates: dict[str, Any]) -> Settings:
+    from logferry.config import Settings, load_settings
+    from logferry.errors import ConfigError
+
     obj = ctx.find_root().obj or {}
     try:
         settings = load_settings(obj.get("config_file"), data_dir=obj.get("data_dir"))
@@ -37,6 +42,15 @@ def _settings(ctx: click.Context, **section_updates: dict[str, Any]) -> Settings
         raise click.UsageError(str(exc)) from None
     except ValueError as exc:
         raise click.UsageError(f"invalid option: {exc}") from None
+
+
+def require_data_dir(settings: Settings) -> None:
+    """Reading the embedded store needs its data dir: a missing one is a mistake, not an empty store."""
+    if settings.api.backend == "duckdb" and not settings.data_dir.is_dir():
+        raise click.ClickException(
+            f"data dir {settings.data_dir} does not exist: give the one `logferry ingest` wrote"
+            " (--data-dir DIR, before or after the command) or ingest something first"
+        )
 
 
 @click.command()
@@ -58,6 +72,7 @@ def serve(
     import uvicorn
 
     from ingest.elasticsearch_template import validate_prefix
+    from logferry.errors import ConfigError
     from query.app import create_app
 
     settings = _settings(
@@ -65,6 +80,7 @@ def serve(
         api={"host": host, "port": port, "backend": backend},
         elasticsearch={"hosts": [es_url] if es_url else None, "index_prefix": index_prefix},
     )
+    require_data_dir(settings)
     if settings.api.backend == "elasticsearch":
         try:
             validate_prefix(settings.elasticsearch.index_prefix)
@@ -74,22 +90,36 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
 
 
-def _filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option("--from", "start", default=None, help="ISO 8601 or now-1h (default now-24h)."),
-        click.option("--to", "end", default=None, help="ISO 8601 or relative (default now)."),
-        click.option("--user", default=None),
-        click.option("--endpoint", default=None, help="Route or concrete path (templated)."),
-        click.option("--level", default=None, help="A level or a comma-separated list."),
-        click.option("--service", default=None),
-        click.option("--status", default=None, help="500, 5xx or 400-599."),
-        click.option("--url", "api_url", default=None, help="Ask a running API instead of the data dir."),
-        click.option("--api-key", default=None, envvar="LOGFERRY_API_KEY", help="Key of that API."),
-        click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+def filter_options(*, q_argument: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The filters of ``query.filters.FILTER_PARAMS`` as options (Q as an argument or as ``-q/--query``).
+
+    The command receives them as one ``filters`` dict named like the API's parameters, plus the
+    options every query command has: ``--url``, ``--api-key`` and ``--json``.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def with_filters(*args: Any, **kwargs: Any) -> Any:
+            chosen = {p.name: kwargs.pop(p.arg) for p in FILTER_PARAMS}
+            return fn(*args, filters=chosen, **kwargs)
+
+        decorators: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = []
+        for p in FILTER_PARAMS:
+            if p.name == "q":
+                query = click.argument("q", required=False) if q_argument else None
+                decorators.append(query or click.option("-q", "--query", "q", default=None, help=p.help))
+            else:
+                decorators.append(click.option(f"--{p.name}", p.arg, default=None, help=p.help))
+        decorators += [
+            click.option("--url", "api_url", default=None, help="Ask a running API instead of the data dir."),
+            click.option("--api-key", default=None, envvar="LOGFERRY_API_KEY", help="Key of that API."),
+            click.option("--json", "as_json", is_flag=True, help="Machine-readable output."),
+        ]
+        for decorator in reversed(decorators):
+            with_filters = decorator(with_filters)
+        return with_filters
+
+    return decorate
 
 
 class _Query:
@@ -108,6 +138,8 @@ class _Query:
         return self._local(route, params)
 
     def _remote(self, route: str, params: dict[str, Any]) -> dict[str, Any]:
+        import httpx
+
         headers = {"X-API-Key": self.api_key} if self.api_key else {}
         try:
             resp = httpx.get(f"{self.api_url}{route}", params=params, headers=headers, timeout=60)
@@ -123,21 +155,18 @@ class _Query:
 
     def _local(self, route: str, params: dict[str, Any]) -> dict[str, Any]:
         from enrich.endpoint import TemplateEndpoint
+        from logferry.errors import LogferryError, QueryError
         from query.backend import backend_from_settings
-        from query.filters import build_filters
+        from query.filters import filters_from_params
+        from query.timerange import interval_ms
 
         settings = _settings(self.ctx)
+        require_data_dir(settings)
         if self._backend is None:
             self._backend = backend_from_settings(settings)
         templater = TemplateEndpoint(settings.processors.template_endpoint).template  # type: ignore[attr-defined]
-        names = ("level", "user", "endpoint", "path", "status", "tag", "service", "q")
         try:
-            f = build_filters(
-                start=params.get("from"),
-                end=params.get("to"),
-                templater=templater,
-                **{n: params.get(n) for n in names},
-            )
+            f = filters_from_params(params, templater=templater)
             if route == "/api/v1/events":
                 return dict(self._backend.search_events(f, params["size"], "desc", params.get("cursor")))
             name, width = interval_ms(params["interval"], f.start, f.end, settings.api.max_buckets)
@@ -149,37 +178,20 @@ class _Query:
 
 
 @click.command()
-@click.argument("q", required=False)
-@_filter_options
+@filter_options(q_argument=True)
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True, help="Events to show.")
 @click.pass_context
 def search(
     ctx: click.Context,
-    q: str | None,
-    start: str | None,
-    end: str | None,
-    user: str | None,
-    endpoint: str | None,
-    level: str | None,
-    service: str | None,
-    status: str | None,
+    filters: dict[str, str | None],
     api_url: str | None,
     api_key: str | None,
     as_json: bool,
     limit: int,
 ) -> None:
-    """Events matching Q (Lucene syntax, e.g. 'level:error AND userId:"u1"'), newest first."""
+    """Events matching Q (Lucene syntax: level:error AND userId:"u1") and the filter options, newest first."""
     query = _Query(ctx, api_url, api_key)
-    params: dict[str, Any] = {
-        "q": q,
-        "from": start,
-        "to": end,
-        "user": user,
-        "endpoint": endpoint,
-        "level": level,
-        "service": service,
-        "status": status,
-    }
+    params: dict[str, Any] = dict(filters)
     shown = 0
     cursor = None
     total = 0
@@ -214,28 +226,21 @@ def _print_table(events: list[dict[str, Any]], total: int) -> None:
     click.echo(f"-- {len(events)} of {total} matching event(s)", err=True)
 
 
-@click.group()
+@click.group(cls=WholeSummaryGroup)
 def stats() -> None:
     """Counts over time."""
 
 
 @stats.command("errors")
-@_filter_options
+@filter_options(q_argument=False)
 @click.option("--interval", type=click.Choice(["1m", "5m", "1h", "1d", "auto"]), default="auto", show_default=True)
 @click.option("--by", type=click.Choice(["endpoint", "user", "service", "error.type", "status_class"]), default=None)
 @click.option("--top", type=click.IntRange(1, 50), default=5, show_default=True, help="Series shown with --by.")
 @click.option("--all-buckets", is_flag=True, help="Also draw empty buckets.")
-@click.option("-q", "--query", "q", default=None, help="Lucene query string to narrow the events.")
 @click.pass_context
 def errors(
     ctx: click.Context,
-    start: str | None,
-    end: str | None,
-    user: str | None,
-    endpoint: str | None,
-    level: str | None,
-    service: str | None,
-    status: str | None,
+    filters: dict[str, str | None],
     api_url: str | None,
     api_key: str | None,
     as_json: bool,
@@ -243,24 +248,10 @@ def errors(
     by: str | None,
     top: int,
     all_buckets: bool,
-    q: str | None,
 ) -> None:
-    """Error counts per time bucket as a bar chart (optionally split by endpoint, user, ...)."""
+    """Error counts per time bucket as a bar chart, optionally split by endpoint, user or service."""
     result = _Query(ctx, api_url, api_key).get(
-        "/api/v1/stats/errors-over-time",
-        {
-            "from": start,
-            "to": end,
-            "user": user,
-            "endpoint": endpoint,
-            "level": level,
-            "service": service,
-            "status": status,
-            "q": q,
-            "interval": interval,
-            "by": by,
-            "top": top,
-        },
+        "/api/v1/stats/errors-over-time", {**filters, "interval": interval, "by": by, "top": top}
     )
     if as_json:
         click.echo(orjson.dumps(result).decode())

@@ -1,10 +1,14 @@
-"""The filter parameters every endpoint shares, validated once into one ``query.expr`` tree."""
+"""The filter parameters every endpoint shares, validated once into one ``query.expr`` tree.
+
+``FILTER_PARAMS`` is the one list of them: the API's query parameters (``query/api_params.py``) and the
+options of ``logferry search`` and ``logferry stats errors`` (``query/commands.py``) are generated from it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from logferry.errors import QueryError
@@ -38,6 +42,36 @@ class Filters:
     start: dt.datetime
     end: dt.datetime
     expr: Expr
+
+
+@dataclass(frozen=True)
+class FilterParam:
+    """One filter: ``name`` is the API query parameter and the CLI option, ``arg`` the ``build_filters`` keyword."""
+
+    name: str
+    arg: str
+    help: str
+
+
+FILTER_PARAMS: tuple[FilterParam, ...] = (
+    FilterParam("from", "start", "ISO 8601 or relative (now-1h); default now-24h."),
+    FilterParam("to", "end", "ISO 8601 or relative (now-5m); default now."),
+    FilterParam("level", "level", "A level or a comma-separated list (warn,error)."),
+    FilterParam("user", "user", "user.id, exactly."),
+    FilterParam("endpoint", "endpoint", "Templated route (/api/v1/users/{id}); a concrete path is templated first."),
+    FilterParam("path", "path", "url.path, exactly (not templated)."),
+    FilterParam("status", "status", "HTTP status: a code (500), a class (5xx) or a range (400-599)."),
+    FilterParam("tag", "tag", "A tag the pipeline set, e.g. slow_request or error."),
+    FilterParam("service", "service", "service.name, exactly."),
+    FilterParam("q", "q", "Lucene query string, e.g. level:error AND userId:u1."),
+)
+
+
+def filters_from_params(
+    values: Mapping[str, str | None], templater: EndpointTemplater | None = None, now: dt.datetime | None = None
+) -> Filters:
+    """``build_filters`` over parameters named as the API and the CLI name them (``from``, ``to``, …)."""
+    return build_filters(**{p.arg: values.get(p.name) for p in FILTER_PARAMS}, templater=templater, now=now)
 
 
 def build_filters(
