@@ -1,6 +1,15 @@
+"""The registry on real files: atomic saves, clear errors for a corrupt file or a full disk."""
+
+import errno
+import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
-from ingest.registry import FileState, Registry
+import pytest
+
+from ingest.registry import FileState, Registry, RegistryError
+from tests.ingest.helpers import run_cli
 
 
 def state(offset: int, source_id: str = "1:2:ab") -> FileState:
@@ -31,3 +40,124 @@ def test_unknown_positions_are_ignored(tmp_path: Path) -> None:
     reg = Registry(tmp_path / "r.json")
     reg.advance({("stdin", "stdin"): 10})
     assert reg.files == {}
+
+
+def write_registry(path: Path, body: bytes) -> None:
+    path.write_bytes(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"version": 1, "files": {"1:2": {"path": "/a.log", "offset": 10',  # torn
+        b"\x00\x00\x00\x00",  # zeroed by a crash of the filesystem
+        b'{"version": 1}',  # no files
+        b'{"version": 1, "files": {"1:2": {"path": "/a.log"}}}',  # a state without its fields
+        b'{"version": 1, "files": {"1:2": {"path": "/a.log", "offset": "ten", "source_id": "s",'
+        b' "fingerprint": "ab", "fingerprint_len": 2}}}',  # a wrong type
+        b'{"version": 1, "files": {"1:2": {"path": "/a.log", "offset": -5, "source_id": "s",'
+        b' "fingerprint": "ab", "fingerprint_len": 2}}}',  # an impossible offset
+        b"[1, 2, 3]",
+        b'{"version": 7, "files": {}}',
+    ],
+    ids=["torn", "zeroed", "no-files", "missing-fields", "wrong-type", "negative-offset", "not-an-object", "version"],
+)
+def test_a_corrupt_registry_is_one_clear_error_naming_the_file_and_the_way_out(tmp_path: Path, body: bytes) -> None:
+    path = tmp_path / "registry.json"
+    write_registry(path, body)
+    with pytest.raises(RegistryError) as raised:
+        Registry(path)
+    message = str(raised.value)
+    assert str(path) in message and "move it aside" in message
+    assert "\n" not in message
+
+
+def test_the_cli_reports_a_corrupt_registry_in_one_line_without_a_traceback(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "registry.json").write_bytes(b'{"version": 1, "files": {"1:2": ')
+    (tmp_path / "a.log").write_bytes(b'{"msg":"x"}\n')
+    result = run_cli("ingest", str(tmp_path / "a.log"), data_dir=data_dir)
+    assert result.returncode != 0
+    err = result.stderr.decode()
+    assert "Traceback" not in err
+    assert "registry.json" in err and "move it aside" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs (needs root, as in CI); unmounted afterwards."""
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    assert done.returncode == 0, f"cannot mount a tmpfs (the test needs root): {done.stderr.decode()}"
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def fill(directory: Path) -> None:
+    """Write until the filesystem refuses: the next write gets ENOSPC."""
+    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+
+
+def many_states(reg: Registry, n: int) -> None:
+    for i in range(n):
+        reg.put(f"1:{i}", state(i, source_id=f"1:{i}:ab"))
+
+
+@pytest.mark.integration
+def test_a_full_disk_leaves_the_old_registry_whole_and_says_so_in_one_line(full_disk: Path) -> None:
+    path = full_disk / "registry.json"
+    reg = Registry(path)
+    many_states(reg, 10)
+    reg.save()
+    before = path.read_bytes()
+    fill(full_disk)
+    many_states(reg, 2000)  # a body larger than any free space left
+    with pytest.raises(RegistryError) as raised:
+        reg.save()
+    message = str(raised.value)
+    assert str(path) in message and "No space left on device" in message and "\n" not in message
+    assert path.read_bytes() == before
+    assert not (full_disk / "registry.json.tmp").exists()
+    assert Registry(path).files.keys() == {f"1:{i}" for i in range(10)}
+
+
+@pytest.mark.integration
+def test_the_cli_reports_a_full_disk_in_one_line_and_keeps_the_registry(tmp_path: Path, full_disk: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(b"".join(b'{"@timestamp":"2026-11-20T10:00:00Z","seq":%d}\n' % i for i in range(100)))
+    env = {
+        "LOGFERRY_DUCKDB__DIRECTORY": str(tmp_path / "events"),
+        "LOGFERRY_DUCKDB__DEADLETTER_FILE": str(tmp_path / "dl"),
+    }
+    first = run_cli("ingest", str(log), data_dir=full_disk, env=env)
+    assert first.returncode == 0, first.stderr.decode()
+    before = (full_disk / "registry.json").read_bytes()
+    fill(full_disk)
+    with open(log, "ab") as f:
+        f.write(b'{"@timestamp":"2026-11-20T10:00:00Z","seq":100}\n')
+    second = run_cli("ingest", str(log), data_dir=full_disk, env=env)
+    err = second.stderr.decode()
+    assert second.returncode != 0
+    assert "Traceback" not in err and "No space left on device" in err and "registry.json" in err
+    assert len(err.strip().splitlines()) == 1
+    assert (full_disk / "registry.json").read_bytes() == before
+
+
+def test_an_ack_for_a_continued_copy_advances_the_state_holding_its_source_id(tmp_path: Path) -> None:
+    reg = Registry(tmp_path / "r.json")
+    reg.put("1:9", state(100, source_id="1:2:ab"))  # a copy that continues 1:2's old generation
+    reg.put("1:2", state(0, source_id="1:2:ab:g1"))
+    reg.advance({("1:2", "1:2:ab"): 150})
+    assert reg.get("1:9").offset == 150 and reg.get("1:2").offset == 0
