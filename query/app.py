@@ -18,8 +18,10 @@ from logferry import __version__
 from logferry.config import Settings
 from logferry.errors import QueryError
 from logferry.metrics import REGISTRY
+from query.api_params import filters
 from query.backend import Backend, BackendUnavailable, QueryTimeout, backend_from_settings
-from query.filters import Filters, build_filters
+from query.docs import install_docs
+from query.filters import Filters
 from query.metrics import API_LATENCY, API_REQUESTS
 from query.models import ErrorsOverTime, EventsPage, Health, Latency, Problem, Top
 from query.timerange import interval_ms
@@ -36,37 +38,6 @@ def _json(data: Any) -> Response:
     return Response(orjson.dumps(data), media_type="application/json")
 
 
-def filters(
-    request: Request,
-    start: Annotated[
-        str | None, Query(alias="from", description="ISO 8601 or relative (now-1h); default now-24h.")
-    ] = None,
-    end: Annotated[str | None, Query(alias="to", description="ISO 8601 or relative; default now.")] = None,
-    level: Annotated[str | None, Query(description="A level or a comma-separated list.")] = None,
-    user: Annotated[str | None, Query(description="user.id")] = None,
-    endpoint: Annotated[str | None, Query(description="Templated route; a concrete path is templated first.")] = None,
-    path: Annotated[str | None, Query(description="Raw url.path")] = None,
-    status: Annotated[str | None, Query(description="500, 5xx or 400-599")] = None,
-    tag: Annotated[str | None, Query()] = None,
-    service: Annotated[str | None, Query(description="service.name")] = None,
-    q: Annotated[str | None, Query(description="Lucene query string, e.g. level:error AND userId:u1")] = None,
-) -> Filters:
-    """The shared filter parameters, validated into one expression (422 on a wrong value)."""
-    return build_filters(
-        start=start,
-        end=end,
-        level=level,
-        user=user,
-        endpoint=endpoint,
-        path=path,
-        status=status,
-        tag=tag,
-        service=service,
-        q=q,
-        templater=request.app.state.templater,
-    )
-
-
 Common = Annotated[Filters, Depends(filters)]
 
 
@@ -79,7 +50,10 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         title="logferry query API",
         version=__version__,
         description="Search shipped log events and count errors, over DuckDB or Elasticsearch.",
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.backend = store
     app.state.templater = templater
 

@@ -114,3 +114,30 @@ def test_search_against_a_running_api(served: str, corpus_data_dir: Path, truths
     assert sum(b["count"] for b in orjson.loads(out)["buckets"]) == sum(1 for t in truths if t.is_error)
     code, out = run(corpus_data_dir, "search", "user:*x", *RANGE, "--url", served)
     assert code == 2 and "leading wildcards" in out
+
+
+def test_search_by_path_as_the_api_does(corpus_data_dir: Path, truths: list[Truth]) -> None:
+    path, expected = Counter(t.path for t in truths if t.path).most_common(1)[0]
+    code, out = run(corpus_data_dir, "search", *RANGE, "--path", path, "--json", "--limit", "5000")
+    assert code == 0, out
+    docs = [orjson.loads(line) for line in out.splitlines()]
+    assert len(docs) == expected
+    assert {d["url"]["path"] for d in docs} == {path}
+
+
+def test_search_by_tag_as_the_api_does(corpus_data_dir: Path) -> None:
+    code, out = run(corpus_data_dir, "search", *RANGE, "--tag", "slow_request", "--json", "--limit", "5000")
+    assert code == 0, out
+    tagged = [orjson.loads(line) for line in out.splitlines()]
+    assert tagged and all("slow_request" in d["tags"] for d in tagged)
+    code, out = run(corpus_data_dir, "search", "tags:slow_request", *RANGE, "--json", "--limit", "5000")
+    assert len(out.splitlines()) == len(tagged)
+    code, out = run(corpus_data_dir, "stats", "errors", *RANGE, "--tag", "slow_request", "--interval", "1d", "--json")
+    assert code == 0, out
+    assert sum(b["count"] for b in orjson.loads(out)["buckets"]) == sum(
+        1
+        for d in tagged
+        if d.get("error")
+        or d["log"]["level"] in ("error", "fatal", "critical")
+        or d.get("http", {}).get("response", {}).get("status_code", 0) >= 500
+    )

@@ -1,0 +1,58 @@
+"""One list of filters: the API's query parameters and the CLI's options are the same set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from fastapi.testclient import TestClient
+
+from logferry.config import load_settings
+from query.app import create_app
+from query.commands import errors, search
+from query.filters import FILTER_PARAMS
+
+pytestmark = pytest.mark.integration
+
+TABLE = {p.name for p in FILTER_PARAMS}
+NOT_FILTERS_API = {
+    "/api/v1/events": {"size", "sort", "cursor"},
+    "/api/v1/stats/errors-over-time": {"interval", "by", "top"},
+}
+NOT_FILTERS_CLI = {"url", "api-key", "json", "limit", "interval", "by", "top", "all-buckets", "config", "data-dir"}
+
+
+def api_parameters(tmp_path: Path) -> dict[str, set[str]]:
+    settings = load_settings(None, data_dir=tmp_path)
+    schema = TestClient(create_app(settings)).get("/openapi.json").json()
+    return {route: {p["name"] for p in schema["paths"][route]["get"]["parameters"]} for route in NOT_FILTERS_API}
+
+
+def cli_filters(command: click.Command) -> set[str]:
+    """What a user can filter by: each option's long name, and the query (argument Q or -q/--query) as q."""
+    names = set()
+    for param in command.params:
+        if param.name == "q":
+            names.add("q")
+            continue
+        names.update(opt[2:] for opt in param.opts if opt.startswith("--"))
+    return names - NOT_FILTERS_CLI
+
+
+def test_every_endpoint_and_both_query_commands_take_exactly_the_table(tmp_path: Path) -> None:
+    for route, params in api_parameters(tmp_path).items():
+        assert params - NOT_FILTERS_API[route] == TABLE, route
+    assert cli_filters(search) == TABLE
+    assert cli_filters(errors) == TABLE
+
+
+def test_api_and_cli_describe_each_filter_the_same_way(tmp_path: Path) -> None:
+    settings = load_settings(None, data_dir=tmp_path)
+    schema = TestClient(create_app(settings)).get("/openapi.json").json()
+    api_help = {p["name"]: p.get("description") for p in schema["paths"]["/api/v1/events"]["get"]["parameters"]}
+    cli_help = {opt[2:]: param.help for param in search.params if isinstance(param, click.Option) for opt in param.opts}
+    for p in FILTER_PARAMS:
+        assert api_help[p.name] == p.help
+        if p.name != "q":
+            assert cli_help[p.name] == p.help
