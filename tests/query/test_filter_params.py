@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ from query.commands import errors, search
 from query.filters import FILTER_PARAMS
 
 pytestmark = pytest.mark.integration
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 TABLE = {p.name for p in FILTER_PARAMS}
 NOT_FILTERS_API = {
@@ -56,3 +58,10 @@ def test_api_and_cli_describe_each_filter_the_same_way(tmp_path: Path) -> None:
         assert api_help[p.name] == p.help
         if p.name != "q":
             assert cli_help[p.name] == p.help
+
+
+def test_readme_names_exactly_the_filters_of_the_table() -> None:
+    after = README.read_text(encoding="utf-8").split("describes each):", 1)
+    assert len(after) == 2, "README's Querying section lists the filters after '(one table, … describes each):'"
+    listed = re.findall(r"`([a-z]+)`", after[1].split(".", 1)[0])
+    assert listed == [p.name for p in FILTER_PARAMS]
