@@ -247,7 +247,7 @@ class Pipeline:
             metrics.EVENTS_WRITTEN.labels(self.sink.name).inc(len(batch))
             tags: Counter[str] = Counter()
             for event in batch.events:
-                for tag in event.get("tags") or ():
+                for tag in _string_tags(event.get("tags")):
                     tags[tag] += 1
             for tag, n in tags.items():
                 metrics.EVENTS_TAGGED.labels(str(tag)).inc(n)
@@ -262,6 +262,13 @@ class Pipeline:
     def _export_gauges(self) -> None:
         for path, behind in self.source.bytes_behind().items():
             metrics.BYTES_BEHIND.labels(path).set(behind)
+
+
+def _string_tags(tags: object) -> list[str]:
+    """The countable tags: a source line's ``tags`` may be a number or hold objects."""
+    if type(tags) is str:
+        return [tags]
+    return [t for t in tags if type(t) is str] if type(tags) is list else []
 
 
 def terminal_progress(stats: RunStats, source: Source) -> None:
