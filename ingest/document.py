@@ -18,7 +18,9 @@ from parsers.fields import add_tag
 
 RAW = "@raw"
 SOURCE_ID = "@source_id"
-INTERNAL_KEYS = frozenset({RAW, SOURCE_ID})
+TIMEZONE = "@timezone"
+"""The zone ``apply_path_settings`` names for ``parse_timestamp``; never shipped."""
+INTERNAL_KEYS = frozenset({RAW, SOURCE_ID, TIMEZONE})
 CONFLICT_TAG = "_fieldconflict"
 SERIALIZE_FAILURE_TAG = "_serializefailure"
 SERIALIZE_ERROR = "logferry.serialize_error"

@@ -9,9 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from ingest.document import TIMEZONE
 from parsers.fields import MISSING, add_tag, compile_aliases
 
 DATE_PARSE_FAILURE = "_dateparsefailure"
+TIMEZONE_KEY = TIMEZONE
+"""Internal key ``apply_path_settings`` puts on an event: the IANA zone of its file's naive times."""
 INVALID_TIMESTAMP_KEY = "_@timestamp"
 """Where a source ``@timestamp`` that did not parse is kept (the name Logstash uses for the same case)."""
 
@@ -20,6 +23,12 @@ _EPOCH = datetime(1970, 1, 1)
 _SECONDS_BELOW = 1e11
 _MILLIS_BELOW = 1e14
 _MICROS_BELOW = 1e17
+# Times a log line can honestly carry: before 1970 or after 2100 is a bug or a misread unit, and
+# stored as is it would land in a day file of year 1 or 9999.
+_MIN_MILLIS = 0
+_MAX_MILLIS = round((datetime(2101, 1, 1) - _EPOCH).total_seconds() * 1000)
+_MIN_YEAR, _MAX_YEAR = 1970, 2100
+_ZONE_CACHE_LIMIT = 256
 
 
 def format_utc(moment: datetime) -> str:
@@ -36,8 +45,10 @@ class ParseTimestamp:
     """Set ``@timestamp`` from the first present source field of ``fields``.
 
     Accepted: ISO 8601 with or without offset (``Z``, ``+02:00``, ``+0200``), ``T`` or space, any
-    fraction digits; winston's ``YYYY-MM-DD HH:mm:ss:SSS``; epoch seconds/millis/micros/nanos as a
-    number or numeric string, the unit read from the magnitude. Naive times are in ``timezone``.
+    fraction digits, ``.`` or ``,`` (python's ``asctime``); winston's ``YYYY-MM-DD HH:mm:ss:SSS``; epoch
+    seconds/millis/micros/nanos as a number or numeric string, the unit read from the magnitude. Naive
+    times are in the zone ``apply_path_settings`` named for the event's file (internal key
+    ``@timezone``, removed here), else in ``timezone``. A time outside 1970..2100 is not accepted.
 
     The parsed source field is removed (``@timestamp`` itself is overwritten in place). When the field
     is present but does not parse (bad text, bool, object, out of range) the event gets the ingest
@@ -49,7 +60,7 @@ class ParseTimestamp:
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 
-        fields: tuple[str, ...] = ("timestamp", "@timestamp", "time", "ts")
+        fields: tuple[str, ...] = ("timestamp", "@timestamp", "time", "ts", "asctime")
         timezone: str = "UTC"
         """IANA zone that times without an offset are read in."""
 
@@ -65,14 +76,19 @@ class ParseTimestamp:
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or self.Config()
         self._aliases = compile_aliases(self.config.fields)
-        self._zone: tzinfo = UTC if self.config.timezone == "UTC" else ZoneInfo(self.config.timezone)
+        self._zone: tzinfo = _zone(self.config.timezone)
+        self._zones: dict[str, tzinfo] = {}
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        zone = self._zone
+        zone_name = event.pop(TIMEZONE_KEY, None)
+        if zone_name is not None:
+            zone = self._zones.get(zone_name) or self._path_zone(zone_name)
         for alias in self._aliases:
             value = alias.get(event)
             if value is MISSING:
                 continue
-            parsed = self.parse(value)
+            parsed = self.parse(value, zone)
             if parsed is not None:
                 alias.remove(event)
                 event["@timestamp"] = parsed
@@ -84,19 +100,33 @@ class ParseTimestamp:
         event["@timestamp"] = now_utc()
         return event
 
-    def parse(self, value: Any) -> str | None:
-        """The canonical string for ``value``, or ``None`` when it is not a time we can read."""
+    def _path_zone(self, name: str) -> tzinfo:
+        """The zone named by a path rule (validated when the rules were loaded), cached by name."""
+        if len(self._zones) >= _ZONE_CACHE_LIMIT:
+            self._zones.clear()
+        try:
+            zone = _zone(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = self._zone
+        self._zones[name] = zone
+        return zone
+
+    def parse(self, value: Any, zone: tzinfo | None = None) -> str | None:
+        """The canonical string for ``value``, or ``None`` when it is not a time we can read.
+
+        Naive times are read in ``zone``, by default the configured ``timezone``.
+        """
         kind = type(value)
         try:
             if kind is str:
-                return self._parse_text(value)
+                return self._parse_text(value, zone or self._zone)
             if kind is int or kind is float:
                 return _from_epoch(value)
         except (ValueError, OverflowError):
             return None
         return None
 
-    def _parse_text(self, text: str) -> str | None:
+    def _parse_text(self, text: str, zone: tzinfo) -> str | None:
         text = text.strip()
         if text.isascii() and text.isdigit():
             return _from_epoch(int(text))
@@ -107,8 +137,15 @@ class ParseTimestamp:
         except ValueError:
             return _from_epoch(_epoch_number(text))
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=self._zone)
-        return format_utc(moment.astimezone(UTC).replace(tzinfo=None))
+            moment = moment.replace(tzinfo=zone)
+        moment = moment.astimezone(UTC)
+        if not _MIN_YEAR <= moment.year <= _MAX_YEAR:
+            return None
+        return format_utc(moment.replace(tzinfo=None))
+
+
+def _zone(name: str) -> tzinfo:
+    return UTC if name == "UTC" else ZoneInfo(name)
 
 
 def _epoch_number(text: str) -> float:
@@ -130,4 +167,6 @@ def _from_epoch(number: float) -> str | None:
         millis = int(number // 1000)
     else:
         millis = int(number // 1_000_000)
+    if not _MIN_MILLIS <= millis < _MAX_MILLIS:
+        return None
     return format_utc(_EPOCH + timedelta(milliseconds=millis))

@@ -45,7 +45,8 @@ parse_default = ParseTimestamp()
         ("1700000000.25", "2023-11-14T22:13:20.250Z"),
         ("1700000000123", "2023-11-14T22:13:20.123Z"),
         (0, "1970-01-01T00:00:00.000Z"),
-        (-1, "1969-12-31T23:59:59.000Z"),
+        (4133980799999, "2100-12-31T23:59:59.999Z"),
+        ("2026-11-22 01:02:03,613", "2026-11-22T01:02:03.613Z"),
     ],
 )
 def test_accepted_formats_become_canonical_utc(value: Any, expected: str) -> None:
@@ -67,6 +68,13 @@ def test_accepted_formats_become_canonical_utc(value: Any, expected: str) -> Non
         "1_700_000_000",
         "١٧٠٠٠٠٠٠٠٠",
         "9999-12-31T23:59:59-02:00",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "1969-12-31T23:59:59Z",
+        "2101-01-01T00:00:00Z",
+        "1970-01-01T01:00:00+02:00",
+        -1,
+        4133980800000,
         float("nan"),
         float("inf"),
         1e300,
@@ -175,7 +183,7 @@ def test_any_value_yields_a_canonical_timestamp_and_never_raises(value: Any, fie
     assert CANONICAL.match(event["@timestamp"])
 
 
-@given(st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2200, 1, 1)), st.integers(-14 * 60, 14 * 60))
+@given(st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2100, 12, 30)), st.integers(-14 * 60, 14 * 60))
 def test_iso_text_round_trips_to_the_same_instant_cut_to_millis(moment: datetime, offset_minutes: int) -> None:
     aware = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
     expected_utc = aware.astimezone(UTC)
@@ -183,9 +191,37 @@ def test_iso_text_round_trips_to_the_same_instant_cut_to_millis(moment: datetime
     assert parse_default({"time": aware.isoformat()})["@timestamp"] == expected
 
 
-@given(st.integers(min_value=10**11, max_value=10**14 - 1))
+@given(st.integers(min_value=10**11, max_value=4133980799999))
 def test_epoch_millis_round_trip(millis: int) -> None:
     moment = datetime(1970, 1, 1) + timedelta(milliseconds=millis)
     expected = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     assert parse_default({"ts": millis})["@timestamp"] == expected
     assert parse_default({"ts": str(millis)})["@timestamp"] == expected
+
+
+def test_python_asctime_is_read() -> None:
+    event = parse_default({"asctime": "2026-11-22 13:20:29,613", "levelname": "ERROR"})
+    assert event == {"@timestamp": "2026-11-22T13:20:29.613Z", "levelname": "ERROR"}
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+def test_a_time_outside_1970_to_2100_is_a_parse_failure_never_a_stored_year(moment: datetime) -> None:
+    event = parse_default({"time": moment.isoformat() + "Z"})
+    if 1970 <= moment.year <= 2100:
+        assert event["@timestamp"][:4] == f"{moment.year:04d}"
+        assert "tags" not in event
+    else:
+        assert event["tags"] == ["_dateparsefailure"]
+        assert "1970" <= event["@timestamp"][:4] <= "2100"
+
+
+def test_the_zone_named_for_the_events_file_reads_naive_times_and_is_removed() -> None:
+    event = parse_default({"@timezone": "America/New_York", "time": "2026-11-22 07:00:00:125"})
+    assert event == {"@timestamp": "2026-11-22T12:00:00.125Z"}
+    offset = parse_default({"@timezone": "America/New_York", "time": "2026-11-22T07:00:00+01:00"})
+    assert offset == {"@timestamp": "2026-11-22T06:00:00.000Z"}
+
+
+def test_an_unknown_zone_on_the_event_falls_back_to_the_configured_one() -> None:
+    event = parse_default({"@timezone": "Mars/Olympus_Mons", "time": "2026-11-22 07:00:00"})
+    assert event == {"@timestamp": "2026-11-22T07:00:00.000Z"}
