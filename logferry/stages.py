@@ -23,6 +23,7 @@ from parsers.error import TagError
 from parsers.http import TagHttp
 from parsers.level import ParseLevel
 from parsers.message import ParseMessage
+from parsers.path_settings import ApplyPathSettings
 from parsers.timestamp import ParseTimestamp
 
 Event = dict[str, Any]
@@ -37,6 +38,7 @@ class ProcessorClass(Protocol):
 
 PROCESSORS: dict[str, Any] = {
     "decode_json": DecodeJson,
+    "apply_path_settings": ApplyPathSettings,
     "parse_timestamp": ParseTimestamp,
     "parse_level": ParseLevel,
     "parse_message": ParseMessage,

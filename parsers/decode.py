@@ -23,6 +23,10 @@ class DecodeJson:
     an empty or cut line) keeps its text in ``message`` and is tagged ``_jsonparsefailure``. Invalid
     UTF-8 is repaired with U+FFFD, tagged ``_utf8error``, and the repaired text is still parsed.
     An event without ``@raw`` (already decoded upstream) passes through unchanged.
+
+    A line that is an envelope around the record (loguru's ``serialize=True``: ``{"text", "record"}``)
+    is unwrapped first, so the next processors see the record's time, level, message, error and
+    extras under the names they read; see :func:`unwrap_loguru`.
     """
 
     class Config(BaseModel):
@@ -48,10 +52,78 @@ class DecodeJson:
             raw = raw.rstrip(b"\r\n")
             decoded = _decode_repairing(event, raw)
         if type(decoded) is dict:
+            if "record" in decoded and "text" in decoded:
+                decoded = unwrap_loguru(decoded)
             return self._merge(event, decoded)
         add_tag(event, JSON_PARSE_FAILURE)
         event["message"] = raw.rstrip(b"\r\n").decode("utf-8", "replace")
         return event
+
+
+_LOGURU_ORIGIN = (
+    ("name", "log.logger"),
+    ("function", "log.origin.function"),
+    ("line", "log.origin.file.line"),
+)
+
+
+def unwrap_loguru(line: dict[str, Any]) -> dict[str, Any]:
+    """loguru's serialized line as flat fields: ``time`` (``record.time.repr``, with offset),
+    ``level`` (``record.level.name``), ``message``, each ``record.extra`` key at the top (one that would
+    overwrite a lifted field stays under ``record.extra``), ``error`` from ``record.exception``
+    (``type``, ``value``, and the traceback: the lines of ``text`` after its first), the origin as
+    ECS ``log.logger``/``log.origin.*``. The rest of ``record`` (process, thread, elapsed …) stays under
+    ``record``. ``text`` is dropped: it is those same fields rendered, and its traceback is kept.
+    A line without loguru's shape is returned unchanged.
+    """
+    record = line["record"]
+    if type(record) is not dict or len(line) != 2:
+        return line
+    level, when, message = record.get("level"), record.get("time"), record.get("message")
+    if type(level) is not dict or type(when) is not dict or type(message) is not str:
+        return line
+    out: dict[str, Any] = {"message": message}
+    del record["message"]
+    if type(when.get("repr")) is str:
+        out["time"] = when["repr"]
+        del record["time"]
+    if type(level.get("name")) is str:
+        out["level"] = level["name"]
+        del record["level"]
+    for key, target in _LOGURU_ORIGIN:
+        if key in record:
+            out[target] = record.pop(key)
+    file = record.get("file")
+    if type(file) is dict and type(file.get("path")) is str:
+        out["log.origin.file.name"] = file["path"]
+        del record["file"]
+    exception = record.pop("exception", None)
+    if type(exception) is dict:
+        out["error"] = _loguru_error(exception, line["text"])
+    elif exception is not None:
+        out["error"] = exception
+    extra = record.get("extra")
+    if type(extra) is dict:
+        for key in [key for key in extra if key not in out]:
+            out[key] = extra.pop(key)
+        if not extra:
+            del record["extra"]
+    if record:
+        out["record"] = record
+    return out
+
+
+def _loguru_error(exception: dict[str, Any], text: Any) -> dict[str, Any]:
+    error: dict[str, Any] = {}
+    if exception.get("type") is not None:
+        error["type"] = exception["type"]
+    if exception.get("value") is not None:
+        error["message"] = exception["value"]
+    if type(text) is str:
+        stack = text.partition("\n")[2].strip()
+        if stack:
+            error["stack_trace"] = stack
+    return error
 
 
 def _as_bytes(raw: Any) -> bytes:

@@ -35,11 +35,59 @@ def _as_stack(value: Any) -> Any:
 
 def exception_type(text: str) -> str | None:
     """The exception class named by a stack (first line for JS/Java, last for Python) or a message."""
+    found = exception_line(text)
+    return found[0] if found else None
+
+
+def exception_line(text: str) -> tuple[str, str] | None:
+    """``(type, message)`` of the line naming the exception in a stack (first line for JS/Java,
+    last for Python): ``PaymentError: card declined`` gives ``("PaymentError", "card declined")``."""
     first, _, rest = text.strip().partition("\n")
-    match = _EXCEPTION_LINE.match(first)
+    line = first
+    match = _EXCEPTION_LINE.match(line)
     if match is None and rest:
-        match = _EXCEPTION_LINE.match(rest.rpartition("\n")[2])
-    return match.group(1) if match else None
+        line = rest.rpartition("\n")[2]
+        match = _EXCEPTION_LINE.match(line)
+    if match is None:
+        return None
+    return match.group(1), line[match.end() :].strip()
+
+
+def python_traceback(stacks: list[dict[str, Any]]) -> str:
+    """structlog's ``dict_tracebacks`` (a list of ``{exc_type, exc_value, frames}``, the raised
+    exception first, then its causes) rendered as Python prints it, causes first."""
+    parts: list[str] = []
+    for position, stack in enumerate(reversed(stacks)):
+        if position:
+            caused = stacks[len(stacks) - position].get("is_cause")
+            parts.append(
+                "\nThe above exception was the direct cause of the following exception:\n"
+                if caused
+                else "\nDuring handling of the above exception, another exception occurred:\n"
+            )
+        lines = ["Traceback (most recent call last):"]
+        for frame in stack.get("frames") or ():
+            if type(frame) is dict:
+                lines.append(f'  File "{frame.get("filename")}", line {frame.get("lineno")}, in {frame.get("name")}')
+                if frame.get("line"):
+                    lines.append(f"    {str(frame['line']).strip()}")
+        value = stack.get("exc_value")
+        lines.append(f"{stack.get('exc_type')}: {value}" if value else str(stack.get("exc_type")))
+        parts.append("\n".join(lines))
+    return "\n".join(parts)
+
+
+def _as_exception_dicts(value: Any) -> Any:
+    """structlog's ``dict_tracebacks`` shape: a non-empty list of dicts, the first with ``exc_type``."""
+    if (
+        type(value) is list
+        and value
+        and type(value[0]) is dict
+        and "exc_type" in value[0]
+        and all(type(stack) is dict for stack in value)
+    ):
+        return value
+    return MISSING
 
 
 class TagError:
@@ -49,9 +97,17 @@ class TagError:
     in the event wins): ``objects`` fields (``error``, ``err``) that are a string (the message) or an
     object with ``object_type_keys``/``object_message_keys``/``object_stack_keys`` (pino's ``err``,
     ECS's nested ``error``); then flat ``message_fields``, ``type_fields``, ``stack_fields``.
-    structlog's ``exception`` holds the formatted traceback, so it is read as a stack, and the type is
-    then taken from its last line. Consumed source fields are removed (an object keeps its other keys)
-    so the ECS ``error`` object cannot clash with a source string ``error``. Values of the wrong type
+    structlog's ``exception`` holds the formatted traceback, so it is read as a stack; with
+    ``dict_tracebacks`` it is a list of ``{exc_type, exc_value, frames}``, which gives the type, the
+    message and a stack rendered as Python prints it. When the type or message is still empty and the
+    stack names the exception (``PaymentError: card declined``: first line for JS/Java, last for
+    Python), they are taken from that line; winston's ``errors({stack: true})`` and structlog's
+    ``format_exc_info`` leave them only there. ``stack`` comes before ``stacktrace``: zap adds its
+    call-site ``stacktrace`` to every error line, while ``stack`` is the one the application captured
+    (with a recovered panic, the panicking goroutine's). A ``panic_fields`` value (Go's recovered
+    ``panic``) is the error message, and the line is an error whatever its level. Consumed source
+    fields are removed (an object keeps its other keys) so the ECS ``error`` object cannot clash with
+    a source string ``error``. Values of the wrong type
     stay where they are.
 
     Tag ``error`` when the level is in ``levels``, or when an exception was captured (an
@@ -71,12 +127,13 @@ class TagError:
         type_fields: tuple[str, ...] = ("error_type", "errorType", "exception_type", "exc_type")
         stack_fields: tuple[str, ...] = (
             "stack_trace",
-            "stacktrace",
             "stack",
+            "stacktrace",
             "exception",
             "exc_info",
             "errorVerbose",
         )
+        panic_fields: tuple[str, ...] = ("panic",)
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or self.Config()
@@ -93,21 +150,33 @@ class TagError:
             (ERROR_TYPE, compile_aliases(cfg.type_fields), as_str),
             (ERROR_STACK, compile_aliases(cfg.stack_fields), _as_stack),
         )
-        all_aliases = [*self._objects, *(alias for _, group, _ in self._flat for alias in group)]
+        self._stacks = self._flat[2][1]
+        self._panics = compile_aliases(cfg.panic_fields)
+        all_aliases = [*self._objects, *self._panics, *(alias for _, group, _ in self._flat for alias in group)]
         self._heads = head_keys(all_aliases) | {ERROR_MESSAGE, ERROR_TYPE, ERROR_STACK}
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         level = event.get("log.level")
         error_level = type(level) is str and level in self._levels
-        if not self._heads.isdisjoint(event):
-            self._map_fields(event)
-            if ERROR_TYPE in event or ERROR_STACK in event:
-                error_level = True
+        if not self._heads.isdisjoint(event) and (
+            self._map_fields(event) or ERROR_TYPE in event or ERROR_STACK in event
+        ):
+            error_level = True
         if error_level:
             add_tag(event, ERROR_TAG)
         return event
 
-    def _map_fields(self, event: dict[str, Any]) -> None:
+    def _map_fields(self, event: dict[str, Any]) -> bool:
+        """Map what the line carries; true when it reports a panic."""
+        panicked = False
+        for alias in self._panics:
+            value = _as_panic(alias.get(event))
+            if value is not MISSING:
+                panicked = True
+                if ERROR_MESSAGE not in event:
+                    event[ERROR_MESSAGE] = value
+                    alias.remove(event)
+                break
         for alias in self._objects:
             value = alias.get(event)
             if type(value) is str:
@@ -116,13 +185,30 @@ class TagError:
                     alias.remove(event)
             elif type(value) is dict:
                 self._map_object(event, alias, value)
+        if ERROR_STACK not in event:
+            self._map_exception_dicts(event)
         for target, aliases, convert in self._flat:
             if target not in event:
                 value = take_first(event, aliases, convert)
                 if value is not MISSING:
                     event[target] = value
-        if ERROR_TYPE not in event:
-            self._derive_type(event)
+        if ERROR_TYPE not in event or ERROR_MESSAGE not in event:
+            self._derive_type_and_message(event)
+        return panicked
+
+    def _map_exception_dicts(self, event: dict[str, Any]) -> None:
+        for alias in self._stacks:
+            stacks = _as_exception_dicts(alias.get(event))
+            if stacks is MISSING:
+                continue
+            raised = stacks[0]
+            if ERROR_TYPE not in event and type(raised.get("exc_type")) is str:
+                event[ERROR_TYPE] = raised["exc_type"]
+            if ERROR_MESSAGE not in event and type(raised.get("exc_value")) is str:
+                event[ERROR_MESSAGE] = raised["exc_value"]
+            event[ERROR_STACK] = python_traceback(stacks)
+            alias.remove(event)
+            return
 
     def _map_object(self, event: dict[str, Any], alias: Alias, obj: dict[str, Any]) -> None:
         for target, keys, convert in self._object_keys:
@@ -138,11 +224,28 @@ class TagError:
             alias.remove(event)
 
     @staticmethod
-    def _derive_type(event: dict[str, Any]) -> None:
-        for source in (ERROR_STACK, ERROR_MESSAGE):
-            text = event.get(source)
-            if type(text) is str:
-                name = exception_type(text)
-                if name is not None:
-                    event[ERROR_TYPE] = name
-                    return
+    def _derive_type_and_message(event: dict[str, Any]) -> None:
+        stack = event.get(ERROR_STACK)
+        if type(stack) is str:
+            found = exception_line(stack)
+            if found is not None:
+                if ERROR_TYPE not in event:
+                    event[ERROR_TYPE] = found[0]
+                if ERROR_MESSAGE not in event and found[1]:
+                    event[ERROR_MESSAGE] = found[1]
+                return
+        message = event.get(ERROR_MESSAGE)
+        if ERROR_TYPE not in event and type(message) is str:
+            name = exception_type(message)
+            if name is not None:
+                event[ERROR_TYPE] = name
+
+
+def _as_panic(value: Any) -> Any:
+    """A recovered panic value: its text (Go logs a string; a number or bool is kept as text)."""
+    kind = type(value)
+    if kind is str:
+        return value if value else MISSING
+    if kind is int or kind is float or kind is bool:
+        return str(value)
+    return MISSING

@@ -5,15 +5,23 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from parsers.fields import MISSING, add_tag, as_nonempty_str, compile_aliases, find_first, head_keys
+from parsers.fields import MISSING, Alias, add_tag, as_nonempty_str, compile_aliases, find_first, head_keys
 
 HTTP_TAG = "http"
 SLOW_TAG = "slow_request"
 _NANOS_PER_MILLI = 1_000_000
 _MAX_MILLIS = 9e12
 """Above this the nanoseconds no longer fit the signed 64 bits orjson, DuckDB and ES store."""
+MILLIS_PER_UNIT: dict[str, float] = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1000.0}
+"""A duration field is named ``name`` (milliseconds) or ``name:unit`` with one of these units."""
+
+
+def _duration_field(spec: str) -> tuple[str, float]:
+    """``"latency:s"`` → ``("latency", 1000.0)``: the field name and milliseconds per unit."""
+    name, _, unit = spec.rpartition(":") if ":" in spec else (spec, "", "ms")
+    return name, MILLIS_PER_UNIT[unit]
 
 
 def _as_status(value: Any) -> Any:
@@ -29,8 +37,9 @@ def _as_status(value: Any) -> Any:
     return MISSING
 
 
-def _as_millis(value: Any) -> Any:
-    """A non-negative number of milliseconds that fits in int64 nanoseconds, from a number or text."""
+def _as_millis(value: Any, millis_per_unit: float = 1.0) -> Any:
+    """A non-negative number of milliseconds that fits in int64 nanoseconds, from a number or text
+    in the field's unit."""
     kind = type(value)
     if kind is str:
         text = value.strip()
@@ -42,6 +51,8 @@ def _as_millis(value: Any) -> Any:
             return MISSING
     elif kind is not int and kind is not float:
         return MISSING
+    if millis_per_unit != 1.0:
+        value = value * millis_per_unit
     return value if 0 <= value < _MAX_MILLIS else MISSING
 
 
@@ -85,14 +96,19 @@ class TagHttp:
             "response.status",
             "http.response.status_code",
         )
-        duration_fields: tuple[str, ...] = (
-            "responseTime",
-            "response_time",
-            "duration_ms",
-            "latency",
-            "elapsed_ms",
+        duration_fields: tuple[str, ...] = Field(
+            default=("responseTime", "response_time", "duration_ms", "latency:s", "elapsed_ms", "duration:ns"),
+            description="Each name (milliseconds) or name:unit, unit one of ns, us, ms, s.",
         )
         slow_request_ms: float = Field(default=1000, ge=0)
+
+        @field_validator("duration_fields")
+        @classmethod
+        def _known_units(cls, specs: tuple[str, ...]) -> tuple[str, ...]:
+            for spec in specs:
+                if ":" in spec and spec.rpartition(":")[2] not in MILLIS_PER_UNIT:
+                    raise ValueError(f"duration field {spec!r}: unit must be one of {sorted(MILLIS_PER_UNIT)}")
+            return specs
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or self.Config()
@@ -100,7 +116,9 @@ class TagHttp:
         self._method = compile_aliases(cfg.method_fields)
         self._url = compile_aliases(cfg.url_fields)
         self._status = compile_aliases(cfg.status_fields)
-        self._duration = compile_aliases(cfg.duration_fields)
+        self._duration = tuple(
+            (Alias(name), millis_per_unit) for name, millis_per_unit in map(_duration_field, cfg.duration_fields)
+        )
         self._method_heads = head_keys(self._method)
         self._slow_ms = cfg.slow_request_ms
 
@@ -125,11 +143,17 @@ class TagHttp:
         if status is not MISSING:
             status_alias.remove(event)
             event["http.response.status_code"] = status
-        duration_alias, millis = find_first(event, self._duration, _as_millis)
-        if millis is not MISSING:
+        for duration_alias, millis_per_unit in self._duration:
+            value = duration_alias.get(event)
+            if value is MISSING:
+                continue
+            millis = _as_millis(value, millis_per_unit)
+            if millis is MISSING:
+                continue
             duration_alias.remove(event)
             event["event.duration"] = round(millis * _NANOS_PER_MILLI)
             if millis > self._slow_ms:
                 add_tag(event, SLOW_TAG)
+            break
         add_tag(event, HTTP_TAG)
         return event

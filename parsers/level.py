@@ -25,7 +25,7 @@ class ParseLevel:
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 
-        fields: tuple[str, ...] = ("level", "severity", "log.level", "lvl")
+        fields: tuple[str, ...] = ("level", "severity", "log.level", "lvl", "levelname")
         aliases: dict[str, str] = Field(default_factory=lambda: dict(LEVEL_ALIASES))
         numeric: dict[int, str] = Field(default_factory=lambda: dict(PINO_LEVELS))
 

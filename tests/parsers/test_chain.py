@@ -17,6 +17,7 @@ from parsers.error import TagError
 from parsers.http import TagHttp
 from parsers.level import ParseLevel
 from parsers.message import ParseMessage
+from parsers.path_settings import ApplyPathSettings
 from parsers.timestamp import ParseTimestamp
 
 CANONICAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -40,7 +41,16 @@ def ship(line: bytes) -> dict[str, Any]:
 
 
 def test_the_stage_table_runs_every_parser_first_in_this_order() -> None:
-    expected = (DecodeJson, ParseTimestamp, ParseLevel, ParseMessage, TagError, TagHttp, MapCommonFields)
+    expected = (
+        DecodeJson,
+        ApplyPathSettings,
+        ParseTimestamp,
+        ParseLevel,
+        ParseMessage,
+        TagError,
+        TagHttp,
+        MapCommonFields,
+    )
     assert expected == PARSER_CLASSES
     assert DEFAULT_ORDER[: len(expected)] == tuple(name for name, cls in PROCESSORS.items() if cls in expected)
 
@@ -60,7 +70,7 @@ def test_pino_http_line() -> None:
         "http": {"request": {"method": "GET"}, "response": {"status_code": 200}},
         "url": {"original": "/api/users/42?expand=orders", "path": "/api/users/42", "query": "expand=orders"},
         "event": {"duration": 1_234_000_000},
-        "client": {"ip": "::ffff:127.0.0.1"},
+        "client": {"ip": "::ffff:127.0.0.1", "port": 53122},
         "user_agent": {"original": "curl/8.4.0"},
         "tags": ["slow_request", "http"],
         "pid": 4242,
@@ -70,7 +80,6 @@ def test_pino_http_line() -> None:
             "query": {"expand": "orders"},
             "params": {},
             "headers": {"host": "localhost:3000"},
-            "remotePort": 53122,
         },
         "res": {"headers": {"content-type": "application/json"}},
     }
@@ -87,7 +96,11 @@ def test_winston_line_with_error_stack() -> None:
         "message": "payment failed",
         "log": {"level": "error", "file": {"path": "/var/log/app.log"}, "offset": 4096},
         "service": {"name": "billing"},
-        "error": {"stack_trace": "Error: card declined\n    at charge (/app/pay.js:10:11)", "type": "Error"},
+        "error": {
+            "stack_trace": "Error: card declined\n    at charge (/app/pay.js:10:11)",
+            "type": "Error",
+            "message": "card declined",
+        },
         "tags": ["error"],
         "orderId": "o-9",
     }

@@ -57,3 +57,31 @@ def test_configured_service_applies_only_to_events_without_one() -> None:
 def test_configured_aliases_replace_the_defaults() -> None:
     map_fields = MapCommonFields(MapCommonFields.Config(user_id_fields=("account.owner",)))
     assert map_fields({"account": {"owner": 9}, "userId": 1}) == {"userId": 1, "user.id": "9"}
+
+
+@pytest.mark.parametrize(
+    ("address", "ip", "port"),
+    [
+        ("127.0.0.1:36274", "127.0.0.1", 36274),
+        ("[::1]:80", "::1", 80),
+        ("[2001:db8::7]:8443", "2001:db8::7", 8443),
+        ("[::1]", "::1", None),
+        ("::ffff:127.0.0.1", "::ffff:127.0.0.1", None),
+        ("10.0.0.1", "10.0.0.1", None),
+        ("web-1:8080", "web-1", 8080),
+        ("10.0.0.1:99999", "10.0.0.1:99999", None),
+        ("10.0.0.1:http", "10.0.0.1:http", None),
+    ],
+)
+def test_an_address_with_a_port_is_split_into_ip_and_port(address: str, ip: str, port: int | None) -> None:
+    event = MapCommonFields()({"remote_addr": address})
+    assert event.get("client.ip") == ip
+    assert event.get("client.port") == port
+    assert "remote_addr" not in event
+
+
+def test_a_separate_port_field_fills_the_port_the_address_lacks() -> None:
+    event = MapCommonFields()({"req": {"remoteAddress": "127.0.0.1", "remotePort": 53122}})
+    assert event == {"client.ip": "127.0.0.1", "client.port": 53122}
+    both = MapCommonFields()({"remote_addr": "[::1]:80", "remote_port": 7})
+    assert both == {"client.ip": "::1", "client.port": 80, "remote_port": 7}

@@ -133,3 +133,65 @@ def test_every_key_of_a_json_object_arrives_unless_it_is_source_metadata(source:
         if key not in METADATA and key != "tags":
             assert event[key] == value
     assert "tags" not in event or event["tags"] == source["tags"]
+
+
+LOGURU_ERROR = {
+    "text": "2026-11-22 07:00:25.500 | ERROR    | shop:checkout:12 - payment failed\n"
+    "Traceback (most recent call last):\n"
+    '  File "/app/shop.py", line 12, in checkout\nPaymentError: card declined\n',
+    "record": {
+        "elapsed": {"repr": "0:00:01.5", "seconds": 1.5},
+        "exception": {"type": "PaymentError", "value": "card declined", "traceback": True},
+        "extra": {"user_id": "u-1", "message": "clash"},
+        "file": {"name": "shop.py", "path": "/app/shop.py"},
+        "function": "checkout",
+        "level": {"icon": "x", "name": "ERROR", "no": 40},
+        "line": 12,
+        "message": "payment failed",
+        "module": "shop",
+        "name": "shop",
+        "process": {"id": 1, "name": "MainProcess"},
+        "thread": {"id": 2, "name": "MainThread"},
+        "time": {"repr": "2026-11-22 07:00:25.500000-05:00", "timestamp": 1795348825.5},
+    },
+}
+
+
+def test_loguru_serialized_record_is_unwrapped() -> None:
+    event = decode(orjson.dumps(LOGURU_ERROR))
+    assert event == {
+        "message": "payment failed",
+        "time": "2026-11-22 07:00:25.500000-05:00",
+        "level": "ERROR",
+        "log.logger": "shop",
+        "log.origin.function": "checkout",
+        "log.origin.file.line": 12,
+        "log.origin.file.name": "/app/shop.py",
+        "error": {
+            "type": "PaymentError",
+            "message": "card declined",
+            "stack_trace": 'Traceback (most recent call last):\n  File "/app/shop.py", line 12, in checkout\n'
+            "PaymentError: card declined",
+        },
+        "user_id": "u-1",
+        "record": {
+            "elapsed": {"repr": "0:00:01.5", "seconds": 1.5},
+            "extra": {"message": "clash"},
+            "module": "shop",
+            "process": {"id": 1, "name": "MainProcess"},
+            "thread": {"id": 2, "name": "MainThread"},
+        },
+        **METADATA,
+    }
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        {"text": "t", "record": "not an object"},
+        {"text": "t", "record": {"level": "INFO", "time": {}, "message": "m"}},
+        {"text": "t", "record": {"level": {"name": "INFO"}, "time": {"repr": "x"}, "message": "m"}, "other": 1},
+    ],
+)
+def test_a_line_that_only_looks_like_loguru_is_merged_as_is(line: dict[str, Any]) -> None:
+    assert decode(orjson.dumps(line)) == {**line, **METADATA}

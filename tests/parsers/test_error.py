@@ -82,8 +82,14 @@ JAVA_STACK = "java.lang.IllegalStateException: pool closed\n\tat com.example.Poo
         ),
         pytest.param(
             {"log.level": "error", "stack": JS_STACK},
-            {"log.level": "error", "error.stack_trace": JS_STACK, "error.type": "TypeError", "tags": ["error"]},
-            id="type-from-js-stack-first-line",
+            {
+                "log.level": "error",
+                "error.stack_trace": JS_STACK,
+                "error.type": "TypeError",
+                "error.message": "Cannot read properties of undefined (reading 'id')",
+                "tags": ["error"],
+            },
+            id="type-and-message-from-js-stack-first-line",
         ),
         pytest.param(
             {"exception": PY_TRACEBACK, "message": "could not load"},
@@ -91,14 +97,20 @@ JAVA_STACK = "java.lang.IllegalStateException: pool closed\n\tat com.example.Poo
                 "message": "could not load",
                 "error.stack_trace": PY_TRACEBACK,
                 "error.type": "ValueError",
+                "error.message": "bad input",
                 "tags": ["error"],
             },
             id="structlog-exception-traceback",
         ),
         pytest.param(
             {"stack_trace": JAVA_STACK},
-            {"error.stack_trace": JAVA_STACK, "error.type": "java.lang.IllegalStateException", "tags": ["error"]},
-            id="type-from-java-stack",
+            {
+                "error.stack_trace": JAVA_STACK,
+                "error.type": "java.lang.IllegalStateException",
+                "error.message": "pool closed",
+                "tags": ["error"],
+            },
+            id="type-and-message-from-java-stack",
         ),
         pytest.param(
             {"log.level": "warn", "error": "ValueError: bad input"},
@@ -177,3 +189,82 @@ def test_configured_levels_and_aliases() -> None:
     assert tag({"log.level": "warn"}) == {"log.level": "warn", "tags": ["error"]}
     assert tag({"log.level": "error"}) == {"log.level": "error"}
     assert tag({"problem": {"what": "w"}, "error": "e"}) == {"error.message": "w", "error": "e"}
+
+
+STRUCTLOG_DICT_TRACEBACK = [
+    {
+        "exc_type": "PaymentError",
+        "exc_value": "card declined",
+        "exc_notes": [],
+        "syntax_error": None,
+        "is_cause": False,
+        "frames": [
+            {"filename": "/app/shop.py", "lineno": 12, "name": "checkout", "locals": {"order": "'o-9'"}},
+            {"filename": "/app/pay.py", "lineno": 3, "name": "charge_card"},
+        ],
+        "is_group": False,
+        "exceptions": [],
+    },
+    {
+        "exc_type": "ConnectionError",
+        "exc_value": "gateway down",
+        "is_cause": True,
+        "frames": [{"filename": "/app/net.py", "lineno": 7, "name": "post"}],
+    },
+]
+
+
+def test_structlog_dict_tracebacks_give_type_message_and_a_python_stack() -> None:
+    event = tag_default({"log.level": "error", "exception": STRUCTLOG_DICT_TRACEBACK, "message": "payment failed"})
+    assert event == {
+        "log.level": "error",
+        "message": "payment failed",
+        "error.type": "PaymentError",
+        "error.message": "card declined",
+        "error.stack_trace": (
+            "Traceback (most recent call last):\n"
+            '  File "/app/net.py", line 7, in post\n'
+            "ConnectionError: gateway down\n"
+            "\nThe above exception was the direct cause of the following exception:\n\n"
+            "Traceback (most recent call last):\n"
+            '  File "/app/shop.py", line 12, in checkout\n'
+            '  File "/app/pay.py", line 3, in charge_card\n'
+            "PaymentError: card declined"
+        ),
+        "tags": ["error"],
+    }
+
+
+def test_error_message_comes_from_the_exception_line_next_to_a_log_message() -> None:
+    winston = {"message": "payment failed card declined", "stack": "PaymentError: card declined\n    at c (/a.js:1:2)"}
+    event = tag_default({"log.level": "error", **winston})
+    assert (event["error.type"], event["error.message"]) == ("PaymentError", "card declined")
+    assert event["message"] == "payment failed card declined"
+
+
+def test_a_stack_without_an_exception_line_gives_no_message() -> None:
+    event = tag_default({"log.level": "error", "stacktrace": "main.handler\n\t/app/main.go:12"})
+    assert "error.message" not in event
+    assert "error.type" not in event
+
+
+@pytest.mark.parametrize("level", ["info", "warn", None])
+def test_a_go_panic_is_an_error_with_its_value_as_message(level: str | None) -> None:
+    stack = "goroutine 1 [running]:\nmain.lookup(...)\n\t/app/main.go:57"
+    event = tag_default(
+        {"panic": "runtime error: index out of range [5] with length 3", "stack": stack, "log.level": level}
+    )
+    assert event["error.message"] == "runtime error: index out of range [5] with length 3"
+    assert event["error.stack_trace"] == stack
+    assert event["tags"] == ["error"]
+    assert "panic" not in event
+
+
+def test_a_numeric_panic_value_is_kept_as_text() -> None:
+    assert tag_default({"panic": 42})["error.message"] == "42"
+
+
+def test_the_stack_the_application_captured_wins_over_zaps_call_site_stacktrace() -> None:
+    event = tag_default({"stack": "goroutine 1 [running]:", "stacktrace": "main.genZap"})
+    assert event["error.stack_trace"] == "goroutine 1 [running]:"
+    assert event["stacktrace"] == "main.genZap"

@@ -185,3 +185,32 @@ def test_configured_aliases_replace_the_defaults() -> None:
         "http.response.status_code": 201,
         "tags": ["http"],
     }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "nanos", "slow"),
+    [
+        ("duration", 1_500_000_000, 1_500_000_000, True),
+        ("duration", 400_000, 400_000, False),
+        ("latency", 0.012, 12_000_000, False),
+        ("latency", 2.5, 2_500_000_000, True),
+        ("latency", "1.5", 1_500_000_000, True),
+        ("responseTime", 12, 12_000_000, False),
+    ],
+)
+def test_duration_fields_are_read_in_their_unit(field: str, value: Any, nanos: int, slow: bool) -> None:
+    event = tag_default({"method": "GET", "path": "/x", field: value})
+    assert event["event.duration"] == nanos
+    assert ("slow_request" in event["tags"]) is slow
+    assert field not in event
+
+
+def test_a_duration_unit_can_be_configured() -> None:
+    tag = TagHttp(TagHttp.Config(duration_fields=("took:us", "elapsed")))
+    assert tag({"method": "GET", "url": "/", "took": 2500})["event.duration"] == 2_500_000
+    assert tag({"method": "GET", "url": "/", "elapsed": 3})["event.duration"] == 3_000_000
+
+
+def test_an_unknown_duration_unit_is_a_config_error() -> None:
+    with pytest.raises(ValueError, match="unit must be one of"):
+        TagHttp.Config(duration_fields=("took:fortnights",))

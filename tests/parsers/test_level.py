@@ -85,3 +85,8 @@ def test_configured_aliases_and_numbers() -> None:
     assert parse({"sev": 5}) == {"log.level": "trace"}
     assert parse({"sev": "warning"}) == {"log.level": "warning"}
     assert parse({"level": "error"}) == {"level": "error"}
+
+
+def test_python_logging_levelname_is_read() -> None:
+    assert parse_default({"levelname": "ERROR", "x": 1}) == {"log.level": "error", "x": 1}
+    assert parse_default({"levelname": "WARNING"}) == {"log.level": "warn"}
