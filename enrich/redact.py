@@ -13,12 +13,12 @@ Two mechanisms, both on by default:
 * **Patterns in strings.** Every string value (``message``, ``url.original``, ``error.stack_trace``,
   nested source strings …) is scanned for
 
-  - ``bearer``: ``Bearer <token>`` → ``Bearer [REDACTED]``, any case except mixed (``BeArEr`` escapes
-    the cheap pre-test). Any word after "bearer" is masked, so "the bearer of news" loses "of":
-    over-masking is the safe side;
+  - ``bearer``: ``Bearer <token>`` → ``Bearer [REDACTED]``, in any case (``BeArEr`` too). Any word
+    after "bearer" is masked, so "the bearer of news" loses "of": over-masking is the safe side;
   - ``email`` addresses;
   - ``card`` numbers: 13–19 digits, spaces or dashes allowed between them, masked only when the Luhn
-    check passes;
+    check passes and the number stands on its own: a run inside a longer token (a UUID, a hex id,
+    ``order_4111…``) is an id, not a card;
   - ``query_secret``: ``key=value`` whose key matches ``fields`` as above, e.g. ``?token=abc`` →
     ``?token=[REDACTED]``, also in free text (``password=hunter2``); the value ends at
     ``& # ; , ' "`` or whitespace;
@@ -52,7 +52,9 @@ _BEARER = re.compile(r"\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*", re.IGNORECASE | re.A
 # The lookbehind makes a match start only at the beginning of a run of local-part characters, so a
 # long run without a valid domain is tried once instead of once per character.
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}", re.ASCII)
-_CARD = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)", re.ASCII)
+# A card number is a token of its own: a digit run inside a longer token (a UUID's groups, a hex id,
+# ``order_4111…``) is not one, so the run may neither touch a word character nor continue a dashed token.
+_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?!\w|-\w)", re.ASCII)
 # The lookbehind makes a key start only at the beginning of a run of key characters (linear scan).
 _KEY_VALUE = re.compile(r"(?<![\w.\-\[\]])([\w.\-\[\]]+)=([^&#;,'\"\s]+)")
 
@@ -61,7 +63,6 @@ _SCAN, _SECRET, _SKIP = 0, 1, 2
 # tenth of a regex search, so only the card trigger (a run of 13 digits, spaces or dashes that starts
 # with a digit: a superset of what _CARD matches) is a regex, and it runs last.
 _NEEDLES: dict[PatternName, tuple[str, ...]] = {
-    "bearer": ("earer", "EARER"),
     "email": ("@",),
     "query_secret": ("=",),
 }
@@ -73,16 +74,24 @@ def _trigger(enabled: set[PatternName], has_extra_patterns: bool) -> Callable[[s
     if has_extra_patterns:
         return _always
     needles = tuple(needle for name, group in _NEEDLES.items() if name in enabled for needle in group)
+    bearer = "bearer" in enabled
+    card = "card" in enabled
+    if not (needles or bearer or card):
+        return _never
 
-    def contains_needle(text: str) -> bool:
-        return any(map(text.__contains__, needles))
+    def triggered(text: str) -> bool:
+        return (
+            any(map(text.__contains__, needles))
+            or (bearer and _mentions_bearer(text))
+            or (card and len(text) >= 13 and _CARD_TRIGGER(text) is not None)
+        )
 
-    def contains_needle_or_card_digits(text: str) -> bool:
-        return any(map(text.__contains__, needles)) or (len(text) >= 13 and _CARD_TRIGGER(text) is not None)
+    return triggered
 
-    if "card" in enabled:
-        return contains_needle_or_card_digits
-    return contains_needle if needles else _never
+
+def _mentions_bearer(text: str) -> bool:
+    """Whether "bearer" appears in any case; lowercasing a copy is cheaper than a case-insensitive search."""
+    return "earer" in text or "EARER" in text or "bearer" in text.lower()
 
 
 def _always(text: str) -> bool:
@@ -273,7 +282,7 @@ class Redact:
         return text
 
     def _scrub_bearer(self, text: str) -> str:
-        if "earer" not in text and "EARER" not in text:
+        if not _mentions_bearer(text):
             return text
         scrubbed, count = _BEARER.subn(lambda m: m.group(1) + self._mask, text)
         if count:
