@@ -144,7 +144,9 @@ def gen_structlog(name: str, exception_processor: Any) -> None:
             logger_factory=structlog.PrintLoggerFactory(out),
             cache_logger_on_first_use=False,
         )
-        log = structlog.get_logger()
+        # Named per file: the two structlog files would otherwise start with the same bytes, and a
+        # file whose first bytes match another's is taken for a copy of it (as Filebeat does).
+        log = structlog.get_logger().bind(logger=name)
         rows = []
         for line, (index, step) in enumerate(python_steps()):
             with time_machine.travel(step_time(index).astimezone(ZoneInfo(LOCAL_ZONE)), tick=False):
