@@ -123,7 +123,10 @@ def raw_line(t: Truth) -> bytes:
         line["method"] = "GET" if t.offset % 2 else "POST"
         line["url"] = t.path
         line[("status", "statusCode", "status")[v]] = t.status
-        line[("responseTime", "duration_ms", "latency")[v]] = t.duration_ms
+        if v == 2:
+            line["latency"] = t.duration_ms / 1000  # zap's latency: seconds
+        else:
+            line[("responseTime", "duration_ms")[v]] = t.duration_ms
     if t.error_type is not None:
         line["error"] = {"type": t.error_type, "message": f"{t.error_type} happened"}
     if t.action is not None:
