@@ -104,7 +104,7 @@ def unwrap_loguru(line: dict[str, Any]) -> dict[str, Any]:
         out["error"] = exception
     extra = record.get("extra")
     if type(extra) is dict:
-        for key in [key for key in extra if key not in out]:
+        for key in [key for key in extra if key not in out and key != "record"]:
             out[key] = extra.pop(key)
         if not extra:
             del record["extra"]

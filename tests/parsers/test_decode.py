@@ -195,3 +195,18 @@ def test_loguru_serialized_record_is_unwrapped() -> None:
 )
 def test_a_line_that_only_looks_like_loguru_is_merged_as_is(line: dict[str, Any]) -> None:
     assert decode(orjson.dumps(line)) == {**line, **METADATA}
+
+
+def test_a_loguru_extra_named_like_a_lifted_field_stays_under_record_extra() -> None:
+    line = {
+        "text": "t",
+        "record": {
+            "level": {"name": "INFO"},
+            "time": {"repr": "2026-11-22 07:00:00+00:00"},
+            "message": "m",
+            "extra": {"record": 1, "level": "x", "user_id": "u"},
+        },
+    }
+    event = decode(orjson.dumps(line))
+    assert event["record"] == {"extra": {"record": 1, "level": "x"}}
+    assert (event["level"], event["user_id"]) == ("INFO", "u")
