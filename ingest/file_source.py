@@ -1,11 +1,34 @@
 """The file source: follow globs, read each complete line once, survive rotation and restarts.
 
-A file is known by its identity ``dev:ino`` plus a fingerprint of its first line, so a rename keeps
-its offset and a reused inode after a delete is noticed. Rotation by rename: the open file is read to
-its end, then closed, and the new file is read from 0. Rotation by copytruncate: a size below the read
-position, or a changed first line, restarts the file from 0 in a new generation. Lines are yielded in
-chunks with the offset up to which they are complete; the registry moves there only after the sink
-acknowledged them.
+Identity. A file is known by ``dev:ino`` plus a fingerprint of its first bytes (up to 1 KiB, as
+Filebeat; it grows with a young file). A known entry is resumed only when the fingerprint matches and
+the file is at least as long as the offset; an entry whose offset lies beyond a matching file is a
+mismatched registry (warned, resumed at the end, nothing re-read); a changed fingerprint is a new
+generation (truncated while we were away, or a reused inode) read from 0.
+
+Rotation by rename: a file once found by the glob stays open and is read wherever it was renamed to,
+until it has not grown for ``close_inactive`` (Filebeat's ``close.on_state_change.inactive``); a
+deleted file is read to its end and closed. Globs are re-scanned every ``scan_frequency`` seconds,
+between reads, however far behind the reading is.
+
+Rotation by copytruncate: every read checks size and fingerprint; a file shorter than what was read,
+or whose first bytes changed, starts a new generation at 0 and drops the unfinished line. The old
+generation is retired in the registry: a copy of it (a new file whose first bytes match) continues at
+the offset already read, with the old source id, so its event ids are those the original would have
+had. A file whose first bytes match a file still being followed is a copy of it and is not read.
+
+Unterminated last line: it waits for its newline. It is shipped, tagged ``_partial``, only when the
+file can be considered finished: deleted, or not grown for ``close_inactive`` (``run``: observed;
+one-shot ``ingest``: by its modification time). The offset then moves past it and the cut is
+remembered (``cut_at``): if the writer later completes the line, the rest is shipped once, also
+tagged ``_partial``; nothing is shipped twice. On SIGTERM an unterminated line stays ahead of the
+registry and is read again by the next run.
+
+Binary and compressed files (a NUL byte or a compression magic in the first block) are skipped with
+a warning and counted by reason in ``logferry_files_skipped``.
+
+Lines are yielded in chunks with the offset up to which they are complete; the registry moves there
+only after the sink acknowledged them.
 """
 
 from __future__ import annotations
@@ -13,6 +36,7 @@ from __future__ import annotations
 import fnmatch
 import glob
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -21,10 +45,15 @@ from typing import Any, BinaryIO
 
 from ingest.config import FileInputConfig
 from ingest.document import RAW, SOURCE_ID
-from ingest.registry import FileState, Registry
+from ingest.registry import RETIRED_PREFIX, FileState, Registry
+from logferry import metrics
+
+log = logging.getLogger("logferry.file_source")
 
 FINGERPRINT_MAX = 1024
 TRUNCATED_TAG = "_truncated"
+PARTIAL_TAG = "_partial"
+COMPRESSION_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xfd7zXZ\x00", b"BZh")
 
 PositionKey = tuple[str, str]
 
@@ -39,34 +68,53 @@ class Chunk:
     nbytes: int
 
 
-def fingerprint(fd: int) -> tuple[str, int] | None:
-    """Hash of the first line (up to 1 KiB): stable for an append-only file, None until it exists."""
-    head = os.pread(fd, FINGERPRINT_MAX, 0)
-    nl = head.find(b"\n")
-    if nl >= 0:
-        head = head[: nl + 1]
-    elif len(head) < FINGERPRINT_MAX:
-        return None
-    return hashlib.blake2b(head, digest_size=8).hexdigest(), len(head)
+def digest(head: bytes) -> str:
+    return hashlib.blake2b(head, digest_size=8).hexdigest()
+
+
+def unreadable_reason(head: bytes) -> str | None:
+    """Why a file whose first block is ``head`` is not a text log: ``compressed``, ``binary`` or None."""
+    if head.startswith(COMPRESSION_MAGIC):
+        return "compressed"
+    if b"\0" in head:
+        return "binary"
+    return None
 
 
 @dataclass
 class Harvester:
-    """One open file being read line by line."""
+    """One open file being read line by line, by descriptor (``fd``), so a rename or delete does not matter."""
 
     key: str
     path: str
     file: BinaryIO
+    fd: int
     state: FileState
     read_pos: int
     line_start: int
     pending: bytes = b""
     skipping: bool = False
-    last_data: float = field(default_factory=time.monotonic)
+    last_growth: float = field(default_factory=time.monotonic)
 
     @property
     def position(self) -> PositionKey:
         return (self.key, self.state.source_id)
+
+
+class _Defer:
+    """Not now: the file is looked at again at the next scan."""
+
+
+DEFER = _Defer()
+
+
+@dataclass
+class _Resume:
+    """How far this process read a file it closed: past the registry while batches are in flight."""
+
+    source_id: str
+    offset: int
+    size_seen: int
 
 
 class FileSource:
@@ -79,7 +127,8 @@ class FileSource:
         self.harvesters: dict[str, Harvester] = {}
         self._max_line = config.max_line_bytes
         self._last_scan = 0.0
-        self._resume: dict[str, tuple[str, int]] = {}
+        self._resume: dict[str, _Resume] = {}
+        self._skipped: dict[str, int] = {}
 
     # -- discovery -------------------------------------------------------------------------------
 
@@ -98,6 +147,10 @@ class FileSource:
                 found[path] = st
         return found
 
+    def _scan_if_due(self) -> None:
+        if time.monotonic() - self._last_scan >= self.config.scan_frequency:
+            self.scan()
+
     def scan(self) -> None:
         """Open files that appeared, grew, were truncated or were renamed into the globs."""
         self._last_scan = time.monotonic()
@@ -109,106 +162,180 @@ class FileSource:
                 if open_h.path != path:
                     open_h.path = open_h.state.path = path
                 continue
+            if st.st_size == 0 or self._skipped.get(key, -1) >= 0 and st.st_size >= self._skipped[key]:
+                continue
             known = self.registry.get(key)
             if known is None and self.config.ignore_older and now - st.st_mtime > self.config.ignore_older:
                 continue
-            if known is not None and known.path == path and st.st_size == self._read_to(key, known):
+            resume = self._resume.get(key)
+            if known is not None and resume is not None and resume.source_id == known.source_id:
+                if st.st_size == resume.size_seen:
+                    continue
+            elif known is not None and known.path == path and st.st_size == known.offset:
                 continue
-            self._open(path, key, st, known)
+            self._open(path, key, known)
+
+    def _open(self, path: str, key: str, known: FileState | None) -> None:
+        try:
+            file = open(path, "rb", buffering=0)  # noqa: SIM115 - held open across polls, closed in _close
+        except OSError:
+            return
+        try:
+            st = os.fstat(file.fileno())
+            head = os.pread(file.fileno(), FINGERPRINT_MAX, 0)
+        except OSError:
+            file.close()
+            return
+        if f"{st.st_dev}:{st.st_ino}" != key or not head:
+            file.close()
+            return
+        reason = unreadable_reason(head)
+        if reason is not None:
+            file.close()
+            self._skipped[key] = st.st_size
+            metrics.FILES_SKIPPED.labels(reason).inc()
+            log.warning("skipping %s: a %s file, not text lines (first bytes %r)", path, reason, head[:8])
+            return
+        found = self._identify(path, key, st.st_size, head, known)
+        if found is None:
+            file.close()
+            return
+        state, start = found
+        self.registry.put(key, state)
+        self.harvesters[key] = Harvester(key, path, file, file.fileno(), state, start, start)
+
+    def _identify(
+        self, path: str, key: str, size: int, head: bytes, known: FileState | None
+    ) -> tuple[FileState, int] | None:
+        """The state to continue and the offset to read from; None to leave the file alone for now."""
+        if known is not None and _head_matches(head, known):
+            known.path = path
+            start = self._read_to(key, known)
+            if size >= start:
+                return known, start
+            resume = self._resume.get(key)
+            if resume is None or resume.source_id != known.source_id:
+                log.warning(
+                    "registry entry of %s says offset %d but the file (same first %d bytes) has %d: "
+                    "a mismatched registry entry; continuing at its end without re-reading it",
+                    path,
+                    known.offset,
+                    known.fingerprint_len,
+                    size,
+                )
+                known.offset, known.cut_at = size, None
+                return known, size
+        if known is not None:
+            self._retire(key, known, self._read_to(key, known))
+        copy = self._copy_of(key, head, size)
+        if isinstance(copy, _Defer):
+            return None
+        if copy is not None:
+            return copy
+        start = 0 if self.config.start_at == "beginning" or known is not None else size
+        generation = known.generation + 1 if known is not None else 0
+        return _new_state(key, path, head, start, generation), start
+
+    def _copy_of(self, key: str, head: bytes, size: int) -> tuple[FileState, int] | _Defer | None:
+        """A new file whose first bytes are those of a known one: a copy (copytruncate, cp + rm).
+
+        It continues an old generation at the offset already read, with that generation's source
+        id; a copy of a file still followed at its path is not read (``DEFER``: looked at again next scan).
+        """
+        for other_key, other in list(self.registry.files.items()):
+            if other_key == key or other.fingerprint_len == 0 or not _head_matches(head, other):
+                continue
+            if not other_key.startswith(RETIRED_PREFIX) and self._still_followed(other_key, other):
+                return DEFER
+            start = self._read_to(other_key, other)
+            if size < start:
+                return DEFER  # the copy is still being written
+            state = FileState(
+                other.path,
+                other.offset,
+                other.source_id,
+                other.fingerprint,
+                other.fingerprint_len,
+                other.generation,
+                time.time(),
+                other.cut_at,
+            )
+            self.registry.forget(other_key)
+            self._resume.pop(other_key, None)
+            log.info("%s continues %s from offset %d (a copy of it)", key, other.path, start)
+            return state, start
+        return None
+
+    def _still_followed(self, key: str, state: FileState) -> bool:
+        if key in self.harvesters:
+            return True
+        try:
+            st = os.stat(state.path)
+        except OSError:
+            return False
+        return f"{st.st_dev}:{st.st_ino}" == key
 
     def _read_to(self, key: str, known: FileState) -> int:
         """How far this process has read a file: past the registry while batches are in flight."""
-        source_id, offset = self._resume.get(key, (known.source_id, known.offset))
-        return offset if source_id == known.source_id else known.offset
+        resume = self._resume.get(key)
+        return resume.offset if resume is not None and resume.source_id == known.source_id else known.offset
 
-    def _open(self, path: str, key: str, st: os.stat_result, known: FileState | None) -> None:
-        try:
-            f = open(path, "rb")  # noqa: SIM115 - held open across polls, closed in _close
-        except OSError:
-            return
-        fst = os.fstat(f.fileno())
-        if f"{fst.st_dev}:{fst.st_ino}" != key:
-            f.close()
-            return
-        fp = fingerprint(f.fileno())
-        if fp is None:
-            f.close()
-            return
-        digest, fp_len = fp
-        if known is not None and self._same_file(f, known):
-            state = known
-            state.path = path
-            if fst.st_size < state.offset:
-                state = self._new_state(key, path, digest, fp_len, 0, state.generation + 1)
-        else:
-            start = 0 if self.config.start_at == "beginning" or known is not None else fst.st_size
-            state = self._new_state(key, path, digest, fp_len, start, 0)
-        self.registry.put(key, state)
-        start = self._read_to(key, state)
-        f.seek(start)
-        self.harvesters[key] = Harvester(key, path, f, state, start, start)
-
-    @staticmethod
-    def _same_file(f: BinaryIO, known: FileState) -> bool:
-        head = os.pread(f.fileno(), known.fingerprint_len, 0)
-        return (
-            len(head) == known.fingerprint_len and hashlib.blake2b(head, digest_size=8).hexdigest() == known.fingerprint
-        )
-
-    @staticmethod
-    def _new_state(key: str, path: str, digest: str, fp_len: int, offset: int, generation: int) -> FileState:
-        source_id = f"{key}:{digest}" + (f":g{generation}" if generation else "")
-        return FileState(path, offset, source_id, digest, fp_len, generation, time.time())
+    def _retire(self, key: str, state: FileState, read_to: int) -> None:
+        """Keep a generation that was truncated away, so that a copy of it continues at ``read_to``."""
+        self.registry.forget(key)
+        self.registry.retire(key, state)
+        self._resume[RETIRED_PREFIX + state.source_id] = _Resume(state.source_id, read_to, -1)
+        self._resume.pop(key, None)
 
     # -- reading ---------------------------------------------------------------------------------
 
     def poll(self, budget_bytes: int = 8 << 20) -> Iterator[Chunk]:
-        """Yield what is new in every open file (a bounded amount each), then close finished files."""
-        if not self.harvesters or time.monotonic() - self._last_scan >= self.config.scan_frequency:
+        """Yield what is new in every open file (a bounded amount each), then close finished files.
+
+        The globs are re-scanned on their schedule between reads, so a backlog cannot hide a file
+        that sat under its name only briefly.
+        """
+        if not self.harvesters:
             self.scan()
         for h in list(self.harvesters.values()):
-            self._check_truncated(h)
             read = 0
-            while read < budget_bytes:
+            while read < budget_bytes and h.key in self.harvesters:
+                self._scan_if_due()
                 chunk = self._read(h)
                 if chunk is None:
                     break
                 read += chunk.nbytes
                 yield chunk
-            if read == 0:
+            if read == 0 and h.key in self.harvesters:
                 final = self._finish_if_done(h)
                 if final is not None:
                     yield final
-
-    def _check_truncated(self, h: Harvester) -> None:
-        try:
-            st = os.fstat(h.file.fileno())
-        except OSError:
-            return
-        truncated = st.st_size < h.read_pos
-        if not truncated and st.st_size > h.read_pos and h.read_pos > 0:
-            truncated = not self._same_file(h.file, h.state)
-        if truncated:
-            fp = fingerprint(h.file.fileno())
-            if fp is None:
-                return
-            h.state = self._new_state(h.key, h.path, fp[0], fp[1], 0, h.state.generation + 1)
-            self.registry.put(h.key, h.state)
-            h.file.seek(0)
-            h.read_pos = h.line_start = 0
-            h.pending, h.skipping = b"", False
+        self._scan_if_due()
 
     def _read(self, h: Harvester) -> Chunk | None:
-        data = h.file.read(self.config.read_buffer_bytes)
+        """The complete lines of the next block; None at the end of the file.
+
+        Size and first bytes are checked after every read: a file truncated (or rewritten) before or
+        during the read starts its next generation at 0 and the block is dropped, so old and new
+        content are never spliced into one line.
+        """
+        for _ in range(2):
+            data = os.pread(h.fd, self.config.read_buffer_bytes, h.read_pos)
+            if self._unchanged(h, len(data)):
+                break
+            self._next_generation(h)
+        else:
+            return None
         if not data:
             return None
-        h.last_data = time.monotonic()
+        h.last_growth = time.monotonic()
         h.read_pos += len(data)
+        continued = h.state.cut_at == h.line_start and not h.skipping
         if h.skipping:
             nl = data.find(b"\n")
             if nl < 0:
                 return Chunk(h.position, [], h.line_start, len(data))
-            events = [self._event(h, h.pending, h.line_start, truncated=True)]
+            events = [self._event(h, h.pending, h.line_start, (TRUNCATED_TAG,))]
             h.line_start = h.read_pos - len(data) + nl + 1
             h.pending, h.skipping = b"", False
             data = data[nl + 1 :]
@@ -221,10 +348,12 @@ class FileSource:
         sid, path, max_line = h.state.source_id, h.path, self._max_line
         for line in parts:
             if len(line) > max_line:
-                events.append(self._event(h, line[:max_line], offset, truncated=True))
+                events.append(self._event(h, line[:max_line], offset, (TRUNCATED_TAG,)))
             else:
                 events.append({RAW: line, SOURCE_ID: sid, "log.file.path": path, "log.offset": offset})
             offset += len(line) + 1
+        if continued and parts:
+            events[0].setdefault("tags", []).append(PARTIAL_TAG)
         h.line_start = offset
         if len(tail) > max_line:
             h.pending, h.skipping = tail[:max_line], True
@@ -232,51 +361,79 @@ class FileSource:
             h.pending = tail
         return Chunk(h.position, events, h.line_start, len(data))
 
+    def _unchanged(self, h: Harvester, got: int) -> bool:
+        """Is this still the generation being read: as long as read so far, with the same first bytes?
+
+        While the fingerprint covers less than 1 KiB it grows with the file.
+        """
+        try:
+            size = os.fstat(h.fd).st_size
+            if size < h.read_pos + got:
+                return False
+            if not got:
+                return True
+            head = os.pread(h.fd, FINGERPRINT_MAX, 0)
+        except OSError:
+            return True
+        state = h.state
+        if not _head_matches(head, state):
+            return False
+        if state.fingerprint_len < len(head):
+            state.fingerprint, state.fingerprint_len = digest(head), len(head)
+        return True
+
+    def _next_generation(self, h: Harvester) -> None:
+        """The file was truncated: retire what was read of it and start again at 0."""
+        log.info("%s was truncated at offset %d: reading its new content from 0", h.path, h.read_pos)
+        self._retire(h.key, h.state, h.line_start)
+        try:
+            head = os.pread(h.fd, FINGERPRINT_MAX, 0)
+        except OSError:
+            head = b""
+        h.state = _new_state(h.key, h.path, head, 0, h.state.generation + 1)
+        self.registry.put(h.key, h.state)
+        h.read_pos = h.line_start = 0
+        h.pending, h.skipping = b"", False
+
     @staticmethod
-    def _event(h: Harvester, line: bytes, offset: int, *, truncated: bool = False) -> dict[str, Any]:
+    def _event(h: Harvester, line: bytes, offset: int, tags: tuple[str, ...] = ()) -> dict[str, Any]:
         event: dict[str, Any] = {
             RAW: line,
             SOURCE_ID: h.state.source_id,
             "log.file.path": h.path,
             "log.offset": offset,
         }
-        if truncated:
-            event["tags"] = [TRUNCATED_TAG]
+        if tags:
+            event["tags"] = list(tags)
         return event
 
     def _finish_if_done(self, h: Harvester) -> Chunk | None:
-        """At EOF: close a file that was rotated away, deleted, idle, or fully read in one-shot mode.
+        """At EOF: close a file that was deleted, idle for ``close_inactive``, or read in one-shot mode.
 
-        A partial last line is emitted as is only when the file can no longer grow at this name
-        (renamed away or deleted); otherwise it waits for its newline (one-shot runs leave it for the
-        next run).
+        A renamed file is not done: the application may still be writing to it. An unterminated last
+        line is shipped (tagged ``_partial``) only when the file is finished: deleted or inactive.
         """
         try:
-            st = os.fstat(h.file.fileno())
+            st = os.fstat(h.fd)
         except OSError:
             st = None
-        gone = st is None or st.st_nlink == 0 or not self._still_at_path(h)
-        idle = time.monotonic() - h.last_data >= self.config.close_inactive
-        if not (gone or idle or self.once):
+        deleted = st is None or st.st_nlink == 0
+        idle = time.monotonic() - h.last_growth >= self.config.close_inactive
+        if not (deleted or idle or self.once):
             return None
+        inactive = idle or (st is not None and time.time() - st.st_mtime >= self.config.close_inactive)
         final = None
-        if gone and (h.pending or h.skipping):
-            final = Chunk(h.position, [self._event(h, h.pending, h.line_start, truncated=h.skipping)], h.read_pos, 0)
-            h.line_start = h.read_pos
+        if (h.pending or h.skipping) and (deleted or inactive):
+            tags = (PARTIAL_TAG, TRUNCATED_TAG) if h.skipping else (PARTIAL_TAG,)
+            final = Chunk(h.position, [self._event(h, h.pending, h.line_start, tags)], h.read_pos, 0)
+            h.state.cut_at = h.line_start = h.read_pos
             h.pending, h.skipping = b"", False
         self._close(h)
         return final
 
-    @staticmethod
-    def _still_at_path(h: Harvester) -> bool:
-        try:
-            st = os.stat(h.path)
-        except OSError:
-            return False
-        return f"{st.st_dev}:{st.st_ino}" == h.key
-
     def _close(self, h: Harvester) -> None:
-        self._resume[h.key] = (h.state.source_id, h.line_start)
+        """Release the file; remember how far it was read, so only growth reopens it."""
+        self._resume[h.key] = _Resume(h.state.source_id, h.line_start, h.read_pos)
         h.file.close()
         self.harvesters.pop(h.key, None)
 
@@ -285,7 +442,7 @@ class FileSource:
         behind = {}
         for h in self.harvesters.values():
             try:
-                behind[h.path] = max(0, os.fstat(h.file.fileno()).st_size - h.read_pos)
+                behind[h.path] = max(0, os.fstat(h.fd).st_size - h.read_pos)
             except OSError:
                 continue
         return behind
@@ -303,6 +460,19 @@ class FileSource:
     def close(self) -> None:
         for h in list(self.harvesters.values()):
             self._close(h)
+
+
+def _head_matches(head: bytes, state: FileState) -> bool:
+    """Does a file starting with ``head`` start with the fingerprinted bytes of ``state``?"""
+    n = state.fingerprint_len
+    return len(head) >= n and digest(head[:n]) == state.fingerprint
+
+
+def _new_state(key: str, path: str, head: bytes, offset: int, generation: int) -> FileState:
+    """A generation's state; its source id (hence its event ids) is fixed from its first bytes now."""
+    fp = digest(head)
+    source_id = f"{key}:{fp}" + (f":g{generation}" if generation else "")
+    return FileState(path, offset, source_id, fp, len(head), generation, time.time())
 
 
 class StdinSource:

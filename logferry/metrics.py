@@ -31,3 +31,9 @@ BATCH_SECONDS = Histogram(
 )
 BYTES_BEHIND = Gauge("logferry_file_bytes_behind", "Bytes of a file not yet read.", ["path"], registry=REGISTRY)
 SINK_RETRIES = Counter("logferry_sink_retries", "Retried sink requests.", ["sink"], registry=REGISTRY)
+FILES_SKIPPED = Counter(
+    "logferry_files_skipped",
+    "Files matched by a glob but not read (binary, compressed), by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)

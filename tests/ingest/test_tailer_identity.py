@@ -1,0 +1,186 @@
+"""The tailer's idea of "the same file": fingerprints, registry mismatches, unterminated lines, binaries."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from ingest.config import FileInputConfig
+from ingest.document import RAW
+from ingest.file_source import FileSource
+from ingest.registry import Registry
+from logferry import metrics
+from tests.ingest.helpers import run_cli, stored_docs
+
+pytestmark = pytest.mark.integration
+
+HEADER = b"# app log v1 - format: json lines - host: web-1\n"
+
+
+def source(tmp_path: Path, glob: str = "*.log", *, once: bool = False, **options: object) -> FileSource:
+    config = FileInputConfig(paths=[str(tmp_path / glob)], scan_frequency=0.01, **options)
+    return FileSource(config, Registry(tmp_path / "registry.json"), once=once)
+
+
+def drain(src: FileSource) -> list[dict]:
+    """Poll (acknowledging like a sink) until a poll after a fresh scan brings nothing."""
+    events: list[dict] = []
+    while True:
+        src.scan()
+        got = [chunk for chunk in src.poll()]
+        for chunk in got:
+            events.extend(chunk.events)
+            src.ack({chunk.position: chunk.end_offset})
+        if not any(chunk.events for chunk in got):
+            return events
+
+
+def raws(events: list[dict]) -> list[bytes]:
+    return [e[RAW] for e in events]
+
+
+def numbered(start: int, n: int) -> bytes:
+    return b"".join(
+        b'{"seq":%d,"msg":"some text of a typical length for a log line"}\n' % i for i in range(start, start + n)
+    )
+
+
+def age(path: Path, seconds: float) -> None:
+    past = time.time() - seconds
+    os.utime(path, (past, past))
+
+
+def test_a_file_rewritten_under_the_same_identity_and_first_line_is_read_from_its_start(tmp_path: Path) -> None:
+    """As an inode reused by a new file with a constant header: the first 1 KiB differs, not line 1."""
+    log = tmp_path / "app.log"
+    log.write_bytes(HEADER + numbered(0, 2000))
+    first = source(tmp_path)
+    assert len(drain(first)) == 2001
+    first.close()
+    with open(log, "r+b") as f:  # same dev:ino, same first line, longer than the old offset
+        f.truncate(0)
+        f.write(HEADER + numbered(100_000, 13_300))
+    events = drain(source(tmp_path))
+    assert raws(events) == [HEADER[:-1]] + numbered(100_000, 13_300).splitlines()
+
+
+def test_a_file_rewritten_while_followed_is_a_new_generation_even_with_the_same_first_line(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(HEADER + numbered(0, 100))
+    src = source(tmp_path)
+    assert len(drain(src)) == 101
+    with open(log, "r+b") as f:
+        f.truncate(0)
+        f.write(HEADER + numbered(500, 3000))
+    assert raws(drain(src)) == [HEADER[:-1]] + numbered(500, 3000).splitlines()
+
+
+def test_an_offset_beyond_the_file_is_a_mismatched_entry_not_a_truncation(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(numbered(0, 2000))
+    first = source(tmp_path)
+    assert len(drain(first)) == 2000
+    first.close()
+    registry = orjson.loads((tmp_path / "registry.json").read_bytes())
+    for state in registry["files"].values():
+        state["offset"] += 50_000
+    (tmp_path / "registry.json").write_bytes(orjson.dumps(registry))
+    again = source(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="logferry.file_source"):
+        assert drain(again) == []
+    assert any("mismatched registry entry" in r.getMessage() and str(log) in r.getMessage() for r in caplog.records)
+    with open(log, "ab") as f:
+        f.write(numbered(2000, 3))
+    assert raws(drain(again)) == numbered(2000, 3).splitlines()
+
+
+def test_ingest_ships_an_unterminated_last_line_of_a_finished_file_once_and_its_completion_once(
+    tmp_path: Path,
+) -> None:
+    """Finished = not modified for close_inactive. Both halves are tagged _partial; nothing twice."""
+    log = tmp_path / "app.log"
+    log.write_bytes(b"one\ntwo\nthr")
+    age(log, 3600)
+    events = drain(source(tmp_path, once=True))
+    assert raws(events) == [b"one", b"two", b"thr"]
+    assert events[2]["tags"] == ["_partial"] and "tags" not in events[0]
+    with open(log, "ab") as f:
+        f.write(b"ee\nfour\n")
+    later = drain(source(tmp_path, once=True))
+    assert raws(later) == [b"ee", b"four"]
+    assert later[0]["tags"] == ["_partial"] and "tags" not in later[1]
+    assert later[0]["log.offset"] == events[2]["log.offset"] + 3
+    assert drain(source(tmp_path, once=True)) == []
+
+
+def test_ingest_leaves_the_unterminated_line_of_a_file_still_being_written(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"one\nhal")
+    assert raws(drain(source(tmp_path, once=True))) == [b"one"]
+    with open(log, "ab") as f:
+        f.write(b"f\n")
+    events = drain(source(tmp_path, once=True))
+    assert raws(events) == [b"half"] and "tags" not in events[0]
+
+
+def test_run_ships_an_unterminated_line_after_close_inactive_and_its_completion_once(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"one\nhal")
+    src = source(tmp_path, close_inactive=0.3)
+    assert raws(drain(src)) == [b"one"]
+    deadline = time.monotonic() + 30
+    shipped: list[dict] = []
+    while not shipped and time.monotonic() < deadline:
+        shipped = drain(src)
+        time.sleep(0.05)
+    assert raws(shipped) == [b"hal"] and shipped[0]["tags"] == ["_partial"]
+    assert src.harvesters == {}
+    with open(log, "ab") as f:
+        f.write(b"f\nnext\n")
+    rest = drain(src)
+    assert raws(rest) == [b"f", b"next"] and rest[0]["tags"] == ["_partial"]
+    assert drain(src) == []
+
+
+def test_the_cli_ingests_an_unterminated_last_line_of_an_old_file_tagged_partial(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(b'{"@timestamp":"2026-11-20T10:00:00Z","seq":0}\n{"@timestamp":"2026-11-20T10:00:01Z","seq":1}')
+    age(log, 3600)
+    result = run_cli("ingest", str(log), data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr.decode()
+    docs = sorted(stored_docs(tmp_path / "data"), key=lambda d: d["seq"])
+    assert [d["seq"] for d in docs] == [0, 1]
+    assert "_partial" in docs[1]["tags"]
+
+
+def skipped(reason: str) -> float:
+    return metrics.REGISTRY.get_sample_value("logferry_files_skipped_total", {"reason": reason}) or 0.0
+
+
+def test_binary_and_compressed_files_matched_by_the_glob_are_skipped_warned_and_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "app.log").write_bytes(numbered(0, 10))
+    (logs / "app.log.2.gz").write_bytes(gzip.compress(numbered(0, 5000)))
+    (logs / "core.dump").write_bytes(b"ELF\x02\x01\x01" + bytes(range(256)) * 64 + b"\n\n\n")
+    compressed, binary = skipped("compressed"), skipped("binary")
+    src = source(tmp_path, "logs/*")
+    with caplog.at_level(logging.WARNING, logger="logferry.file_source"):
+        events = drain(src)
+        drain(src)  # scans again: still skipped, not warned or counted twice
+    assert raws(events) == numbered(0, 10).splitlines()
+    assert skipped("compressed") == compressed + 1 and skipped("binary") == binary + 1
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2
+    assert any("app.log.2.gz" in m and "compressed" in m for m in warned)
+    assert any("core.dump" in m and "binary" in m for m in warned)
