@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,19 @@ _MAX_MILLIS = 9e12
 """Above this the nanoseconds no longer fit the signed 64 bits orjson, DuckDB and ES store."""
 MILLIS_PER_UNIT: dict[str, float] = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1000.0}
 """A duration field is named ``name`` (milliseconds) or ``name:unit`` with one of these units."""
+
+
+# Go's time.Duration.String(): "1.5s", "250ms", "12µs", "1m2.5s" (zap's StringDurationEncoder, %v).
+_GO_DURATION = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
+_GO_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_GO_UNIT_MILLIS = {"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "μs": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}
+
+
+def _go_duration_millis(text: str) -> Any:
+    """Milliseconds of a Go duration string; ``MISSING`` for any other text."""
+    if _GO_DURATION.fullmatch(text) is None:
+        return MISSING
+    return sum(float(number) * _GO_UNIT_MILLIS[unit] for number, unit in _GO_DURATION_PART.findall(text))
 
 
 def _duration_field(spec: str) -> tuple[str, float]:
@@ -43,6 +57,9 @@ def _as_millis(value: Any, millis_per_unit: float = 1.0) -> Any:
     kind = type(value)
     if kind is str:
         text = value.strip()
+        if text[-1:].isalpha():
+            millis = _go_duration_millis(text)
+            return millis if millis is MISSING or millis < _MAX_MILLIS else MISSING
         if not text.isascii() or "_" in text:
             return MISSING
         try:

@@ -214,3 +214,32 @@ def test_a_duration_unit_can_be_configured() -> None:
 def test_an_unknown_duration_unit_is_a_config_error() -> None:
     with pytest.raises(ValueError, match="unit must be one of"):
         TagHttp.Config(duration_fields=("took:fortnights",))
+
+
+@pytest.mark.parametrize(
+    ("text", "nanos"),
+    [
+        ("1.5s", 1_500_000_000),
+        ("250ms", 250_000_000),
+        ("12µs", 12_000),
+        ("12us", 12_000),
+        ("400ns", 400),
+        ("1m2.5s", 62_500_000_000),
+        ("1h0m0s", 3_600_000_000_000),
+        ("0s", 0),
+    ],
+)
+def test_a_go_duration_string_is_read_whatever_the_fields_unit(text: str, nanos: int) -> None:
+    for field in ("responseTime", "latency", "duration"):
+        event = tag_default({"method": "GET", "path": "/x", field: text})
+        assert event["event.duration"] == nanos, field
+
+
+@pytest.mark.parametrize("text", ["fast", "1.5", "s", "1.5 s", "-1s", "1x", "ms", "1.2.3s", "1s2"])
+def test_text_that_is_not_a_duration_stays_in_its_field(text: str) -> None:
+    event = tag_default({"method": "GET", "path": "/x", "responseTime": text})
+    if text == "1.5":
+        assert event["event.duration"] == 1_500_000
+    else:
+        assert event["responseTime"] == text
+        assert "event.duration" not in event
