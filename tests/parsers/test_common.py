@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from parsers.common import MapCommonFields
+from parsers.common import MapCommonFields, split_host_port
 
 map_default = MapCommonFields()
 
@@ -85,3 +87,14 @@ def test_a_separate_port_field_fills_the_port_the_address_lacks() -> None:
     assert event == {"client.ip": "127.0.0.1", "client.port": 53122}
     both = MapCommonFields()({"remote_addr": "[::1]:80", "remote_port": 7})
     assert both == {"client.ip": "::1", "client.port": 80, "remote_port": 7}
+
+
+@given(st.ip_addresses(), st.integers(0, 65535))
+def test_any_ip_with_a_port_splits_back_into_both(ip: Any, port: int) -> None:
+    address = f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
+    assert split_host_port(address) == (str(ip), port)
+
+
+@given(st.ip_addresses())
+def test_any_ip_without_a_port_comes_back_whole(ip: Any) -> None:
+    assert split_host_port(str(ip)) == (str(ip), None)
