@@ -1,6 +1,6 @@
 """A log writer for the tailer's fault tests, run as a separate process: numbered lines at a set rate.
 
-Every line is ``{"seq":N,"pad":"..."}`` with a pad whose length follows from N (so lines of two
+Every line is ``{"@timestamp":…,"seq":N,"pad":"..."}`` with a pad whose length follows from N (so lines of two
 generations do not align and a splice shows), and a reader can count lost, duplicated and spliced
 lines exactly. Rotation every ``--rotate-every`` lines:
 
@@ -26,7 +26,8 @@ def pad_length(seq: int) -> int:
 
 
 def line(seq: int) -> bytes:
-    return b'{"seq":%d,"pad":"%s"}\n' % (seq, b"x" * pad_length(seq))
+    """A fixed ``@timestamp``: a line read twice lands in the same DuckDB day file, whatever the hour."""
+    return b'{"@timestamp":"2026-11-20T10:00:00.000Z","seq":%d,"pad":"%s"}\n' % (seq, b"x" * pad_length(seq))
 
 
 def main() -> None:

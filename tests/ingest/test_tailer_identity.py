@@ -184,3 +184,51 @@ def test_binary_and_compressed_files_matched_by_the_glob_are_skipped_warned_and_
     assert len(warned) == 2
     assert any("app.log.2.gz" in m and "compressed" in m for m in warned)
     assert any("core.dump" in m and "binary" in m for m in warned)
+
+
+def copytruncate(log: Path, copy: Path) -> None:
+    copy.write_bytes(log.read_bytes())
+    os.truncate(log, 0)
+
+
+def test_a_copy_continues_the_truncated_original_with_its_event_ids(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(numbered(0, 10))
+    src = source(tmp_path, "app.log*")
+    before = drain(src)
+    assert len(before) == 10
+    with open(log, "ab") as f:
+        f.write(numbered(10, 5))
+    copytruncate(log, tmp_path / "app.log.1")
+    with open(log, "ab") as f:
+        f.write(numbered(100, 3))
+    after = drain(src)
+    assert sorted(raws(after)) == sorted(numbered(10, 5).splitlines() + numbered(100, 3).splitlines())
+    from_copy = [e for e in after if e["log.file.path"].endswith("app.log.1")]
+    assert {e["@source_id"] for e in from_copy} == {before[0]["@source_id"]}
+    offset = before[-1]["log.offset"] + len(before[-1][RAW]) + 1  # where the original stopped
+    for event in from_copy:
+        assert event["log.offset"] == offset
+        offset += len(event[RAW]) + 1
+    fresh = [e for e in after if e not in from_copy]
+    assert fresh[0]["log.offset"] == 0 and fresh[0]["@source_id"] != before[0]["@source_id"]
+    assert drain(src) == []
+
+
+def test_a_copytruncate_while_stopped_is_continued_from_the_copy_after_a_restart(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(numbered(0, 10))
+    first = source(tmp_path, "app.log*")
+    before = drain(first)
+    first.close()
+    with open(log, "ab") as f:
+        f.write(numbered(10, 5))
+    copytruncate(log, tmp_path / "app.log.1")
+    with open(log, "ab") as f:
+        f.write(numbered(100, 3))
+    src = source(tmp_path, "app.log*")
+    after = drain(src)
+    assert sorted(raws(after)) == sorted(numbered(10, 5).splitlines() + numbered(100, 3).splitlines())
+    assert {e["@source_id"] for e in after if e["log.file.path"].endswith("app.log.1")} == {before[0]["@source_id"]}
+    src.close()
+    assert drain(source(tmp_path, "app.log*")) == []  # and the registry remembers it all

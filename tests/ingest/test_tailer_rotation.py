@@ -59,7 +59,7 @@ def count(tally: Tally, events: list[dict]) -> None:
         tally.positions[(event[SOURCE_ID], event["log.offset"])] += 1
         try:
             doc = orjson.loads(raw)
-            assert set(doc) == {"seq", "pad"} and len(doc["pad"]) == pad_length(doc["seq"])
+            assert set(doc) == {"@timestamp", "seq", "pad"} and len(doc["pad"]) == pad_length(doc["seq"])
         except (orjson.JSONDecodeError, AssertionError):
             tally.garbage.append(raw)
             continue
