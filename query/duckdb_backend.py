@@ -33,7 +33,7 @@ from query.results import (
     rank,
 )
 from query.sql import compile_sql
-from query.timerange import days_touched
+from query.timerange import days_within
 
 UTC = dt.UTC
 KEY_SQL = {
@@ -62,8 +62,7 @@ class DuckDBBackend:
     # -- plumbing -------------------------------------------------------------------------------
 
     def _days(self, f: Filters) -> list[dt.date]:
-        present = set(self.store.days())
-        return [d for d in days_touched(f.start, f.end) if d in present]
+        return days_within(f.start, f.end, self.store.days())
 
     def _day_connection(self, day: dt.date) -> duckdb.DuckDBPyConnection | None:
         """The kept-open connection of a day (``None`` when it has no events table yet).

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from ingest.elasticsearch_sink import DEADLETTER_SUFFIX
 from logferry.errors import QueryError
 from query.dsl import compile_dsl
 from query.expr import Expr, and_
@@ -20,7 +21,7 @@ from query.results import (
     encode_cursor,
     latency_stats,
 )
-from query.timerange import days_touched, iso_ms
+from query.timerange import day_bounds, days_touched, iso_ms
 
 KEY_FIELD = {
     "endpoint": "endpoint",
@@ -52,10 +53,12 @@ class ElasticsearchBackend:
     # -- plumbing -------------------------------------------------------------------------------
 
     def _index(self, f: Filters) -> str:
-        days = days_touched(f.start, f.end)
-        if len(days) > MAX_LISTED_INDICES:
-            return f"{self.prefix}-*"
-        return ",".join(f"{self.prefix}-{d.strftime(self.date_pattern)}" for d in days)
+        """The daily indices of the range; past ``MAX_LISTED_INDICES`` days, every daily index
+        (the time filter does the rest) but never the dead-letter index, which ``<prefix>-*`` matches."""
+        first, last = day_bounds(f.start, f.end)
+        if (last - first).days >= MAX_LISTED_INDICES:
+            return f"{self.prefix}-*,-{self.prefix}-{DEADLETTER_SUFFIX}"
+        return ",".join(f"{self.prefix}-{d.strftime(self.date_pattern)}" for d in days_touched(f.start, f.end))
 
     def _query(self, f: Filters, *extra: Expr) -> dict[str, Any]:
         time_filter = {"range": {"@timestamp": {"gte": iso_ms(f.start), "lt": iso_ms(f.end)}}}

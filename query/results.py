@@ -15,12 +15,15 @@ from typing import Any
 import orjson
 
 from logferry.errors import LogferryError, QueryError
-from query.timerange import iso_ms
+from query.timerange import EARLIEST, EPOCH, LATEST, iso_ms
 
 OTHER = "other"
 BY_FIELDS = ("endpoint", "user", "service", "error.type", "status_class")
 TOP_FIELDS = ("endpoint", "user", "error.type", "service", "status")
 PERCENTS = (50.0, 95.0, 99.0)
+BAD_CURSOR = "cursor is not valid; pass the 'next' value of a previous page"
+CURSOR_MIN = (EARLIEST - EPOCH) // dt.timedelta(microseconds=1)
+CURSOR_MAX = (LATEST - EPOCH) // dt.timedelta(microseconds=1)
 
 
 class BackendUnavailable(LogferryError):
@@ -40,12 +43,20 @@ def encode_cursor(values: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str) -> list[Any]:
+    """``[time, event id]`` as ``encode_cursor`` wrote it; anything else is a ``QueryError``.
+
+    The time is epoch microseconds (DuckDB) or milliseconds (Elasticsearch); either way it must lie
+    within the datetimes a query can name, so a crafted ``[2**63-1, "x"]`` cannot overflow later.
+    """
     try:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, orjson.JSONDecodeError):
-        raise QueryError("cursor is not valid; pass the 'next' value of a previous page") from None
+        raise QueryError(BAD_CURSOR) from None
     if not isinstance(values, list) or len(values) != 2:
-        raise QueryError("cursor is not valid; pass the 'next' value of a previous page")
+        raise QueryError(BAD_CURSOR)
+    at, event_id = values
+    if type(at) is not int or not CURSOR_MIN <= at <= CURSOR_MAX or type(event_id) is not str:
+        raise QueryError(BAD_CURSOR)
     return values
 
 

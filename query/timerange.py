@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 
 from logferry.errors import QueryError
 
 UTC = dt.UTC
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+EARLIEST = dt.datetime.min.replace(tzinfo=UTC)
+LATEST = dt.datetime.max.replace(tzinfo=UTC)
 _RELATIVE = re.compile(r"^now(?:([+-])(\d+)([smhdw]))?(?:/([mhd]))?$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -16,31 +20,48 @@ AUTO_TARGET_BUCKETS = 300
 
 
 def parse_time(text: str, now: dt.datetime) -> dt.datetime:
-    """An absolute ISO 8601 time (UTC when no offset is given) or ``now[+-N(s|m|h|d|w)][/unit]``."""
+    """An absolute ISO 8601 time (UTC when no offset is given) or ``now[+-N(s|m|h|d|w)][/unit]``.
+
+    A time that is not a UTC instant between ``EARLIEST`` and ``LATEST`` (``now-99999999999d``,
+    year 1 east of UTC) is refused with a ``QueryError`` saying so, rather than overflowing later.
+    """
     text = text.strip()
     m = _RELATIVE.match(text)
     if m:
         sign, amount, unit, round_to = m.groups()
-        t = now
-        if sign:
-            delta = dt.timedelta(seconds=int(amount) * _UNIT_SECONDS[unit])
-            t = t + delta if sign == "+" else t - delta
-        if round_to:
-            step = _UNIT_SECONDS[round_to]
-            t = dt.datetime.fromtimestamp(int(t.timestamp()) // step * step, UTC)
+        try:
+            t = now
+            if sign:
+                delta = dt.timedelta(seconds=int(amount) * _UNIT_SECONDS[unit])
+                t = t + delta if sign == "+" else t - delta
+            if round_to:
+                t -= (t - EPOCH) % dt.timedelta(seconds=_UNIT_SECONDS[round_to])
+        except (OverflowError, ValueError):  # ValueError: more digits than int() takes
+            raise _outside(text) from None
         return t
     try:
         t = dt.datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
         raise QueryError(f"time {text!r} is neither ISO 8601 nor relative like 'now-1h'") from None
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    try:
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    except OverflowError:
+        raise _outside(text) from None
+
+
+def _outside(text: str) -> QueryError:
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    return QueryError(f"time {shown!r} is outside the supported range {iso_ms(EARLIEST)} to {iso_ms(LATEST)}")
 
 
 def time_range(start: str | None, end: str | None, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
     """The half-open range ``[from, to)``; the default is the last 24 hours."""
     now = now or dt.datetime.now(UTC)
     t_end = parse_time(end, now) if end else now
-    t_start = parse_time(start, now) if start else t_end - dt.timedelta(days=1)
+    try:
+        t_start = parse_time(start, now) if start else t_end - dt.timedelta(days=1)
+    except OverflowError:
+        raise _outside(f"{end} - 1 day") from None
     if t_start >= t_end:
         raise QueryError(f"'from' ({t_start.isoformat()}) must be before 'to' ({t_end.isoformat()})")
     return t_start, t_end
@@ -69,12 +90,25 @@ def interval_ms(interval: str, start: dt.datetime, end: dt.datetime, max_buckets
 
 
 def iso_ms(t: dt.datetime) -> str:
-    """The shipped timestamp format: UTC with milliseconds and ``Z``."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+    """The shipped timestamp format: UTC with milliseconds and ``Z`` (a four-digit year, also before 1000)."""
+    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def day_bounds(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The first and last UTC day that ``[start, end)`` overlaps."""
+    return start.astimezone(UTC).date(), (end - dt.timedelta(microseconds=1)).astimezone(UTC).date()
 
 
 def days_touched(start: dt.datetime, end: dt.datetime) -> list[dt.date]:
-    """Every UTC day that ``[start, end)`` overlaps, oldest first."""
-    first = start.astimezone(UTC).date()
-    last = (end - dt.timedelta(microseconds=1)).astimezone(UTC).date()
+    """Every UTC day that ``[start, end)`` overlaps, oldest first (one item per day: for short ranges)."""
+    first, last = day_bounds(start, end)
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def days_within(start: dt.datetime, end: dt.datetime, days: Iterable[dt.date]) -> list[dt.date]:
+    """Those of ``days`` that ``[start, end)`` overlaps, oldest first.
+
+    Costs what ``days`` holds, not what the range spans: 0001..9999 is 3.65 million days.
+    """
+    first, last = day_bounds(start, end)
+    return sorted(d for d in days if first <= d <= last)
