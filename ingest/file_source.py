@@ -476,7 +476,11 @@ def _new_state(key: str, path: str, head: bytes, offset: int, generation: int) -
 
 
 class StdinSource:
-    """``logferry ingest -``: lines from standard input; the end of input ends the stream."""
+    """``logferry ingest -``: lines from standard input; the end of input ends the stream.
+
+    An unterminated line is held only up to ``max_line_bytes`` (the rest is counted, not kept), so a
+    stream without newlines cannot exhaust memory; the line is cut and tagged ``_truncated``.
+    """
 
     def __init__(self, stream: BinaryIO, max_line_bytes: int, read_bytes: int = 1 << 20) -> None:
         self.stream = stream
@@ -484,6 +488,7 @@ class StdinSource:
         self.read_bytes = read_bytes
         self.offset = 0
         self.pending = b""
+        self.pending_len = 0
         self.finished = False
 
     def poll(self, budget_bytes: int = 8 << 20) -> Iterator[Chunk]:
@@ -492,25 +497,38 @@ class StdinSource:
             data = self.stream.read(self.read_bytes)
             if not data:
                 self.finished = True
-                if self.pending:
-                    yield Chunk(("stdin", "stdin"), [self._event(self.pending, self.offset)], 0, 0)
-                    self.pending = b""
+                if self.pending_len:
+                    yield Chunk(("stdin", "stdin"), [self._event(self.pending, self.offset, self.pending_len)], 0, 0)
+                    self.pending, self.pending_len = b"", 0
                 return
             read += len(data)
-            parts = (self.pending + data).split(b"\n")
-            self.pending = parts.pop()
+            parts = data.split(b"\n")
+            tail = parts.pop()
             events = []
+            if parts and self.pending_len:
+                first = parts.pop(0)
+                events.append(self._event(self._held(first), self.offset, self.pending_len + len(first)))
+                self.offset += self.pending_len + len(first) + 1
+                self.pending, self.pending_len = b"", 0
             for line in parts:
-                events.append(self._event(line, self.offset))
+                events.append(self._event(line, self.offset, len(line)))
                 self.offset += len(line) + 1
+            self.pending, self.pending_len = self._held(tail), self.pending_len + len(tail)
             yield Chunk(("stdin", "stdin"), events, 0, len(data))
 
-    def _event(self, line: bytes, offset: int) -> dict[str, Any]:
+    def _held(self, more: bytes) -> bytes:
+        """The pending line with ``more`` appended, kept to at most ``max_line`` bytes."""
+        room = self.max_line - len(self.pending)
+        return self.pending + more[:room] if room > 0 else self.pending
+
+    def _event(self, line: bytes, offset: int, length: int) -> dict[str, Any]:
         # The id comes from the content and the position: a replay of the same stream coincides, two
         # streams do not overwrite each other, and two equal lines of one stream stay two events.
-        source_id = "stdin:" + hashlib.blake2b(line, digest_size=8).hexdigest()
-        event: dict[str, Any] = {RAW: line[: self.max_line], SOURCE_ID: source_id, "log.offset": offset}
-        if len(line) > self.max_line:
+        kept = line[: self.max_line]
+        content = line if length == len(line) else kept + b"\0%d" % length
+        source_id = "stdin:" + hashlib.blake2b(content, digest_size=8).hexdigest()
+        event: dict[str, Any] = {RAW: kept, SOURCE_ID: source_id, "log.offset": offset}
+        if length > self.max_line:
             event["tags"] = [TRUNCATED_TAG]
         return event
 
