@@ -68,7 +68,7 @@ class _NullSink:
 def end_to_end(path: Path, settings) -> int:  # type: ignore[no-untyped-def]
     source = FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=True)
     store = DayStore(settings.data_dir / "events")
-    sink = DuckDBSink(store, DeadLetterFile(settings.data_dir / "dl.ndjson"), settings.data_dir / "spool")
+    sink = DuckDBSink(store, DeadLetterFile(settings.data_dir / "dl.ndjson"))
     return Pipeline(source, build_processors(settings), Batcher(settings.batch), sink).run(once=True).written
 
 

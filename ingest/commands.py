@@ -15,7 +15,7 @@ import click
 from ingest.batch import Batcher
 from ingest.deadletter import DeadLetterFile
 from ingest.document import serialize
-from ingest.duckdb_sink import DuckDBSink
+from ingest.duckdb_sink import DuckDBSink, remove_spool
 from ingest.duckdb_store import DayStore
 from ingest.file_source import FileSource, StdinSource
 from ingest.pipeline import (
@@ -44,11 +44,10 @@ def day_store(settings: Settings) -> DayStore:
 
 
 def duckdb_sink(settings: Settings) -> DuckDBSink:
-    return DuckDBSink(
-        day_store(settings),
-        DeadLetterFile(settings.resolve(settings.duckdb.deadletter_file)),
-        spool_dir=settings.data_dir / "spool",
-    )
+    """The sink, holding the store's writer lock (``StoreBusy`` when another process writes)."""
+    sink = DuckDBSink(day_store(settings), DeadLetterFile(settings.resolve(settings.duckdb.deadletter_file)))
+    remove_spool(settings.data_dir)
+    return sink
 
 
 def file_source(settings: Settings, *, once: bool) -> FileSource:
@@ -125,11 +124,12 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], verbose: bool) -> None:
     try:
         if paths == ("-",):
             settings = settings_from(ctx)
+            sink = duckdb_sink(settings)
             source: Source = StdinSource(sys.stdin.buffer, settings.input.max_line_bytes)
         else:
             settings = settings_from(ctx, input={"paths": list(paths)})
+            sink = duckdb_sink(settings)
             source = file_source(settings, once=True)
-        sink = duckdb_sink(settings)
         stats = run_until_signal(build_pipeline(settings, source, sink), once=True)
     except LogferryError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -158,7 +158,7 @@ def run(ctx: click.Context, verbose: bool, serve: bool) -> None:
 
 
 def start_api_thread(settings: Settings, stop: threading.Event) -> None:
-    """Serve the query API beside the pipeline, on the same DuckDB files (one process owns them)."""
+    """Serve the query API beside the pipeline; it takes turns with the writer (``StoreGate``)."""
     import uvicorn
 
     from query.app import create_app

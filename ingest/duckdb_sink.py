@@ -1,11 +1,17 @@
-"""The embedded default sink: batches into per-day DuckDB files, idempotent on the event id."""
+"""The embedded default sink: batches into per-day DuckDB files, idempotent on the event id.
+
+A batch goes to DuckDB as one ``VARCHAR[]`` parameter, not through a spool file: nothing is left
+on disk when the process is killed, and a full disk has one less place to fail. A failure of the
+store itself (disk full, I/O error, a database DuckDB invalidated after one) is raised as
+retriable after closing every connection, so the retry reconnects and the offsets do not move;
+only a document DuckDB refuses on its own goes to the dead-letter file.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
-from collections import OrderedDict
+import logging
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -13,36 +19,54 @@ import duckdb
 from ingest.batch import Batch
 from ingest.deadletter import DeadLetterFile
 from ingest.document import utc_day
-from ingest.duckdb_store import COLUMNS_FROM_DOC, DayStore
+from ingest.duckdb_store import COLUMNS_FROM_DOC, DayStore, StoreBusy, StoreGate, WriterLock, is_storage_fault
 from logferry import metrics
+from logferry.errors import SinkUnavailable
 
+log = logging.getLogger("logferry.duckdb")
+
+INSERT_DOCS = (
+    f"INSERT OR IGNORE INTO events SELECT {COLUMNS_FROM_DOC} FROM (SELECT CAST(unnest(?::VARCHAR[]) AS JSON) AS j)"
+)
+# Bulk loads of a whole NDJSON file (the benchmarks' and tests' fixtures), not the sink's path.
 INSERT_FILE = f"INSERT OR IGNORE INTO events SELECT {COLUMNS_FROM_DOC} FROM read_ndjson_objects(?) t(j)"
 NO_TIMESTAMP = "missing or invalid @timestamp: the document has no UTC day to be stored under"
 INSERT_ONE = f"INSERT OR IGNORE INTO events SELECT {COLUMNS_FROM_DOC} FROM (SELECT CAST(? AS JSON) AS j)"
 
 
+class StoreFailed(SinkUnavailable):
+    """DuckDB could not store a batch for a reason of its own (disk, I/O); retried after reconnecting."""
+
+
 class DuckDBSink:
-    """Writes each batch day by day; a document DuckDB refuses goes to the dead-letter file."""
+    """Writes each batch day by day; a document DuckDB refuses goes to the dead-letter file.
+
+    Construction takes the store's writer lock (``StoreBusy`` when another process writes). Day
+    files stay open between batches only while no reader waits for them (see ``StoreGate``).
+    """
 
     name = "duckdb"
 
-    def __init__(self, store: DayStore, deadletter: DeadLetterFile, spool_dir: Path, open_days: int = 4) -> None:
+    def __init__(
+        self, store: DayStore, deadletter: DeadLetterFile, open_days: int = 4, gate_timeout: float = 60.0
+    ) -> None:
         self.store = store
         self.deadletter = deadletter
-        self.spool_dir = spool_dir
         self.open_days = open_days
-        self._connections: OrderedDict[dt.date, duckdb.DuckDBPyConnection] = OrderedDict()
+        self.gate_timeout = gate_timeout
         self.dead_lettered = 0
+        self._writer_lock = WriterLock(store.directory)
+        self._writer_lock.acquire()
+        self._connections: dict[dt.date, duckdb.DuckDBPyConnection] = {}
+        self._gate = StoreGate(store.directory, exclusive=True, on_release=self._close_connections)
 
     def connection(self, day: dt.date) -> duckdb.DuckDBPyConnection:
-        """The cached connection to one day's file (created on first write), least recent closed."""
-        con = self._connections.pop(day, None)
+        """The open connection to one day's file (created on first write); the oldest day is closed."""
+        con = self._connections.get(day)
         if con is None:
-            con = self.store.connect(day, create=True)
-            while len(self._connections) >= self.open_days:
-                _, old = self._connections.popitem(last=False)
-                old.close()
-        self._connections[day] = con
+            if len(self._connections) >= self.open_days:
+                self._close(min(self._connections))
+            con = self._connections[day] = self.store.connect(day, create=True)
         return con
 
     def write(self, batch: Batch) -> None:
@@ -55,8 +79,12 @@ class DuckDBSink:
                 refused.append((NO_TIMESTAMP, doc))
             else:
                 by_day.setdefault(day, []).append(doc)
-        for day, docs in sorted(by_day.items()):
-            refused.extend(self._write_day(day, docs))
+        try:
+            with self._gate.held(self.gate_timeout):
+                for day, docs in sorted(by_day.items()):
+                    refused.extend(self._write_day(day, docs))
+        except StoreBusy as exc:
+            raise StoreFailed(str(exc)) from None
         if refused:
             self.deadletter.write(self.name, refused)
             self.dead_lettered += len(refused)
@@ -64,31 +92,52 @@ class DuckDBSink:
                 metrics.DEAD_LETTERED.labels(self.name, "timestamp" if reason == NO_TIMESTAMP else "refused").inc()
 
     def _write_day(self, day: dt.date, docs: list[bytes]) -> list[tuple[str, bytes]]:
-        con = self.connection(day)
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
-        fd, spool = tempfile.mkstemp(prefix="batch-", suffix=".ndjson", dir=self.spool_dir)
+        texts = [doc.decode("utf-8", "replace") for doc in docs]
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(b"\n".join(docs))
-            con.execute(INSERT_FILE, [spool])
+            con = self.connection(day)
+            con.execute(INSERT_DOCS, [texts])
             return []
-        except duckdb.Error:
-            return self._write_one_by_one(con, docs)
-        finally:
-            os.unlink(spool)
+        except (duckdb.Error, OSError) as exc:
+            if is_storage_fault(exc):
+                self._fail(day, exc)
+        return self._write_one_by_one(day, texts, docs)
 
-    @staticmethod
-    def _write_one_by_one(con: duckdb.DuckDBPyConnection, docs: list[bytes]) -> list[tuple[str, bytes]]:
-        """A batch DuckDB refused: find the documents at fault, keep the rest."""
+    def _write_one_by_one(self, day: dt.date, texts: list[str], docs: list[bytes]) -> list[tuple[str, bytes]]:
+        """A batch DuckDB refused for its content: find the documents at fault, keep the rest."""
         refused = []
-        for doc in docs:
+        con = self.connection(day)
+        for text, doc in zip(texts, docs, strict=True):
             try:
-                con.execute(INSERT_ONE, [doc.decode("utf-8", "replace")])
+                con.execute(INSERT_ONE, [text])
             except duckdb.Error as exc:
+                if is_storage_fault(exc):
+                    self._fail(day, exc)
                 refused.append((f"duckdb: {exc}", doc))
         return refused
 
-    def close(self) -> None:
-        while self._connections:
-            _, con = self._connections.popitem()
+    def _fail(self, day: dt.date, exc: BaseException) -> None:
+        """Drop every connection (DuckDB may have invalidated the database) and raise a retriable error."""
+        self._close_connections()
+        message = " ".join(str(exc).split())
+        raise StoreFailed(f"{self.store.path(day)}: {message}") from None
+
+    def _close(self, day: dt.date) -> None:
+        con = self._connections.pop(day)
+        try:
             con.close()
+        except duckdb.Error as exc:
+            # The commit already happened; a failed checkpoint leaves the WAL, replayed on next open.
+            log.warning("closing %s: %s", self.store.path(day), " ".join(str(exc).split()))
+
+    def _close_connections(self) -> None:
+        for day in list(self._connections):
+            self._close(day)
+
+    def close(self) -> None:
+        self._gate.close()
+        self._writer_lock.release()
+
+
+def remove_spool(data_dir: Path) -> None:
+    """Delete ``<data_dir>/spool``, where earlier versions staged batches (killed runs left files)."""
+    shutil.rmtree(data_dir / "spool", ignore_errors=True)

@@ -1,17 +1,33 @@
 """The embedded store's layout: one DuckDB file per UTC day, so dropping a day frees its disk.
 
-The sink writes here and the query backend reads here; both go through ``connect`` so that one
-process opening the same file twice gets DuckDB's shared instance, not a configuration clash.
+DuckDB lets one process open a file read-write *or* any number of processes open it read-only,
+never both. So that ``serve``, ``search`` and ``stats`` work beside ``ingest``/``run`` on one data
+dir, every process takes turns through ``StoreGate``, a readers-writer lock made of two ``flock``
+files in the store directory: readers share it and keep their read-only connections open while
+nobody waits, the writer holds it alone and keeps its read-write connections open while nobody
+waits, and whichever side waits gets the next turn. ``WriterLock`` keeps it to one writer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
+import fcntl
+import logging
+import os
 import re
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from logferry.errors import LogferryError
+
+log = logging.getLogger("logferry.duckdb")
 
 DAY_FILE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.duckdb$")
 
@@ -75,13 +91,216 @@ class DayStore:
         return sorted(found)
 
     def connect(self, day: dt.date, create: bool = False) -> duckdb.DuckDBPyConnection:
-        """A connection to one day's file; ``create`` makes the file and table if missing."""
+        """A connection to one day's file: read-write with ``create`` (file and table made if
+        missing), read-only otherwise, so that any number of readers can share the file."""
         path = self.path(day)
         if create:
             self.directory.mkdir(parents=True, exist_ok=True)
         elif not path.exists():
             raise FileNotFoundError(path)
-        con = duckdb.connect(str(path), config=dict(self._config))
+        con = duckdb.connect(str(path), read_only=not create, config=dict(self._config))
         if create:
             con.execute(SCHEMA)
         return con
+
+
+class StoreBusy(LogferryError):
+    """Another process writes to the store, or holds it longer than we can wait."""
+
+
+class WriterLock:
+    """At most one writing process per store directory: ``flock`` on ``DIR/.lock``, our pid inside.
+
+    The kernel drops the lock when the process dies (even on kill -9), so a stale file never
+    blocks the next writer.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / ".lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise ``StoreBusy`` naming the process that holds it."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise StoreBusy(
+                f"another logferry process (pid {holder}) is writing to {self.directory}; "
+                "stop it first, or query beside it (serve, search and stats can run alongside)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _flock(fd: int, op: int, deadline: float, what: str) -> None:
+    """``flock`` polled without blocking until ``deadline`` (a blocked flock cannot be given up)."""
+    pause = 0.002
+    while True:
+        try:
+            fcntl.flock(fd, op | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise StoreBusy(what) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
+
+def _try_flock(fd: int, op: int) -> bool:
+    try:
+        fcntl.flock(fd, op | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return True
+
+
+class StoreGate:
+    """One process's side of the store's readers-writer lock, held across uses until the other side waits.
+
+    ``.gate`` is the lock itself (shared for readers, exclusive for the writer). ``.gate-intent``
+    says who waits: a side takes it (readers shared, the writer exclusive) while it waits for
+    ``.gate`` and lets go once in, so the side holding ``.gate`` sees a waiter when it fails to
+    take ``.gate-intent`` its own way (readers never conflict with readers there). The holder
+    then lets its in-flight uses finish, calls
+    ``on_release`` (close the DuckDB connections) and unlocks; new uses in this process wait their
+    turn behind the other side, so neither side starves the other.
+    """
+
+    def __init__(self, directory: Path, *, exclusive: bool, on_release: Callable[[], None], poll: float = 0.05) -> None:
+        self.directory = directory
+        self.exclusive = exclusive
+        self.on_release = on_release
+        self.poll = poll
+        self._mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        self._cond = threading.Condition()
+        self._gate_fd: int | None = None
+        self._intent_fd: int | None = None
+        self._users = 0
+        self._closed = False
+        self._watcher: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def held(self, timeout: float) -> Iterator[None]:
+        """Use the store; waits at most ``timeout`` s for the other side (then ``StoreBusy``)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._gate_fd is not None and self._other_waits():
+                if not self._users:
+                    self._let_go()
+                    break
+                self._wait(deadline)
+            if self._gate_fd is None:
+                self._acquire(deadline)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._users -= 1
+                self._cond.notify_all()
+
+    def release(self) -> None:
+        """Let go now (after in-flight uses); the next use takes the gate again."""
+        with self._cond:
+            while self._users:
+                self._cond.wait()
+            self._let_go()
+
+    def close(self) -> None:
+        self.release()
+        with self._cond:
+            self._closed = True
+            if self._intent_fd is not None:
+                os.close(self._intent_fd)
+                self._intent_fd = None
+            self._cond.notify_all()
+
+    # -- under self._cond ---------------------------------------------------------------------
+
+    def _open(self, name: str) -> int:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return os.open(self.directory / name, os.O_RDONLY | os.O_CREAT, 0o644)
+
+    def _acquire(self, deadline: float) -> None:
+        if self._intent_fd is None:
+            self._intent_fd = self._open(".gate-intent")
+        gate_fd = self._open(".gate")
+        side = "the writer" if not self.exclusive else "a reader"
+        what = f"{self.directory} is held by {side} longer than we could wait; try again"
+        try:
+            _flock(self._intent_fd, self._mode, deadline, what)
+            try:
+                _flock(gate_fd, self._mode, deadline, what)
+            finally:
+                fcntl.flock(self._intent_fd, fcntl.LOCK_UN)
+        except BaseException:
+            os.close(gate_fd)
+            raise
+        self._gate_fd = gate_fd
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, name="store-gate", daemon=True)
+            self._watcher.start()
+
+    def _other_waits(self) -> bool:
+        """Taking ``.gate-intent`` our way fails only while the other side holds it (waits)."""
+        return self._intent_fd is not None and not _try_flock(self._intent_fd, self._mode)
+
+    def _wait(self, deadline: float) -> None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise StoreBusy(f"{self.directory}: in-flight work did not finish in time; try again")
+        self._cond.wait(min(left, self.poll))
+
+    def _let_go(self) -> None:
+        if self._gate_fd is None:
+            return
+        try:
+            self.on_release()
+        finally:
+            os.close(self._gate_fd)
+            self._gate_fd = None
+
+    def _watch(self) -> None:
+        """Let go while idle when the other side waits (nobody else would notice)."""
+        while True:
+            with self._cond:
+                if self._closed:
+                    return
+                if self._gate_fd is not None and not self._users and self._other_waits():
+                    try:
+                        self._let_go()
+                    except Exception:  # noqa: BLE001 - closing connections must not kill the watcher
+                        log.exception("releasing %s failed", self.directory)
+                self._cond.wait(self.poll)
+
+
+STORAGE_FAULTS = (
+    duckdb.IOException,
+    duckdb.FatalException,
+    duckdb.TransactionException,
+    duckdb.InternalException,
+    duckdb.OutOfMemoryException,
+    duckdb.PermissionException,
+    duckdb.InterruptException,
+    duckdb.ConnectionException,
+)
+
+
+def is_storage_fault(exc: BaseException) -> bool:
+    """A failure of the store itself (disk full, I/O, invalidated database), never a document's fault."""
+    if isinstance(exc, (*STORAGE_FAULTS, OSError)):
+        return True
+    text = str(exc)
+    return "invalidated" in text or "No space left" in text or errno.errorcode[errno.ENOSPC] in text

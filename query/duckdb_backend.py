@@ -1,14 +1,17 @@
 """The embedded backend: SQL over the per-day DuckDB files that the time range touches.
 
-A day file that a writer in this process holds cannot be ATTACHed to a second database (DuckDB:
-"unique file handle conflict"), so each day is queried through ``DayStore.connect`` (the shared
-instance) and the partial results are merged in Python — they are counts, which add up.
+Each day is queried through its own read-only connection and the partial results are merged in
+Python — they are counts, which add up. The connections stay open between queries (opening a day
+file costs about 100 ms) while no writer waits; when ``ingest``/``run`` wants to write, the
+``StoreGate`` lets the in-flight queries finish, closes them and reopens after the writer's turn,
+so queries and ingest run side by side on one data dir without DuckDB's lock error.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +20,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from ingest.duckdb_store import DayStore
+from ingest.duckdb_store import DayStore, StoreBusy, StoreGate
 from logferry.errors import QueryError
 from query.expr import Expr, and_
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
@@ -36,6 +39,7 @@ from query.sql import compile_sql
 from query.timerange import days_within
 
 UTC = dt.UTC
+FOREIGN_LOCK_WAIT = 2.0  # s; a file locked outside the StoreGate (not logferry) is retried this long
 KEY_SQL = {
     "endpoint": "endpoint",
     "user": "user_id",
@@ -58,30 +62,26 @@ class DuckDBBackend:
         self._open: OrderedDict[dt.date, duckdb.DuckDBPyConnection] = OrderedDict()
         self._has_table: set[dt.date] = set()
         self._lock = threading.Lock()
+        self._gate = StoreGate(store.directory, exclusive=False, on_release=self._close_open)
 
     # -- plumbing -------------------------------------------------------------------------------
 
     def _days(self, f: Filters) -> list[dt.date]:
         return days_within(f.start, f.end, self.store.days())
 
-    def _day_connection(self, day: dt.date) -> duckdb.DuckDBPyConnection | None:
-        """The kept-open connection of a day (``None`` when it has no events table yet).
+    def _day_connection(self, day: dt.date, deadline: float) -> duckdb.DuckDBPyConnection | None:
+        """The kept-open read-only connection of a day (``None`` when it has no events table yet).
 
         Opening a DuckDB file costs tens of milliseconds and a cold cache; keeping a few days open
-        makes a query cost only its scan. Least recently used days are closed.
+        makes a query cost only its scan. Least recently used days are closed. A file locked by a
+        process outside the gate (an older logferry, the duckdb shell) is retried until ``deadline``.
         """
         with self._lock:
             con = self._open.pop(day, None)
             if con is None:
-                try:
-                    con = self.store.connect(day)
-                except FileNotFoundError:
+                con = self._open_day(day, deadline)
+                if con is None:
                     return None
-                except duckdb.IOException as exc:
-                    raise BackendUnavailable(
-                        f"cannot open {self.store.path(day)}: {exc}. DuckDB allows one writing process per "
-                        "file: query from the process that writes (logferry run serves the API) or stop it."
-                    ) from None
                 while len(self._open) >= self.open_days:
                     self._open.popitem(last=False)[1].close()
             self._open[day] = con
@@ -94,30 +94,59 @@ class DuckDBBackend:
                 self._has_table.add(day)
             return con
 
+    def _open_day(self, day: dt.date, deadline: float) -> duckdb.DuckDBPyConnection | None:
+        deadline = min(deadline, time.monotonic() + FOREIGN_LOCK_WAIT)
+        pause = 0.01
+        while True:
+            try:
+                return self.store.connect(day)
+            except FileNotFoundError:
+                return None
+            except duckdb.IOException as exc:
+                if time.monotonic() + pause > deadline:
+                    raise BackendUnavailable(
+                        f"cannot open {self.store.path(day)}: {' '.join(str(exc).split())}. DuckDB allows one "
+                        "writing process per file, and a program outside logferry's turn-taking holds it: "
+                        "stop it or try again."
+                    ) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.2)
+
     @contextmanager
     def _connect(self, day: dt.date) -> Iterator[duckdb.DuckDBPyConnection | None]:
-        """A cursor on one day's file for one query, interrupted after the timeout."""
-        base = self._day_connection(day)
-        if base is None:
-            yield None
-            return
-        with self._lock:
-            con = base.cursor()
-        timer = threading.Timer(self.timeout, con.interrupt)
-        timer.start()
-        try:
-            yield con
-        except duckdb.InterruptException:
-            raise QueryTimeout(f"the query ran longer than {self.timeout:g} s; narrow it") from None
-        finally:
-            timer.cancel()
-            con.close()
+        """A cursor on one day's file for one query, interrupted after the timeout.
 
-    def close(self) -> None:
-        """Close the kept-open day files (releases DuckDB's file lock in a separate process)."""
+        The gate is held for the query only: a waiting writer gets its turn between two queries.
+        """
+        deadline = time.monotonic() + self.timeout
+        try:
+            with self._gate.held(self.timeout):
+                base = self._day_connection(day, deadline)
+                if base is None:
+                    yield None
+                    return
+                with self._lock:
+                    con = base.cursor()
+                timer = threading.Timer(max(0.0, deadline - time.monotonic()), con.interrupt)
+                timer.start()
+                try:
+                    yield con
+                except duckdb.InterruptException:
+                    raise QueryTimeout(f"the query ran longer than {self.timeout:g} s; narrow it") from None
+                finally:
+                    timer.cancel()
+                    con.close()
+        except StoreBusy as exc:
+            raise BackendUnavailable(str(exc)) from None
+
+    def _close_open(self) -> None:
         with self._lock:
             while self._open:
                 self._open.popitem()[1].close()
+
+    def close(self) -> None:
+        """Close the kept-open day files and let writers in."""
+        self._gate.close()
 
     def _where(self, f: Filters, *extra: Expr) -> tuple[str, list[Any]]:
         sql, params = compile_sql(and_(f.expr, *extra))
@@ -132,7 +161,8 @@ class DuckDBBackend:
             with self._connect(day) as con:
                 if con is None:
                     continue
-                yield from con.execute(f"SELECT {select} FROM events WHERE {where} {group}", params).fetchall()
+                rows = con.execute(f"SELECT {select} FROM events WHERE {where} {group}", params).fetchall()
+            yield from rows
 
     # -- Backend --------------------------------------------------------------------------------
 
