@@ -27,6 +27,10 @@ Two mechanisms, both on by default:
   Cheap substring tests (``@``, ``=``, ``earer``, a run of 13 digits) decide whether a string is
   scanned at all, so most strings never meet a regex; with ``extra_patterns`` every string is.
 
+Most events hold nothing to mask, so the event is first written once with orjson and the JSON text
+scanned as a whole (see :class:`EventPrescan`): when it names no secret field term and holds no
+pattern trigger, no field or string of the event can change and the walk is skipped.
+
 Keys that are ours and hold no user data are never touched: ``@raw``, ``@source_id``, ``@timestamp``,
 ``event.id``, ``trace.id``, ``span.id`` and every ``log.*`` key. ``redactions`` counts the values
 masked (a field, or one pattern match) since construction; the pipeline exports it as a metric.
@@ -38,6 +42,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.document import RAW, SOURCE_ID
@@ -67,6 +72,56 @@ _NEEDLES: dict[PatternName, tuple[str, ...]] = {
     "query_secret": ("=",),
 }
 _CARD_TRIGGER = re.compile(r"[0-9][0-9 -]{12}").search
+_CARD_TRIGGER_BYTES = re.compile(rb"[0-9][0-9 -]{12}").search
+# Characters orjson writes escaped: a term holding one would not appear verbatim in the JSON text.
+_ESCAPED_IN_JSON = frozenset('"\\') | frozenset(map(chr, range(0x20)))
+
+
+class EventPrescan:
+    """One scan of the whole event's JSON text that is false only when redaction cannot change it.
+
+    Why it is exact: every string and key of the event appears verbatim in ``orjson.dumps(event)``
+    except for the characters JSON escapes (quote, backslash, control characters), and none of the
+    triggers contains one. For ASCII text, ``bytes.lower`` is ``str.lower``, so:
+
+    * a secret field name (its normalized name contains a term) and a ``key=value`` secret (the
+      normalized text contains a term) both leave that term in the normalized JSON text;
+    * an email needs an ``@`` besides those in the top-level keys (``@timestamp``, ``@source_id``);
+    * a bearer token needs ``bearer`` in the lowercased text; a card, a run of 13 digits, spaces or
+      dashes (the same superset test the per-string scan uses).
+
+    Non-ASCII text (``str.lower`` differs), an event orjson refuses, ``extra_patterns`` or a term
+    holding a JSON-escaped character: the answer is "scan", and the full walk decides as before.
+    """
+
+    __slots__ = ("_terms", "_email", "_bearer", "_card", "usable")
+
+    def __init__(self, terms: tuple[str, ...], enabled: set[PatternName], has_extra_patterns: bool) -> None:
+        self._terms = tuple(term.encode() for term in terms)
+        self._email = "email" in enabled
+        self._bearer = "bearer" in enabled
+        self._card = "card" in enabled
+        self.usable = not has_extra_patterns and all(
+            term.isascii() and _ESCAPED_IN_JSON.isdisjoint(term) for term in terms
+        )
+
+    def may_change(self, event: dict[str, Any]) -> bool:
+        """False when neither a field name nor a string of ``event`` can be masked."""
+        try:
+            text = orjson.dumps(event)
+        except Exception:  # noqa: BLE001 - whatever orjson refuses is left to the full walk
+            return True
+        if not text.isascii():
+            return True
+        lowered = text.lower()
+        normalized = lowered.replace(b"-", b"").replace(b"_", b"")
+        if any(map(normalized.__contains__, self._terms)):
+            return True
+        if self._bearer and b"earer" in lowered:
+            return True
+        if self._email and b"@" in text and text.count(b"@") != "\0".join(event).count("@"):
+            return True
+        return self._card and _CARD_TRIGGER_BYTES(text) is not None
 
 
 def _trigger(enabled: set[PatternName], has_extra_patterns: bool) -> Callable[[str], bool]:
@@ -184,7 +239,13 @@ class Redact:
         ) + tuple(self._extra_scrubber(re.compile(p)) for p in self.config.extra_patterns)
         self._needs_scrub = _trigger(enabled, bool(self.config.extra_patterns))
         self._top_level_kind: dict[str, int] = {}
-        self._apply: Callable[[dict[str, Any]], dict[str, Any]] = self._redact if self.config.enabled else _unchanged
+        prescan = EventPrescan(self._terms, enabled, bool(self.config.extra_patterns))
+        self._may_change = prescan.may_change
+        self._apply: Callable[[dict[str, Any]], dict[str, Any]] = self._redact
+        if not self.config.enabled:
+            self._apply = _unchanged
+        elif prescan.usable:
+            self._apply = self._redact_after_prescan
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         return self._apply(event)
@@ -227,6 +288,9 @@ class Redact:
                 self._top_level_kind.clear()
             self._top_level_kind[key] = kind
         return kind
+
+    def _redact_after_prescan(self, event: dict[str, Any]) -> dict[str, Any]:
+        return self._redact(event) if self._may_change(event) else event
 
     def _redact(self, event: dict[str, Any]) -> dict[str, Any]:
         # An explicit stack instead of recursion: decoded JSON may nest deeper than Python's

@@ -1,0 +1,95 @@
+"""Per-processor cost of the default chain, in µs per event, on the realistic sample and the real-logger corpus.
+
+Each processor runs over the whole list of events before the next one does (the events carry what the
+previous processors made of them), so each stage is timed as one block, without a timer call per
+event. The last rows are the serialization (nest + orjson) and a bare ``orjson.loads`` + ``dumps`` of
+the same lines, measured in the same run. Run by hand:
+
+    python -m bench.profile_chain [--lines 100000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ingest.document import RAW, SOURCE_ID, serialize
+from logferry.config import load_settings
+from logferry.sample import generate_lines
+from logferry.stages import PROCESSORS
+
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus"
+
+
+def sample_lines(count: int) -> list[tuple[str, bytes]]:
+    return [(f"/var/log/app/{service}.log", line) for service, line in generate_lines(count, seed=7)]
+
+
+def corpus_lines(count: int) -> list[tuple[str, bytes]]:
+    """The real-logger corpus lines, repeated up to ``count``."""
+    lines = [
+        (f"/var/log/corpus/{path.name}", line)
+        for path in sorted(CORPUS.glob("*.log"))
+        for line in path.read_bytes().splitlines()
+    ]
+    return [lines[i % len(lines)] for i in range(count)]
+
+
+def stage_costs(lines: list[tuple[str, bytes]]) -> dict[str, float]:
+    """Seconds each processor (then serialization, then the bare loop) took over all ``lines``."""
+    settings = load_settings(None)
+    chain = [(name, PROCESSORS[name](getattr(settings.processors, name))) for name in settings.pipeline]
+    events: list[Any] = [
+        {RAW: line, SOURCE_ID: "2049:131:9f86d081", "log.file.path": path, "log.offset": i * 100}
+        for i, (path, line) in enumerate(lines)
+    ]
+    costs: dict[str, float] = {}
+    for name, processor in chain:
+        started = time.perf_counter()
+        events = [processor(event) for event in events]
+        costs[name] = time.perf_counter() - started
+    started = time.perf_counter()
+    for event in events:
+        serialize(event)
+    costs["serialize (nest+orjson)"] = time.perf_counter() - started
+    loads, dumps = orjson.loads, orjson.dumps
+    started = time.perf_counter()
+    for _, line in lines:
+        try:
+            dumps(loads(line))
+        except orjson.JSONDecodeError:
+            dumps({"message": line.decode("utf-8", "replace")})
+    costs["bare loads+dumps"] = time.perf_counter() - started
+    return costs
+
+
+def report(title: str, lines: list[tuple[str, bytes]], rounds: int) -> None:
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for name, seconds in stage_costs(lines).items():
+            best[name] = min(best.get(name, seconds), seconds)
+    per_event = {name: seconds / len(lines) * 1e6 for name, seconds in best.items()}
+    bare = per_event.pop("bare loads+dumps")
+    total = sum(per_event.values())
+    print(f"\n{title}: {len(lines):,} events, best of {rounds}")
+    for name, micros in sorted(per_event.items(), key=lambda item: -item[1]):
+        print(f"  {name:26s} {micros:7.2f} µs/event")
+    print(f"  {'chain + serialize':26s} {total:7.2f} µs/event  ({1e6 / total:,.0f} ev/s)")
+    print(f"  {'bare loads+dumps':26s} {bare:7.2f} µs/event  ({1e6 / bare:,.0f} ev/s)  ratio {bare / total:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    report("realistic sample", sample_lines(args.lines), args.rounds)
+    report("real-logger corpus", corpus_lines(args.lines), args.rounds)
+
+
+if __name__ == "__main__":
+    main()
