@@ -38,7 +38,9 @@ import glob
 import hashlib
 import logging
 import os
+import threading
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -129,6 +131,7 @@ class FileSource:
         self._last_scan = 0.0
         self._resume: dict[str, _Resume] = {}
         self._skipped: dict[str, int] = {}
+        self._pinner = None if once else _Pinner(self)
 
     # -- discovery -------------------------------------------------------------------------------
 
@@ -152,34 +155,49 @@ class FileSource:
             self.scan()
 
     def scan(self) -> None:
-        """Open files that appeared, grew, were truncated or were renamed into the globs."""
+        """Open files that appeared, grew, were truncated or were renamed into the globs.
+
+        Files the pinner opened meanwhile are taken over, even if they left the globs since.
+        """
         self._last_scan = time.monotonic()
+        pinned = self._pinner.take() if self._pinner is not None else {}
         now = time.time()
         for path, st in sorted(self._matches().items()):
             key = f"{st.st_dev}:{st.st_ino}"
-            open_h = self.harvesters.get(key)
-            if open_h is not None:
-                if open_h.path != path:
-                    open_h.path = open_h.state.path = path
-                continue
-            if st.st_size == 0 or self._skipped.get(key, -1) >= 0 and st.st_size >= self._skipped[key]:
-                continue
-            known = self.registry.get(key)
-            if known is None and self.config.ignore_older and now - st.st_mtime > self.config.ignore_older:
-                continue
-            resume = self._resume.get(key)
-            if known is not None and resume is not None and resume.source_id == known.source_id:
-                if st.st_size == resume.size_seen:
-                    continue
-            elif known is not None and known.path == path and st.st_size == known.offset:
-                continue
-            self._open(path, key, known)
+            _, file = pinned.pop(key, (path, None))
+            if self._wanted(path, key, st, now):
+                self._open(path, key, self.registry.get(key), file)
+            elif file is not None:
+                file.close()
+        for key, (path, file) in pinned.items():  # renamed out of the globs, or deleted, since pinned
+            if key in self.harvesters:
+                file.close()
+            else:
+                self._open(path, key, self.registry.get(key), file)
 
-    def _open(self, path: str, key: str, known: FileState | None) -> None:
-        try:
-            file = open(path, "rb", buffering=0)  # noqa: SIM115 - held open across polls, closed in _close
-        except OSError:
-            return
+    def _wanted(self, path: str, key: str, st: os.stat_result, now: float) -> bool:
+        """Should a matched file be opened: not open yet, not skipped, with something new to read."""
+        open_h = self.harvesters.get(key)
+        if open_h is not None:
+            if open_h.path != path:
+                open_h.path = open_h.state.path = path
+            return False
+        if st.st_size == 0 or self._skipped.get(key, -1) >= 0 and st.st_size >= self._skipped[key]:
+            return False
+        known = self.registry.get(key)
+        if known is None and self.config.ignore_older and now - st.st_mtime > self.config.ignore_older:
+            return False
+        resume = self._resume.get(key)
+        if known is not None and resume is not None and resume.source_id == known.source_id:
+            return st.st_size != resume.size_seen
+        return not (known is not None and known.path == path and st.st_size == known.offset)
+
+    def _open(self, path: str, key: str, known: FileState | None, file: BinaryIO | None = None) -> None:
+        if file is None:
+            try:
+                file = open(path, "rb", buffering=0)  # noqa: SIM115 - held open across polls, closed in _close
+            except OSError:
+                return
         try:
             st = os.fstat(file.fileno())
             head = os.pread(file.fileno(), FINGERPRINT_MAX, 0)
@@ -458,8 +476,75 @@ class FileSource:
         return not self.harvesters
 
     def close(self) -> None:
+        if self._pinner is not None:
+            self._pinner.close()
         for h in list(self.harvesters.values()):
             self._close(h)
+
+    def _unseen(self, key: str) -> bool:
+        """A file this source has never opened nor recorded (read from the pinner's thread)."""
+        return not (key in self.harvesters or key in self.registry.files or key in self._resume or key in self._skipped)
+
+
+class _Pinner:
+    """Opens files new to the globs every ``scan_frequency``, on its own thread.
+
+    The reading thread scans between reads, but it can be held for seconds by a slow sink (backpressure,
+    retries). A file that sat under its name only briefly is opened here all the same; the held
+    descriptor keeps its content readable after a rename out of the globs or a delete, and the next
+    ``scan`` takes it over. The thread holds the source weakly and ends with it or with ``close``.
+    """
+
+    def __init__(self, source: FileSource) -> None:
+        self._source = weakref.ref(source)
+        self._interval = source.config.scan_frequency
+        self._lock = threading.Lock()
+        self._pinned: dict[str, tuple[str, BinaryIO]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="file-pinner", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            source = self._source()
+            if source is None:
+                return
+            try:
+                self._pin_new(source)
+            except Exception:  # noqa: BLE001 - a failed pass is retried next time; the reading thread scans too
+                log.exception("pinning new files failed")
+            del source
+
+    def _pin_new(self, source: FileSource) -> None:
+        ignore_older, now = source.config.ignore_older, time.time()
+        for path, st in source._matches().items():
+            key = f"{st.st_dev}:{st.st_ino}"
+            if key in self._pinned or not source._unseen(key) or st.st_size == 0:
+                continue
+            if ignore_older and now - st.st_mtime > ignore_older:
+                continue
+            try:
+                file = open(path, "rb", buffering=0)  # noqa: SIM115 - handed to the source, which closes it
+                fst = os.fstat(file.fileno())
+            except OSError:
+                continue
+            if f"{fst.st_dev}:{fst.st_ino}" != key:
+                file.close()
+                continue
+            with self._lock:
+                self._pinned[key] = (path, file)
+
+    def take(self) -> dict[str, tuple[str, BinaryIO]]:
+        with self._lock:
+            pinned, self._pinned = self._pinned, {}
+        return pinned
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+        for _, file in self.take().values():
+            file.close()
 
 
 def _head_matches(head: bytes, state: FileState) -> bool:

@@ -218,3 +218,15 @@ def test_truncation_while_the_reader_is_behind_splices_and_repeats_nothing(tmp_p
     lost = set(tally.lost(total))
     for seq in lost:
         assert set(range(seq, (seq // 24_000 + 1) * 24_000)) <= lost, seq
+
+
+def test_files_rotated_away_while_the_sink_stalls_are_still_read(tmp_path: Path) -> None:
+    """The sink takes ~2 s per 1 MiB read; files live 0.5 s under the glob's name meanwhile."""
+    total = 60_000
+    src = file_source(tmp_path, "app.log")
+    writer = start_writer(tmp_path / "app.log", "--lines", str(total), "--rate", "20000", "--rotate-every", "10000")
+    tally = follow(src, writer, total, lines_per_second=5_000)
+    stats = writer_report(writer)
+    print(report("rename, stalled sink", tally, total, stats))
+    assert tally.garbage == [] and tally.duplicated() == 0
+    assert tally.lost(total) == []
