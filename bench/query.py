@@ -7,6 +7,12 @@ days and bulk-loaded: DuckDB with ``read_ndjson_objects`` into the day files, El
 the bulk API into ``<prefix>-YYYY.MM.DD`` under the project's index template. Then each query runs
 ``--repeat`` times over one day: errors by user (top 10), errors over time (5 m buckets, by
 endpoint), top endpoints. Targets: embedded p99 < 200 ms, Elasticsearch p99 < 300 ms.
+
+``--clients 20`` then serves the embedded data dir with ``logferry serve`` (a real process, real
+HTTP on loopback) and runs that many concurrent clients over the same questions plus a page of
+events, reporting p50/p99 and requests/s (target p99 < 300 ms); then once more while ``logferry
+ingest`` writes generated lines at full speed into the same data dir (the second bench day, so
+the queried day keeps its figures), which measures the readers' turns with the writer.
 Run by hand; not a test.
 """
 
@@ -14,10 +20,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -148,6 +158,124 @@ def measure(backend: Backend, repeat: int) -> dict[str, tuple[float, float]]:
     return out
 
 
+API_TARGET_P99_MS = 300.0
+
+
+def api_requests() -> list[tuple[str, dict[str, Any]]]:
+    """The bench's questions as API calls, plus the first page of events."""
+    window = {"from": iso_ms(START), "to": iso_ms(START + dt.timedelta(days=1))}
+    return [
+        ("/api/v1/stats/top", {**window, "field": "user", "size": 10, "errors": "true"}),
+        ("/api/v1/stats/errors-over-time", {**window, "interval": "5m", "by": "endpoint", "top": 10}),
+        ("/api/v1/stats/top", {**window, "field": "endpoint", "size": 10}),
+        ("/api/v1/events", {**window, "size": 50, "level": "error"}),
+    ]
+
+
+def percentile(sorted_ms: list[float], q: float) -> float:
+    return sorted_ms[min(len(sorted_ms) - 1, int(round(q * (len(sorted_ms) - 1))))]
+
+
+def load_clients(base: str, clients: int, per_client: int) -> tuple[float, float, float, int]:
+    """``clients`` threads, each sending ``per_client`` requests back to back: p50, p99 (ms), req/s, failures."""
+    import httpx
+
+    calls = api_requests()
+    times: list[float] = []
+    failures = 0
+    lock = threading.Lock()
+    start_line = threading.Barrier(clients)
+
+    def client(n: int) -> None:
+        nonlocal failures
+        with httpx.Client(base_url=base, timeout=120) as http:
+            start_line.wait()
+            for i in range(per_client):
+                route, params = calls[(n + i) % len(calls)]
+                t0 = time.perf_counter()
+                ok = http.get(route, params=params).status_code == 200
+                ms = (time.perf_counter() - t0) * 1000
+                with lock:
+                    times.append(ms)
+                    failures += not ok
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    times.sort()
+    return statistics.median(times), percentile(times, 0.99), len(times) / elapsed, failures
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def logferry(data: Path, *args: str, **popen: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "logferry", "--data-dir", str(data), *args], cwd=ROOT, **popen)
+
+
+def writer_log(path: Path, n: int) -> None:
+    """``n`` pino-style lines on the second bench day, for ``logferry ingest`` to write at full speed."""
+    day2_ms = int((START + dt.timedelta(days=1)).timestamp() * 1000)
+    with open(path, "wb") as f:
+        for i in range(n):
+            line = {"time": day2_ms + i, "level": 50 if i % 20 == 0 else 30, "msg": "bench writer", "userId": "w"}
+            f.write(orjson.dumps({**line, "req": {"method": "GET", "url": f"/api/v1/w/{i}"}}) + b"\n")
+
+
+def api_load(data: Path, clients: int, per_client: int, writer_lines: int) -> None:
+    """``logferry serve`` over ``data`` under ``clients`` concurrent clients, alone and beside a writer."""
+    import httpx
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    serve = logferry(data, "serve", "--port", str(port), stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("logferry serve did not become ready in 60 s")
+            time.sleep(0.2)
+        load_clients(base, clients, 2)  # warm-up: open the day files, fill DuckDB's cache
+        p50, p99, rps, failed = load_clients(base, clients, per_client)
+        verdict = "ok" if p99 < API_TARGET_P99_MS else "OVER TARGET"
+        print(
+            f"serve alone, {clients} clients x {per_client}: p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   "
+            f"{rps:6.1f} req/s   {failed} failed   ({verdict}, target p99 < {API_TARGET_P99_MS:.0f} ms)",
+            flush=True,
+        )
+        log = data / "bench-writer.log"
+        writer_log(log, writer_lines)
+        (data / "registry.json").unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        writer = logferry(data, "ingest", str(log), stderr=subprocess.PIPE, env={**os.environ})
+        p50, p99, rps, failed = load_clients(base, clients, per_client)
+        _, err = writer.communicate()
+        writer_s = time.perf_counter() - t0
+        print(
+            f"beside ingest, {clients} clients x {per_client}: p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   "
+            f"{rps:6.1f} req/s   {failed} failed",
+            flush=True,
+        )
+        print(f"  the writer meanwhile: exit {writer.returncode}, {err.decode().strip()} ({writer_s:.0f} s wall)")
+        log.unlink()
+    finally:
+        serve.terminate()
+        serve.wait(60)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=10_000_000)
@@ -157,6 +285,9 @@ def main() -> None:
     ap.add_argument("--es-url", default="http://127.0.0.1:9200")
     ap.add_argument("--index-prefix", default="lfbench")
     ap.add_argument("--skip-load", action="store_true", help="Query what an earlier run loaded.")
+    ap.add_argument("--clients", type=int, default=0, help="Concurrent API clients against logferry serve.")
+    ap.add_argument("--requests-per-client", type=int, default=25)
+    ap.add_argument("--writer-lines", type=int, default=200_000, help="Lines ingested beside the API load.")
     args = ap.parse_args()
 
     results: dict[str, dict[str, tuple[float, float]]] = {}
@@ -180,6 +311,8 @@ def main() -> None:
         load_s = time.perf_counter() - t0
         print(f"{name}: {args.events:,} events loaded in {load_s:.0f} s", flush=True)
         results[name] = measure(backend, args.repeat)
+        if name == "duckdb":
+            backend.close()  # type: ignore[attr-defined]
         for label, (p50, p99) in results[name].items():
             verdict = "ok" if p99 < TARGETS_MS[name] else "OVER TARGET"
             print(
@@ -191,6 +324,8 @@ def main() -> None:
         print("elasticsearch / duckdb p50 ratio:")
         for label in results["duckdb"]:
             print(f"  {label:<36} {results['elasticsearch'][label][0] / results['duckdb'][label][0]:.2f}x")
+    if args.clients and "duckdb" in results:
+        api_load(data, args.clients, args.requests_per_client, args.writer_lines)
 
 
 if __name__ == "__main__":

@@ -41,8 +41,8 @@ class StoreFailed(SinkUnavailable):
 class DuckDBSink:
     """Writes each batch day by day; a document DuckDB refuses goes to the dead-letter file.
 
-    Construction takes the store's writer lock (``StoreBusy`` when another process writes). Day
-    files stay open between batches only while no reader waits for them (see ``StoreGate``).
+    Construction takes the store's writer lock (``StoreBusy`` when another process writes). A day
+    file stays open between batches only while no reader waits for it (see ``StoreGate``).
     """
 
     name = "duckdb"
@@ -58,16 +58,22 @@ class DuckDBSink:
         self._writer_lock = WriterLock(store.directory)
         self._writer_lock.acquire()
         self._connections: dict[dt.date, duckdb.DuckDBPyConnection] = {}
-        self._gate = StoreGate(store.directory, exclusive=True, on_release=self._close_connections)
+        self._gates: dict[dt.date, StoreGate] = {}
 
     def connection(self, day: dt.date) -> duckdb.DuckDBPyConnection:
         """The open connection to one day's file (created on first write); the oldest day is closed."""
         con = self._connections.get(day)
         if con is None:
-            if len(self._connections) >= self.open_days:
-                self._close(min(self._connections))
+            while len(self._connections) >= self.open_days:
+                self._gates[min(self._connections)].release()
             con = self._connections[day] = self.store.connect(day, create=True)
         return con
+
+    def _gate(self, day: dt.date) -> StoreGate:
+        gate = self._gates.get(day)
+        if gate is None:
+            gate = self._gates[day] = self.store.gate(day, exclusive=True, on_release=lambda: self._close(day))
+        return gate
 
     def write(self, batch: Batch) -> None:
         """Return only when every document is in DuckDB (committed) or in the dead-letter file."""
@@ -80,8 +86,8 @@ class DuckDBSink:
             else:
                 by_day.setdefault(day, []).append(doc)
         try:
-            with self._gate.held(self.gate_timeout):
-                for day, docs in sorted(by_day.items()):
+            for day, docs in sorted(by_day.items()):
+                with self._gate(day).held(self.gate_timeout):
                     refused.extend(self._write_day(day, docs))
         except StoreBusy as exc:
             raise StoreFailed(str(exc)) from None
@@ -116,25 +122,24 @@ class DuckDBSink:
         return refused
 
     def _fail(self, day: dt.date, exc: BaseException) -> None:
-        """Drop every connection (DuckDB may have invalidated the database) and raise a retriable error."""
-        self._close_connections()
+        """Drop the connection (DuckDB may have invalidated the database) and raise a retriable error."""
+        self._close(day)
         message = " ".join(str(exc).split())
         raise StoreFailed(f"{self.store.path(day)}: {message}") from None
 
     def _close(self, day: dt.date) -> None:
-        con = self._connections.pop(day)
+        con = self._connections.pop(day, None)
+        if con is None:
+            return
         try:
             con.close()
         except duckdb.Error as exc:
             # The commit already happened; a failed checkpoint leaves the WAL, replayed on next open.
             log.warning("closing %s: %s", self.store.path(day), " ".join(str(exc).split()))
 
-    def _close_connections(self) -> None:
-        for day in list(self._connections):
-            self._close(day)
-
     def close(self) -> None:
-        self._gate.close()
+        for gate in self._gates.values():
+            gate.close()
         self._writer_lock.release()
 
 

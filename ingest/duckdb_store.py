@@ -2,8 +2,8 @@
 
 DuckDB lets one process open a file read-write *or* any number of processes open it read-only,
 never both. So that ``serve``, ``search`` and ``stats`` work beside ``ingest``/``run`` on one data
-dir, every process takes turns through ``StoreGate``, a readers-writer lock made of two ``flock``
-files in the store directory: readers share it and keep their read-only connections open while
+dir, every process takes turns on each day file through ``StoreGate``, a readers-writer lock made
+of two ``flock`` files beside it: readers share it and keep their read-only connections open while
 nobody waits, the writer holds it alone and keeps its read-write connections open while nobody
 waits, and whichever side waits gets the next turn. ``WriterLock`` keeps it to one writer.
 """
@@ -78,6 +78,10 @@ class DayStore:
 
     def path(self, day: dt.date) -> Path:
         return self.directory / f"{day.isoformat()}.duckdb"
+
+    def gate(self, day: dt.date, *, exclusive: bool, on_release: Callable[[], None]) -> StoreGate:
+        """This process's side of the turn-taking on one day file (``.<day>.gate`` beside it)."""
+        return StoreGate(self.directory / f".{day.isoformat()}", exclusive=exclusive, on_release=on_release)
 
     def days(self) -> list[dt.date]:
         """Every day that has a file, oldest first."""
@@ -167,33 +171,32 @@ def _try_flock(fd: int, op: int) -> bool:
 
 
 class StoreGate:
-    """One process's side of the store's readers-writer lock, held across uses until the other side waits.
+    """One process's side of a day file's readers-writer lock, held across uses until the other side waits.
 
-    ``.gate`` is the lock itself (shared for readers, exclusive for the writer). ``.gate-intent``
-    says who waits: a side takes it (readers shared, the writer exclusive) while it waits for
-    ``.gate`` and lets go once in, so the side holding ``.gate`` sees a waiter when it fails to
-    take ``.gate-intent`` its own way (readers never conflict with readers there). The holder
-    then lets its in-flight uses finish, calls
-    ``on_release`` (close the DuckDB connections) and unlocks; new uses in this process wait their
-    turn behind the other side, so neither side starves the other.
+    DuckDB locks each file on its own, so each day file has its own gate: readers of sealed past
+    days never wait for the writer of today. ``.<day>.gate`` is the lock itself (shared for
+    readers, exclusive for the writer). ``.<day>.gate-intent`` says who waits: a side takes it
+    (readers shared, the writer exclusive) while it waits for the gate and lets go once in, so the
+    side holding the gate sees a waiter when it fails to take the intent its own way (readers
+    never conflict with readers there). The holder then lets its in-flight uses finish, calls
+    ``on_release`` (close the DuckDB connection) and unlocks; new uses in this process wait their
+    turn behind the other side, so neither side starves the other. One watcher thread per process
+    does the same for idle holders, which nobody else would notice.
     """
 
-    def __init__(self, directory: Path, *, exclusive: bool, on_release: Callable[[], None], poll: float = 0.05) -> None:
-        self.directory = directory
+    def __init__(self, lock_path: Path, *, exclusive: bool, on_release: Callable[[], None]) -> None:
+        self.lock_path = lock_path
         self.exclusive = exclusive
         self.on_release = on_release
-        self.poll = poll
         self._mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
         self._cond = threading.Condition()
         self._gate_fd: int | None = None
         self._intent_fd: int | None = None
         self._users = 0
-        self._closed = False
-        self._watcher: threading.Thread | None = None
 
     @contextlib.contextmanager
     def held(self, timeout: float) -> Iterator[None]:
-        """Use the store; waits at most ``timeout`` s for the other side (then ``StoreBusy``)."""
+        """Use the file; waits at most ``timeout`` s for the other side (then ``StoreBusy``)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._gate_fd is not None and self._other_waits():
@@ -221,24 +224,22 @@ class StoreGate:
     def close(self) -> None:
         self.release()
         with self._cond:
-            self._closed = True
             if self._intent_fd is not None:
                 os.close(self._intent_fd)
                 self._intent_fd = None
-            self._cond.notify_all()
 
     # -- under self._cond ---------------------------------------------------------------------
 
-    def _open(self, name: str) -> int:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        return os.open(self.directory / name, os.O_RDONLY | os.O_CREAT, 0o644)
+    def _open(self, suffix: str) -> int:
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(f"{self.lock_path}{suffix}", os.O_RDONLY | os.O_CREAT, 0o644)
 
     def _acquire(self, deadline: float) -> None:
         if self._intent_fd is None:
             self._intent_fd = self._open(".gate-intent")
         gate_fd = self._open(".gate")
         side = "the writer" if not self.exclusive else "a reader"
-        what = f"{self.directory} is held by {side} longer than we could wait; try again"
+        what = f"{self.lock_path.parent}: {side} held the store longer than we could wait; try again"
         try:
             _flock(self._intent_fd, self._mode, deadline, what)
             try:
@@ -249,19 +250,17 @@ class StoreGate:
             os.close(gate_fd)
             raise
         self._gate_fd = gate_fd
-        if self._watcher is None:
-            self._watcher = threading.Thread(target=self._watch, name="store-gate", daemon=True)
-            self._watcher.start()
+        _watch(self)
 
     def _other_waits(self) -> bool:
-        """Taking ``.gate-intent`` our way fails only while the other side holds it (waits)."""
+        """Taking the intent our own way fails only while the other side holds it (waits)."""
         return self._intent_fd is not None and not _try_flock(self._intent_fd, self._mode)
 
     def _wait(self, deadline: float) -> None:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise StoreBusy(f"{self.directory}: in-flight work did not finish in time; try again")
-        self._cond.wait(min(left, self.poll))
+            raise StoreBusy(f"{self.lock_path.parent}: in-flight work did not finish in time; try again")
+        self._cond.wait(min(left, WATCH_POLL))
 
     def _let_go(self) -> None:
         if self._gate_fd is None:
@@ -272,18 +271,43 @@ class StoreGate:
             os.close(self._gate_fd)
             self._gate_fd = None
 
-    def _watch(self) -> None:
-        """Let go while idle when the other side waits (nobody else would notice)."""
-        while True:
-            with self._cond:
-                if self._closed:
-                    return
-                if self._gate_fd is not None and not self._users and self._other_waits():
-                    try:
-                        self._let_go()
-                    except Exception:  # noqa: BLE001 - closing connections must not kill the watcher
-                        log.exception("releasing %s failed", self.directory)
-                self._cond.wait(self.poll)
+    def _let_go_if_waited_for(self) -> bool:
+        """The watcher's check; False once the gate is not held any more."""
+        with self._cond:
+            if self._gate_fd is not None and not self._users and self._other_waits():
+                self._let_go()
+            return self._gate_fd is not None
+
+
+WATCH_POLL = 0.05  # s between two checks of the held gates for a waiting other side
+_held_gates: set[StoreGate] = set()
+_held_lock = threading.Lock()
+_watcher: threading.Thread | None = None
+
+
+def _watch(gate: StoreGate) -> None:
+    global _watcher
+    with _held_lock:
+        _held_gates.add(gate)
+        if _watcher is None:
+            _watcher = threading.Thread(target=_watch_loop, name="store-gates", daemon=True)
+            _watcher.start()
+
+
+def _watch_loop() -> None:
+    while True:
+        time.sleep(WATCH_POLL)
+        with _held_lock:
+            gates = list(_held_gates)
+        for gate in gates:
+            try:
+                still_held = gate._let_go_if_waited_for()
+            except Exception:  # noqa: BLE001 - closing connections must not kill the watcher
+                log.exception("releasing %s failed", gate.lock_path)
+                still_held = True
+            if not still_held:
+                with _held_lock:
+                    _held_gates.discard(gate)
 
 
 STORAGE_FAULTS = (

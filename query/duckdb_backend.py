@@ -4,7 +4,8 @@ Each day is queried through its own read-only connection and the partial results
 Python — they are counts, which add up. The connections stay open between queries (opening a day
 file costs about 100 ms) while no writer waits; when ``ingest``/``run`` wants to write, the
 ``StoreGate`` lets the in-flight queries finish, closes them and reopens after the writer's turn,
-so queries and ingest run side by side on one data dir without DuckDB's lock error.
+so queries and ingest run side by side on one data dir without DuckDB's lock error. Turns are
+per day file: queries of past days never wait for the writer of today.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class DuckDBBackend:
         self._open: OrderedDict[dt.date, duckdb.DuckDBPyConnection] = OrderedDict()
         self._has_table: set[dt.date] = set()
         self._lock = threading.Lock()
-        self._gate = StoreGate(store.directory, exclusive=False, on_release=self._close_open)
+        self._gates: dict[dt.date, StoreGate] = {}
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -120,7 +121,7 @@ class DuckDBBackend:
         """
         deadline = time.monotonic() + self.timeout
         try:
-            with self._gate.held(self.timeout):
+            with self._gate(day).held(self.timeout):
                 base = self._day_connection(day, deadline)
                 if base is None:
                     yield None
@@ -139,14 +140,25 @@ class DuckDBBackend:
         except StoreBusy as exc:
             raise BackendUnavailable(str(exc)) from None
 
-    def _close_open(self) -> None:
+    def _gate(self, day: dt.date) -> StoreGate:
         with self._lock:
-            while self._open:
-                self._open.popitem()[1].close()
+            gate = self._gates.get(day)
+            if gate is None:
+                gate = self._gates[day] = self.store.gate(day, exclusive=False, on_release=lambda: self._close_day(day))
+            return gate
+
+    def _close_day(self, day: dt.date) -> None:
+        with self._lock:
+            con = self._open.pop(day, None)
+            if con is not None:
+                con.close()
 
     def close(self) -> None:
         """Close the kept-open day files and let writers in."""
-        self._gate.close()
+        with self._lock:
+            gates = list(self._gates.values())
+        for gate in gates:
+            gate.close()
 
     def _where(self, f: Filters, *extra: Expr) -> tuple[str, list[Any]]:
         sql, params = compile_sql(and_(f.expr, *extra))

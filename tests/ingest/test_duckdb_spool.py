@@ -52,6 +52,6 @@ def test_kill_9_while_writing_leaves_no_files_behind(tmp_path: Path) -> None:
         finally:
             proc.wait(timeout=60)
     names = {p.relative_to(data_dir).as_posix() for p in data_dir.rglob("*") if p.is_file()}
-    allowed = {"registry.json", "events/.lock", "events/.gate", "events/.gate-intent"}
+    allowed = {"registry.json", "events/.lock", "events/.2026-11-20.gate", "events/.2026-11-20.gate-intent"}
     leftovers = {n for n in names - allowed if not n.startswith("events/2026-11-20.duckdb")}
     assert not leftovers, f"a killed run left files behind: {sorted(leftovers)}"
