@@ -243,6 +243,8 @@ class FileSource:
                 )
                 known.offset, known.cut_at = size, None
                 return known, size
+            self._retire(key, known, start)  # truncated since this process read it; same first bytes
+            return _new_state(key, path, head, 0, known.generation + 1), 0
         if known is not None:
             self._retire(key, known, self._read_to(key, known))
         copy = self._copy_of(key, head, size)

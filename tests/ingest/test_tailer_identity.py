@@ -232,3 +232,22 @@ def test_a_copytruncate_while_stopped_is_continued_from_the_copy_after_a_restart
     assert {e["@source_id"] for e in after if e["log.file.path"].endswith("app.log.1")} == {before[0]["@source_id"]}
     src.close()
     assert drain(source(tmp_path, "app.log*")) == []  # and the registry remembers it all
+
+
+def test_a_closed_file_truncated_and_refilled_with_the_same_first_kib_is_read_again_from_zero(
+    tmp_path: Path,
+) -> None:
+    """Same first 1 KiB (a long constant header), shorter than what was read: a new generation."""
+    log = tmp_path / "app.log"
+    header = b"#" * 2000 + b"\n"
+    log.write_bytes(header + numbered(0, 100))
+    src = source(tmp_path, close_inactive=0.05)
+    assert len(drain(src)) == 101
+    deadline = time.monotonic() + 30
+    while src.harvesters and time.monotonic() < deadline:  # closed as inactive
+        drain(src)
+    assert src.harvesters == {}
+    with open(log, "r+b") as f:
+        f.truncate(0)
+        f.write(header + numbered(500, 3))
+    assert raws(drain(src)) == [header[:-1]] + numbered(500, 3).splitlines()
