@@ -24,6 +24,9 @@ remembered (``cut_at``): if the writer later completes the line, the rest is shi
 tagged ``_partial``; nothing is shipped twice. On SIGTERM an unterminated line stays ahead of the
 registry and is read again by the next run.
 
+``start_at = "end"`` applies to the files found by the first scan; a file appearing later is new
+content (a rotation) and is read from its start, as Vector does.
+
 Binary and compressed files (a NUL byte or a compression magic in the first block) are skipped with
 a warning and counted by reason in ``logferry_files_skipped``.
 
@@ -131,6 +134,7 @@ class FileSource:
         self._last_scan = 0.0
         self._resume: dict[str, _Resume] = {}
         self._skipped: dict[str, int] = {}
+        self._started = False  # after the first scan, new files are rotations: read from their start
         self._pinner = None if once else _Pinner(self)
 
     # -- discovery -------------------------------------------------------------------------------
@@ -174,6 +178,7 @@ class FileSource:
                 file.close()
             else:
                 self._open(path, key, self.registry.get(key), file)
+        self._started = True
 
     def _wanted(self, path: str, key: str, st: os.stat_result, now: float) -> bool:
         """Should a matched file be opened: not open yet, not skipped, with something new to read."""
@@ -252,7 +257,8 @@ class FileSource:
             return None
         if copy is not None:
             return copy
-        start = 0 if self.config.start_at == "beginning" or known is not None else size
+        from_start = self.config.start_at == "beginning" or known is not None or self._started
+        start = 0 if from_start else size
         generation = known.generation + 1 if known is not None else 0
         return _new_state(key, path, head, start, generation), start
 

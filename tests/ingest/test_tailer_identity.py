@@ -251,3 +251,13 @@ def test_a_closed_file_truncated_and_refilled_with_the_same_first_kib_is_read_ag
         f.truncate(0)
         f.write(header + numbered(500, 3))
     assert raws(drain(src)) == [header[:-1]] + numbered(500, 3).splitlines()
+
+
+def test_start_at_end_skips_what_is_there_at_start_but_reads_a_rotated_in_file_whole(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"old\n")
+    src = source(tmp_path, start_at="end")
+    assert drain(src) == []
+    os.rename(log, tmp_path / "app.log.1")
+    log.write_bytes(b"new-1\nnew-2\n")
+    assert raws(drain(src)) == [b"new-1", b"new-2"]
