@@ -8,14 +8,16 @@ generation (truncated while we were away, or a reused inode) read from 0.
 
 Rotation by rename: a file once found by the glob stays open and is read wherever it was renamed to,
 until it has not grown for ``close_inactive`` (Filebeat's ``close.on_state_change.inactive``); a
-deleted file is read to its end and closed. Globs are re-scanned every ``scan_frequency`` seconds,
-between reads, however far behind the reading is.
+deleted file is read to its end and closed. Globs are re-scanned every ``scan_frequency`` seconds
+between reads, and a pinner thread opens files new to the globs on the same schedule even while a
+slow sink holds the reading thread: a file that sat under its name only briefly is still read whole.
+A copy of a file still being followed is not read (its lines come from the original).
 
 Rotation by copytruncate: every read checks size and fingerprint; a file shorter than what was read,
 or whose first bytes changed, starts a new generation at 0 and drops the unfinished line. The old
 generation is retired in the registry: a copy of it (a new file whose first bytes match) continues at
 the offset already read, with the old source id, so its event ids are those the original would have
-had. A file whose first bytes match a file still being followed is a copy of it and is not read.
+had.
 
 Unterminated last line: it waits for its newline. It is shipped, tagged ``_partial``, only when the
 file can be considered finished: deleted, or not grown for ``close_inactive`` (``run``: observed;
