@@ -29,6 +29,11 @@ _MIN_MILLIS = 0
 _MAX_MILLIS = round((datetime(2101, 1, 1) - _EPOCH).total_seconds() * 1000)
 _MIN_YEAR, _MAX_YEAR = 1970, 2100
 _ZONE_CACHE_LIMIT = 256
+_SECOND_CACHE_LIMIT = 8192
+# Logs are written in time order, many lines per second: the formatted (or validated) second is
+# remembered, so a line costs a dict lookup and a few string slices instead of datetime arithmetic.
+_epoch_seconds: dict[int, str] = {}
+_text_seconds: dict[str, str] = {}
 
 
 def format_utc(moment: datetime) -> str:
@@ -128,6 +133,15 @@ class ParseTimestamp:
 
     def _parse_text(self, text: str, zone: tzinfo) -> str | None:
         text = text.strip()
+        length = len(text)
+        if (
+            (length == 24 and text[23] == "Z" or length == 23 and zone is UTC)
+            and text[19] in ".,:"
+            and text[10] in " T"
+        ):
+            canonical = _canonical_millis(text)
+            if canonical is not None:
+                return canonical
         if text.isascii() and text.isdigit():
             return _from_epoch(int(text))
         if len(text) > 20 and text[19] == ":" and text[10] in " T":
@@ -142,6 +156,55 @@ class ParseTimestamp:
         if not _MIN_YEAR <= moment.year <= _MAX_YEAR:
             return None
         return format_utc(moment.replace(tzinfo=None))
+
+
+def _canonical_millis(text: str) -> str | None:
+    """The result of the general parse for ``YYYY-MM-DD[T ]HH:MM:SS[.,:]mmm`` in UTC (``Z``, or naive
+    read in UTC), from the validated second; ``None`` sends the text to the general parse.
+
+    Exact because such a text parses to that second plus the milliseconds, unchanged by UTC, and
+    is formatted back as the second's ``isoformat`` and the same three digits.
+    """
+    fraction = text[20:23]
+    if not (fraction.isascii() and fraction.isdigit()):
+        return None
+    second = text[:19]
+    prefix = _text_seconds.get(second)
+    if prefix is None:
+        prefix = _validated_second(second)
+    return f"{prefix}.{fraction}Z" if prefix else None
+
+
+def _validated_second(second: str) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of a second written in canonical digits within 1970..2100, else ``""``."""
+    try:
+        moment = datetime.fromisoformat(second)
+    except ValueError:
+        moment = None
+    valid = (
+        moment is not None
+        and moment.tzinfo is None
+        and _MIN_YEAR <= moment.year <= _MAX_YEAR
+        and second.isascii()
+        and moment.isoformat(sep=second[10]) == second
+    )
+    prefix = moment.isoformat() if valid and moment is not None else ""
+    if len(_text_seconds) >= _SECOND_CACHE_LIMIT:
+        _text_seconds.clear()
+    _text_seconds[second] = prefix
+    return prefix
+
+
+def _format_millis(millis: int) -> str:
+    """``format_utc`` of the epoch milliseconds ``millis`` (non-negative), the second's text cached."""
+    second, fraction = divmod(millis, 1000)
+    prefix = _epoch_seconds.get(second)
+    if prefix is None:
+        prefix = (_EPOCH + timedelta(seconds=second)).isoformat()
+        if len(_epoch_seconds) >= _SECOND_CACHE_LIMIT:
+            _epoch_seconds.clear()
+        _epoch_seconds[second] = prefix
+    return f"{prefix}.{fraction:03d}Z"
 
 
 def _zone(name: str) -> tzinfo:
@@ -169,4 +232,4 @@ def _from_epoch(number: float) -> str | None:
         millis = int(number // 1_000_000)
     if not _MIN_MILLIS <= millis < _MAX_MILLIS:
         return None
-    return format_utc(_EPOCH + timedelta(milliseconds=millis))
+    return _format_millis(millis)
