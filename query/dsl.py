@@ -14,6 +14,7 @@ from query.expr import And, Exists, Expr, Field, Kind, MatchAll, MatchNone, Not,
 from query.timerange import iso_ms
 
 NUMERIC_SUBFIELD = "num"
+EXACT_INTEGERS = 2.0**53  # beyond, a float's integer value is not the number typed; send the float
 
 
 def compile_dsl(expr: Expr) -> dict[str, Any]:
@@ -58,8 +59,9 @@ def _numeric_field(field: Field) -> str:
 
 
 def _number(field: Field, value: float) -> float | int:
+    """An integer where the float is one exactly (a ``long`` field wants ``500``, not ``500.0``)."""
     scaled = value * field.scale
-    return int(scaled) if scaled.is_integer() else scaled
+    return int(scaled) if scaled.is_integer() and abs(scaled) < EXACT_INTEGERS else scaled
 
 
 def _bound(field: Field, value: float | dt.datetime | str) -> Any:

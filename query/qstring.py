@@ -38,6 +38,7 @@ from query.timerange import parse_time
 
 MAX_QUERY_LENGTH = 4096
 MAX_NODES = 200
+LONG_LIMIT = 2.0**63  # mapped number fields are 64-bit integers (Elasticsearch long)
 MESSAGE = ECS_FIELDS["message"]
 
 _parse_lock = threading.Lock()  # luqum's ply parser keeps state in module globals
@@ -163,12 +164,20 @@ def _bound(item: tree.Item | None) -> str | None:
 
 
 def _number(field: Field, text: str) -> float:
+    """A finite number; for a mapped number field, one its 64-bit integer column can hold.
+
+    Elasticsearch refuses a ``long`` query value out of range (and ``1e308`` ms overflows to
+    infinity in nanoseconds) while DuckDB would quietly match nothing: both answer this 422 instead.
+    """
     try:
         value = float(text)
     except ValueError:
         raise QueryError(f"{field.name} takes a number, not {text!r}") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise QueryError(f"{field.name} takes a finite number, not {text!r}")
+    if field.kind is Kind.NUMBER and not -LONG_LIMIT <= value * field.scale < LONG_LIMIT:
+        low, high = -LONG_LIMIT / field.scale, LONG_LIMIT / field.scale
+        raise QueryError(f"{field.name} takes a number between {low:.4g} and {high:.4g}, not {text!r}")
     return value
 
 

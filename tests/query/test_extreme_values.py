@@ -102,3 +102,28 @@ def test_the_widest_range_costs_no_per_day_work(api: TestClient) -> None:
         tracemalloc.stop()
     assert resp.status_code == 200, resp.text
     assert peak < 20 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+NUMBER_PAST_64_BITS = {
+    "log.offset:>1e19": "log.offset takes a number between",
+    "event.duration:>9.3e18": "event.duration takes a number between",
+    "http.response.status_code:[0 TO 1e20]": "http.response.status_code takes a number between",
+    "log.offset:-1e19": "log.offset takes a number between",
+}
+
+
+@pytest.mark.parametrize("q", list(NUMBER_PAST_64_BITS))
+def test_a_number_past_what_a_number_field_holds_is_422_on_both_backends(api: TestClient, q: str) -> None:
+    resp = api.get("/api/v1/events", params={**RANGE, "q": q})
+    assert resp.status_code == 422, resp.text
+    assert NUMBER_PAST_64_BITS[q] in resp.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "q", ["responseTime:>1e308", "status:>99999999999999999999", "foo:1e308", "responseTime:[1e300 TO 1e308]"]
+)
+def test_a_huge_number_on_a_field_that_may_be_a_source_field_matches_nothing(api: TestClient, q: str) -> None:
+    """``responseTime`` and ``status`` also name source fields (a double in ES), where 1e308 is a value."""
+    resp = api.get("/api/v1/events", params={**RANGE, "q": q})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["total"] == 0
