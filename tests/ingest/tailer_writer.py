@@ -9,6 +9,7 @@ lines exactly. Rotation every ``--rotate-every`` lines:
 - ``copytruncate``: copy ``PATH`` to ``PATH.<i>`` and truncate ``PATH`` (as logrotate does); the
   writer holds its ``O_APPEND`` descriptor, so nothing falls into a copy-to-truncate gap.
 
+``--pause`` rests after each rotation (the rate holds in between), so a reader can catch up first.
 It prints one JSON line at the end: lines written, rotations, seconds.
 """
 
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--rotate-every", type=int, default=0)
     parser.add_argument("--mode", choices=["rename", "copytruncate"], default="rename")
     parser.add_argument("--reopen-after", type=int, default=0)
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds to rest after each rotation")
     args = parser.parse_args()
 
     def open_log() -> int:
@@ -73,6 +75,9 @@ def main() -> None:
                 else:
                     shutil.copyfile(args.path, rotated)
                     os.ftruncate(fd, 0)
+                if args.pause:
+                    time.sleep(args.pause)
+                    started += args.pause
         if batch:
             os.write(fd, b"".join(batch))
         time.sleep(0.002)
