@@ -49,3 +49,19 @@ def test_marks_travel_with_the_batch_that_follows_them() -> None:
     second = b.flush()
     assert second is not None and second.positions == {("1:2", "s"): 200} and len(second) == 0
     assert b.flush() is None
+
+
+def test_an_event_that_does_not_serialize_is_batched_salvaged_beside_the_others() -> None:
+    deep: dict = {}
+    for _ in range(400):
+        deep = {"a": deep}
+    b = Batcher(BatchConfig(max_events=3))
+    b.feed(event(0))
+    b.feed({**event(1), "deep": deep})
+    batch = b.feed(event(2))
+    assert batch is not None and len(batch) == 3
+    docs = [orjson.loads(d) for d in batch.docs]
+    assert [d["log"]["offset"] for d in docs] == [0, 1, 2]
+    assert docs[1]["tags"] == ["_serializefailure"] and "deep" not in docs[1]
+    assert batch.events[1]["tags"] == ["_serializefailure"]
+    assert batch.nbytes == sum(len(d) + 1 for d in batch.docs)
