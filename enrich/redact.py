@@ -27,9 +27,9 @@ Two mechanisms, both on by default:
   Cheap substring tests (``@``, ``=``, ``earer``, a run of 13 digits) decide whether a string is
   scanned at all, so most strings never meet a regex; with ``extra_patterns`` every string is.
 
-Most events hold nothing to mask, so the event is first written once with orjson and the JSON text
-scanned as a whole (see :class:`EventPrescan`): when it names no secret field term and holds no
-pattern trigger, no field or string of the event can change and the walk is skipped.
+Events of one logger have few key shapes: per shape (the event's keys in order) the top-level keys
+to scan are worked out once, their string values joined and tested together, and only when that one
+test fires (or a top-level key is secret) is every string tested on its own.
 
 Keys that are ours and hold no user data are never touched: ``@raw``, ``@source_id``, ``@timestamp``,
 ``event.id``, ``trace.id``, ``span.id`` and every ``log.*`` key. ``redactions`` counts the values
@@ -38,11 +38,11 @@ masked (a field, or one pattern match) since construction; the pipeline exports 
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from typing import Any, Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.document import RAW, SOURCE_ID
@@ -72,56 +72,6 @@ _NEEDLES: dict[PatternName, tuple[str, ...]] = {
     "query_secret": ("=",),
 }
 _CARD_TRIGGER = re.compile(r"[0-9][0-9 -]{12}").search
-_CARD_TRIGGER_BYTES = re.compile(rb"[0-9][0-9 -]{12}").search
-# Characters orjson writes escaped: a term holding one would not appear verbatim in the JSON text.
-_ESCAPED_IN_JSON = frozenset('"\\') | frozenset(map(chr, range(0x20)))
-
-
-class EventPrescan:
-    """One scan of the whole event's JSON text that is false only when redaction cannot change it.
-
-    Why it is exact: every string and key of the event appears verbatim in ``orjson.dumps(event)``
-    except for the characters JSON escapes (quote, backslash, control characters), and none of the
-    triggers contains one. For ASCII text, ``bytes.lower`` is ``str.lower``, so:
-
-    * a secret field name (its normalized name contains a term) and a ``key=value`` secret (the
-      normalized text contains a term) both leave that term in the normalized JSON text;
-    * an email needs an ``@`` besides those in the top-level keys (``@timestamp``, ``@source_id``);
-    * a bearer token needs ``bearer`` in the lowercased text; a card, a run of 13 digits, spaces or
-      dashes (the same superset test the per-string scan uses).
-
-    Non-ASCII text (``str.lower`` differs), an event orjson refuses, ``extra_patterns`` or a term
-    holding a JSON-escaped character: the answer is "scan", and the full walk decides as before.
-    """
-
-    __slots__ = ("_terms", "_email", "_bearer", "_card", "usable")
-
-    def __init__(self, terms: tuple[str, ...], enabled: set[PatternName], has_extra_patterns: bool) -> None:
-        self._terms = tuple(term.encode() for term in terms)
-        self._email = "email" in enabled
-        self._bearer = "bearer" in enabled
-        self._card = "card" in enabled
-        self.usable = not has_extra_patterns and all(
-            term.isascii() and _ESCAPED_IN_JSON.isdisjoint(term) for term in terms
-        )
-
-    def may_change(self, event: dict[str, Any]) -> bool:
-        """False when neither a field name nor a string of ``event`` can be masked."""
-        try:
-            text = orjson.dumps(event)
-        except Exception:  # noqa: BLE001 - whatever orjson refuses is left to the full walk
-            return True
-        if not text.isascii():
-            return True
-        lowered = text.lower()
-        normalized = lowered.replace(b"-", b"").replace(b"_", b"")
-        if any(map(normalized.__contains__, self._terms)):
-            return True
-        if self._bearer and b"earer" in lowered:
-            return True
-        if self._email and b"@" in text and text.count(b"@") != "\0".join(event).count("@"):
-            return True
-        return self._card and _CARD_TRIGGER_BYTES(text) is not None
 
 
 def _trigger(enabled: set[PatternName], has_extra_patterns: bool) -> Callable[[str], bool]:
@@ -239,13 +189,10 @@ class Redact:
         ) + tuple(self._extra_scrubber(re.compile(p)) for p in self.config.extra_patterns)
         self._needs_scrub = _trigger(enabled, bool(self.config.extra_patterns))
         self._top_level_kind: dict[str, int] = {}
-        prescan = EventPrescan(self._terms, enabled, bool(self.config.extra_patterns))
-        self._may_change = prescan.may_change
-        self._apply: Callable[[dict[str, Any]], dict[str, Any]] = self._redact
-        if not self.config.enabled:
-            self._apply = _unchanged
-        elif prescan.usable:
-            self._apply = self._redact_after_prescan
+        self._plans: dict[tuple[Any, ...], Callable[[dict[str, Any]], tuple[Any, ...]] | None] = {}
+        self._apply: Callable[[dict[str, Any]], dict[str, Any]] = (
+            self._redact_by_shape if self.config.enabled else _unchanged
+        )
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         return self._apply(event)
@@ -289,8 +236,40 @@ class Redact:
             self._top_level_kind[key] = kind
         return kind
 
-    def _redact_after_prescan(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self._redact(event) if self._may_change(event) else event
+    def _redact_by_shape(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Test the strings of the scanned top-level keys as one text; walk field by field only when
+        it fires. Exact: the joined text holds a trigger only if one of its strings does (``\\0``
+        cannot be part of any trigger), and an untriggered string is never changed."""
+        shape = tuple(event)
+        values_of = self._plans.get(shape, _NO_PLAN)
+        if values_of is _NO_PLAN:
+            values_of = self._plan(shape)
+        if values_of is None:
+            return self._redact(event)
+        values = values_of(event)
+        strings = [value for value in values if type(value) is str]
+        if strings and self._needs_scrub("\0".join(strings)):
+            return self._redact(event)
+        pending: list[dict[str, Any] | list[Any]] = [
+            value for value in values if type(value) is dict or type(value) is list
+        ]
+        if pending:
+            self._walk(pending)
+        return event
+
+    def _plan(self, shape: tuple[Any, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]] | None:
+        """A getter of the values to scan for events of this shape; ``None`` when a top-level key is secret."""
+        kinds = [self._kind_of_top_level_key(key) for key in shape]
+        plan: Callable[[dict[str, Any]], tuple[Any, ...]] | None
+        if _SECRET in kinds:
+            plan = None
+        else:
+            scanned = tuple(key for key, kind in zip(shape, kinds, strict=True) if kind == _SCAN)
+            plan = _values_getter(scanned)
+        if len(self._plans) >= _NAME_CACHE_LIMIT:
+            self._plans.clear()
+        self._plans[shape] = plan
+        return plan
 
     def _redact(self, event: dict[str, Any]) -> dict[str, Any]:
         # An explicit stack instead of recursion: decoded JSON may nest deeper than Python's
@@ -315,6 +294,11 @@ class Redact:
                         event[key] = scrubbed
             elif value_type is dict or value_type is list:
                 pending.append(value)
+        self._walk(pending)
+        return event
+
+    def _walk(self, pending: list[dict[str, Any] | list[Any]]) -> None:
+        """Every field below the top level (an explicit stack: no recursion limit to hit)."""
         while pending:
             container = pending.pop()
             if type(container) is dict:
@@ -323,7 +307,6 @@ class Redact:
             else:
                 for index, value in enumerate(container):
                     self._visit(container, index, value, pending)
-        return event
 
     def _visit(self, container: Any, key: Any, value: Any, pending: list[dict[str, Any] | list[Any]]) -> None:
         value_type = type(value)
@@ -404,6 +387,19 @@ class Redact:
             return self._masked_sub(pattern, text)
 
         return scrub
+
+
+_NO_PLAN: Any = object()
+
+
+def _values_getter(keys: tuple[Any, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """The values under ``keys`` as a tuple, fetched in C by ``itemgetter``."""
+    if len(keys) >= 2:
+        return operator.itemgetter(*keys)
+    if keys:
+        only = keys[0]
+        return lambda event: (event[only],)
+    return lambda event: ()
 
 
 def _unchanged(event: dict[str, Any]) -> dict[str, Any]:
