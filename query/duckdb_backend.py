@@ -40,6 +40,9 @@ from query.sql import compile_sql
 from query.timerange import days_within
 
 UTC = dt.UTC
+RESULTS_KEPT = 512  # per-day query results remembered (see DuckDBBackend._day_rows)
+RESULT_ROWS_KEPT = 20_000  # larger results (latency's per-value rows) are not kept
+RESULT_ROWS_BUDGET = 500_000  # rows over all remembered results
 FOREIGN_LOCK_WAIT = 2.0  # s; a file locked outside the StoreGate (not logferry) is retried this long
 KEY_SQL = {
     "endpoint": "endpoint",
@@ -64,6 +67,8 @@ class DuckDBBackend:
         self._has_table: set[dt.date] = set()
         self._lock = threading.Lock()
         self._gates: dict[dt.date, StoreGate] = {}
+        self._results: OrderedDict[tuple[dt.date, str, str], list[tuple[Any, ...]]] = OrderedDict()
+        self._kept_rows = 0
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -148,10 +153,39 @@ class DuckDBBackend:
             return gate
 
     def _close_day(self, day: dt.date) -> None:
+        """The writer's turn on ``day``: close its connection and forget its results."""
         with self._lock:
             con = self._open.pop(day, None)
             if con is not None:
                 con.close()
+            for key in [k for k in self._results if k[0] == day]:
+                self._kept_rows -= len(self._results.pop(key))
+
+    def _day_rows(self, day: dt.date, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        """``sql`` on one day file, remembered until the writer next takes that day.
+
+        A day's rows cannot change while this process holds its gate, and the results are dropped
+        when it lets go (``_close_day``), so a remembered result is exactly what a new query would
+        return: dashboards and many users asking the same question cost one scan.
+        """
+        key = (day, sql, repr(params))
+        with self._lock:
+            rows = self._results.get(key)
+            if rows is not None:
+                self._results.move_to_end(key)
+                return rows
+        with self._connect(day) as con:
+            if con is None:
+                return []
+            rows = con.execute(sql, params).fetchall()
+            if len(rows) <= RESULT_ROWS_KEPT:
+                with self._lock:
+                    if key not in self._results:
+                        self._results[key] = rows
+                        self._kept_rows += len(rows)
+                    while len(self._results) > RESULTS_KEPT or self._kept_rows > RESULT_ROWS_BUDGET:
+                        self._kept_rows -= len(self._results.popitem(last=False)[1])
+        return rows
 
     def close(self) -> None:
         """Close the kept-open day files and let writers in."""
@@ -170,11 +204,7 @@ class DuckDBBackend:
         where, params = self._where(f, *extra)
         params = [*(select_params or []), *params]
         for day in self._days(f):
-            with self._connect(day) as con:
-                if con is None:
-                    continue
-                rows = con.execute(f"SELECT {select} FROM events WHERE {where} {group}", params).fetchall()
-            yield from rows
+            yield from self._day_rows(day, f"SELECT {select} FROM events WHERE {where} {group}", params)
 
     # -- Backend --------------------------------------------------------------------------------
 
@@ -201,23 +231,40 @@ class DuckDBBackend:
             after_sql = f" AND (ts {op} ? OR (ts = ? AND id {op} ?))"
             after_params = [t, t, event_id]
         total = 0
-        rows: list[tuple[int, str, str]] = []
+        rows: list[tuple[int, str, dt.date]] = []
         days = self._days(f)
         for day in reversed(days) if desc else days:
-            with self._connect(day) as con:
-                if con is None:
-                    continue
-                one = con.execute(f"SELECT count(*) FROM events WHERE {where}", params).fetchone()
-                total += one[0] if one else 0
-                if len(rows) <= size:
-                    rows += con.execute(
-                        f"SELECT epoch_us(ts), id, doc FROM events WHERE {where}{after_sql} "
-                        f"ORDER BY ts {order}, id {order} LIMIT ?",
-                        [*params, *after_params, size + 1 - len(rows)],
-                    ).fetchall()
+            one = self._day_rows(day, f"SELECT count(*) FROM events WHERE {where}", params)
+            total += one[0][0] if one else 0
+            if len(rows) <= size:
+                # Order by (ts, id) without the documents, then read only the page's documents:
+                # sorting narrow rows costs a fraction of sorting the JSON along with them.
+                found = self._day_rows(
+                    day,
+                    f"SELECT epoch_us(ts), id FROM events WHERE {where}{after_sql} "
+                    f"ORDER BY ts {order}, id {order} LIMIT ?",
+                    [*params, *after_params, size + 1 - len(rows)],
+                )
+                rows += [(us, event_id, day) for us, event_id in found]
         page = rows[:size]
         nxt = encode_cursor([page[-1][0], page[-1][1]]) if len(rows) > size else None
-        return {"total": total, "events": [orjson.loads(doc) for _, _, doc in page], "next": nxt}
+        return {"total": total, "events": self._documents(page), "next": nxt}
+
+    def _documents(self, page: list[tuple[int, str, dt.date]]) -> list[Any]:
+        """The stored documents of a page of (epoch µs, id, day), in page order."""
+        by_day: dict[dt.date, list[tuple[int, str]]] = defaultdict(list)
+        for us, event_id, day in page:
+            by_day[day].append((us, event_id))
+        docs: dict[tuple[dt.date, str], str] = {}
+        epoch = dt.datetime(1970, 1, 1, tzinfo=UTC)
+        for day, items in by_day.items():
+            lo = epoch + dt.timedelta(microseconds=min(us for us, _ in items))
+            hi = epoch + dt.timedelta(microseconds=max(us for us, _ in items))
+            ids = [event_id for _, event_id in items]
+            sql = f"SELECT id, doc FROM events WHERE ts >= ? AND ts <= ? AND id IN ({', '.join('?' * len(ids))})"
+            for event_id, doc in self._day_rows(day, sql, [lo, hi, *ids]):
+                docs[(day, event_id)] = doc
+        return [orjson.loads(docs[(day, event_id)]) for _, event_id, day in page]
 
     def errors_over_time(self, f: Filters, interval: str, width_ms: int, by: str | None, top: int) -> dict[str, Any]:
         keys: list[str] | None = None
