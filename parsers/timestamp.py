@@ -29,11 +29,13 @@ _MIN_MILLIS = 0
 _MAX_MILLIS = round((datetime(2101, 1, 1) - _EPOCH).total_seconds() * 1000)
 _MIN_YEAR, _MAX_YEAR = 1970, 2100
 _ZONE_CACHE_LIMIT = 256
-_SECOND_CACHE_LIMIT = 8192
-# Logs are written in time order, many lines per second: the formatted (or validated) second is
+_MINUTE_CACHE_LIMIT = 8192
+# Logs are written in time order, many lines per minute: the formatted (or validated) minute is
 # remembered, so a line costs a dict lookup and a few string slices instead of datetime arithmetic.
-_epoch_seconds: dict[int, str] = {}
-_text_seconds: dict[str, str] = {}
+_epoch_minutes: dict[int, str] = {}
+_text_minutes: dict[str, str] = {}
+_SECOND_TEXTS = frozenset(f"{second:02d}" for second in range(60))
+_MILLI_TEXTS = frozenset(f"{milli:03d}" for milli in range(1000))
 
 
 def format_utc(moment: datetime) -> str:
@@ -160,51 +162,53 @@ class ParseTimestamp:
 
 def _canonical_millis(text: str) -> str | None:
     """The result of the general parse for ``YYYY-MM-DD[T ]HH:MM:SS[.,:]mmm`` in UTC (``Z``, or naive
-    read in UTC), from the validated second; ``None`` sends the text to the general parse.
+    read in UTC), from the validated minute; ``None`` sends the text to the general parse.
 
-    Exact because such a text parses to that second plus the milliseconds, unchanged by UTC, and
-    is formatted back as the second's ``isoformat`` and the same three digits.
+    Exact because such a text parses to that minute plus the seconds and milliseconds (ASCII digits,
+    seconds below 60), unchanged by UTC, and is formatted back as the minute's ``isoformat`` and the
+    same digits.
     """
-    fraction = text[20:23]
-    if not (fraction.isascii() and fraction.isdigit()):
+    seconds, millis = text[17:19], text[20:23]
+    if text[16] != ":" or seconds not in _SECOND_TEXTS or millis not in _MILLI_TEXTS:
         return None
-    second = text[:19]
-    prefix = _text_seconds.get(second)
+    minute = text[:16]
+    prefix = _text_minutes.get(minute)
     if prefix is None:
-        prefix = _validated_second(second)
-    return f"{prefix}.{fraction}Z" if prefix else None
+        prefix = _validated_minute(minute)
+    return f"{prefix}:{seconds}.{millis}Z" if prefix else None
 
 
-def _validated_second(second: str) -> str:
-    """``YYYY-MM-DDTHH:MM:SS`` of a second written in canonical digits within 1970..2100, else ``""``."""
+def _validated_minute(minute: str) -> str:
+    """``YYYY-MM-DDTHH:MM`` of a minute written in canonical digits within 1970..2100, else ``""``."""
     try:
-        moment = datetime.fromisoformat(second)
+        moment = datetime.fromisoformat(minute)
     except ValueError:
         moment = None
     valid = (
         moment is not None
         and moment.tzinfo is None
         and _MIN_YEAR <= moment.year <= _MAX_YEAR
-        and second.isascii()
-        and moment.isoformat(sep=second[10]) == second
+        and minute.isascii()
+        and moment.isoformat(sep=minute[10], timespec="minutes") == minute
     )
-    prefix = moment.isoformat() if valid and moment is not None else ""
-    if len(_text_seconds) >= _SECOND_CACHE_LIMIT:
-        _text_seconds.clear()
-    _text_seconds[second] = prefix
+    prefix = moment.isoformat(timespec="minutes") if valid and moment is not None else ""
+    if len(_text_minutes) >= _MINUTE_CACHE_LIMIT:
+        _text_minutes.clear()
+    _text_minutes[minute] = prefix
     return prefix
 
 
 def _format_millis(millis: int) -> str:
-    """``format_utc`` of the epoch milliseconds ``millis`` (non-negative), the second's text cached."""
+    """``format_utc`` of the epoch milliseconds ``millis`` (non-negative), the minute's text cached."""
     second, fraction = divmod(millis, 1000)
-    prefix = _epoch_seconds.get(second)
+    minute, second = divmod(second, 60)
+    prefix = _epoch_minutes.get(minute)
     if prefix is None:
-        prefix = (_EPOCH + timedelta(seconds=second)).isoformat()
-        if len(_epoch_seconds) >= _SECOND_CACHE_LIMIT:
-            _epoch_seconds.clear()
-        _epoch_seconds[second] = prefix
-    return f"{prefix}.{fraction:03d}Z"
+        prefix = (_EPOCH + timedelta(minutes=minute)).isoformat(timespec="minutes")
+        if len(_epoch_minutes) >= _MINUTE_CACHE_LIMIT:
+            _epoch_minutes.clear()
+        _epoch_minutes[minute] = prefix
+    return f"{prefix}:{second:02d}.{fraction:03d}Z"
 
 
 def _zone(name: str) -> tzinfo:
