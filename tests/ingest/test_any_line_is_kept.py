@@ -61,7 +61,8 @@ def lines(draw: st.DrawFn) -> bytes:
     if kind == "value":
         return json.dumps(draw(VALUES)).encode()
     if kind == "bytes":
-        return draw(st.binary(min_size=1, max_size=60).filter(lambda b: b"\n" not in b and b"\r" not in b))
+        # No NUL: the file source skips a file with a NUL in its first block as binary, by design.
+        return draw(st.binary(min_size=1, max_size=60).filter(lambda b: not set(b) & set(b"\n\r\x00")))
     fields = draw(st.dictionaries(KEYS, VALUES, max_size=6))
     if draw(st.booleans()):
         fields["@timestamp"] = draw(st.one_of(st.just("2026-03-10T10:00:00.000Z"), VALUES))
@@ -119,4 +120,5 @@ def test_an_odd_line_between_good_ones_is_kept(name: str) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(lines(), min_size=1, max_size=6))
 def test_every_line_is_stored_or_dead_lettered_with_a_reason(batch: list[bytes]) -> None:
-    ingest(batch)
+    # A plain first line: a file opening with a compression magic is skipped as compressed, by design.
+    ingest([b'{"message": "first"}', *batch])
