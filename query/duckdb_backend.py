@@ -54,6 +54,14 @@ KEY_SQL = {
 }
 
 
+def _integral(param: Any) -> Any:
+    """``500.0`` as ``500``: an integer column compared with a DOUBLE is cast row by row (the
+    status filter of every error query cost about a third more); the comparison means the same."""
+    if type(param) is float and param.is_integer() and abs(param) < 2**53:
+        return int(param)
+    return param
+
+
 class DuckDBBackend:
     """Answers the API from ``<data_dir>/events/YYYY-MM-DD.duckdb``."""
 
@@ -196,7 +204,7 @@ class DuckDBBackend:
 
     def _where(self, f: Filters, *extra: Expr) -> tuple[str, list[Any]]:
         sql, params = compile_sql(and_(f.expr, *extra))
-        return f"ts >= ? AND ts < ? AND {sql}", [f.start, f.end, *params]
+        return f"ts >= ? AND ts < ? AND {sql}", [f.start, f.end, *map(_integral, params)]
 
     def _rows(
         self, f: Filters, select: str, group: str, *extra: Expr, select_params: list[Any] | None = None
