@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from parsers.fields import MISSING, Alias, as_nonempty_str, compile_aliases, find_first, head_keys
+from parsers.fields import MISSING, Alias, AliasPlans, as_nonempty_str, compile_aliases, find_first, head_keys
 
 
 def _as_id(value: Any) -> Any:
@@ -111,22 +111,42 @@ class MapCommonFields:
         )
         self._heads = frozenset().union(*(heads for _, heads, _, _ in self._mappings))
         self._default_service = cfg.service
+        targets = [target for target, _, _ in mappings]
+        added_before = tuple(
+            frozenset(targets[:index] + ([CLIENT_PORT] if CLIENT_IP in targets[:index] else []))
+            for index in range(len(targets))
+        )
+        self._plans = AliasPlans(tuple(aliases for _, aliases, _ in mappings), added_before)
+        self._converters = tuple((target, convert) for target, _, convert in mappings)
+        self._map = self._map_planned if self._plans.usable else self._map_each
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         if not self._heads.isdisjoint(event):
-            for target, heads, aliases, convert in self._mappings:
-                if heads.isdisjoint(event):
-                    continue
-                if target in event and target == CLIENT_PORT:
-                    continue
-                alias, value = find_first(event, aliases, convert)
-                if value is not MISSING:
-                    alias.remove(event)
-                    if target == CLIENT_IP:
-                        value, port = value
-                        if port is not None:
-                            event[CLIENT_PORT] = port
-                    event[target] = value
+            self._map(event)
         if self._default_service is not None and "service.name" not in event:
             event["service.name"] = self._default_service
         return event
+
+    def _map_planned(self, event: dict[str, Any]) -> None:
+        """Only the aliases this event's key shape allows (see :class:`AliasPlans`)."""
+        for (target, convert), aliases in zip(self._converters, self._plans.for_event(event), strict=True):
+            if aliases:
+                self._map_one(event, target, aliases, convert)
+
+    def _map_each(self, event: dict[str, Any]) -> None:
+        for target, heads, aliases, convert in self._mappings:
+            if not heads.isdisjoint(event):
+                self._map_one(event, target, aliases, convert)
+
+    @staticmethod
+    def _map_one(event: dict[str, Any], target: str, aliases: tuple[Alias, ...], convert: Any) -> None:
+        if target in event and target == CLIENT_PORT:
+            return
+        alias, value = find_first(event, aliases, convert)
+        if value is not MISSING:
+            alias.remove(event)
+            if target == CLIENT_IP:
+                value, port = value
+                if port is not None:
+                    event[CLIENT_PORT] = port
+            event[target] = value

@@ -136,3 +136,44 @@ def head_keys(aliases: Iterable[Alias]) -> frozenset[str]:
         if alias.path is not None:
             keys.add(alias.path[0])
     return frozenset(keys)
+
+
+_PLAN_CACHE_LIMIT = 4096
+
+
+class AliasPlans:
+    """Per key shape (an event's keys in order), the aliases of each group that can match at all.
+
+    Lines of one logger have few shapes, and most aliases of a list name keys the line lacks: an
+    alias can only match when its flat key, or the head of its nested path, is a key of the event.
+    Filtering once per shape leaves :func:`find_first` only the candidates, in their order, so the
+    result is the same. That holds while the processor adds no key an alias of a later group starts
+    from; ``added_before`` lists, per group, the keys the processor may have added by the time it
+    reads that group, and a config where they collide gets no plans (:attr:`usable` false).
+    """
+
+    __slots__ = ("_groups", "_plans", "usable")
+
+    def __init__(self, groups: tuple[tuple[Alias, ...], ...], added_before: tuple[frozenset[str], ...]) -> None:
+        self._groups = groups
+        self._plans: dict[tuple[Any, ...], tuple[tuple[Alias, ...], ...]] = {}
+        self.usable = all(added.isdisjoint(head_keys(group)) for group, added in zip(groups, added_before, strict=True))
+
+    def for_event(self, event: dict[str, Any]) -> tuple[tuple[Alias, ...], ...]:
+        """The groups filtered to the aliases this event's keys allow."""
+        shape = tuple(event)
+        plan = self._plans.get(shape)
+        if plan is None:
+            plan = self._plan(shape)
+        return plan
+
+    def _plan(self, shape: tuple[Any, ...]) -> tuple[tuple[Alias, ...], ...]:
+        keys = frozenset(shape)
+        plan = tuple(
+            tuple(alias for alias in group if alias.key in keys or (alias.path is not None and alias.path[0] in keys))
+            for group in self._groups
+        )
+        if len(self._plans) >= _PLAN_CACHE_LIMIT:
+            self._plans.clear()
+        self._plans[shape] = plan
+        return plan

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from parsers.fields import MISSING, Alias, add_tag, as_nonempty_str, compile_aliases, find_first, head_keys
+from parsers.fields import MISSING, Alias, AliasPlans, add_tag, as_nonempty_str, compile_aliases, find_first, head_keys
 
 HTTP_TAG = "http"
 SLOW_TAG = "slow_request"
@@ -138,14 +138,26 @@ class TagHttp:
         )
         self._method_heads = head_keys(self._method)
         self._slow_ms = cfg.slow_request_ms
+        self._millis_per_unit = {alias: millis_per_unit for alias, millis_per_unit in self._duration}
+        request_keys = frozenset({"http.request.method", "url.original", "url.path", "url.query"})
+        self._plans = AliasPlans(
+            (self._method, self._url, self._status, tuple(alias for alias, _ in self._duration)),
+            (frozenset(), frozenset(), request_keys, request_keys | {"http.response.status_code"}),
+        )
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         if self._method_heads.isdisjoint(event):
             return event
-        method_alias, method = find_first(event, self._method, as_nonempty_str)
+        if self._plans.usable:
+            method_aliases, url_aliases, status_aliases, duration_aliases = self._plans.for_event(event)
+            durations = tuple((alias, self._millis_per_unit[alias]) for alias in duration_aliases)
+        else:
+            method_aliases, url_aliases, status_aliases = self._method, self._url, self._status
+            durations = self._duration
+        method_alias, method = find_first(event, method_aliases, as_nonempty_str)
         if method is MISSING:
             return event
-        url_alias, url = find_first(event, self._url, as_nonempty_str)
+        url_alias, url = find_first(event, url_aliases, as_nonempty_str)
         if url is MISSING:
             return event
         method_alias.remove(event)
@@ -156,11 +168,11 @@ class TagHttp:
         event["url.path"] = path
         if query is not None:
             event["url.query"] = query
-        status_alias, status = find_first(event, self._status, _as_status)
+        status_alias, status = find_first(event, status_aliases, _as_status)
         if status is not MISSING:
             status_alias.remove(event)
             event["http.response.status_code"] = status
-        for duration_alias, millis_per_unit in self._duration:
+        for duration_alias, millis_per_unit in durations:
             value = duration_alias.get(event)
             if value is MISSING:
                 continue
