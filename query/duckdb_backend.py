@@ -43,6 +43,7 @@ UTC = dt.UTC
 RESULTS_KEPT = 512  # per-day query results remembered (see DuckDBBackend._day_rows)
 RESULT_ROWS_KEPT = 20_000  # larger results (latency's per-value rows) are not kept
 RESULT_ROWS_BUDGET = 500_000  # rows over all remembered results
+MANY_VALUED = frozenset({"user"})  # errors over time by these keys ranks them first (two scans)
 FOREIGN_LOCK_WAIT = 2.0  # s; a file locked outside the StoreGate (not logferry) is retried this long
 KEY_SQL = {
     "endpoint": "endpoint",
@@ -275,6 +276,8 @@ class DuckDBBackend:
         return [orjson.loads(docs[(day, event_id)]) for _, event_id, day in page]
 
     def errors_over_time(self, f: Filters, interval: str, width_ms: int, by: str | None, top: int) -> dict[str, Any]:
+        if by and by not in MANY_VALUED:
+            return self._errors_over_time_one_scan(f, interval, width_ms, by, top)
         keys: list[str] | None = None
         key_sql = "NULL"
         key_params: list[Any] = []
@@ -294,6 +297,27 @@ class DuckDBBackend:
         for b, k, n in self._rows(f, select, "GROUP BY ALL", ERROR_EXPR, select_params=key_params):
             totals[b] += n
             if k is not None:
+                per[b][k] += n
+        return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, per, keys)
+
+    def _errors_over_time_one_scan(self, f: Filters, interval: str, width_ms: int, by: str, top: int) -> dict[str, Any]:
+        """Buckets x every key in one scan, ranked here: for a key of few values (endpoint, service,
+        status class, error type) this costs a third of the two scans, whose second one evaluates
+        ``CASE WHEN key IN (top keys)`` on every error row."""
+        totals: dict[int, int] = defaultdict(int)
+        key_totals: dict[str, int] = defaultdict(int)
+        counts: list[tuple[int, str, int]] = []
+        select = f"epoch_ms(ts) // {width_ms} * {width_ms} AS b, {KEY_SQL[by]} AS k, count(*)"
+        for b, k, n in self._rows(f, select, "GROUP BY ALL", ERROR_EXPR):
+            totals[b] += n
+            if k is not None:
+                key_totals[k] += n
+                counts.append((b, k, n))
+        keys = [k for k, _ in rank(key_totals, top)]
+        kept = set(keys)
+        per: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for b, k, n in counts:
+            if k in kept:
                 per[b][k] += n
         return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, per, keys)
 
