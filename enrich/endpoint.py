@@ -37,6 +37,10 @@ _BUILTIN_ID = re.compile(
 )
 
 
+_SHORTEST_HEX_ID = 16
+"""Below this length ``_BUILTIN_ID`` matches only its ``\\d+`` form."""
+
+
 class TemplateEndpointConfig(BaseModel):
     """Options of ``[processors.template_endpoint]``."""
 
@@ -82,6 +86,8 @@ def extract_path(value: str) -> str | None:
 
 
 def _first_of(text: str, start: int, end: int, chars: str) -> int:
+    if not any(map(text.__contains__, chars)):
+        return -1
     positions = [p for p in (text.find(c, start, end) for c in chars) if p >= 0]
     return min(positions) if positions else -1
 
@@ -139,7 +145,11 @@ class TemplateEndpoint:
         return f"/{templated}/" if path.endswith("/") else f"/{templated}"
 
     def _is_id(self, segment: str) -> bool:
-        if _BUILTIN_ID.fullmatch(segment):
+        # Most paths are new (an id in them), so the template is worked out per line: ASCII digits
+        # and segments shorter than the regex's hex and UUID forms (16+) are decided without it.
+        if segment.isdigit() and segment.isascii():
+            return True
+        if len(segment) >= _SHORTEST_HEX_ID and _BUILTIN_ID.fullmatch(segment):
             return True
         return any(match(segment) for match in self._extra_id_matchers)
 
