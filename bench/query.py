@@ -18,9 +18,10 @@ Run by hand; not a test.
 Measured 2026-12-02 on the shared 2-core box while other agents ran tests (load average 5-9, so
 not quiet), 2M events, ``--clients 20 --requests-per-client 15 --writer-lines 50000``:
 
-  before (store turn-taking absent, two scans for errors over time, DOUBLE status filter):
+  before (queries as on main; x 10 requests per client):
     serve alone, 20 clients, same questions            p50 1496 ms  p99 3105 ms   10.6 req/s
-    beside ingest                                      `serve` answered 503 / ingest failed on the lock
+    beside ingest, on main                             ingest fails on DuckDB's lock, serve answers 503
+    beside ingest, one gate per directory (interim)    p50 1771 ms  p99 11097 ms   6.2 req/s
   after:
     serve alone, 20 clients, same questions            p50  104 ms  p99  207 ms   72.1 req/s
     serve alone, 20 clients, each its own window       p50  552 ms  p99 1196 ms   28.7 req/s
