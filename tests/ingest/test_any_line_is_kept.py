@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from ingest.commands import build_pipeline, duckdb_sink, file_source
 from logferry.config import load_settings
+from logferry.metrics import REGISTRY
 from tests.ingest.helpers import stored_docs
 
 pytestmark = pytest.mark.integration
@@ -122,3 +123,14 @@ def test_an_odd_line_between_good_ones_is_kept(name: str) -> None:
 def test_every_line_is_stored_or_dead_lettered_with_a_reason(batch: list[bytes]) -> None:
     # A plain first line: a file opening with a compression magic is skipped as compressed, by design.
     ingest([b'{"message": "first"}', *batch])
+
+
+def test_a_line_stored_salvaged_is_counted_by_its_tag() -> None:
+    def tagged() -> float:
+        return REGISTRY.get_sample_value("logferry_events_tagged_total", {"tag": "_serializefailure"}) or 0.0
+
+    before = tagged()
+    deep = '{"a":' * 400 + "1" + "}" * 400
+    good = b'{"@timestamp": "2026-03-10T10:00:00Z", "message": "good"}'
+    ingest([good, f'{{"@timestamp": "2026-03-10T10:00:01Z", "deep": {deep}}}'.encode(), good])
+    assert tagged() - before == 1
