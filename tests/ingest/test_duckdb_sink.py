@@ -1,0 +1,47 @@
+"""The DuckDB sink on a real file: a document DuckDB refuses by itself is the only one dead-lettered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from ingest.batch import Batcher
+from ingest.config import BatchConfig
+from ingest.deadletter import DeadLetterFile
+from ingest.duckdb_sink import DuckDBSink
+from ingest.duckdb_store import DayStore, StoreBusy
+from tests.ingest.helpers import stored_docs
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_document_duckdb_refuses_is_dead_lettered_and_the_rest_of_the_batch_is_stored(tmp_path: Path) -> None:
+    deadletter = DeadLetterFile(tmp_path / "deadletter.ndjson")
+    sink = DuckDBSink(DayStore(tmp_path / "events"), deadletter)
+    batcher = Batcher(BatchConfig())
+    for i in range(5):
+        batcher.feed({"@timestamp": f"2026-11-20T10:00:0{i}.000Z", "event.id": f"e{i}", "seq": i})
+    batcher.feed({"@timestamp": "2026-11-20Tnot-a-time", "event.id": "bad", "seq": 99})
+    batch = batcher.flush()
+    assert batch is not None
+    try:
+        sink.write(batch)
+    finally:
+        sink.close()
+    assert sorted(d["seq"] for d in stored_docs(tmp_path)) == [0, 1, 2, 3, 4]
+    (record,) = [orjson.loads(line) for line in deadletter.path.read_bytes().splitlines()]
+    assert record["event"]["seq"] == 99 and record["reason"].startswith("duckdb: ")
+    assert sink.dead_lettered == 1
+
+
+def test_a_second_writer_on_the_same_store_is_refused_with_the_holders_pid(tmp_path: Path) -> None:
+    store = DayStore(tmp_path / "events")
+    first = DuckDBSink(store, DeadLetterFile(tmp_path / "dl.ndjson"))
+    try:
+        with pytest.raises(StoreBusy, match=r"another logferry process \(pid \d+\) is writing to"):
+            DuckDBSink(store, DeadLetterFile(tmp_path / "dl.ndjson"))
+    finally:
+        first.close()
+    DuckDBSink(store, DeadLetterFile(tmp_path / "dl.ndjson")).close()
