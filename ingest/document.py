@@ -43,13 +43,31 @@ def _path(key: str) -> tuple[str, ...] | None:
     return path
 
 
+_SEEN_ONCE: Any = object()
+_MAX_PLANNED_KEYS = 64
+_shape_builders: dict[tuple[Any, ...], Any] = {}
+
+
 def nest(event: dict[str, Any]) -> dict[str, Any]:
     """Nest dotted keys into objects; internal keys are dropped.
 
     When a dotted ECS key needs an object where the source had a scalar (source ``"http": "x"``
     beside ``"http.request.method"``), the scalar is kept under ``<name>.value`` and the event is
     tagged ``_fieldconflict``: nothing is lost and the document stays indexable.
+
+    Lines of one logger have few key shapes: a shape seen twice whose nesting is decided by its keys
+    alone gets a compiled builder (see :func:`_shape_builder`), and its events skip the walk below.
     """
+    shape = tuple(event)
+    builder = _shape_builders.get(shape)
+    if builder is None:
+        if len(_shape_builders) >= _CACHE_MAX:
+            _shape_builders.clear()
+        _shape_builders[shape] = _SEEN_ONCE
+    elif builder is _SEEN_ONCE:
+        builder = _shape_builders[shape] = _shape_builder(shape)
+    if builder:
+        return builder(*event.values())
     out: dict[str, Any] = {}
     conflict = False
     paths = _paths
@@ -81,6 +99,44 @@ def nest(event: dict[str, Any]) -> dict[str, Any]:
     if conflict:
         add_tag(out, CONFLICT_TAG)
     return out
+
+
+def _shape_builder(shape: tuple[Any, ...]) -> Any:
+    """A function of the event's values (in key order) returning what ``nest`` returns for them, or
+    ``False`` when the values could matter (a key's path is a prefix of another's: a conflict or a
+    merge) or the shape is unusual (a non-string key, very many keys).
+
+    Without prefixes every key lands on its own leaf and each object is created by the first key
+    under it, so the document is one nested dict display in key order. Keys enter the generated
+    source only through ``repr``, which always gives a string literal.
+    """
+    if len(shape) > _MAX_PLANNED_KEYS or any(type(key) is not str for key in shape):
+        return False
+    paths = [_paths[key] if key in _paths else _path(key) for key in shape]
+    placed = [path for path in paths if path is not None]
+    prefixes = {path[:depth] for path in placed for depth in range(1, len(path))}
+    if any(path in prefixes for path in placed):
+        return False
+    tree: dict[str, Any] = {}
+    for index, path in enumerate(paths):
+        if path is None:
+            continue
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = index
+
+    def display(node: dict[str, Any]) -> str:
+        return "{" + ", ".join(f"{name!r}: {_display_value(child, display)}" for name, child in node.items()) + "}"
+
+    params = ", ".join(f"v{index}" for index in range(len(shape)))
+    namespace: dict[str, Any] = {}
+    exec(f"def build({params}):\n    return {display(tree)}\n", namespace)  # noqa: S102 - literals via repr
+    return namespace["build"]
+
+
+def _display_value(child: Any, display: Any) -> str:
+    return f"v{child}" if type(child) is int else str(display(child))
 
 
 def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:
