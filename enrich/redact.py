@@ -188,6 +188,7 @@ class Redact:
             scrubber for name, scrubber in scrubbers.items() if name in enabled
         ) + tuple(self._extra_scrubber(re.compile(p)) for p in self.config.extra_patterns)
         self._needs_scrub = _trigger(enabled, bool(self.config.extra_patterns))
+        self._any_needs_scrub = self._joined_trigger(enabled, bool(self.config.extra_patterns))
         self._top_level_kind: dict[str, int] = {}
         self._plans: dict[tuple[Any, ...], Callable[[dict[str, Any]], tuple[Any, ...]] | None] = {}
         self._apply: Callable[[dict[str, Any]], dict[str, Any]] = (
@@ -248,7 +249,7 @@ class Redact:
             return self._redact(event)
         values = values_of(event)
         strings = [value for value in values if type(value) is str]
-        if strings and self._needs_scrub("\0".join(strings)):
+        if strings and self._any_needs_scrub("\0".join(strings)):
             return self._redact(event)
         pending: list[dict[str, Any] | list[Any]] = [
             value for value in values if type(value) is dict or type(value) is list
@@ -256,6 +257,25 @@ class Redact:
         if pending:
             self._walk(pending)
         return event
+
+    def _joined_trigger(self, enabled: set[PatternName], has_extra_patterns: bool) -> Callable[[str], bool]:
+        """For the joined strings: the per-string trigger, except that ``=`` counts only beside a
+        secret-name term, as ``_scrub_query_secret`` requires (normalizing is per character, so a
+        term in one string's normalized text is in the joined one's)."""
+        if has_extra_patterns:
+            return _always
+        email, bearer, card = "email" in enabled, "bearer" in enabled, "card" in enabled
+        query_secret = "query_secret" in enabled
+
+        def triggered(text: str) -> bool:
+            return (
+                (email and "@" in text)
+                or (query_secret and "=" in text and self._mentions_secret_name(text))
+                or (bearer and _mentions_bearer(text))
+                or (card and len(text) >= 13 and _CARD_TRIGGER(text) is not None)
+            )
+
+        return triggered
 
     def _plan(self, shape: tuple[Any, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]] | None:
         """A getter of the values to scan for events of this shape; ``None`` when a top-level key is secret."""
