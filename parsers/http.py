@@ -140,8 +140,9 @@ class TagHttp:
         self._slow_ms = cfg.slow_request_ms
         self._millis_per_unit = {alias: millis_per_unit for alias, millis_per_unit in self._duration}
         request_keys = frozenset({"http.request.method", "url.original", "url.path", "url.query"})
+        self._all_aliases = (self._method, self._url, self._status, tuple(alias for alias, _ in self._duration))
         self._plans = AliasPlans(
-            (self._method, self._url, self._status, tuple(alias for alias, _ in self._duration)),
+            self._all_aliases,
             (frozenset(), frozenset(), request_keys, request_keys | {"http.response.status_code"}),
         )
 
@@ -150,10 +151,8 @@ class TagHttp:
             return event
         if self._plans.usable:
             method_aliases, url_aliases, status_aliases, duration_aliases = self._plans.for_event(event)
-            durations = tuple((alias, self._millis_per_unit[alias]) for alias in duration_aliases)
         else:
-            method_aliases, url_aliases, status_aliases = self._method, self._url, self._status
-            durations = self._duration
+            method_aliases, url_aliases, status_aliases, duration_aliases = self._all_aliases
         method_alias, method = find_first(event, method_aliases, as_nonempty_str)
         if method is MISSING:
             return event
@@ -172,11 +171,11 @@ class TagHttp:
         if status is not MISSING:
             status_alias.remove(event)
             event["http.response.status_code"] = status
-        for duration_alias, millis_per_unit in durations:
+        for duration_alias in duration_aliases:
             value = duration_alias.get(event)
             if value is MISSING:
                 continue
-            millis = _as_millis(value, millis_per_unit)
+            millis = _as_millis(value, self._millis_per_unit[duration_alias])
             if millis is MISSING:
                 continue
             duration_alias.remove(event)

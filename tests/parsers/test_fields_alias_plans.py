@@ -41,3 +41,11 @@ def test_tag_http_plans_follow_each_events_own_fields() -> None:
     second = tag({"method": "GET", "url": "/a", "status": 201, "statusCode": 404, "latency": "fast"})
     assert (second["http.response.status_code"], second["statusCode"], second["latency"]) == (201, 404, "fast")
     assert "event.duration" not in second
+
+
+def test_tag_http_reads_a_field_it_just_set_when_configured_to() -> None:
+    """``url.query`` as a status field: the query set first is then read as the status, as before plans."""
+    tag = TagHttp(TagHttp.Config(status_fields=("url.query",)))
+    event = tag({"method": "GET", "url": "/a?404"})
+    assert event["http.response.status_code"] == 404
+    assert "url.query" not in event
