@@ -214,6 +214,15 @@ class StoreGate:
                 self._users -= 1
                 self._cond.notify_all()
 
+    def in_use(self) -> bool:
+        """A use is in flight (between entering and leaving ``held``).
+
+        Read without ``self._cond``: callers hold their own lock, which ``on_release`` may take
+        under ``self._cond``; a use that starts after this read is still counted before it can
+        reach the caller's lock.
+        """
+        return self._users > 0
+
     def release(self) -> None:
         """Let go now (after in-flight uses); the next use takes the gate again."""
         with self._cond:

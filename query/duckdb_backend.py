@@ -97,8 +97,7 @@ class DuckDBBackend:
                 con = self._open_day(day, deadline)
                 if con is None:
                     return None
-                while len(self._open) >= self.open_days:
-                    self._open.popitem(last=False)[1].close()
+                self._close_least_recent()
             self._open[day] = con
             if day not in self._has_table:
                 found = con.execute(
@@ -108,6 +107,20 @@ class DuckDBBackend:
                     return None
                 self._has_table.add(day)
             return con
+
+    def _close_least_recent(self) -> None:
+        """Keep at most ``open_days`` open, closing least recent days that no query is running on.
+
+        Closing a connection ends the cursors made from it, so a day in use stays open (for a
+        moment over the limit). A query enters the day's gate before it takes ``self._lock`` (held
+        here), so a day whose gate is not in use cannot start a query until this returns.
+        """
+        for day in list(self._open):
+            if len(self._open) < self.open_days:
+                return
+            gate = self._gates.get(day)
+            if gate is None or not gate.in_use():
+                self._open.pop(day).close()
 
     def _open_day(self, day: dt.date, deadline: float) -> duckdb.DuckDBPyConnection | None:
         deadline = min(deadline, time.monotonic() + FOREIGN_LOCK_WAIT)
