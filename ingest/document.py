@@ -45,6 +45,8 @@ def _path(key: str) -> tuple[str, ...] | None:
 
 _SEEN_ONCE: Any = object()
 _MAX_PLANNED_KEYS = 64
+_SHAPE_CACHE_MAX = 4096
+"""Compiled builders are a few KB each: fewer of them than of cached key paths."""
 _shape_builders: dict[tuple[Any, ...], Any] = {}
 
 
@@ -61,7 +63,7 @@ def nest(event: dict[str, Any]) -> dict[str, Any]:
     shape = tuple(event)
     builder = _shape_builders.get(shape)
     if builder is None:
-        if len(_shape_builders) >= _CACHE_MAX:
+        if len(_shape_builders) >= _SHAPE_CACHE_MAX:
             _shape_builders.clear()
         _shape_builders[shape] = _SEEN_ONCE
     elif builder is _SEEN_ONCE:
