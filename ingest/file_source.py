@@ -13,11 +13,24 @@ between reads, and a pinner thread opens files new to the globs on the same sche
 slow sink holds the reading thread: a file that sat under its name only briefly is still read whole.
 A copy of a file still being followed is not read (its lines come from the original).
 
+What is a copy. The head alone is no proof: two services print the same banner, two structlog files
+start with the same clock, a young file is a prefix of another. A file whose head matches a followed
+file is its copy only if it is not longer than the original and its last block (up to 1 KiB) equals the
+original's bytes at the same offsets; while the original is found truncated since it was read, the
+file is looked at again once that generation is retired. A file whose head matches a
+generation no longer followed (truncated, deleted, renamed away) continues it only if it has the same
+bytes as a check the state keeps: hashes of the 1 KiB ending at line boundaries read, the latest and
+the first past each power of two. The check used is the last one within the file; unless it is the
+latest, it must lie past half the file (a copy is at most a little shorter than what was read; a file
+whose second half was never compared is not taken for one). Anything else is a different file, read
+from its start: a copy that cannot be verified costs duplicates, never lost lines. A registry written
+before checks existed keeps the head-only rule for its retired generations (logged).
+
 Rotation by copytruncate: every read checks size and fingerprint; a file shorter than what was read,
 or whose first bytes changed, starts a new generation at 0 and drops the unfinished line. The old
-generation is retired in the registry: a copy of it (a new file whose first bytes match) continues at
-the offset already read, with the old source id, so its event ids are those the original would have
-had.
+generation is retired in the registry: a copy of it (a new file with its first bytes and its checked
+bytes, above) continues at the offset already read, with the old source id, so its event ids are those
+the original would have had.
 
 Unterminated last line: it waits for its newline. It is shipped, tagged ``_partial``, only when the
 file can be considered finished: deleted, or not grown for ``close_inactive`` (``run``: observed;
@@ -38,6 +51,7 @@ only after the sink acknowledged them.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import glob
 import hashlib
@@ -136,6 +150,7 @@ class FileSource:
         self._last_scan = 0.0
         self._resume: dict[str, _Resume] = {}
         self._skipped: dict[str, int] = {}
+        self._head_only: set[str] = set()  # states without checks, already logged
         self._started = False  # after the first scan, new files are rotations: read from their start
         self._pinner = None if once else _Pinner(self)
 
@@ -221,16 +236,19 @@ class FileSource:
             metrics.FILES_SKIPPED.labels(reason).inc()
             log.warning("skipping %s: a %s file, not text lines (first bytes %r)", path, reason, head[:8])
             return
-        found = self._identify(path, key, st.st_size, head, known)
+        found = self._identify(path, key, st.st_size, head, known, file.fileno())
         if found is None:
             file.close()
             return
         state, start = found
+        if start > 0 and not state.checks:  # skipped (start_at=end) or read by an older version
+            with contextlib.suppress(OSError):
+                _checkpoint(state, start, _block_before(file.fileno(), start))
         self.registry.put(key, state)
         self.harvesters[key] = Harvester(key, path, file, file.fileno(), state, start, start)
 
     def _identify(
-        self, path: str, key: str, size: int, head: bytes, known: FileState | None
+        self, path: str, key: str, size: int, head: bytes, known: FileState | None, fd: int
     ) -> tuple[FileState, int] | None:
         """The state to continue and the offset to read from; None to leave the file alone for now."""
         if known is not None and _head_matches(head, known):
@@ -254,7 +272,7 @@ class FileSource:
             return _new_state(key, path, head, 0, known.generation + 1), 0
         if known is not None:
             self._retire(key, known, self._read_to(key, known))
-        copy = self._copy_of(key, head, size)
+        copy = self._copy_of(key, head, size, fd)
         if isinstance(copy, _Defer):
             return None
         if copy is not None:
@@ -264,17 +282,24 @@ class FileSource:
         generation = known.generation + 1 if known is not None else 0
         return _new_state(key, path, head, start, generation), start
 
-    def _copy_of(self, key: str, head: bytes, size: int) -> tuple[FileState, int] | _Defer | None:
-        """A new file whose first bytes are those of a known one: a copy (copytruncate, cp + rm).
+    def _copy_of(self, key: str, head: bytes, size: int, fd: int) -> tuple[FileState, int] | _Defer | None:
+        """A new file whose content is that of a known one: a copy (copytruncate, cp + rm).
 
         It continues an old generation at the offset already read, with that generation's source
-        id; a copy of a file still followed at its path is not read (``DEFER``: looked at again next scan).
+        id; a copy of a file still followed at its path is not read (``DEFER``: looked at again next
+        scan). A matching head is only the candidate test; see the module docstring for the proof.
         """
         for other_key, other in list(self.registry.files.items()):
             if other_key == key or other.fingerprint_len == 0 or not _head_matches(head, other):
                 continue
-            if not other_key.startswith(RETIRED_PREFIX) and self._still_followed(other_key, other):
-                return DEFER
+            if not other_key.startswith(RETIRED_PREFIX):
+                followed = self._followed_copy(other_key, other, fd, size)
+                if followed is not None:
+                    if followed:
+                        return DEFER
+                    continue
+            if not self._has_checked_bytes(other_key, other, fd, size):
+                continue
             start = self._read_to(other_key, other)
             if size < start:
                 return DEFER  # the copy is still being written
@@ -287,6 +312,7 @@ class FileSource:
                 other.generation,
                 time.time(),
                 other.cut_at,
+                None if other.checks is None else list(other.checks),
             )
             self.registry.forget(other_key)
             self._resume.pop(other_key, None)
@@ -294,14 +320,66 @@ class FileSource:
             return state, start
         return None
 
-    def _still_followed(self, key: str, state: FileState) -> bool:
-        if key in self.harvesters:
-            return True
+    def _followed_copy(self, other_key: str, other: FileState, fd: int, size: int) -> bool | None:
+        """Is the file on ``fd`` a copy of ``other``, still followed at its path? None: not followed.
+
+        A copy is at most as long as the original and ends with the original's bytes. If the original
+        was truncated since it was read (shorter than read, or its head changed), the file may be a copy
+        of the generation before: it is looked at again once the harvester retired that generation, or,
+        if the original is not open, judged by that generation's checks at once.
+        """
+        h = self.harvesters.get(other_key)
+        original: BinaryIO | None = None
         try:
-            st = os.stat(state.path)
+            if h is not None:
+                other_fd, read_to = h.fd, h.read_pos
+            else:
+                try:
+                    original = open(other.path, "rb", buffering=0)  # noqa: SIM115 - closed below
+                except OSError:
+                    return None
+                other_fd, read_to = original.fileno(), self._read_to(other_key, other)
+                st = os.fstat(other_fd)
+                if f"{st.st_dev}:{st.st_ino}" != other_key:
+                    return None
+            try:
+                other_size = os.fstat(other_fd).st_size
+                gone = other_size < read_to or not _head_matches(os.pread(other_fd, FINGERPRINT_MAX, 0), other)
+                if gone:  # truncated since read: the copy is judged against that generation's checks
+                    return True if h is not None else None  # the harvester retires it first
+                if size > other_size:
+                    return False
+                block = _block_before(fd, size)
+                return bool(block) and os.pread(other_fd, len(block), size - len(block)) == block
+            except OSError:
+                return h is not None  # the original's descriptor failed: decide at the next scan
+        finally:
+            if original is not None:
+                original.close()
+
+    def _has_checked_bytes(self, other_key: str, other: FileState, fd: int, size: int) -> bool:
+        """Does the file on ``fd`` have the bytes of ``other``'s last check it is long enough for?"""
+        if other.checks is None:
+            if other_key not in self._head_only:
+                self._head_only.add(other_key)
+                log.info(
+                    "%s (%s) has no content checks (registry from an older version): a file with its first "
+                    "%d bytes is taken for its copy on the head alone",
+                    other_key,
+                    other.path,
+                    other.fingerprint_len,
+                )
+            return True
+        usable = [check for check in other.checks if check[0] <= size]
+        if not usable:
+            return False
+        end, hashed = usable[-1]
+        if end != other.checks[-1][0] and 2 * end < size:
+            return False  # most of the file lies past the last check it has
+        try:
+            return digest(_block_before(fd, end)) == hashed
         except OSError:
             return False
-        return f"{st.st_dev}:{st.st_ino}" == key
 
     def _read_to(self, key: str, known: FileState) -> int:
         """How far this process has read a file: past the registry while batches are in flight."""
@@ -359,6 +437,7 @@ class FileSource:
         h.last_growth = time.monotonic()
         h.read_pos += len(data)
         continued = h.state.cut_at == h.line_start and not h.skipping
+        read_from, line_from = h.read_pos - len(data), h.line_start
         if h.skipping:
             nl = data.find(b"\n")
             if nl < 0:
@@ -387,6 +466,10 @@ class FileSource:
             h.pending, h.skipping = tail[:max_line], True
         else:
             h.pending = tail
+        if offset > line_from:
+            low = max(0, offset - FINGERPRINT_MAX)
+            block = data[low - read_from : offset - read_from] if low >= read_from else _block_before(h.fd, offset)
+            _checkpoint(h.state, offset, block)
         return Chunk(h.position, events, h.line_start, len(data))
 
     def _unchanged(self, h: Harvester, got: int) -> bool:
@@ -567,7 +650,31 @@ def _new_state(key: str, path: str, head: bytes, offset: int, generation: int) -
     """A generation's state; its source id (hence its event ids) is fixed from its first bytes now."""
     fp = digest(head)
     source_id = f"{key}:{fp}" + (f":g{generation}" if generation else "")
-    return FileState(path, offset, source_id, fp, len(head), generation, time.time())
+    return FileState(path, offset, source_id, fp, len(head), generation, time.time(), checks=[])
+
+
+def _block_before(fd: int, end: int) -> bytes:
+    """The up to ``FINGERPRINT_MAX`` bytes of a file that end at ``end``."""
+    low = max(0, end - FINGERPRINT_MAX)
+    return os.pread(fd, end - low, low)
+
+
+def _checkpoint(state: FileState, end: int, block: bytes) -> None:
+    """Record the hash of ``block`` (ending at ``end``, a line boundary) as the state's latest check.
+
+    The latest check moves with the reading; the first check past each power of two stays (about 40
+    for a TiB), so a copy a little shorter than what was read is verified past half its length.
+    """
+    if len(block) < min(end, FINGERPRINT_MAX):
+        return  # the file changed under the read; the truncation check will see it
+    check = (end, digest(block))
+    checks = state.checks
+    if not checks:
+        state.checks = [check]
+    elif len(checks) >= 2 and checks[-1][0].bit_length() == checks[-2][0].bit_length():
+        checks[-1] = check
+    else:
+        checks.append(check)
 
 
 class StdinSource:

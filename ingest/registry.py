@@ -38,6 +38,9 @@ class FileState:
     ``fingerprint`` is a hash of the first ``fingerprint_len`` bytes (up to 1 KiB, growing with the
     file); ``source_id`` is fixed per generation because event ids derive from it. ``cut_at`` is the
     offset where a shipped unterminated line ended: a line starting there is its continuation.
+    ``checks`` are ``(end, hash)`` of the up to 1 KiB ending at line boundaries already read, ascending:
+    a file that starts like this one is its copy only if it has the same bytes there (the head alone
+    is not proof). None in a registry written before checks existed.
     """
 
     path: str
@@ -48,6 +51,7 @@ class FileState:
     generation: int = 0
     updated: float = 0.0
     cut_at: int | None = None
+    checks: list[tuple[int, str]] | None = None
 
 
 class _StoredState(BaseModel):
@@ -61,6 +65,7 @@ class _StoredState(BaseModel):
     generation: int = Field(0, ge=0)
     updated: float = 0.0
     cut_at: int | None = Field(None, ge=0)
+    checks: list[tuple[int, str]] | None = None
 
 
 class _StoredRegistry(BaseModel):

@@ -27,6 +27,21 @@ def test_saved_registry_is_read_back_whole(tmp_path: Path) -> None:
     assert not (tmp_path / "registry.json.tmp").exists()
 
 
+def test_content_checks_are_saved_and_read_back_and_a_registry_without_them_loads(tmp_path: Path) -> None:
+    reg = Registry(tmp_path / "registry.json")
+    checked = state(4096)
+    checked.checks = [(1024, "0123456789abcdef"), (4096, "fedcba9876543210")]
+    reg.put("1:2", checked)
+    reg.save()
+    assert Registry(tmp_path / "registry.json").get("1:2") == checked
+    (tmp_path / "old.json").write_bytes(
+        b'{"version":1,"files":{"1:2":{"path":"/logs/a.log","offset":7,"source_id":"1:2:ab",'
+        b'"fingerprint":"ab","fingerprint_len":10,"generation":0,"updated":0.0,"cut_at":null}}}'
+    )
+    old = Registry(tmp_path / "old.json").get("1:2")
+    assert old is not None and old.offset == 7 and old.checks is None
+
+
 def test_position_of_an_older_incarnation_does_not_move_the_offset(tmp_path: Path) -> None:
     reg = Registry(tmp_path / "registry.json")
     reg.put("1:2", state(0, source_id="1:2:ab:g1"))
