@@ -253,16 +253,17 @@ def logferry(data: Path, *args: str, **popen: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "logferry", "--data-dir", str(data), *args], cwd=ROOT, **popen)
 
 
-def writer_log(path: Path, n: int) -> None:
-    """``n`` pino-style lines on the second bench day, for ``logferry ingest`` to write at full speed."""
-    day2_ms = int((START + dt.timedelta(days=1)).timestamp() * 1000)
+def writer_log(path: Path, n: int, day: int) -> None:
+    """``n`` pino-style lines on bench day ``day`` (0 is the queried one), for ``logferry ingest``."""
+    day_ms = int((START + dt.timedelta(days=day)).timestamp() * 1000)
     with open(path, "wb") as f:
         for i in range(n):
-            line = {"time": day2_ms + i, "level": 50 if i % 20 == 0 else 30, "msg": "bench writer", "userId": "w"}
+            level = 50 if i % 20 == 0 else 30
+            line = {"time": day_ms + 3_600_000 + i, "level": level, "msg": "bench writer", "userId": "w"}
             f.write(orjson.dumps({**line, "req": {"method": "GET", "url": f"/api/v1/w/{i}"}}) + b"\n")
 
 
-def api_load(data: Path, clients: int, per_client: int, writer_lines: int) -> None:
+def api_load(data: Path, clients: int, per_client: int, writer_lines: int, writer_day: int) -> None:
     """``logferry serve`` over ``data`` under ``clients`` concurrent clients, alone and beside a writer."""
     import httpx
 
@@ -291,7 +292,7 @@ def api_load(data: Path, clients: int, per_client: int, writer_lines: int) -> No
                 flush=True,
             )
         log = data / "bench-writer.log"
-        writer_log(log, writer_lines)
+        writer_log(log, writer_lines, writer_day)
         (data / "registry.json").unlink(missing_ok=True)
         t0 = time.perf_counter()
         writer = logferry(data, "ingest", str(log), stderr=subprocess.PIPE, env={**os.environ})
@@ -299,7 +300,8 @@ def api_load(data: Path, clients: int, per_client: int, writer_lines: int) -> No
             p50, p99, rps, failed = load_clients(base, clients, per_client, distinct)
             label = "every request its own window" if distinct else "the same 4 questions repeated"
             print(
-                f"beside ingest, {clients} clients x {per_client}, {label}: p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   "
+                f"beside ingest into day {writer_day}, {clients} clients x {per_client}, {label}: "
+                f"p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   "
                 f"{rps:6.1f} req/s   {failed} failed",
                 flush=True,
             )
@@ -324,6 +326,9 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=0, help="Concurrent API clients against logferry serve.")
     ap.add_argument("--requests-per-client", type=int, default=25)
     ap.add_argument("--writer-lines", type=int, default=200_000, help="Lines ingested beside the API load.")
+    ap.add_argument(
+        "--writer-day", type=int, default=1, help="Bench day the ingest writes: 1 (default) or 0, the queried one."
+    )
     args = ap.parse_args()
 
     results: dict[str, dict[str, tuple[float, float]]] = {}
@@ -361,7 +366,7 @@ def main() -> None:
         for label in results["duckdb"]:
             print(f"  {label:<36} {results['elasticsearch'][label][0] / results['duckdb'][label][0]:.2f}x")
     if args.clients and "duckdb" in results:
-        api_load(data, args.clients, args.requests_per_client, args.writer_lines)
+        api_load(data, args.clients, args.requests_per_client, args.writer_lines, args.writer_day)
 
 
 if __name__ == "__main__":

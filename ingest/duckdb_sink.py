@@ -19,7 +19,15 @@ import duckdb
 from ingest.batch import Batch
 from ingest.deadletter import DeadLetterFile
 from ingest.document import utc_day
-from ingest.duckdb_store import COLUMNS_FROM_DOC, DayStore, StoreBusy, StoreGate, WriterLock, is_storage_fault
+from ingest.duckdb_store import (
+    COLUMNS_FROM_DOC,
+    DayStore,
+    StoreBusy,
+    StoreGate,
+    WriterLock,
+    is_storage_fault,
+    share_write_connection,
+)
 from logferry import metrics
 from logferry.errors import SinkUnavailable
 
@@ -67,6 +75,7 @@ class DuckDBSink:
             while len(self._connections) >= self.open_days:
                 self._gates[min(self._connections)].release()
             con = self._connections[day] = self.store.connect(day, create=True)
+            share_write_connection(self.store.path(day), self._gate(day), con)
         return con
 
     def _gate(self, day: dt.date) -> StoreGate:
@@ -131,6 +140,7 @@ class DuckDBSink:
         con = self._connections.pop(day, None)
         if con is None:
             return
+        share_write_connection(self.store.path(day), self._gate(day), None)
         try:
             con.close()
         except duckdb.Error as exc:

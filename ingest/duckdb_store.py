@@ -214,6 +214,21 @@ class StoreGate:
                 self._users -= 1
                 self._cond.notify_all()
 
+    @contextlib.contextmanager
+    def joined(self) -> Iterator[bool]:
+        """Join the current holding as one more use, if held and nobody waits; yields whether it did."""
+        with self._cond:
+            ok = self._gate_fd is not None and not self._other_waits()
+            if ok:
+                self._users += 1
+        try:
+            yield ok
+        finally:
+            if ok:
+                with self._cond:
+                    self._users -= 1
+                    self._cond.notify_all()
+
     def in_use(self) -> bool:
         """A use is in flight (between entering and leaving ``held``).
 
@@ -286,6 +301,46 @@ class StoreGate:
             if self._gate_fd is not None and not self._users and self._other_waits():
                 self._let_go()
             return self._gate_fd is not None
+
+
+_local_writes: dict[Path, tuple[StoreGate, duckdb.DuckDBPyConnection]] = {}
+_local_writes_lock = threading.Lock()
+
+
+def share_write_connection(path: Path, gate: StoreGate, con: duckdb.DuckDBPyConnection | None) -> None:
+    """Offer (``con``) or withdraw (``None``) this process's read-write connection to a day file.
+
+    ``logferry run`` writes and serves in one process: a query there reads through the writer's
+    connection (DuckDB's MVCC within one instance) instead of making the writer close the file.
+    """
+    with _local_writes_lock:
+        if con is None:
+            _local_writes.pop(path, None)
+        else:
+            _local_writes[path] = (gate, con)
+
+
+@contextlib.contextmanager
+def local_write_cursor(path: Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """A cursor on this process's read-write connection to ``path``, held open for the ``with``;
+    ``None`` when this process does not hold the file (or a reader elsewhere waits for it)."""
+    with _local_writes_lock:
+        shared = _local_writes.get(path)
+    if shared is None:
+        yield None
+        return
+    gate, con = shared
+    with gate.joined() as ok:
+        with _local_writes_lock:
+            still = _local_writes.get(path)
+        if not ok or still is None or still[1] is not con:
+            yield None
+            return
+        cursor = con.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
 
 
 WATCH_POLL = 0.05  # s between two checks of the held gates for a waiting other side

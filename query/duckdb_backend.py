@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from ingest.duckdb_store import DayStore, StoreBusy, StoreGate
+from ingest.duckdb_store import DayStore, StoreBusy, StoreGate, local_write_cursor
 from logferry.errors import QueryError
 from query.expr import Expr, and_
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
@@ -141,31 +141,46 @@ class DuckDBBackend:
                 pause = min(pause * 2, 0.2)
 
     @contextmanager
-    def _connect(self, day: dt.date) -> Iterator[duckdb.DuckDBPyConnection | None]:
-        """A cursor on one day's file for one query, interrupted after the timeout.
+    def _connect(self, day: dt.date) -> Iterator[tuple[duckdb.DuckDBPyConnection | None, bool]]:
+        """A cursor on one day's file for one query, interrupted after the timeout, and whether
+        its results may be remembered.
 
         The gate is held for the query only: a waiting writer gets its turn between two queries.
+        When this process writes the day (``logferry run``), the query reads through the writer's
+        connection instead; those results change with every batch, so they are not remembered.
         """
         deadline = time.monotonic() + self.timeout
+        with local_write_cursor(self.store.path(day)) as shared:
+            if shared is not None:
+                with self._interrupt_after(shared, deadline):
+                    yield shared, False
+                return
         try:
             with self._gate(day).held(self.timeout):
                 base = self._day_connection(day, deadline)
                 if base is None:
-                    yield None
+                    yield None, False
                     return
                 with self._lock:
                     con = base.cursor()
-                timer = threading.Timer(max(0.0, deadline - time.monotonic()), con.interrupt)
-                timer.start()
                 try:
-                    yield con
-                except duckdb.InterruptException:
-                    raise QueryTimeout(f"the query ran longer than {self.timeout:g} s; narrow it") from None
+                    with self._interrupt_after(con, deadline):
+                        yield con, True
                 finally:
-                    timer.cancel()
                     con.close()
         except StoreBusy as exc:
             raise BackendUnavailable(str(exc)) from None
+
+    @contextmanager
+    def _interrupt_after(self, con: duckdb.DuckDBPyConnection, deadline: float) -> Iterator[None]:
+        timer = threading.Timer(max(0.0, deadline - time.monotonic()), con.interrupt)
+        timer.start()
+        try:
+            yield
+        except duckdb.InterruptException:
+            raise QueryTimeout(f"the query ran longer than {self.timeout:g} s; narrow it") from None
+        finally:
+            timer.cancel()
 
     def _gate(self, day: dt.date) -> StoreGate:
         with self._lock:
@@ -196,11 +211,11 @@ class DuckDBBackend:
             if rows is not None:
                 self._results.move_to_end(key)
                 return rows
-        with self._connect(day) as con:
+        with self._connect(day) as (con, cacheable):
             if con is None:
                 return []
             rows = con.execute(sql, params).fetchall()
-            if len(rows) <= RESULT_ROWS_KEPT:
+            if cacheable and len(rows) <= RESULT_ROWS_KEPT:
                 with self._lock:
                     if key not in self._results:
                         self._results[key] = rows
@@ -234,7 +249,7 @@ class DuckDBBackend:
         days = self.store.days()
         if not days:
             return f"no data yet under {self.store.directory}"
-        with self._connect(days[-1]) as con:
+        with self._connect(days[-1]) as (con, _):
             if con is not None:
                 con.execute("SELECT 1").fetchall()
         return f"{len(days)} day file(s) under {self.store.directory}"

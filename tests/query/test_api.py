@@ -149,7 +149,7 @@ def test_readyz_is_503_when_another_process_holds_the_file(tmp_path: Path) -> No
         holder.communicate("")
 
 
-def test_same_process_writer_and_reader_take_turns(tmp_path: Path) -> None:
+def test_same_process_reader_reads_through_the_writers_open_file(tmp_path: Path) -> None:
     """`logferry run` writes and serves in one process: queries see each batch while the sink stays open."""
     sink = DuckDBSink(DayStore(tmp_path / "events"), DeadLetterFile(tmp_path / "deadletter.ndjson"))
     batcher = Batcher(BatchConfig())
@@ -162,5 +162,6 @@ def test_same_process_writer_and_reader_take_turns(tmp_path: Path) -> None:
         batcher.feed({"@timestamp": "2026-03-10T02:00:00.000Z", "event.id": "b"})
         sink.write(batcher.flush())  # type: ignore[arg-type]
         assert api.get("/api/v1/events", params=params).json()["total"] == 2
+        assert dt.date(2026, 3, 10) in sink._connections, "a query in the same process made the writer close the file"
     finally:
         sink.close()
