@@ -20,7 +20,7 @@ original's bytes at the same offsets; while the original is found truncated sinc
 file is looked at again once that generation is retired. A file whose head matches a
 generation no longer followed (truncated, deleted, renamed away) continues it only if it has the same
 bytes as a check the state keeps: hashes of the 1 KiB ending at line boundaries read, the latest and
-the first past each power of two. The check used is the last one within the file; unless it is the
+the first past each of the five powers of two below it. The check used is the last one within the file; unless it is the
 latest, it must lie past half the file (a copy is at most a little shorter than what was read; a file
 whose second half was never compared is not taken for one). Anything else is a different file, read
 from its start: a copy that cannot be verified costs duplicates, never lost lines. A registry written
@@ -72,6 +72,7 @@ from logferry import metrics
 log = logging.getLogger("logferry.file_source")
 
 FINGERPRINT_MAX = 1024
+CHECKS_MAX = 6  # the latest and the five powers of two below it: the registry stays small
 TRUNCATED_TAG = "_truncated"
 PARTIAL_TAG = "_partial"
 COMPRESSION_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xfd7zXZ\x00", b"BZh")
@@ -662,8 +663,9 @@ def _block_before(fd: int, end: int) -> bytes:
 def _checkpoint(state: FileState, end: int, block: bytes) -> None:
     """Record the hash of ``block`` (ending at ``end``, a line boundary) as the state's latest check.
 
-    The latest check moves with the reading; the first check past each power of two stays (about 40
-    for a TiB), so a copy a little shorter than what was read is verified past half its length.
+    The latest check moves with the reading; the first check past each of the last powers of two
+    stays, so a copy a little shorter than what was read is verified past half its length (a file
+    shorter than the oldest check kept is no copy: it is read whole).
     """
     if len(block) < min(end, FINGERPRINT_MAX):
         return  # the file changed under the read; the truncation check will see it
@@ -675,6 +677,7 @@ def _checkpoint(state: FileState, end: int, block: bytes) -> None:
         checks[-1] = check
     else:
         checks.append(check)
+        del checks[:-CHECKS_MAX]
 
 
 class StdinSource:

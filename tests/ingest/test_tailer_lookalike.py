@@ -245,3 +245,22 @@ def test_a_copy_seen_after_the_original_was_truncated_and_refilled_past_it_conti
         "app.log": lines("next", 0, 40).splitlines(),
     }
     assert {e["@source_id"] for e in after if e["log.file.path"].endswith("app.log.1")} == {before[0]["@source_id"]}
+
+
+def test_a_copy_a_little_shorter_than_what_was_read_of_a_tailed_generation_is_not_read_again(tmp_path: Path) -> None:
+    """logrotate copies, the writer adds lines the tailer reads, then the original is truncated."""
+    log = tmp_path / "app.log"
+    src = source(tmp_path, "app.log*")
+    for step in range(30):
+        with open(log, "ab") as f:
+            f.write(lines("api", step * 20, 20))
+        assert len(drain(src)) == 20
+    copied = log.read_bytes()
+    with open(log, "ab") as f:
+        f.write(lines("api", 600, 5))
+    assert len(drain(src)) == 5
+    (tmp_path / "app.log.1").write_bytes(copied)
+    os.truncate(log, 0)
+    log.write_bytes(lines("next", 0, 3))
+    assert by_path(drain(src)) == {"app.log": lines("next", 0, 3).splitlines()}
+    assert "app.log.1" not in by_path(drain(src))
