@@ -264,3 +264,14 @@ def test_a_copy_a_little_shorter_than_what_was_read_of_a_tailed_generation_is_no
     log.write_bytes(lines("next", 0, 3))
     assert by_path(drain(src)) == {"app.log": lines("next", 0, 3).splitlines()}
     assert "app.log.1" not in by_path(drain(src))
+
+
+def test_a_new_file_after_a_rename_rotation_with_the_same_long_banner_is_read_whole(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(HEADER + lines("api", 0, 40))
+    src = source(tmp_path)
+    assert len(drain(src)) == 41
+    os.rename(log, tmp_path / "app.log.1")
+    fresh = HEADER + lines("api", 40, 10)
+    log.write_bytes(fresh)
+    assert by_path(drain(src)) == {"app.log": fresh.splitlines()}
