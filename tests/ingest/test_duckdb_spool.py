@@ -52,6 +52,13 @@ def test_kill_9_while_writing_leaves_no_files_behind(tmp_path: Path) -> None:
         finally:
             proc.wait(timeout=60)
     names = {p.relative_to(data_dir).as_posix() for p in data_dir.rglob("*") if p.is_file()}
-    allowed = {"registry.json", "events/.lock", "events/.2026-11-20.gate", "events/.2026-11-20.gate-intent"}
+    # Fixed names that a kill cannot multiply (the registry's temp file is rewritten by the next save).
+    allowed = {
+        "registry.json",
+        "registry.json.tmp",
+        "events/.lock",
+        "events/.2026-11-20.gate",
+        "events/.2026-11-20.gate-intent",
+    }
     leftovers = {n for n in names - allowed if not n.startswith("events/2026-11-20.duckdb")}
     assert not leftovers, f"a killed run left files behind: {sorted(leftovers)}"
