@@ -48,8 +48,8 @@ def test_kill_9_while_writing_leaves_no_files_behind(tmp_path: Path) -> None:
         )
         try:
             wait_until(lambda b=before: shipped(data_dir, log) > b, "a batch written")  # type: ignore[misc]
-            proc.send_signal(signal.SIGKILL)
         finally:
+            proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=60)
     names = {p.relative_to(data_dir).as_posix() for p in data_dir.rglob("*") if p.is_file()}
     # Fixed names that a kill cannot multiply (the registry's temp file is rewritten by the next save).
