@@ -93,6 +93,13 @@ class KafkaSource:
             )
         except (KafkaError, OSError) as exc:
             raise SinkUnavailable(f"Kafka consumer could not connect: {exc}") from exc
+        try:
+            # Joining with the topic already in the consumer's metadata: a member that joins before it
+            # is assigned nothing and rejoins at once, and that early rejoin is where kafka-python 3
+            # was seen to hang (the SyncGroup of the second generation never completing).
+            self.consumer.partitions_for_topic(config.topic)
+        except KafkaError as exc:
+            raise SinkUnavailable(f"Kafka did not describe topic {config.topic}: {exc}") from exc
         self.consumer.subscribe([config.topic], listener=_AssignmentLog(self))
 
     def poll(self, budget_bytes: int = 8 << 20) -> Iterator[Chunk]:
