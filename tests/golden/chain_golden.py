@@ -1,7 +1,8 @@
 """The golden corpus of the processor chain: input lines and the documents the chain made of them.
 
 ``python -m tests.golden.chain_golden`` wrote ``chain.input.log.gz`` and ``chain.expected.ndjson.gz``
-ONCE, from the commit before the hot path was optimized (issue 10); the differential test
+ONCE, from the commit before the hot path was optimized (issue 10; parsers/, enrich/ and
+ingest/document.py as of 099495f); the differential test
 (``tests/test_fast_path_differential.py``) replays the inputs through today's chain and compares every
 document byte for byte, so any drift in output fails. Regenerating on purpose means the output was
 meant to change: say so in the commit.
