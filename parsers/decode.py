@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from ingest.document import RAW
+from ingest.document import INTERNAL_KEYS, RAW
 from parsers.fields import add_tag
 
 JSON_PARSE_FAILURE = "_jsonparsefailure"
@@ -148,7 +148,13 @@ def _decode_repairing(event: dict[str, Any], raw: bytes) -> Any:
     return None
 
 
+_LINE_INTERNAL_KEYS = tuple(sorted(INTERNAL_KEYS))
+
+
 def _merge_top_level(event: dict[str, Any], decoded: dict[str, Any]) -> dict[str, Any]:
+    for key in _LINE_INTERNAL_KEYS:
+        if key in decoded:  # a line's own "@timezone" must not steer the path zone; kept, renamed
+            decoded["_" + key] = decoded.pop(key)
     source_tags = decoded.get("tags")
     decoded.update(event)
     if source_tags is not None and "tags" in event:

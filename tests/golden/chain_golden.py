@@ -328,8 +328,13 @@ def decode_input(row: bytes) -> tuple[str, bytes]:
     return path.decode(), bytes.fromhex(hexed.decode())
 
 
-def main() -> None:
-    rows = list(inputs())
+def main(*, keep_inputs: bool = False) -> None:
+    """Write both files; with ``keep_inputs`` (``--keep-inputs``) only the documents, from the stored inputs."""
+    rows = (
+        [decode_input(row) for row in gzip.decompress(INPUT.read_bytes()).splitlines()]
+        if keep_inputs
+        else list(inputs())
+    )
     chains = {name: build_chain(chain_settings(name)) for name in CONFIGS}
     docs = []
     for name, chain in chains.items():
@@ -341,4 +346,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(keep_inputs="--keep-inputs" in sys.argv[1:])

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from parsers.decode import DecodeJson
+from parsers.timestamp import ParseTimestamp
 
 METADATA = {"@source_id": "64769:1234:abcd", "log.file.path": "/var/log/app.log", "log.offset": 120}
 
@@ -57,8 +58,18 @@ def test_anything_but_an_object_keeps_the_line_as_message(raw: bytes, message: s
 
 
 def test_source_metadata_wins_over_same_named_line_keys() -> None:
-    event = decode(b'{"log.offset": 9, "log.file.path": "forged", "@source_id": "x", "k": "v"}')
+    event = decode(b'{"log.offset": 9, "log.file.path": "forged", "k": "v"}')
     assert event == {"k": "v", **METADATA}
+
+
+@pytest.mark.parametrize("key", ["@source_id", "@timezone", "@raw"])
+def test_a_line_key_named_like_an_internal_key_is_kept_renamed_and_steers_nothing(key: str) -> None:
+    event = decode(orjson.dumps({key: {"not": "a zone"}, "k": "v"}))
+    assert event == {"k": "v", f"_{key}": {"not": "a zone"}, **METADATA}
+    event["time"] = "2026-11-22 13:20:29"
+    event = ParseTimestamp()(event)
+    assert event["@timestamp"] == "2026-11-22T13:20:29.000Z"
+    assert "tags" not in event
 
 
 def test_invalid_utf8_is_repaired_tagged_and_still_parsed() -> None:
