@@ -19,12 +19,13 @@ file is its copy only if it is not longer than the original and its last block (
 original's bytes at the same offsets; while the original is found truncated since it was read, the
 file is looked at again once that generation is retired. A file whose head matches a
 generation no longer followed (truncated, deleted, renamed away) continues it only if it has the same
-bytes as a check the state keeps: hashes of the 1 KiB ending at line boundaries read, the latest and
-the first past each of the five powers of two below it. The check used is the last one within the file; unless it is the
-latest, it must lie past half the file (a copy is at most a little shorter than what was read; a file
-whose second half was never compared is not taken for one). Anything else is a different file, read
-from its start: a copy that cannot be verified costs duplicates, never lost lines. A registry written
-before checks existed keeps the head-only rule for its retired generations (logged).
+bytes as a check the state keeps: hashes of the 1 KiB ending at line boundaries read, those of the
+last three reads and the first past each power of two below them. The check used is the last one
+within the file; unless it is the latest, it must lie past half the file (a copy is at most a little
+shorter than what was read; a file whose second half was never compared is not taken for one).
+Anything else is a different file, read from its start: a copy that cannot be verified costs
+duplicates, never lost lines. A registry written before checks existed keeps the head-only rule for
+its retired generations (logged).
 
 Rotation by copytruncate: every read checks size and fingerprint; a file shorter than what was read,
 or whose first bytes changed, starts a new generation at 0 and drops the unfinished line. The old
@@ -72,7 +73,8 @@ from logferry import metrics
 log = logging.getLogger("logferry.file_source")
 
 FINGERPRINT_MAX = 1024
-CHECKS_MAX = 6  # the latest and the five powers of two below it: the registry stays small
+CHECKS_RECENT = 3  # the last reads' ends: a copy taken between two reads is verified near its end
+CHECKS_MAX = 8  # those and the first past each power of two below them: the registry stays small
 TRUNCATED_TAG = "_truncated"
 PARTIAL_TAG = "_partial"
 COMPRESSION_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xfd7zXZ\x00", b"BZh")
@@ -92,6 +94,9 @@ class Chunk:
 
 def digest(head: bytes) -> str:
     return hashlib.blake2b(head, digest_size=8).hexdigest()
+
+
+EMPTY_DIGEST = digest(b"")
 
 
 def unreadable_reason(head: bytes) -> str | None:
@@ -435,6 +440,10 @@ class FileSource:
             return None
         if not data:
             return None
+        if h.read_pos == 0 and h.state.source_id == _source_id(h.key, EMPTY_DIGEST, h.state.generation):
+            # Begun empty (truncated, nothing written yet): an id from no bytes would be the same for every
+            # such generation, and generation numbers start again when a registry entry is gone.
+            h.state.source_id = _source_id(h.key, digest(data[:FINGERPRINT_MAX]), h.state.generation)
         h.last_growth = time.monotonic()
         h.read_pos += len(data)
         continued = h.state.cut_at == h.line_start and not h.skipping
@@ -470,7 +479,13 @@ class FileSource:
         if offset > line_from:
             low = max(0, offset - FINGERPRINT_MAX)
             block = data[low - read_from : offset - read_from] if low >= read_from else _block_before(h.fd, offset)
+            first = not h.state.checks
             _checkpoint(h.state, offset, block)
+            if first and h.state.checks:
+                # Persisted before its first events can reach a sink: if logferry is killed after they
+                # were written and the file is copied and truncated before the restart, the registry
+                # knows this generation, and the copy replays it with the same ids instead of new ones.
+                self.registry.save()
         return Chunk(h.position, events, h.line_start, len(data))
 
     def _unchanged(self, h: Harvester, got: int) -> bool:
@@ -648,10 +663,14 @@ def _head_matches(head: bytes, state: FileState) -> bool:
 
 
 def _new_state(key: str, path: str, head: bytes, offset: int, generation: int) -> FileState:
-    """A generation's state; its source id (hence its event ids) is fixed from its first bytes now."""
+    """A generation's state; its source id (hence its event ids) is fixed from its first bytes now, or,
+    when it is still empty, at its first read (see ``FileSource._read``)."""
     fp = digest(head)
-    source_id = f"{key}:{fp}" + (f":g{generation}" if generation else "")
-    return FileState(path, offset, source_id, fp, len(head), generation, time.time(), checks=[])
+    return FileState(path, offset, _source_id(key, fp, generation), fp, len(head), generation, time.time(), checks=[])
+
+
+def _source_id(key: str, fingerprint: str, generation: int) -> str:
+    return f"{key}:{fingerprint}" + (f":g{generation}" if generation else "")
 
 
 def _block_before(fd: int, end: int) -> bytes:
@@ -663,21 +682,19 @@ def _block_before(fd: int, end: int) -> bytes:
 def _checkpoint(state: FileState, end: int, block: bytes) -> None:
     """Record the hash of ``block`` (ending at ``end``, a line boundary) as the state's latest check.
 
-    The latest check moves with the reading; the first check past each of the last powers of two
-    stays, so a copy a little shorter than what was read is verified past half its length (a file
-    shorter than the oldest check kept is no copy: it is read whole).
+    The checks of the last three reads stay, so a copy taken between two reads of the original is
+    verified near its end; of older ones, the first past each power of two stays, so a copy a little
+    shorter than what was read is verified past half its length (a file shorter than the oldest check
+    kept is no copy: it is read whole).
     """
     if len(block) < min(end, FINGERPRINT_MAX):
         return  # the file changed under the read; the truncation check will see it
-    check = (end, digest(block))
-    checks = state.checks
-    if not checks:
-        state.checks = [check]
-    elif len(checks) >= 2 and checks[-1][0].bit_length() == checks[-2][0].bit_length():
-        checks[-1] = check
-    else:
-        checks.append(check)
-        del checks[:-CHECKS_MAX]
+    checks = [*(state.checks or ()), (end, digest(block))]
+    kept: list[tuple[int, str]] = []
+    for older in checks[:-CHECKS_RECENT]:
+        if not kept or kept[-1][0].bit_length() != older[0].bit_length():
+            kept.append(older)
+    state.checks = (kept + checks[-CHECKS_RECENT:])[-CHECKS_MAX:]
 
 
 class StdinSource:

@@ -11,34 +11,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.config import FileInputConfig
 from ingest.document import RAW
-from ingest.file_source import FileSource
-from ingest.registry import Registry
 from logferry import metrics
-from tests.ingest.helpers import run_cli, stored_docs
+from tests.ingest.helpers import drain, file_source, run_cli, stored_docs
 
 pytestmark = pytest.mark.integration
 
 HEADER = b"# app log v1 - format: json lines - host: web-1\n"
-
-
-def source(tmp_path: Path, glob: str = "*.log", *, once: bool = False, **options: object) -> FileSource:
-    config = FileInputConfig(paths=[str(tmp_path / glob)], scan_frequency=0.01, **options)
-    return FileSource(config, Registry(tmp_path / "registry.json"), once=once)
-
-
-def drain(src: FileSource) -> list[dict]:
-    """Poll (acknowledging like a sink) until a poll after a fresh scan brings nothing."""
-    events: list[dict] = []
-    while True:
-        src.scan()
-        got = [chunk for chunk in src.poll()]
-        for chunk in got:
-            events.extend(chunk.events)
-            src.ack({chunk.position: chunk.end_offset})
-        if not any(chunk.events for chunk in got):
-            return events
 
 
 def raws(events: list[dict]) -> list[bytes]:
@@ -60,20 +39,20 @@ def test_a_file_rewritten_under_the_same_identity_and_first_line_is_read_from_it
     """As an inode reused by a new file with a constant header: the first 1 KiB differs, not line 1."""
     log = tmp_path / "app.log"
     log.write_bytes(HEADER + numbered(0, 2000))
-    first = source(tmp_path)
+    first = file_source(tmp_path)
     assert len(drain(first)) == 2001
     first.close()
     with open(log, "r+b") as f:  # same dev:ino, same first line, longer than the old offset
         f.truncate(0)
         f.write(HEADER + numbered(100_000, 13_300))
-    events = drain(source(tmp_path))
+    events = drain(file_source(tmp_path))
     assert raws(events) == [HEADER[:-1]] + numbered(100_000, 13_300).splitlines()
 
 
 def test_a_file_rewritten_while_followed_is_a_new_generation_even_with_the_same_first_line(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(HEADER + numbered(0, 100))
-    src = source(tmp_path)
+    src = file_source(tmp_path)
     assert len(drain(src)) == 101
     with open(log, "r+b") as f:
         f.truncate(0)
@@ -86,14 +65,14 @@ def test_an_offset_beyond_the_file_is_a_mismatched_entry_not_a_truncation(
 ) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(numbered(0, 2000))
-    first = source(tmp_path)
+    first = file_source(tmp_path)
     assert len(drain(first)) == 2000
     first.close()
     registry = orjson.loads((tmp_path / "registry.json").read_bytes())
     for state in registry["files"].values():
         state["offset"] += 50_000
     (tmp_path / "registry.json").write_bytes(orjson.dumps(registry))
-    again = source(tmp_path)
+    again = file_source(tmp_path)
     with caplog.at_level(logging.WARNING, logger="logferry.file_source"):
         assert drain(again) == []
     assert any("mismatched registry entry" in r.getMessage() and str(log) in r.getMessage() for r in caplog.records)
@@ -109,32 +88,32 @@ def test_ingest_ships_an_unterminated_last_line_of_a_finished_file_once_and_its_
     log = tmp_path / "app.log"
     log.write_bytes(b"one\ntwo\nthr")
     age(log, 3600)
-    events = drain(source(tmp_path, once=True))
+    events = drain(file_source(tmp_path, once=True))
     assert raws(events) == [b"one", b"two", b"thr"]
     assert events[2]["tags"] == ["_partial"] and "tags" not in events[0]
     with open(log, "ab") as f:
         f.write(b"ee\nfour\n")
-    later = drain(source(tmp_path, once=True))
+    later = drain(file_source(tmp_path, once=True))
     assert raws(later) == [b"ee", b"four"]
     assert later[0]["tags"] == ["_partial"] and "tags" not in later[1]
     assert later[0]["log.offset"] == events[2]["log.offset"] + 3
-    assert drain(source(tmp_path, once=True)) == []
+    assert drain(file_source(tmp_path, once=True)) == []
 
 
 def test_ingest_leaves_the_unterminated_line_of_a_file_still_being_written(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"one\nhal")
-    assert raws(drain(source(tmp_path, once=True))) == [b"one"]
+    assert raws(drain(file_source(tmp_path, once=True))) == [b"one"]
     with open(log, "ab") as f:
         f.write(b"f\n")
-    events = drain(source(tmp_path, once=True))
+    events = drain(file_source(tmp_path, once=True))
     assert raws(events) == [b"half"] and "tags" not in events[0]
 
 
 def test_run_ships_an_unterminated_line_after_close_inactive_and_its_completion_once(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"one\nhal")
-    src = source(tmp_path, close_inactive=0.3)
+    src = file_source(tmp_path, close_inactive=0.3)
     assert raws(drain(src)) == [b"one"]
     deadline = time.monotonic() + 30
     shipped: list[dict] = []
@@ -174,7 +153,7 @@ def test_binary_and_compressed_files_matched_by_the_glob_are_skipped_warned_and_
     (logs / "app.log.2.gz").write_bytes(gzip.compress(numbered(0, 5000)))
     (logs / "core.dump").write_bytes(b"ELF\x02\x01\x01" + bytes(range(256)) * 64 + b"\n\n\n")
     compressed, binary = skipped("compressed"), skipped("binary")
-    src = source(tmp_path, "logs/*")
+    src = file_source(tmp_path, "logs/*")
     with caplog.at_level(logging.WARNING, logger="logferry.file_source"):
         events = drain(src)
         drain(src)  # scans again: still skipped, not warned or counted twice
@@ -194,7 +173,7 @@ def copytruncate(log: Path, copy: Path) -> None:
 def test_a_copy_continues_the_truncated_original_with_its_event_ids(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(numbered(0, 10))
-    src = source(tmp_path, "app.log*")
+    src = file_source(tmp_path, "app.log*")
     before = drain(src)
     assert len(before) == 10
     with open(log, "ab") as f:
@@ -215,10 +194,58 @@ def test_a_copy_continues_the_truncated_original_with_its_event_ids(tmp_path: Pa
     assert drain(src) == []
 
 
+def hundred_byte_lines(start: int, n: int) -> bytes:
+    """Lines of exactly 100 bytes, so that the test decides where each read of the tailer ends."""
+    return b"".join(b'{"seq":%06d,"pad":"%s"}\n' % (i, b"x" * 78) for i in range(start, start + n))
+
+
+def test_a_copy_taken_between_two_reads_of_the_original_is_not_read_again(tmp_path: Path) -> None:
+    """Reads end at 1,100, 2,100, 4,000 and 5,000 bytes; logrotate copied the file at 4,500 and truncated
+    it after the read to 5,000. Every line of the copy was already shipped from the original, and the
+    checks kept (those of the last reads) prove the copy is its prefix: nothing of it is read again."""
+    log = tmp_path / "app.log"
+    src = file_source(tmp_path, "app.log*")
+    shipped = []
+    for start, n in ((0, 11), (11, 10), (21, 19)):
+        with open(log, "ab") as f:
+            f.write(hundred_byte_lines(start, n))
+        shipped += drain(src)
+    with open(log, "ab") as f:
+        f.write(hundred_byte_lines(40, 5))
+    (tmp_path / "app.log.1").write_bytes(log.read_bytes())
+    with open(log, "ab") as f:
+        f.write(hundred_byte_lines(45, 5))
+    shipped += drain(src)
+    assert sorted(raws(shipped)) == hundred_byte_lines(0, 50).splitlines()
+    os.truncate(log, 0)
+    log.write_bytes(b"next generation\n")
+    assert raws(drain(src)) == [b"next generation"]
+    assert drain(src) == []
+
+
+def test_generations_that_begin_empty_take_their_ids_from_their_first_lines(tmp_path: Path) -> None:
+    """Truncated and found empty before the next line: an id taken from no bytes would be the same for
+    every such generation (and generation numbers start again when a registry entry is gone), so two
+    different generations would share event ids and one would be deduplicated away."""
+    log = tmp_path / "app.log"
+    log.write_bytes(numbered(0, 3))
+    src = file_source(tmp_path, "app.log*")
+    drain(src)
+    ids = set()
+    for start in (10, 20):
+        os.truncate(log, 0)
+        assert drain(src) == []
+        log.write_bytes(numbered(start, 2))
+        events = drain(src)
+        assert raws(events) == numbered(start, 2).splitlines()
+        ids.add(events[0]["@source_id"].rsplit(":g", 1)[0])
+    assert len(ids) == 2
+
+
 def test_a_copytruncate_while_stopped_is_continued_from_the_copy_after_a_restart(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(numbered(0, 10))
-    first = source(tmp_path, "app.log*")
+    first = file_source(tmp_path, "app.log*")
     before = drain(first)
     first.close()
     with open(log, "ab") as f:
@@ -226,12 +253,12 @@ def test_a_copytruncate_while_stopped_is_continued_from_the_copy_after_a_restart
     copytruncate(log, tmp_path / "app.log.1")
     with open(log, "ab") as f:
         f.write(numbered(100, 3))
-    src = source(tmp_path, "app.log*")
+    src = file_source(tmp_path, "app.log*")
     after = drain(src)
     assert sorted(raws(after)) == sorted(numbered(10, 5).splitlines() + numbered(100, 3).splitlines())
     assert {e["@source_id"] for e in after if e["log.file.path"].endswith("app.log.1")} == {before[0]["@source_id"]}
     src.close()
-    assert drain(source(tmp_path, "app.log*")) == []  # and the registry remembers it all
+    assert drain(file_source(tmp_path, "app.log*")) == []  # and the registry remembers it all
 
 
 def test_a_closed_file_truncated_and_refilled_with_the_same_first_kib_is_read_again_from_zero(
@@ -241,7 +268,7 @@ def test_a_closed_file_truncated_and_refilled_with_the_same_first_kib_is_read_ag
     log = tmp_path / "app.log"
     header = b"#" * 2000 + b"\n"
     log.write_bytes(header + numbered(0, 100))
-    src = source(tmp_path, close_inactive=0.05)
+    src = file_source(tmp_path, close_inactive=0.05)
     assert len(drain(src)) == 101
     deadline = time.monotonic() + 30
     while src.harvesters and time.monotonic() < deadline:  # closed as inactive
@@ -256,7 +283,7 @@ def test_a_closed_file_truncated_and_refilled_with_the_same_first_kib_is_read_ag
 def test_start_at_end_skips_what_is_there_at_start_but_reads_a_rotated_in_file_whole(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(b"old\n")
-    src = source(tmp_path, start_at="end")
+    src = file_source(tmp_path, start_at="end")
     assert drain(src) == []
     os.rename(log, tmp_path / "app.log.1")
     log.write_bytes(b"new-1\nnew-2\n")
