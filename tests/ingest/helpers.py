@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 
+from ingest.config import FileInputConfig
 from ingest.duckdb_store import DayStore
+from ingest.file_source import FileSource
+from ingest.registry import Registry
 
 
 def run_cli(*args: str, data_dir: Path, stdin: bytes | None = None, env: dict | None = None, timeout: float = 300):
@@ -26,7 +31,12 @@ def run_cli(*args: str, data_dir: Path, stdin: bytes | None = None, env: dict | 
 
 def stored_docs(data_dir: Path) -> list[dict]:
     """Every document in every day file, as stored."""
-    store = DayStore(data_dir / "events")
+    return docs_in(data_dir / "events")
+
+
+def docs_in(events_dir: Path) -> list[dict]:
+    """Every document in every day file of ``events_dir`` (``duckdb.directory``), as stored."""
+    store = DayStore(events_dir)
     docs = []
     for day in store.days():
         con = store.connect(day)
@@ -35,3 +45,46 @@ def stored_docs(data_dir: Path) -> list[dict]:
         finally:
             con.close()
     return docs
+
+
+def start_run(data_dir: Path, *globs: Path, max_events: int = 500) -> subprocess.Popen[bytes]:
+    """``logferry run --no-serve`` tailing ``globs`` with a fast scan and small, quick batches."""
+    env = {
+        **os.environ,
+        "LOGFERRY_INPUT__PATHS": orjson.dumps([str(g) for g in globs]).decode(),
+        "LOGFERRY_INPUT__SCAN_FREQUENCY": "0.1",
+        "LOGFERRY_BATCH__MAX_EVENTS": str(max_events),
+        "LOGFERRY_BATCH__MAX_AGE": "0.2",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "logferry", "--data-dir", str(data_dir), "run", "--no-serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def stop_run(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and the run must flush, checkpoint and exit 0."""
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+
+
+def file_source(tmp_path: Path, glob: str = "*.log", *, once: bool = False, **options: Any) -> FileSource:
+    """A FileSource over ``tmp_path/glob`` scanning often, with its registry in ``tmp_path``."""
+    config = FileInputConfig(paths=[str(tmp_path / glob)], scan_frequency=0.01, **options)
+    return FileSource(config, Registry(tmp_path / "registry.json"), once=once)
+
+
+def drain(src: FileSource) -> list[dict]:
+    """Poll (acknowledging like a sink) until a poll after a fresh scan brings nothing."""
+    events: list[dict] = []
+    while True:
+        src.scan()
+        got = list(src.poll())
+        for chunk in got:
+            events.extend(chunk.events)
+            src.ack({chunk.position: chunk.end_offset})
+        if not any(chunk.events for chunk in got):
+            return events

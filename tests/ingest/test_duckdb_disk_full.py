@@ -23,6 +23,7 @@ from ingest.deadletter import DeadLetterFile
 from ingest.duckdb_sink import DuckDBSink
 from ingest.duckdb_store import DayStore
 from logferry.errors import LogferryError
+from tests.ingest.helpers import docs_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -120,15 +121,7 @@ def registry_offset(data_dir: Path, log: Path) -> int:
 
 
 def assert_every_line_once(events_dir: Path) -> None:
-    store = DayStore(events_dir)
-    docs = []
-    for day in store.days():
-        con = store.connect(day)
-        try:
-            docs.extend(orjson.loads(doc) for (doc,) in con.execute("SELECT doc FROM events").fetchall())
-        finally:
-            con.close()
-    assert sorted(d["seq"] for d in docs) == list(range(LINES))
+    assert sorted(d["seq"] for d in docs_in(events_dir)) == list(range(LINES))
 
 
 def test_a_full_disk_is_waited_out_and_nothing_is_dead_lettered(tmp_path: Path, small_disk: Path) -> None:

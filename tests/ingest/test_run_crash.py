@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.ingest.helpers import stored_docs
+from tests.ingest.helpers import start_run, stop_run, stored_docs
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -25,22 +23,6 @@ def append(path: Path, start: int, n: int, tag: str = "x") -> None:
                 for i in range(start, start + n)
             )
         )
-
-
-def start_run(data_dir: Path, *globs: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "LOGFERRY_INPUT__PATHS": orjson.dumps([str(g) for g in globs]).decode(),
-        "LOGFERRY_INPUT__SCAN_FREQUENCY": "0.1",
-        "LOGFERRY_BATCH__MAX_EVENTS": "500",
-        "LOGFERRY_BATCH__MAX_AGE": "0.2",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "logferry", "--data-dir", str(data_dir), "run", "--no-serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
 
 
 def shipped(data_dir: Path, path: Path) -> int:
@@ -62,12 +44,6 @@ def wait_until(condition, what: str, timeout: float = 120.0) -> None:  # type: i
         time.sleep(0.05)
 
 
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err.decode()
-
-
 def test_kill_9_mid_stream_then_restart_stores_every_line_exactly_once(tmp_path: Path) -> None:
     data_dir, log = tmp_path / "data", tmp_path / "app.log"
     append(log, 0, 5000)
@@ -83,7 +59,7 @@ def test_kill_9_mid_stream_then_restart_stores_every_line_exactly_once(tmp_path:
     append(log, 10_000, 5000)
     proc = start_run(data_dir, tmp_path / "*.log")
     wait_until(lambda: shipped(data_dir, log) == log.stat().st_size, "every line shipped after the restart")
-    stop(proc)
+    stop_run(proc)
     docs = stored_docs(data_dir)
     assert sorted(d["seq"] for d in docs) == list(range(15_000))
     assert len({d["event"]["id"] for d in docs}) == 15_000
@@ -112,7 +88,7 @@ def test_rotation_while_tailing_loses_and_repeats_nothing(tmp_path: Path) -> Non
             "the rotated file read to its end",
         )
     finally:
-        stop(proc)
+        stop_run(proc)
     docs = stored_docs(data_dir)
     for tag in ("r", "t"):
         assert sorted(d["seq"] for d in docs if d["message"] == tag) == list(range(2000)), tag

@@ -13,33 +13,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.config import FileInputConfig
 from ingest.document import RAW
-from ingest.file_source import FileSource
-from ingest.registry import RETIRED_PREFIX, Registry
-from tests.ingest.helpers import run_cli, stored_docs
+from ingest.registry import RETIRED_PREFIX
+from tests.ingest.helpers import drain, file_source, run_cli, stored_docs
 
 pytestmark = pytest.mark.integration
 
 HEADER = b"#" * 1500 + b"\n"  # a banner longer than the 1 KiB fingerprint, the same in every file
-
-
-def source(tmp_path: Path, glob: str = "*.log", *, once: bool = False, **options: object) -> FileSource:
-    config = FileInputConfig(paths=[str(tmp_path / glob)], scan_frequency=0.01, **options)
-    return FileSource(config, Registry(tmp_path / "registry.json"), once=once)
-
-
-def drain(src: FileSource) -> list[dict]:
-    """Poll (acknowledging like a sink) until a poll after a fresh scan brings nothing."""
-    events: list[dict] = []
-    while True:
-        src.scan()
-        got = list(src.poll())
-        for chunk in got:
-            events.extend(chunk.events)
-            src.ack({chunk.position: chunk.end_offset})
-        if not any(chunk.events for chunk in got):
-            return events
 
 
 def lines(service: str, start: int, n: int) -> bytes:
@@ -66,7 +46,7 @@ def test_two_files_with_the_same_first_kib_and_different_content_are_both_read_w
     b = common + lines("worker", 10, 80 if second_longer else 20)
     (tmp_path / "a.log").write_bytes(a)
     (tmp_path / "b.log").write_bytes(b)
-    got = by_path(drain(source(tmp_path)))
+    got = by_path(drain(file_source(tmp_path)))
     assert got == {"a.log": a.splitlines(), "b.log": b.splitlines()}
 
 
@@ -75,7 +55,7 @@ def test_a_file_appearing_with_the_first_kib_of_a_followed_file_but_other_conten
 ) -> None:
     a = HEADER + lines("api", 0, 40)
     (tmp_path / "a.log").write_bytes(a)
-    src = source(tmp_path)
+    src = file_source(tmp_path)
     assert len(drain(src)) == 41
     for name, n in (("b.log", 100), ("c.log", 5)):  # longer, then shorter than the followed file
         other = HEADER + lines(name, 0, n)
@@ -88,14 +68,14 @@ def test_a_young_file_followed_first_does_not_hide_a_longer_file_that_starts_wit
     longer = young + lines("api", 0, 30)
     (tmp_path / "a.log").write_bytes(young)
     (tmp_path / "b.log").write_bytes(longer)
-    got = by_path(drain(source(tmp_path)))
+    got = by_path(drain(file_source(tmp_path)))
     assert got == {"a.log": young.splitlines(), "b.log": longer.splitlines()}
 
 
 def test_a_young_file_equal_to_the_start_of_a_followed_file_is_read(tmp_path: Path) -> None:
     followed = lines("api", 0, 40)
     (tmp_path / "a.log").write_bytes(followed)
-    src = source(tmp_path)
+    src = file_source(tmp_path)
     assert len(drain(src)) == 40
     young = followed[: followed.index(b"\n") + 1]
     (tmp_path / "b.log").write_bytes(young)
@@ -105,7 +85,7 @@ def test_a_young_file_equal_to_the_start_of_a_followed_file_is_read(tmp_path: Pa
 def test_a_real_copy_of_a_followed_file_is_still_not_read(tmp_path: Path) -> None:
     a = HEADER + lines("api", 0, 40)
     (tmp_path / "a.log").write_bytes(a)
-    src = source(tmp_path)
+    src = file_source(tmp_path)
     assert len(drain(src)) == 41
     with open(tmp_path / "a.log", "ab") as f:
         f.write(lines("api", 40, 5))
@@ -120,7 +100,7 @@ def test_a_file_with_the_first_kib_of_a_truncated_generation_but_other_content_i
     """Shorter (10 lines) or longer (200) than what was read of the truncated generation."""
     log = tmp_path / "app.log"
     log.write_bytes(HEADER + lines("api", 0, 50))
-    src = source(tmp_path, "app.log*")
+    src = file_source(tmp_path, "app.log*")
     assert len(drain(src)) == 51
     os.truncate(log, 0)
     assert drain(src) == []  # the generation is retired
@@ -135,7 +115,7 @@ def test_a_file_sharing_only_what_was_first_read_of_a_truncated_generation_is_re
     log = tmp_path / "app.log"
     start = HEADER + lines("api", 0, 5)
     log.write_bytes(start)
-    src = source(tmp_path, "app.log*")
+    src = file_source(tmp_path, "app.log*")
     assert len(drain(src)) == 6
     with open(log, "ab") as f:
         f.write(lines("api", 5, 300))
@@ -152,7 +132,7 @@ def test_a_file_sharing_only_what_was_first_read_of_a_truncated_generation_is_re
 def test_a_file_like_a_truncated_generation_is_read_whole_after_a_restart(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(HEADER + lines("api", 0, 50))
-    first = source(tmp_path, "app.log*")
+    first = file_source(tmp_path, "app.log*")
     assert len(drain(first)) == 51
     os.truncate(log, 0)
     log.write_bytes(b"next generation\n")
@@ -160,20 +140,20 @@ def test_a_file_like_a_truncated_generation_is_read_whole_after_a_restart(tmp_pa
     first.close()
     other = HEADER + lines("worker", 0, 200)
     (tmp_path / "app.log.other").write_bytes(other)
-    assert by_path(drain(source(tmp_path, "app.log*"))) == {"app.log.other": other.splitlines()}
+    assert by_path(drain(file_source(tmp_path, "app.log*"))) == {"app.log.other": other.splitlines()}
 
 
 def test_a_file_like_a_generation_truncated_while_stopped_is_read_whole(tmp_path: Path) -> None:
     """The original is left empty: its generation is judged by its checks, not waited for."""
     log = tmp_path / "app.log"
     log.write_bytes(HEADER + lines("api", 0, 50))
-    first = source(tmp_path, "app.log*")
+    first = file_source(tmp_path, "app.log*")
     assert len(drain(first)) == 51
     first.close()
     os.truncate(log, 0)
     other = HEADER + lines("worker", 0, 200)
     (tmp_path / "app.log.other").write_bytes(other)
-    assert by_path(drain(source(tmp_path, "app.log*"))) == {"app.log.other": other.splitlines()}
+    assert by_path(drain(file_source(tmp_path, "app.log*"))) == {"app.log.other": other.splitlines()}
 
 
 def test_a_registry_without_content_checks_loads_and_a_retired_entry_keeps_the_head_rule_with_a_log_line(
@@ -181,7 +161,7 @@ def test_a_registry_without_content_checks_loads_and_a_retired_entry_keeps_the_h
 ) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(HEADER + lines("api", 0, 50))
-    first = source(tmp_path, "app.log*")
+    first = file_source(tmp_path, "app.log*")
     before = drain(first)
     os.truncate(log, 0)
     log.write_bytes(b"next generation\n")
@@ -194,7 +174,7 @@ def test_a_registry_without_content_checks_loads_and_a_retired_entry_keeps_the_h
     copy = HEADER + lines("api", 0, 53)
     (tmp_path / "app.log.1").write_bytes(copy)
     with caplog.at_level(logging.INFO, logger="logferry.file_source"):
-        after = drain(source(tmp_path, "app.log*"))
+        after = drain(file_source(tmp_path, "app.log*"))
     assert [e[RAW] for e in after] == lines("api", 50, 3).splitlines()
     assert {e["@source_id"] for e in after} == {before[0]["@source_id"]}
     assert any("head alone" in r.getMessage() for r in caplog.records)
@@ -232,7 +212,7 @@ def test_a_copy_seen_after_the_original_was_truncated_and_refilled_past_it_conti
     """The scan sees the copy before the harvester saw the truncation; the new content is already longer."""
     log = tmp_path / "app.log"
     log.write_bytes(lines("api", 0, 10))
-    src = source(tmp_path, "app.log*")
+    src = file_source(tmp_path, "app.log*")
     before = drain(src)
     with open(log, "ab") as f:
         f.write(lines("api", 10, 5))
@@ -250,7 +230,7 @@ def test_a_copy_seen_after_the_original_was_truncated_and_refilled_past_it_conti
 def test_a_copy_a_little_shorter_than_what_was_read_of_a_tailed_generation_is_not_read_again(tmp_path: Path) -> None:
     """logrotate copies, the writer adds lines the tailer reads, then the original is truncated."""
     log = tmp_path / "app.log"
-    src = source(tmp_path, "app.log*")
+    src = file_source(tmp_path, "app.log*")
     for step in range(30):
         with open(log, "ab") as f:
             f.write(lines("api", step * 20, 20))
@@ -269,7 +249,7 @@ def test_a_copy_a_little_shorter_than_what_was_read_of_a_tailed_generation_is_no
 def test_a_new_file_after_a_rename_rotation_with_the_same_long_banner_is_read_whole(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(HEADER + lines("api", 0, 40))
-    src = source(tmp_path)
+    src = file_source(tmp_path)
     assert len(drain(src)) == 41
     os.rename(log, tmp_path / "app.log.1")
     fresh = HEADER + lines("api", 40, 10)

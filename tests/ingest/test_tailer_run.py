@@ -14,33 +14,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.ingest.helpers import stored_docs
+from tests.ingest.helpers import start_run, stop_run, stored_docs
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 WRITER = Path(__file__).with_name("tailer_writer.py")
-
-
-def start_run(data_dir: Path, pattern: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "LOGFERRY_INPUT__PATHS": orjson.dumps([str(pattern)]).decode(),
-        "LOGFERRY_INPUT__SCAN_FREQUENCY": "0.1",
-        "LOGFERRY_BATCH__MAX_EVENTS": "2000",
-        "LOGFERRY_BATCH__MAX_AGE": "0.2",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "logferry", "--data-dir", str(data_dir), "run", "--no-serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err.decode()
 
 
 def offsets(data_dir: Path) -> dict[str, int]:
@@ -70,19 +48,19 @@ def test_an_unterminated_line_at_sigterm_stays_ahead_of_the_registry_and_is_stor
     data_dir, log = tmp_path / "data", tmp_path / "app.log"
     whole = b"".join(b'{"@timestamp":"2026-11-20T10:00:00Z","seq":%d}\n' % i for i in range(100))
     log.write_bytes(whole + b'{"@timestamp":"2026-11-20T10:00:00Z",')
-    proc = start_run(data_dir, log)
+    proc = start_run(data_dir, log, max_events=2000)
     try:
         wait_until(lambda: offsets(data_dir).get(key_of(log)) == len(whole), "the complete lines shipped")
     finally:
-        stop(proc)
+        stop_run(proc)
     assert offsets(data_dir)[key_of(log)] == len(whole)
     with open(log, "ab") as f:
         f.write(b'"seq":100}\n')
-    proc = start_run(data_dir, log)
+    proc = start_run(data_dir, log, max_events=2000)
     try:
         wait_until(lambda: offsets(data_dir).get(key_of(log)) == log.stat().st_size, "the completed line shipped")
     finally:
-        stop(proc)
+        stop_run(proc)
     docs = stored_docs(data_dir)
     assert sorted(d["seq"] for d in docs) == list(range(101))
     assert not any("_partial" in d.get("tags", []) for d in docs)
@@ -111,13 +89,13 @@ def test_copytruncate_at_speed_with_a_kill_9_stores_every_line_once(tmp_path: Pa
         ],
         stdout=subprocess.PIPE,
     )
-    proc = start_run(data_dir, tmp_path / "app.log*")
+    proc = start_run(data_dir, tmp_path / "app.log*", max_events=2000)
     try:
         wait_until(lambda: len(glob.glob(str(tmp_path / "app.log.*"))) >= 2, "two rotations")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-    proc = start_run(data_dir, tmp_path / "app.log*")
+    proc = start_run(data_dir, tmp_path / "app.log*", max_events=2000)
     try:
         writer.communicate(timeout=120)
         assert writer.returncode == 0
@@ -129,7 +107,7 @@ def test_copytruncate_at_speed_with_a_kill_9_stores_every_line_once(tmp_path: Pa
 
         wait_until(all_shipped, "every file shipped to its end")
     finally:
-        stop(proc)
+        stop_run(proc)
     seqs = sorted(d["seq"] for d in stored_docs(data_dir))
     duplicated = len(seqs) - len(set(seqs))
     lost = total - len(set(seqs))
