@@ -9,12 +9,12 @@ ever holds whole records, and raises a retriable error: the batch is retried, it
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import os
 from pathlib import Path
 
 import orjson
 
+from ingest.registry import write_all
 from logferry.errors import SinkUnavailable
 
 
@@ -50,12 +50,7 @@ class DeadLetterFile:
         try:
             end = os.fstat(fd).st_size
             try:
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    if written == 0:
-                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                    view = view[written:]
+                write_all(fd, data)
                 os.fsync(fd)
             except OSError:
                 os.ftruncate(fd, end)

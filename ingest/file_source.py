@@ -92,6 +92,11 @@ class Chunk:
     nbytes: int
 
 
+def file_key(st: os.stat_result) -> str:
+    """A file's identity ``dev:ino``, the registry's key: it survives renames, not copies."""
+    return f"{st.st_dev}:{st.st_ino}"
+
+
 def digest(head: bytes) -> str:
     return hashlib.blake2b(head, digest_size=8).hexdigest()
 
@@ -190,7 +195,7 @@ class FileSource:
         pinned = self._pinner.take() if self._pinner is not None else {}
         now = time.time()
         for path, st in sorted(self._matches().items()):
-            key = f"{st.st_dev}:{st.st_ino}"
+            key = file_key(st)
             _, file = pinned.pop(key, (path, None))
             if self._wanted(path, key, st, now):
                 self._open(path, key, self.registry.get(key), file)
@@ -232,7 +237,7 @@ class FileSource:
         except OSError:
             file.close()
             return
-        if f"{st.st_dev}:{st.st_ino}" != key or not head:
+        if file_key(st) != key or not head:
             file.close()
             return
         reason = unreadable_reason(head)
@@ -346,7 +351,7 @@ class FileSource:
                     return None
                 other_fd, read_to = original.fileno(), self._read_to(other_key, other)
                 st = os.fstat(other_fd)
-                if f"{st.st_dev}:{st.st_ino}" != other_key:
+                if file_key(st) != other_key:
                     return None
             try:
                 other_size = os.fstat(other_fd).st_size
@@ -627,7 +632,7 @@ class _Pinner:
     def _pin_new(self, source: FileSource) -> None:
         ignore_older, now = source.config.ignore_older, time.time()
         for path, st in source._matches().items():
-            key = f"{st.st_dev}:{st.st_ino}"
+            key = file_key(st)
             if key in self._pinned or not source._unseen(key) or st.st_size == 0:
                 continue
             if ignore_older and now - st.st_mtime > ignore_older:
@@ -637,7 +642,7 @@ class _Pinner:
                 fst = os.fstat(file.fileno())
             except OSError:
                 continue
-            if f"{fst.st_dev}:{fst.st_ino}" != key:
+            if file_key(fst) != key:
                 file.close()
                 continue
             with self._lock:

@@ -12,6 +12,7 @@ to do, which the CLI prints without a traceback.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -160,7 +161,7 @@ class Registry:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                _write_all(fd, body)
+                write_all(fd, body)
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -182,11 +183,12 @@ class Registry:
             raise RegistryError(f"registry {self.path} written but its directory not synced: {exc.strerror}") from exc
 
 
-def _write_all(fd: int, body: bytes) -> None:
-    """``os.write`` may write less than asked (a nearly full disk): loop until all is written."""
+def write_all(fd: int, body: bytes) -> None:
+    """``os.write`` may write less than asked (a nearly full disk): loop until all is written; a write
+    that makes no progress is a full disk."""
     view = memoryview(body)
     while view:
         written = os.write(fd, view)
         if written <= 0:
-            raise OSError(0, "write made no progress")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         view = view[written:]
