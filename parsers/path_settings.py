@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ingest.document import TIMEZONE
 from parsers.fields import add_tag
-from parsers.timestamp import TIMEZONE_KEY
 
 FILE_PATH = "log.file.path"
 SERVICE_NAME = "service.name"
@@ -84,7 +84,7 @@ class ApplyPathSettings:
             settings = self._resolve(path)
         zone, service, tags = settings
         if zone is not None:
-            event[TIMEZONE_KEY] = zone
+            event[TIMEZONE] = zone
         if service is not None and SERVICE_NAME not in event:
             event[SERVICE_NAME] = service
         for tag in tags:

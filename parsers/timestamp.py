@@ -13,8 +13,6 @@ from ingest.document import TIMEZONE
 from parsers.fields import MISSING, add_tag, compile_aliases
 
 DATE_PARSE_FAILURE = "_dateparsefailure"
-TIMEZONE_KEY = TIMEZONE
-"""Internal key ``apply_path_settings`` puts on an event: the IANA zone of its file's naive times."""
 INVALID_TIMESTAMP_KEY = "_@timestamp"
 """Where a source ``@timestamp`` that did not parse is kept (the name Logstash uses for the same case)."""
 
@@ -88,7 +86,7 @@ class ParseTimestamp:
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         zone = self._zone
-        zone_name = event.pop(TIMEZONE_KEY, None)
+        zone_name = event.pop(TIMEZONE, None)
         if zone_name is not None:
             zone = self._zones.get(zone_name) or self._path_zone(zone_name)
         for alias in self._aliases:
