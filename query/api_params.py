@@ -11,13 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 
-from query.filters import FILTER_PARAMS, Filters, filters_from_params
+from query.filters import FILTER_PARAMS, Filters, build_filters
 
 
 def filters(request: Request, **values: Any) -> Filters:
     """The shared filter parameters, validated into one expression (422 on a wrong value)."""
-    by_name = {p.name: values.get(p.arg) for p in FILTER_PARAMS}
-    return filters_from_params(by_name, templater=request.app.state.templater)
+    return build_filters(**values, templater=request.app.state.templater)
 
 
 filters.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
