@@ -15,7 +15,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
-SERVICES_SCRIPT = REPO_ROOT / "scripts" / "services"
+SERVICES_SCRIPT = REPO_ROOT / "scripts" / "services.py"
 
 
 def load_services() -> dict[str, dict[str, Any]]:

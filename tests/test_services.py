@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +20,9 @@ import pytest
 from elasticsearch import Elasticsearch, helpers
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-SERVICES_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "services"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVICES_SCRIPT = REPO_ROOT / "scripts" / "services"
+SERVICES_MODULE = REPO_ROOT / "scripts" / "services.py"
 
 DOCUMENT_COUNT = 10_000
 RECORD_COUNT = 10_000
@@ -142,3 +146,26 @@ def test_status_reports_both_servers_up_with_their_versions(
     kafka_line = next(line for line in fields if line[0] == "kafka")
     assert es_line[1:4] == [es_version, es_url, "up,"], result.stdout
     assert kafka_line[1].startswith("4.") and kafka_line[2:4] == [kafka_bootstrap, "up"], result.stdout
+
+
+def test_services_code_is_a_module_that_ruff_and_mypy_check() -> None:
+    """ruff only lints ``*.py`` and mypy only checks its ``files``: the code must live in such a module."""
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert "scripts/services.py" in config["tool"]["mypy"]["files"]
+    assert SERVICES_MODULE.is_file()
+    assert "def main(" in SERVICES_MODULE.read_text()
+    assert "def " not in SERVICES_SCRIPT.read_text(), "scripts/services only launches services.py"
+
+
+def test_launcher_runs_the_module_with_the_same_usage() -> None:
+    launched = subprocess.run([str(SERVICES_SCRIPT), "--help"], capture_output=True, text=True, timeout=60)
+    direct = subprocess.run(
+        [sys.executable, str(SERVICES_MODULE), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert launched.returncode == direct.returncode == 0, launched.stderr + direct.stderr
+    assert launched.stdout == direct.stdout
+    assert launched.stdout.startswith("usage: scripts/services ")
+    wrong = subprocess.run(
+        [sys.executable, str(SERVICES_SCRIPT), "sideways"], capture_output=True, text=True, timeout=60
+    )
+    assert wrong.returncode == 2 and "invalid choice: 'sideways'" in wrong.stderr
