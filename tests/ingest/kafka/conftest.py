@@ -102,13 +102,25 @@ def expected_ids(data_dir: Path, paths: list[Path]) -> set[str]:
     return ids
 
 
+def primaries_ready(client: Elasticsearch, prefix: str) -> None:
+    """Wait until every ``<prefix>-*`` index has its primary shard started.
+
+    An indexer's first bulk request creates the day's index; until its shard starts (seconds on a
+    loaded machine), a count or search on it answers 503 rather than a number.
+    """
+    health = client.cluster.health(index=f"{prefix}-*", wait_for_status="yellow", timeout="90s")
+    assert not health["timed_out"], f"the {prefix}-* indices' shards did not start: {health}"
+
+
 def es_count(client: Elasticsearch, prefix: str) -> int:
+    primaries_ready(client, prefix)
     client.indices.refresh(index=f"{prefix}-*", allow_no_indices=True, ignore_unavailable=True)
     return int(client.count(index=f"{prefix}-2*", allow_no_indices=True, ignore_unavailable=True)["count"])
 
 
 def es_docs(client: Elasticsearch, prefix: str) -> dict[str, dict[str, Any]]:
     """Every document in the daily indices (not the dead-letter index), by ``_id``."""
+    primaries_ready(client, prefix)
     client.indices.refresh(index=f"{prefix}-*", allow_no_indices=True, ignore_unavailable=True)
     docs: dict[str, dict[str, Any]] = {}
     for hit in helpers.scan(client, index=f"{prefix}-2*", query={"query": {"match_all": {}}}, size=2000):

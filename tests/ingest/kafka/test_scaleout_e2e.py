@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -199,8 +200,12 @@ def test_two_indexers_in_one_group_split_the_partitions(
         # Sixteen files: their keys spread over the partitions of both members.
         paths = write_logs(tmp_path / "logs", 8000, 16)
         ship_to_kafka(str(tmp_path / "logs" / "*.log"), tmp_path / "shipper", kafka_bootstrap, topic)
-        for indexer in indexers:
-            indexer.wait(timeout=180)
+        for indexer, log in zip(indexers, logs, strict=True):
+            try:
+                indexer.wait(timeout=240)
+            except subprocess.TimeoutExpired:
+                tails = "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}" for path in logs)
+                pytest.fail(f"{log.name}: the indexer did not exit within 240 s of the last line shipped\n{tails}")
     finally:
         for indexer in indexers:
             if indexer.poll() is None:
