@@ -8,17 +8,31 @@ them under two configurations; see ``tests/golden/chain_golden.py``. Any drift i
 from __future__ import annotations
 
 import gzip
+from typing import Any
 
+import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from tests.conftest import services_required
 from tests.golden.chain_golden import (
+    _LINES,
+    _NAMES,
+    _VALUES,
     CONFIGS,
+    CORPUS,
     EXPECTED,
+    HOST,
+    INGEST_TIME,
+    INGESTED,
     INPUT,
+    _json_line,
     build_chain,
     chain_settings,
     decode_input,
     document,
+    source_event,
 )
 
 ROWS = [decode_input(row) for row in gzip.decompress(INPUT.read_bytes()).splitlines()]
@@ -50,3 +64,112 @@ def test_a_changed_document_is_detected() -> None:
     expected = EXPECTED_DOCS["default"]
     drifted = sum(document(chain, i, path, line) != expected[i] for i, (path, line) in enumerate(ROWS[:200]))
     assert drifted > 50
+
+
+# ---------------------------------------------------------------------------------------------------
+# The compiled chain (``native/``, ``ingest/native_chain.py``) against the Python chain, document for
+# document: on the golden corpus, on the real loggers' corpus and on hypothesis-drawn lines. The
+# compiled side may decline a line (the Python chain then processes it); it may never differ.
+
+NATIVE_INGESTED = "2031-02-03T04:05:06.789Z"
+
+
+def native_module() -> Any:
+    """``logferry_native``; a checkout without it skips these tests, unless the run requires everything."""
+    if services_required():
+        import logferry_native
+
+        return logferry_native
+    return pytest.importorskip("logferry_native", reason="the compiled chain is not installed (pip install ./native)")
+
+
+def native_document(chain: Any, index: int, path: str, line: bytes) -> bytes | None:
+    """The compiled chain's document of one line (``None`` when declined), normalized as ``document``."""
+    (result,) = chain.process([source_event(index, path, line)], NATIVE_INGESTED)
+    if result is None:
+        return None
+    doc, stub = result
+    assert orjson.loads(doc)["event"]["id"] == stub["event.id"]
+    normalized, count = INGESTED.subn(b'"ingested":"' + INGEST_TIME.encode() + b'"', doc)
+    assert count == 1
+    return normalized
+
+
+def test_native_chain_writes_the_golden_documents() -> None:
+    chain = native_module().Chain(HOST)
+    mismatches, declined = [], 0
+    sample_rows = 0
+    sample_declined = 0
+    for index, ((path, line), expected) in enumerate(zip(ROWS, EXPECTED_DOCS["default"], strict=True)):
+        got = native_document(chain, index, path, line)
+        sample = path.startswith("/var/log/app/") and "log.file.path" in source_event(index, path, line)
+        sample_rows += sample
+        if got is None:
+            declined += 1
+            sample_declined += sample
+        elif got != expected:
+            mismatches.append(
+                f"#{index} {path} {line[:160]!r}\n  expected {expected[:600]!r}\n  got      {got[:600]!r}"
+            )
+    assert not mismatches, f"{len(mismatches)} of {len(ROWS)} documents differ; first ones:\n" + "\n".join(
+        mismatches[:5]
+    )
+    # The fast path must carry the common shapes, not decline its way to parity.
+    assert sample_declined < sample_rows * 0.05, f"{sample_declined} of {sample_rows} sample lines declined"
+    assert declined < len(ROWS)
+
+
+def test_native_chain_agrees_on_the_real_loggers_corpus() -> None:
+    """Every line of ``tests/corpus`` both ways, under the default config."""
+    native = native_module().Chain(HOST)
+    python = build_chain(chain_settings("default"))
+    compared = 0
+    for path in sorted(CORPUS.glob("*.log")):
+        for index, line in enumerate(path.read_bytes().splitlines()):
+            got = native_document(native, index, f"/var/log/corpus/{path.name}", line)
+            if got is None:
+                continue
+            compared += 1
+            assert got == document(python, index, f"/var/log/corpus/{path.name}", line), (path.name, index, line)
+    assert compared > 0
+
+
+_ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    max_leaves=12,
+)
+_TIMES = st.sampled_from(
+    ["2026-11-22T01:02:03.123Z", "2026-11-22 01:02:03:456", "2026-11-22T01:02:03,5+05:30", "1795348800", 1795348800123]
+)
+_TIMED_LINE = st.builds(
+    lambda time, fields: _json_line({"time": time, **fields}),
+    _TIMES,
+    st.dictionaries(st.sampled_from(_NAMES), _VALUES, max_size=8),
+)
+"""Lines with a readable time: the compiled chain declines a line without one (its time is the ingest time)."""
+_ANY_LINE = st.one_of(
+    _LINES,
+    _TIMED_LINE,
+    st.dictionaries(st.sampled_from(_NAMES) | st.text(max_size=8), _ANY_JSON, max_size=8).map(_json_line),
+    st.binary(max_size=40),
+)
+
+
+@given(line=_ANY_LINE, index=st.integers(min_value=0, max_value=10**6))
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+def test_native_chain_never_differs_from_the_python_chain(line: bytes, index: int) -> None:
+    line = line.replace(b"\n", b" ")
+    path = "/var/log/fuzz/fuzz.log"
+    got = native_document(_NATIVE[0] if _NATIVE else _native_chain(), index, path, line)
+    if got is not None:
+        assert got == document(_PYTHON_DEFAULT, index, path, line)
+
+
+_NATIVE: list[Any] = []
+_PYTHON_DEFAULT = build_chain(chain_settings("default"))
+
+
+def _native_chain() -> Any:
+    _NATIVE.append(native_module().Chain(HOST))
+    return _NATIVE[0]

@@ -1,0 +1,119 @@
+"""The compiled fast path: the default processor chain in Rust (``native/``, module ``logferry_native``).
+
+It applies only when the configured chain is exactly the default one: every processor of
+``DEFAULT_ORDER`` in that order, each with its default options (``add_metadata.host_name`` aside).
+Any other pipeline (a reordered or shortened list, a changed option, a user's own processor) runs
+the Python chain, always. Within a default chain the compiled side declines every line it cannot
+turn into the very document the Python chain would (lines that are not a JSON object, rare time
+formats, lines a redaction rule may touch, field conflicts …); those lines go through the Python
+processors unchanged, so the output is the same either way, only faster.
+
+Without the module (a checkout where ``./native`` was not installed) logferry still works on the
+Python path and says so once at start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from enrich.ecs_objects import FitEcsObjects
+from enrich.endpoint import TemplateEndpoint
+from enrich.event_id import AssignId
+from enrich.metadata import AddMetadata
+from enrich.redact import Redact
+from enrich.status import ClassifyStatus
+from parsers.common import MapCommonFields
+from parsers.decode import DecodeJson
+from parsers.error import TagError
+from parsers.http import TagHttp
+from parsers.level import ParseLevel
+from parsers.message import ParseMessage
+from parsers.path_settings import ApplyPathSettings
+from parsers.timestamp import ParseTimestamp
+
+log = logging.getLogger("logferry.native")
+
+try:
+    import logferry_native
+except ImportError:  # the Python path still works; see available()
+    logferry_native = None
+
+COMPILED_CHAIN: tuple[tuple[str, type[Any]], ...] = (
+    ("decode_json", DecodeJson),
+    ("apply_path_settings", ApplyPathSettings),
+    ("parse_timestamp", ParseTimestamp),
+    ("parse_level", ParseLevel),
+    ("parse_message", ParseMessage),
+    ("tag_error", TagError),
+    ("tag_http", TagHttp),
+    ("map_common_fields", MapCommonFields),
+    ("fit_ecs_objects", FitEcsObjects),
+    ("template_endpoint", TemplateEndpoint),
+    ("classify_status", ClassifyStatus),
+    ("redact", Redact),
+    ("add_metadata", AddMetadata),
+    ("assign_id", AssignId),
+)
+"""What ``logferry_native`` implements: these processors in this order, each with its default options.
+Today that is ``logferry.stages.DEFAULT_ORDER`` (a test checks); a chain that differs runs in Python."""
+
+Event = dict[str, Any]
+ProcessorFn = Callable[[Event], Event | None]
+Result = tuple[bytes, Event] | None
+
+
+class _CompiledChain(Protocol):
+    def process(self, events: list[Event], ingested: str) -> list[Result]: ...
+
+
+def available() -> bool:
+    """Whether ``logferry_native`` is installed (``pip install ./native``)."""
+    return logferry_native is not None
+
+
+class NativeChain:
+    """The compiled default chain, fed a chunk's events at a time."""
+
+    def __init__(self, metadata: AddMetadata) -> None:
+        if logferry_native is None:
+            raise RuntimeError("logferry_native is not installed (pip install ./native)")
+        self._metadata = metadata
+        self._chain: _CompiledChain = logferry_native.Chain(metadata.host_name)
+
+    def process(self, events: list[Event]) -> list[Result]:
+        """Per event ``(document, stub)``, or ``None`` for a line the Python chain must process.
+
+        The stub holds what the batcher and the sinks read of a processed event: ``@timestamp``,
+        ``event.id`` and ``tags``. A chunk shares one ``event.ingested``: it is read in microseconds.
+        """
+        return self._chain.process(events, self._metadata.ingested_now())
+
+
+def _is_default(processor: Any, cls: type[Any]) -> bool:
+    config = getattr(processor, "config", None)
+    if type(processor) is not cls or config is None:
+        return False
+    default = cls.Config()
+    if cls is AddMetadata:
+        return bool(config.add_ingested) and config.model_copy(update={"host_name": None}) == default
+    return bool(config == default)
+
+
+def for_processors(processors: list[tuple[str, ProcessorFn]]) -> NativeChain | None:
+    """The compiled chain if it reproduces ``processors`` (the default chain with default options)."""
+    names = tuple(name for name, _ in processors)
+    expected = tuple(name for name, _ in COMPILED_CHAIN)
+    if names != expected or not all(
+        _is_default(processor, cls) for (_, processor), (_, cls) in zip(processors, COMPILED_CHAIN, strict=True)
+    ):
+        log.debug("processing path: Python (the configured chain is not the default one)")
+        return None
+    if logferry_native is None:
+        log.info("processing path: Python (logferry_native is not installed: pip install ./native)")
+        return None
+    metadata = dict(processors)["add_metadata"]
+    assert isinstance(metadata, AddMetadata)
+    log.debug("processing path: compiled (logferry_native), Python for the lines it declines")
+    return NativeChain(metadata)

@@ -1,0 +1,1428 @@
+//! The default processor chain, fused: the same steps, in the same order, with the same key-order
+//! effects as the Python processors (`parsers/`, `enrich/`) under their default config.
+//!
+//! Every step mirrors its Python twin line by line over an ordered map (a Python dict: delete then
+//! insert goes to the end, overwrite keeps the place). Whatever a step cannot reproduce exactly
+//! returns `Err(Decline)`, and the whole line goes through the Python chain instead.
+
+use crate::json::{write_map, Map, Reader, Value};
+use base64::Engine;
+use blake2::digest::{Update, VariableOutput};
+use regex::Regex;
+use std::sync::OnceLock;
+
+#[derive(Debug)]
+pub struct Decline;
+
+pub type Step<T> = Result<T, Decline>;
+
+type TextConverter = fn(&Value) -> Step<Option<String>>;
+
+/// What the batcher and the sinks need of one processed line.
+pub struct Output {
+    pub doc: Vec<u8>,
+    pub event_id: String,
+    pub timestamp: String,
+    pub tags: Vec<String>,
+}
+
+/// One source field name: a flat key and, for a dotted name, the path into nested objects.
+struct Alias {
+    key: &'static str,
+    path: Option<Vec<&'static str>>,
+}
+
+impl Alias {
+    fn new(key: &'static str) -> Self {
+        let path = if key.contains('.') {
+            Some(key.split('.').collect())
+        } else {
+            None
+        };
+        Alias { key, path }
+    }
+
+    fn get<'a>(&self, event: &'a Map) -> Option<&'a Value> {
+        match event.get(self.key) {
+            Some(value) => Some(value),
+            None => self.get_nested(event),
+        }
+    }
+
+    fn get_nested<'a>(&self, event: &'a Map) -> Option<&'a Value> {
+        let path = self.path.as_ref()?;
+        let mut node = event;
+        for (i, part) in path.iter().enumerate() {
+            let value = node.get(*part)?;
+            if i + 1 == path.len() {
+                return Some(value);
+            }
+            match value {
+                Value::Obj(child) => node = child,
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// Delete the field; nested parents left empty go too.
+    fn remove(&self, event: &mut Map) {
+        match &self.path {
+            Some(path) if !event.contains_key(self.key) => remove_path(event, path),
+            _ => {
+                event.shift_remove(self.key);
+            }
+        }
+    }
+}
+
+fn remove_path(map: &mut Map, parts: &[&str]) {
+    if parts.len() == 1 {
+        map.shift_remove(parts[0]);
+        return;
+    }
+    if let Some(Value::Obj(child)) = map.get_mut(parts[0]) {
+        remove_path(child, &parts[1..]);
+        if child.is_empty() {
+            map.shift_remove(parts[0]);
+        }
+    }
+}
+
+fn aliases(names: &[&'static str]) -> Vec<Alias> {
+    names.iter().map(|name| Alias::new(name)).collect()
+}
+
+/// `find_first`: the first alias whose value `convert` accepts, and the converted value.
+fn find_first<'a, T>(
+    event: &Map,
+    list: &'a [Alias],
+    convert: impl Fn(&Value) -> Step<Option<T>>,
+) -> Step<Option<(&'a Alias, T)>> {
+    for alias in list {
+        if let Some(value) = alias.get(event) {
+            if let Some(result) = convert(value)? {
+                return Ok(Some((alias, result)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn add_tag(event: &mut Map, tag: &str) {
+    match event.get_mut("tags") {
+        None | Some(Value::Null) => {
+            event.insert("tags".into(), Value::List(vec![Value::Str(tag.into())]));
+        }
+        Some(tags) => {
+            if !matches!(tags, Value::List(_)) {
+                let single = std::mem::replace(tags, Value::Null);
+                *tags = Value::List(vec![single]);
+            }
+            if let Value::List(items) = tags {
+                if !items
+                    .iter()
+                    .any(|item| matches!(item, Value::Str(s) if s == tag))
+                {
+                    items.push(Value::Str(tag.into()));
+                }
+            }
+        }
+    }
+}
+
+/// Python's `str.isspace` for the characters this module meets (Unicode White_Space and \x1c-\x1f).
+fn py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+fn py_strip(text: &str) -> &str {
+    text.trim_matches(py_space)
+}
+
+/// Text whose Python case mapping and regex classes this module reproduces: printable ASCII and tabs/newlines.
+fn plain(text: &str) -> bool {
+    text.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n' || b == b'\r')
+}
+
+fn as_str(value: &Value) -> Step<Option<String>> {
+    Ok(match value {
+        Value::Str(s) => Some(s.clone()),
+        _ => None,
+    })
+}
+
+fn as_nonempty_str(value: &Value) -> Step<Option<String>> {
+    Ok(match value {
+        Value::Str(s) if !py_strip(s).is_empty() => Some(s.clone()),
+        _ => None,
+    })
+}
+
+fn is_ascii_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+// ---------------------------------------------------------------- decode_json
+
+fn decode(raw: &[u8], source: Vec<(String, Value)>) -> Step<Map> {
+    let mut event = Reader::new(raw).object().map_err(|_| Decline)?;
+    if event.contains_key("record") && event.contains_key("text") {
+        return Err(Decline);
+    }
+    for internal in ["@raw", "@source_id", "@timezone"] {
+        if event.contains_key(internal) {
+            return Err(Decline);
+        }
+    }
+    for (key, value) in source {
+        event.insert(key, value);
+    }
+    Ok(event)
+}
+
+// ---------------------------------------------------------------- parse_timestamp
+
+const TIMESTAMP_FIELDS: [&str; 5] = ["timestamp", "@timestamp", "time", "ts", "asctime"];
+const MIN_MILLIS: i128 = 0;
+const MAX_MILLIS: i128 = 4_133_980_800_000; // 2101-01-01T00:00:00Z
+
+fn parse_timestamp(event: &mut Map) -> Step<String> {
+    for key in TIMESTAMP_FIELDS {
+        let Some(value) = event.get(key) else {
+            continue;
+        };
+        let parsed = match value {
+            Value::Str(text) => parse_text(text)?,
+            Value::Int(n) => from_epoch_int(*n as i128)?,
+            Value::Float(f) => from_epoch_float(*f)?,
+            _ => return Err(Decline),
+        };
+        event.shift_remove(key);
+        event.insert("@timestamp".into(), Value::Str(parsed.clone()));
+        return Ok(parsed);
+    }
+    Err(Decline) // no time: the ingest time, which the Python chain sets
+}
+
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+    (year, month, day)
+}
+
+fn format_millis(millis: i128) -> Step<String> {
+    if !(MIN_MILLIS..MAX_MILLIS).contains(&millis) {
+        return Err(Decline);
+    }
+    let millis = millis as i64;
+    let (seconds, fraction) = (millis.div_euclid(1000), millis.rem_euclid(1000));
+    let (days, day_seconds) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    Ok(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        year,
+        month,
+        day,
+        day_seconds / 3600,
+        day_seconds / 60 % 60,
+        day_seconds % 60,
+        fraction
+    ))
+}
+
+fn from_epoch_int(number: i128) -> Step<String> {
+    let magnitude = number.abs();
+    let millis = if magnitude < 100_000_000_000 {
+        number * 1000
+    } else if magnitude < 100_000_000_000_000 {
+        number
+    } else if magnitude < 100_000_000_000_000_000 {
+        number.div_euclid(1000)
+    } else {
+        number.div_euclid(1_000_000)
+    };
+    format_millis(millis)
+}
+
+fn from_epoch_float(number: f64) -> Step<String> {
+    let magnitude = number.abs();
+    let millis = if magnitude < 1e11 {
+        (number * 1000.0).round_ties_even()
+    } else if magnitude < 1e14 {
+        number.round_ties_even()
+    } else {
+        return Err(Decline); // floor division of large floats: left to Python
+    };
+    format_millis(millis as i128)
+}
+
+fn two(bytes: &[u8], at: usize) -> Option<i64> {
+    let (a, b) = (*bytes.get(at)?, *bytes.get(at + 1)?);
+    if a.is_ascii_digit() && b.is_ascii_digit() {
+        Some(((a - b'0') * 10 + (b - b'0')) as i64)
+    } else {
+        None
+    }
+}
+
+/// ISO 8601 as Python 3.11's `datetime.fromisoformat` reads the forms loggers write:
+/// `YYYY-MM-DD[T ]HH:MM:SS[.,fraction][Z|±HH|±HHMM|±HH:MM]`, and winston's `HH:MM:SS:mmm`.
+fn parse_text(text: &str) -> Step<String> {
+    let text = py_strip(text);
+    if !plain(text) {
+        return Err(Decline);
+    }
+    if is_ascii_digits(text) {
+        if text.len() > 30 {
+            return Err(Decline);
+        }
+        return from_epoch_int(text.parse::<i128>().map_err(|_| Decline)?);
+    }
+    let b = text.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return epoch_text(text);
+    }
+    let year = two(b, 0)
+        .zip(two(b, 2))
+        .map(|(h, l)| h * 100 + l)
+        .ok_or(Decline)?;
+    let (month, day) = (two(b, 5).ok_or(Decline)?, two(b, 8).ok_or(Decline)?);
+    let (hour, minute, second) = (
+        two(b, 11).ok_or(Decline)?,
+        two(b, 14).ok_or(Decline)?,
+        two(b, 17).ok_or(Decline)?,
+    );
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return Err(Decline);
+    }
+    let mut at = 19;
+    let mut millis = 0i64;
+    if at < b.len() && (b[at] == b'.' || b[at] == b',' || (b[at] == b':' && b.len() > 20)) {
+        at += 1;
+        let start = at;
+        while at < b.len() && b[at].is_ascii_digit() {
+            at += 1;
+        }
+        let digits = &text[start..at];
+        if digits.is_empty() {
+            return Err(Decline);
+        }
+        let first3: String = digits.chars().chain("000".chars()).take(3).collect();
+        millis = first3.parse::<i64>().map_err(|_| Decline)?;
+    }
+    let offset_minutes = match &b[at..] {
+        [] => 0,
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let (hours, minutes) = match rest {
+                [_, _] => (two(rest, 0), Some(0)),
+                [_, _, _, _] => (two(rest, 0), two(rest, 2)),
+                [_, _, b':', _, _] => (two(rest, 0), two(rest, 3)),
+                _ => return Err(Decline),
+            };
+            let (hours, minutes) = (hours.ok_or(Decline)?, minutes.ok_or(Decline)?);
+            if hours > 23 || minutes > 59 {
+                return Err(Decline);
+            }
+            let total = hours * 60 + minutes;
+            if *sign == b'-' {
+                -total
+            } else {
+                total
+            }
+        }
+        _ => return Err(Decline),
+    };
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+    format_millis(seconds as i128 * 1000 + millis as i128)
+}
+
+/// A decimal epoch number written as text (`1700000000.5`).
+fn epoch_text(text: &str) -> Step<String> {
+    let (whole, fraction) = text.split_once('.').ok_or(Decline)?;
+    if !is_ascii_digits(whole) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Decline);
+    }
+    from_epoch_float(text.parse::<f64>().map_err(|_| Decline)?)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+// ---------------------------------------------------------------- parse_level, parse_message
+
+fn level_of_text(text: &str) -> String {
+    let known = match text {
+        "warning" => "warn",
+        "err" => "error",
+        "crit" => "critical",
+        "information" => "info",
+        "10" => "trace",
+        "20" => "debug",
+        "30" => "info",
+        "40" => "warn",
+        "50" => "error",
+        "60" => "fatal",
+        _ => return text.to_string(),
+    };
+    known.to_string()
+}
+
+fn level_of_number(number: i64) -> String {
+    match number {
+        10 => "trace".into(),
+        20 => "debug".into(),
+        30 => "info".into(),
+        40 => "warn".into(),
+        50 => "error".into(),
+        60 => "fatal".into(),
+        _ => number.to_string(),
+    }
+}
+
+fn convert_level(value: &Value) -> Step<Option<String>> {
+    match value {
+        Value::Str(s) => {
+            if !s.is_ascii() {
+                return Err(Decline);
+            }
+            let text = py_strip(s).to_ascii_lowercase();
+            Ok(if text.is_empty() {
+                None
+            } else {
+                Some(level_of_text(&text))
+            })
+        }
+        Value::Float(f) if f.fract() == 0.0 => {
+            if f.abs() >= 9.0e15 {
+                return Err(Decline);
+            }
+            Ok(Some(level_of_number(*f as i64)))
+        }
+        Value::Int(n) => Ok(Some(level_of_number(*n))),
+        _ => Ok(None),
+    }
+}
+
+// ---------------------------------------------------------------- tag_error
+
+const ERROR_MESSAGE: &str = "error.message";
+const ERROR_TYPE: &str = "error.type";
+const ERROR_STACK: &str = "error.stack_trace";
+const ERROR_HEADS: [&str; 18] = [
+    "error",
+    "err",
+    "panic",
+    "error_message",
+    "errorMessage",
+    "error_type",
+    "errorType",
+    "exception_type",
+    "exc_type",
+    "stack_trace",
+    "stack",
+    "stacktrace",
+    "exception",
+    "exc_info",
+    "errorVerbose",
+    ERROR_MESSAGE,
+    ERROR_TYPE,
+    ERROR_STACK,
+];
+
+fn exception_regex() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?-u)^\s*((?:[A-Za-z_$][\w$]*\.)*(?:[A-Z][\w$]*(?:Error|Exception|Fault|Interrupt|Exit|Iteration|Warning)|Error))(?::|\s*$)",
+        )
+        .expect("valid regex")
+    })
+}
+
+fn strip_ws(text: &str) -> &str {
+    text.trim_matches(|c| c == ' ' || c == '\t' || c == '\n' || c == '\r')
+}
+
+/// `(type, message)` of the line naming the exception: the first line, else the last.
+fn exception_line(text: &str) -> Step<Option<(String, String)>> {
+    if !plain(text) {
+        return Err(Decline);
+    }
+    let stripped = strip_ws(text);
+    let (first, rest) = match stripped.split_once('\n') {
+        Some((first, rest)) => (first, rest),
+        None => (stripped, ""),
+    };
+    let re = exception_regex();
+    let mut line = first;
+    let mut found = re.captures(line);
+    if found.is_none() && !rest.is_empty() {
+        line = rest.rsplit('\n').next().unwrap_or("");
+        found = re.captures(line);
+    }
+    Ok(found.map(|caps| {
+        let end = caps.get(0).map_or(0, |m| m.end());
+        (caps[1].to_string(), strip_ws(&line[end..]).to_string())
+    }))
+}
+
+fn as_stack(value: &Value) -> Step<Option<String>> {
+    Ok(match value {
+        Value::Str(s) => Some(s.clone()),
+        Value::List(items)
+            if !items.is_empty() && items.iter().all(|item| matches!(item, Value::Str(_))) =>
+        {
+            Some(
+                items
+                    .iter()
+                    .map(|item| {
+                        if let Value::Str(s) = item {
+                            s.as_str()
+                        } else {
+                            ""
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        }
+        _ => None,
+    })
+}
+
+fn is_exception_dicts(value: &Value) -> bool {
+    match value {
+        Value::List(items) => {
+            matches!(items.first(), Some(Value::Obj(first)) if first.contains_key("exc_type"))
+                && items.iter().all(|item| matches!(item, Value::Obj(_)))
+        }
+        _ => false,
+    }
+}
+
+struct ErrorAliases {
+    panics: Vec<Alias>,
+    objects: Vec<Alias>,
+    messages: Vec<Alias>,
+    types: Vec<Alias>,
+    stacks: Vec<Alias>,
+}
+
+fn tag_error(event: &mut Map, a: &ErrorAliases) -> Step<()> {
+    let mut error_level = matches!(event.get("log.level"), Some(Value::Str(l)) if l == "error" || l == "fatal" || l == "critical");
+    if ERROR_HEADS.iter().any(|head| event.contains_key(*head)) {
+        let panicked = map_error_fields(event, a)?;
+        if panicked || event.contains_key(ERROR_TYPE) || event.contains_key(ERROR_STACK) {
+            error_level = true;
+        }
+    }
+    if error_level {
+        add_tag(event, "error");
+    }
+    Ok(())
+}
+
+fn as_panic(value: &Value) -> Step<Option<String>> {
+    Ok(match value {
+        Value::Str(s) if !s.is_empty() => Some(s.clone()),
+        Value::Int(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(if *b { "True".into() } else { "False".into() }),
+        Value::Float(_) => return Err(Decline),
+        _ => None,
+    })
+}
+
+fn map_error_fields(event: &mut Map, a: &ErrorAliases) -> Step<bool> {
+    let mut panicked = false;
+    for alias in &a.panics {
+        let Some(value) = alias.get(event) else {
+            continue;
+        };
+        if let Some(text) = as_panic(value)? {
+            panicked = true;
+            if !event.contains_key(ERROR_MESSAGE) {
+                event.insert(ERROR_MESSAGE.into(), Value::Str(text));
+                alias.remove(event);
+            }
+            break;
+        }
+    }
+    for alias in &a.objects {
+        match alias.get(event) {
+            Some(Value::Str(text)) if !event.contains_key(ERROR_MESSAGE) => {
+                let text = text.clone();
+                event.insert(ERROR_MESSAGE.into(), Value::Str(text));
+                alias.remove(event);
+            }
+            Some(Value::Obj(_)) => map_error_object(event, alias)?,
+            _ => {}
+        }
+    }
+    if !event.contains_key(ERROR_STACK) {
+        for alias in &a.stacks {
+            if alias.get(event).is_some_and(is_exception_dicts) {
+                return Err(Decline); // structlog's dict tracebacks: rendered by the Python chain
+            }
+        }
+    }
+    for (target, list, convert) in [
+        (
+            ERROR_MESSAGE,
+            &a.messages,
+            as_str as fn(&Value) -> Step<Option<String>>,
+        ),
+        (ERROR_TYPE, &a.types, as_str),
+        (ERROR_STACK, &a.stacks, as_stack),
+    ] {
+        if !event.contains_key(target) {
+            if let Some((alias, value)) = find_first(event, list, convert)? {
+                alias.remove(event);
+                event.insert(target.into(), Value::Str(value));
+            }
+        }
+    }
+    if !event.contains_key(ERROR_TYPE) || !event.contains_key(ERROR_MESSAGE) {
+        derive_type_and_message(event)?;
+    }
+    Ok(panicked)
+}
+
+fn map_error_object(event: &mut Map, alias: &Alias) -> Step<()> {
+    // The object stays in its place while its fields move out (as in Python, where it is mutated in place).
+    let slot = event.get_mut(alias.key).ok_or(Decline)?;
+    let Value::Obj(mut object) = std::mem::replace(slot, Value::Null) else {
+        return Err(Decline);
+    };
+    let groups: [(&str, &[&str], TextConverter); 3] = [
+        (ERROR_TYPE, &["type", "name"], as_str),
+        (ERROR_MESSAGE, &["message", "msg"], as_str),
+        (
+            ERROR_STACK,
+            &["stack_trace", "stacktrace", "stack"],
+            as_stack,
+        ),
+    ];
+    let mut result = Ok(());
+    for (target, keys, convert) in groups {
+        if event.contains_key(target) {
+            continue;
+        }
+        for key in keys {
+            let converted = match object.get(*key) {
+                Some(value) => convert(value),
+                None => Ok(None),
+            };
+            match converted {
+                Ok(Some(value)) => {
+                    event.insert(target.into(), Value::Str(value));
+                    object.shift_remove(*key);
+                    break;
+                }
+                Ok(None) => {}
+                Err(decline) => {
+                    result = Err(decline);
+                    break;
+                }
+            }
+        }
+    }
+    let empty = object.is_empty();
+    if let Some(slot) = event.get_mut(alias.key) {
+        *slot = Value::Obj(object);
+    }
+    result?;
+    if empty {
+        alias.remove(event);
+    }
+    Ok(())
+}
+
+fn derive_type_and_message(event: &mut Map) -> Step<()> {
+    if let Some(Value::Str(stack)) = event.get(ERROR_STACK) {
+        if let Some((kind, message)) = exception_line(stack)? {
+            if !event.contains_key(ERROR_TYPE) {
+                event.insert(ERROR_TYPE.into(), Value::Str(kind));
+            }
+            if !event.contains_key(ERROR_MESSAGE) && !message.is_empty() {
+                event.insert(ERROR_MESSAGE.into(), Value::Str(message));
+            }
+            return Ok(());
+        }
+    }
+    if !event.contains_key(ERROR_TYPE) {
+        if let Some(Value::Str(message)) = event.get(ERROR_MESSAGE) {
+            if let Some((kind, _)) = exception_line(message)? {
+                event.insert(ERROR_TYPE.into(), Value::Str(kind));
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- tag_http
+
+struct HttpAliases {
+    method: Vec<Alias>,
+    url: Vec<Alias>,
+    status: Vec<Alias>,
+    duration: Vec<(Alias, f64)>,
+    heads: Vec<&'static str>,
+}
+
+fn as_status(value: &Value) -> Step<Option<i64>> {
+    Ok(match value {
+        Value::Int(n) if (0..1000).contains(n) => Some(*n),
+        Value::Str(s) => {
+            let text = py_strip(s);
+            if is_ascii_digits(text) && text.len() < 4 {
+                Some(text.parse().map_err(|_| Decline)?)
+            } else {
+                None
+            }
+        }
+        Value::Float(f) if f.fract() == 0.0 && (0.0..1000.0).contains(f) => Some(*f as i64),
+        _ => None,
+    })
+}
+
+/// A duration in milliseconds, as an int or a float (Python keeps an int an int).
+enum Millis {
+    Int(i64),
+    Float(f64),
+}
+
+const MAX_DURATION_MILLIS: f64 = 9e12;
+
+fn decimal_text(text: &str) -> bool {
+    let body = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(at) => (&body[..at], Some(&body[at + 1..])),
+        None => (body, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok =
+        digits_ok(whole) && digits_ok(fraction) && !(whole.is_empty() && fraction.is_empty());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && digits_ok(e)
+    });
+    mantissa_ok && exponent_ok
+}
+
+fn as_millis(value: &Value, millis_per_unit: f64) -> Step<Option<Millis>> {
+    let millis = match value {
+        Value::Str(s) => {
+            let text = py_strip(s);
+            if text.chars().last().is_some_and(|c| c.is_alphabetic()) || !text.is_ascii() {
+                return Err(Decline); // Go durations ("1.5s") and the rest: Python
+            }
+            if text.contains('_') || text.is_empty() {
+                return Ok(None);
+            }
+            if !decimal_text(text) {
+                return Err(Decline);
+            }
+            Millis::Float(text.parse::<f64>().map_err(|_| Decline)?)
+        }
+        Value::Int(n) => Millis::Int(*n),
+        Value::Float(f) => Millis::Float(*f),
+        _ => return Ok(None),
+    };
+    let millis = if millis_per_unit != 1.0 {
+        match millis {
+            Millis::Int(n) => Millis::Float(n as f64 * millis_per_unit),
+            Millis::Float(f) => Millis::Float(f * millis_per_unit),
+        }
+    } else {
+        millis
+    };
+    Ok(match millis {
+        Millis::Int(n) if n >= 0 && (n as f64) < MAX_DURATION_MILLIS && n < 9_000_000_000_000 => {
+            Some(millis)
+        }
+        Millis::Float(f) if (0.0..MAX_DURATION_MILLIS).contains(&f) => Some(millis),
+        _ => None,
+    })
+}
+
+fn tag_http(event: &mut Map, a: &HttpAliases) -> Step<()> {
+    if !a.heads.iter().any(|head| event.contains_key(*head)) {
+        return Ok(());
+    }
+    let Some((method_alias, method)) = find_first(event, &a.method, as_nonempty_str)? else {
+        return Ok(());
+    };
+    let Some((url_alias, url)) = find_first(event, &a.url, as_nonempty_str)? else {
+        return Ok(());
+    };
+    if !method.is_ascii() {
+        return Err(Decline);
+    }
+    let (path, query) = split_url(&url)?;
+    method_alias.remove(event);
+    url_alias.remove(event);
+    event.insert(
+        "http.request.method".into(),
+        Value::Str(py_strip(&method).to_ascii_uppercase()),
+    );
+    event.insert("url.original".into(), Value::Str(url));
+    event.insert("url.path".into(), Value::Str(path));
+    if let Some(query) = query {
+        event.insert("url.query".into(), Value::Str(query));
+    }
+    if let Some((status_alias, status)) = find_first(event, &a.status, as_status)? {
+        status_alias.remove(event);
+        event.insert("http.response.status_code".into(), Value::Int(status));
+    }
+    for (alias, millis_per_unit) in &a.duration {
+        let Some(value) = alias.get(event) else {
+            continue;
+        };
+        let Some(millis) = as_millis(value, *millis_per_unit)? else {
+            continue;
+        };
+        alias.remove(event);
+        let (nanos, slow) = match millis {
+            Millis::Int(n) => (n * 1_000_000, n as f64 > 1000.0),
+            Millis::Float(f) => ((f * 1e6).round_ties_even() as i64, f > 1000.0),
+        };
+        event.insert("event.duration".into(), Value::Int(nanos));
+        if slow {
+            add_tag(event, "slow_request");
+        }
+        break;
+    }
+    add_tag(event, "http");
+    Ok(())
+}
+
+fn split_url(url: &str) -> Step<(String, Option<String>)> {
+    if !url.starts_with('/') && url.contains("://") {
+        return Err(Decline); // urlsplit: Python
+    }
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    Ok((
+        path.to_string(),
+        if query.is_empty() {
+            None
+        } else {
+            Some(query.to_string())
+        },
+    ))
+}
+
+// ---------------------------------------------------------------- map_common_fields
+
+#[derive(Clone, Copy, PartialEq)]
+enum Convert {
+    Id,
+    Address,
+    Port,
+    NonEmpty,
+}
+
+fn as_port(text: &str) -> Option<i64> {
+    if is_ascii_digits(text) && text.len() <= 5 {
+        let port: i64 = text.parse().ok()?;
+        (port <= 65535).then_some(port)
+    } else {
+        None
+    }
+}
+
+fn split_host_port(text: &str) -> (String, Option<i64>) {
+    if let Some(inner) = text.strip_prefix('[') {
+        if let Some(close) = text.find(']') {
+            if close > 1 {
+                let rest = &text[close + 1..];
+                let port = rest.strip_prefix(':').and_then(as_port);
+                if port.is_some() || rest.is_empty() {
+                    return (inner[..close - 1].to_string(), port);
+                }
+            }
+        }
+        return (text.to_string(), None);
+    }
+    if let Some((host, port_text)) = text.split_once(':') {
+        if !host.is_empty() && !port_text.contains(':') {
+            if let Some(port) = as_port(port_text) {
+                return (host.to_string(), Some(port));
+            }
+        }
+    }
+    (text.to_string(), None)
+}
+
+enum Common {
+    Text(String),
+    Address(String, Option<i64>),
+    Port(i64),
+}
+
+fn convert_common(kind: Convert, value: &Value) -> Step<Option<Common>> {
+    Ok(match (kind, value) {
+        (Convert::Id, Value::Str(s)) if !s.is_empty() => Some(Common::Text(s.clone())),
+        (Convert::Id, Value::Int(n)) => Some(Common::Text(n.to_string())),
+        (Convert::Address, Value::Str(s)) if !py_strip(s).is_empty() => {
+            let (ip, port) = split_host_port(py_strip(s));
+            Some(Common::Address(ip, port))
+        }
+        (Convert::Port, Value::Int(n)) if (0..=65535).contains(n) => Some(Common::Port(*n)),
+        (Convert::Port, Value::Str(s)) => as_port(py_strip(s)).map(Common::Port),
+        (Convert::NonEmpty, Value::Str(s)) if !py_strip(s).is_empty() => {
+            Some(Common::Text(s.clone()))
+        }
+        _ => None,
+    })
+}
+
+fn map_common_fields(
+    event: &mut Map,
+    mappings: &[(&'static str, Vec<Alias>, Convert)],
+) -> Step<()> {
+    for (target, list, kind) in mappings {
+        if *target == "client.port" && event.contains_key("client.port") {
+            continue;
+        }
+        let Some((alias, value)) = find_first(event, list, |v| convert_common(*kind, v))? else {
+            continue;
+        };
+        alias.remove(event);
+        match value {
+            Common::Text(text) => {
+                event.insert((*target).into(), Value::Str(text));
+            }
+            Common::Address(ip, port) => {
+                if let Some(port) = port {
+                    event.insert("client.port".into(), Value::Int(port));
+                }
+                event.insert((*target).into(), Value::Str(ip));
+            }
+            Common::Port(port) => {
+                event.insert((*target).into(), Value::Int(port));
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- fit_ecs_objects
+
+const HOMES: [(&str, &str); 12] = [
+    ("user", "user.name"),
+    ("url", "url.original"),
+    ("host", "host.name"),
+    ("error", "error.message"),
+    ("service", "service.name"),
+    ("trace", "trace.id"),
+    ("span", "span.id"),
+    ("user_agent", "user_agent.original"),
+    ("client", "client.address"),
+    ("log", "log.original"),
+    ("event", "event.original"),
+    ("http", "http.value"),
+];
+
+fn fit_ecs_objects(event: &mut Map) {
+    for (root, home) in HOMES {
+        match event.get(root) {
+            None | Some(Value::Null) | Some(Value::Obj(_)) => continue,
+            Some(_) => {}
+        }
+        let value = event.shift_remove(root).unwrap_or(Value::Null);
+        let target = if event.contains_key(home) {
+            format!("{root}.value")
+        } else {
+            home.to_string()
+        };
+        event.insert(target, value);
+    }
+}
+
+// ---------------------------------------------------------------- template_endpoint
+
+fn extract_path(value: &str) -> Option<&str> {
+    let path = if value.starts_with('/') {
+        value
+    } else {
+        let scheme_end = value.find("://")?;
+        if scheme_end == 0 {
+            return None;
+        }
+        let authority = scheme_end + 3;
+        let Some(slash) = value[authority..].find('/').map(|i| i + authority) else {
+            return Some("/");
+        };
+        if value[authority..slash].contains(['?', '#']) {
+            return Some("/");
+        }
+        &value[slash..]
+    };
+    Some(match path.find(['?', '#']) {
+        Some(cut) => &path[..cut],
+        None => path,
+    })
+}
+
+fn is_id(segment: &str) -> bool {
+    let b = segment.as_bytes();
+    if b.iter().all(u8::is_ascii_digit) {
+        return true;
+    }
+    if b.len() < 16 {
+        return false;
+    }
+    if b.iter().all(u8::is_ascii_hexdigit) {
+        return true;
+    }
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                *c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+fn template(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if segments.is_empty() {
+        return "/".into();
+    }
+    let mut out = String::with_capacity(path.len() + 8);
+    for segment in segments {
+        out.push('/');
+        out.push_str(if is_id(segment) { "{id}" } else { segment });
+    }
+    if path.ends_with('/') {
+        out.push('/');
+    }
+    out
+}
+
+fn template_endpoint(event: &mut Map) {
+    for field in ["url.path", "url.original", "path", "url"] {
+        if let Some(Value::Str(value)) = event.get(field) {
+            if value.is_empty() {
+                continue;
+            }
+            if let Some(path) = extract_path(value) {
+                let endpoint = template(path);
+                event.insert("endpoint".into(), Value::Str(endpoint));
+                return;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- classify_status
+
+fn classify_status(event: &mut Map) {
+    if let Some(Value::Int(code)) = event.get("http.response.status_code") {
+        if (100..=599).contains(code) {
+            let class = ["1xx", "2xx", "3xx", "4xx", "5xx"][(*code / 100 - 1) as usize];
+            event.insert(
+                "http.response.status_class".into(),
+                Value::Str(class.into()),
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------- redact (decline whatever it may touch)
+
+const SECRET_TERMS: [&str; 7] = [
+    "apikey",
+    "authorization",
+    "cookie",
+    "passwd",
+    "password",
+    "secret",
+    "token",
+];
+const ALLOWED_NAMES: [&str; 7] = [
+    "completiontokens",
+    "inputtokens",
+    "maxtokens",
+    "outputtokens",
+    "prompttokens",
+    "tokencount",
+    "totaltokens",
+];
+
+fn normalize(text: &str) -> String {
+    text.bytes()
+        .filter(|b| *b != b'-' && *b != b'_')
+        .map(|b| b.to_ascii_lowercase() as char)
+        .collect()
+}
+
+fn mentions_term(normalized: &str) -> bool {
+    SECRET_TERMS.iter().any(|term| normalized.contains(term))
+}
+
+fn is_secret_name(name: &str) -> Step<bool> {
+    if !name.is_ascii() {
+        return Err(Decline);
+    }
+    let normalized = normalize(name);
+    let last = normalized.rsplit('.').next().unwrap_or("");
+    Ok(mentions_term(&normalized) && !ALLOWED_NAMES.contains(&last))
+}
+
+/// Whether a card number could start here: `_CARD` only matches 13+ digits (spaces or dashes between)
+/// that start a token (not after a word character or a dash); a superset of its matches.
+fn card_trigger(text: &str) -> bool {
+    let b = text.as_bytes();
+    (0..b.len()).any(|i| {
+        b[i].is_ascii_digit()
+            && (i == 0
+                || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'-'))
+            && b.len() >= i + 13
+            && b[i + 1..i + 13]
+                .iter()
+                .all(|c| c.is_ascii_digit() || *c == b' ' || *c == b'-')
+    })
+}
+
+/// Whether a redaction pattern could change this string (then the line is Python's).
+fn may_scrub(text: &str) -> bool {
+    if text.contains('@') || card_trigger(text) {
+        return true;
+    }
+    if !text.is_ascii() {
+        return text.contains('=') || text.to_lowercase().contains("bearer");
+    }
+    let lower = text.to_ascii_lowercase();
+    lower.contains("bearer") || (text.contains('=') && mentions_term(&normalize(text)))
+}
+
+fn redact_would_touch(event: &Map) -> Step<bool> {
+    let mut pending: Vec<&Value> = Vec::new();
+    for (key, value) in event {
+        if matches!(
+            key.as_str(),
+            "@raw" | "@source_id" | "@timestamp" | "event.id" | "trace.id" | "span.id"
+        ) || key.starts_with("log.")
+        {
+            continue;
+        }
+        if is_secret_name(key)? {
+            return Ok(true);
+        }
+        pending.push(value);
+    }
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Str(s) if may_scrub(s) => return Ok(true),
+            Value::List(items) => pending.extend(items.iter()),
+            Value::Obj(map) => {
+                for (key, item) in map {
+                    if is_secret_name(key)? {
+                        return Ok(true);
+                    }
+                    pending.push(item);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(false)
+}
+
+// ---------------------------------------------------------------- assign_id
+
+fn event_id(source_id: &str, offset: i64) -> String {
+    let mut hasher = blake2::Blake2bVar::new(15).expect("15 is a valid BLAKE2b size");
+    hasher.update(format!("{source_id}:{offset}").as_bytes());
+    let mut digest = [0u8; 15];
+    hasher
+        .finalize_variable(&mut digest)
+        .expect("digest size matches");
+    base64::engine::general_purpose::URL_SAFE.encode(digest)
+}
+
+// ---------------------------------------------------------------- serialize (nest)
+
+/// `ingest.document.nest` for events without a conflict (a conflict is declined).
+fn nest(event: Map) -> Step<Map> {
+    let mut out = Map::with_capacity(event.len());
+    for (key, value) in event {
+        if key == "@timestamp" || !key.contains('.') {
+            place(&mut out, &[key.as_str()], value)?;
+        } else {
+            let parts: Vec<&str> = key.split('.').collect();
+            if parts.len() > 16 {
+                return Err(Decline);
+            }
+            place(&mut out, &parts, value)?;
+        }
+    }
+    Ok(out)
+}
+
+fn place(node: &mut Map, path: &[&str], value: Value) -> Step<()> {
+    let (last, parents) = path.split_last().ok_or(Decline)?;
+    let mut node = node;
+    for part in parents {
+        let child = node.entry((*part).to_string()).or_insert(Value::Null);
+        if matches!(child, Value::Null) {
+            *child = Value::Obj(Map::new());
+        }
+        match child {
+            Value::Obj(map) => node = map,
+            _ => return Err(Decline), // a scalar where an object is needed: a conflict
+        }
+    }
+    match node.get_mut(*last) {
+        None | Some(Value::Null) => {
+            node.insert((*last).to_string(), value);
+        }
+        Some(Value::Obj(existing)) => match value {
+            Value::Obj(other) => merge(existing, other),
+            _ => return Err(Decline),
+        },
+        Some(slot) => *slot = value,
+    }
+    Ok(())
+}
+
+fn merge(into: &mut Map, other: Map) {
+    for (key, value) in other {
+        match (into.get_mut(&key), value) {
+            (Some(Value::Obj(existing)), Value::Obj(more)) => merge(existing, more),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the chain
+
+pub struct Chain {
+    host_name: String,
+    error: ErrorAliases,
+    http: HttpAliases,
+    common: Vec<(&'static str, Vec<Alias>, Convert)>,
+    level: Vec<Alias>,
+    message: Vec<Alias>,
+}
+
+impl Chain {
+    pub fn new(host_name: String) -> Self {
+        Chain {
+            host_name,
+            error: ErrorAliases {
+                panics: aliases(&["panic"]),
+                objects: aliases(&["error", "err"]),
+                messages: aliases(&["error_message", "errorMessage"]),
+                types: aliases(&["error_type", "errorType", "exception_type", "exc_type"]),
+                stacks: aliases(&[
+                    "stack_trace",
+                    "stack",
+                    "stacktrace",
+                    "exception",
+                    "exc_info",
+                    "errorVerbose",
+                ]),
+            },
+            http: HttpAliases {
+                method: aliases(&[
+                    "method",
+                    "req.method",
+                    "request.method",
+                    "http.request.method",
+                ]),
+                url: aliases(&[
+                    "url",
+                    "path",
+                    "req.url",
+                    "request.url",
+                    "req.path",
+                    "url.original",
+                ]),
+                status: aliases(&[
+                    "status",
+                    "statusCode",
+                    "status_code",
+                    "res.statusCode",
+                    "res.status",
+                    "response.status",
+                    "http.response.status_code",
+                ]),
+                duration: vec![
+                    (Alias::new("responseTime"), 1.0),
+                    (Alias::new("response_time"), 1.0),
+                    (Alias::new("duration_ms"), 1.0),
+                    (Alias::new("latency"), 1000.0),
+                    (Alias::new("elapsed_ms"), 1.0),
+                    (Alias::new("duration"), 1e-6),
+                ],
+                heads: vec![
+                    "method",
+                    "req",
+                    "request",
+                    "http",
+                    "req.method",
+                    "request.method",
+                    "http.request.method",
+                ],
+            },
+            common: vec![
+                (
+                    "user.id",
+                    aliases(&["userId", "user_id", "user.id"]),
+                    Convert::Id,
+                ),
+                (
+                    "client.ip",
+                    aliases(&["ip", "remote_addr", "client_ip", "req.remoteAddress"]),
+                    Convert::Address,
+                ),
+                (
+                    "client.port",
+                    aliases(&["client_port", "remote_port", "req.remotePort"]),
+                    Convert::Port,
+                ),
+                (
+                    "user_agent.original",
+                    aliases(&["userAgent", "user_agent", "ua", "req.headers.user-agent"]),
+                    Convert::NonEmpty,
+                ),
+                (
+                    "trace.id",
+                    aliases(&["trace_id", "traceId", "trace.id"]),
+                    Convert::Id,
+                ),
+                (
+                    "span.id",
+                    aliases(&["span_id", "spanId", "span.id"]),
+                    Convert::Id,
+                ),
+                (
+                    "service.name",
+                    aliases(&["service", "service_name", "app", "service.name"]),
+                    Convert::NonEmpty,
+                ),
+            ],
+            level: aliases(&["level", "severity", "log.level", "lvl", "levelname"]),
+            message: aliases(&["msg", "event"]),
+        }
+    }
+
+    /// The shipped document of one source line, or `Decline`.
+    pub fn process(
+        &self,
+        raw: &[u8],
+        source: Vec<(String, Value)>,
+        ingested: &str,
+    ) -> Step<Output> {
+        let mut event = decode(raw, source)?;
+        // apply_path_settings: no rules in the default config
+        let timestamp = parse_timestamp(&mut event)?;
+        if let Some((alias, level)) = find_first(&event, &self.level, convert_level)? {
+            alias.remove(&mut event);
+            event.insert("log.level".into(), Value::Str(level));
+        }
+        if !event.contains_key("message") {
+            if let Some((alias, text)) = find_first(&event, &self.message, as_str)? {
+                alias.remove(&mut event);
+                event.insert("message".into(), Value::Str(text));
+            }
+        }
+        tag_error(&mut event, &self.error)?;
+        tag_http(&mut event, &self.http)?;
+        map_common_fields(&mut event, &self.common)?;
+        fit_ecs_objects(&mut event);
+        template_endpoint(&mut event);
+        classify_status(&mut event);
+        if redact_would_touch(&event)? {
+            return Err(Decline);
+        }
+        // add_metadata
+        let names_host = event.contains_key("host.name")
+            || matches!(event.get("host"), Some(Value::Obj(host)) if host.contains_key("name"));
+        if !names_host {
+            event.insert("host.name".into(), Value::Str(self.host_name.clone()));
+        }
+        event.insert("event.ingested".into(), Value::Str(ingested.to_string()));
+        // assign_id
+        let source_id = match event.shift_remove("@source_id") {
+            Some(Value::Str(id)) if !id.is_empty() && id != "stdin" => id,
+            _ => return Err(Decline), // a content-hashed id: Python
+        };
+        let Some(Value::Int(offset)) = event.get("log.offset") else {
+            return Err(Decline);
+        };
+        let id = event_id(&source_id, *offset);
+        event.insert("event.id".into(), Value::Str(id.clone()));
+        if !matches!(event.get("@timestamp"), Some(Value::Str(t)) if *t == timestamp) {
+            return Err(Decline);
+        }
+        let tags = match event.get("tags") {
+            Some(Value::Str(tag)) => vec![tag.clone()],
+            Some(Value::List(items)) => items
+                .iter()
+                .filter_map(|item| {
+                    if let Value::Str(s) = item {
+                        Some(s.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let nested = nest(event)?;
+        let mut doc = Vec::with_capacity(raw.len() + 256);
+        write_map(&mut doc, &nested);
+        Ok(Output {
+            doc,
+            event_id: id,
+            timestamp,
+            tags,
+        })
+    }
+}

@@ -1,0 +1,346 @@
+//! A strict JSON reader and an orjson-compatible writer.
+//!
+//! The reader accepts only what it can give back exactly as `orjson.loads` would: anything unusual
+//! (duplicate keys, integers outside i64, non-finite floats, lone surrogates, deep nesting) is an
+//! error, and the caller declines the line, so the Python chain handles it.
+
+use indexmap::IndexMap;
+
+pub type Map = IndexMap<String, Value>;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    List(Vec<Value>),
+    Obj(Map),
+}
+
+const MAX_DEPTH: usize = 64;
+
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+pub type Parsed<T> = Result<T, ()>;
+
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, pos: 0 }
+    }
+
+    /// The whole input as one JSON object, surrounded by optional whitespace.
+    pub fn object(mut self) -> Parsed<Map> {
+        self.skip_ws();
+        if self.peek() != Some(b'{') {
+            return Err(());
+        }
+        let value = self.value(0)?;
+        self.skip_ws();
+        if self.pos != self.bytes.len() {
+            return Err(());
+        }
+        match value {
+            Value::Obj(map) => Ok(map),
+            _ => Err(()),
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, byte: u8) -> Parsed<()> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Parsed<Value> {
+        if depth > MAX_DEPTH {
+            return Err(());
+        }
+        self.skip_ws();
+        match self.peek().ok_or(())? {
+            b'{' => {
+                self.pos += 1;
+                let mut map = Map::new();
+                self.skip_ws();
+                if self.peek() == Some(b'}') {
+                    self.pos += 1;
+                    return Ok(Value::Obj(map));
+                }
+                loop {
+                    self.skip_ws();
+                    let key = self.string()?;
+                    self.skip_ws();
+                    self.expect(b':')?;
+                    let value = self.value(depth + 1)?;
+                    if map.insert(key, value).is_some() {
+                        return Err(());
+                    }
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b'}') => {
+                            self.pos += 1;
+                            return Ok(Value::Obj(map));
+                        }
+                        _ => return Err(()),
+                    }
+                }
+            }
+            b'[' => {
+                self.pos += 1;
+                let mut list = Vec::new();
+                self.skip_ws();
+                if self.peek() == Some(b']') {
+                    self.pos += 1;
+                    return Ok(Value::List(list));
+                }
+                loop {
+                    list.push(self.value(depth + 1)?);
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            return Ok(Value::List(list));
+                        }
+                        _ => return Err(()),
+                    }
+                }
+            }
+            b'"' => Ok(Value::Str(self.string()?)),
+            b't' => self.literal(b"true", Value::Bool(true)),
+            b'f' => self.literal(b"false", Value::Bool(false)),
+            b'n' => self.literal(b"null", Value::Null),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => Err(()),
+        }
+    }
+
+    fn literal(&mut self, text: &[u8], value: Value) -> Parsed<Value> {
+        if self.bytes[self.pos..].starts_with(text) {
+            self.pos += text.len();
+            Ok(value)
+        } else {
+            Err(())
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    fn number(&mut self) -> Parsed<Value> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        let int_start = self.pos;
+        let int_digits = self.digits();
+        if int_digits == 0 || (int_digits > 1 && self.bytes[int_start] == b'0') {
+            return Err(());
+        }
+        let mut float = false;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(());
+            }
+            float = true;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(());
+            }
+            float = true;
+        }
+        let text = std::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| ())?;
+        if float {
+            let number: f64 = text.parse().map_err(|_| ())?;
+            if !number.is_finite() {
+                return Err(());
+            }
+            Ok(Value::Float(number))
+        } else {
+            text.parse::<i64>().map(Value::Int).map_err(|_| ())
+        }
+    }
+
+    fn hex4(&mut self) -> Parsed<u32> {
+        let chunk = self.bytes.get(self.pos..self.pos + 4).ok_or(())?;
+        let text = std::str::from_utf8(chunk).map_err(|_| ())?;
+        if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(());
+        }
+        self.pos += 4;
+        u32::from_str_radix(text, 16).map_err(|_| ())
+    }
+
+    fn string(&mut self) -> Parsed<String> {
+        self.expect(b'"')?;
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let start = self.pos;
+            while let Some(b) = self.peek() {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            out.extend_from_slice(&self.bytes[start..self.pos]);
+            match self.peek().ok_or(())? {
+                b'"' => {
+                    self.pos += 1;
+                    return String::from_utf8(out).map_err(|_| ());
+                }
+                b'\\' => {
+                    self.pos += 1;
+                    let escape = self.peek().ok_or(())?;
+                    self.pos += 1;
+                    let ch = match escape {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let first = self.hex4()?;
+                            if (0xD800..0xDC00).contains(&first) {
+                                if !self.bytes[self.pos..].starts_with(b"\\u") {
+                                    return Err(());
+                                }
+                                self.pos += 2;
+                                let second = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&second) {
+                                    return Err(());
+                                }
+                                char::from_u32(
+                                    0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00),
+                                )
+                                .ok_or(())?
+                            } else {
+                                char::from_u32(first).ok_or(())?
+                            }
+                        }
+                        _ => return Err(()),
+                    };
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                }
+                _ => return Err(()),
+            }
+        }
+    }
+}
+
+/// Append `value` as orjson writes it (compact; only `"`, `\` and control characters escaped).
+pub fn write_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Int(n) => {
+            let mut buf = itoa_buf(*n);
+            out.append(&mut buf);
+        }
+        Value::Float(f) => write_float(out, *f),
+        Value::Str(s) => write_str(out, s),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Obj(map) => write_map(out, map),
+    }
+}
+
+pub fn write_map(out: &mut Vec<u8>, map: &Map) {
+    out.push(b'{');
+    for (i, (key, item)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, key);
+        out.push(b':');
+        write_value(out, item);
+    }
+    out.push(b'}');
+}
+
+fn itoa_buf(n: i64) -> Vec<u8> {
+    n.to_string().into_bytes()
+}
+
+/// orjson's float text: the shortest round-trip digits; an exponent is written `e+16` / `e-7`.
+fn write_float(out: &mut Vec<u8>, f: f64) {
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(f);
+    match text.find('e') {
+        Some(at) if text.as_bytes().get(at + 1) != Some(&b'-') => {
+            out.extend_from_slice(&text.as_bytes()[..=at]);
+            out.push(b'+');
+            out.extend_from_slice(&text.as_bytes()[at + 1..]);
+        }
+        _ => out.extend_from_slice(text.as_bytes()),
+    }
+}
+
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escape.is_empty() {
+            out.extend_from_slice(format!("\\u{:04x}", b).as_bytes());
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}

@@ -1,0 +1,94 @@
+//! `logferry_native`: the default processor chain compiled, for lines of the common shapes.
+//!
+//! `Chain(host_name).process(events, ingested)` takes a chunk's source events (dicts with `@raw`
+//! bytes and the source's metadata) and returns, per event, `(document bytes, stub)` or `None` when
+//! the line is declined (the Python chain then processes it). The stub holds what the batcher and
+//! the sinks read of an event: `@timestamp`, `event.id` and the string `tags`.
+
+mod chain;
+mod json;
+
+use json::Value;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString};
+
+struct SourceEvent {
+    raw: Vec<u8>,
+    fields: Vec<(String, Value)>,
+}
+
+/// The event's fields if the chain can take it: `@raw` bytes, and only str or int metadata.
+fn source_event(event: &Bound<'_, PyAny>) -> Option<SourceEvent> {
+    let dict = event.downcast::<PyDict>().ok()?;
+    let mut raw = None;
+    let mut fields = Vec::with_capacity(4);
+    for (key, value) in dict.iter() {
+        let key = key.downcast::<PyString>().ok()?.to_str().ok()?.to_owned();
+        if key == "@raw" {
+            raw = Some(value.downcast::<PyBytes>().ok()?.as_bytes().to_vec());
+        } else if let Ok(text) = value.downcast::<PyString>() {
+            fields.push((key, Value::Str(text.to_str().ok()?.to_owned())));
+        } else if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() {
+            fields.push((key, Value::Int(value.extract::<i64>().ok()?)));
+        } else {
+            return None;
+        }
+    }
+    Some(SourceEvent { raw: raw?, fields })
+}
+
+#[pyclass(frozen)]
+struct Chain {
+    chain: chain::Chain,
+}
+
+#[pymethods]
+impl Chain {
+    #[new]
+    fn new(host_name: String) -> Self {
+        Chain {
+            chain: chain::Chain::new(host_name),
+        }
+    }
+
+    /// Per event: `(document, stub)` or `None` (declined); `ingested` is `event.ingested` for all.
+    fn process<'py>(
+        &self,
+        py: Python<'py>,
+        events: &Bound<'py, PyList>,
+        ingested: &str,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let taken: Vec<Option<SourceEvent>> =
+            events.iter().map(|event| source_event(&event)).collect();
+        let outputs: Vec<Option<chain::Output>> = py.allow_threads(|| {
+            taken
+                .into_iter()
+                .map(|event| {
+                    event.and_then(|e| self.chain.process(&e.raw, e.fields, ingested).ok())
+                })
+                .collect()
+        });
+        let results = PyList::empty(py);
+        for output in outputs {
+            match output {
+                None => results.append(py.None())?,
+                Some(out) => {
+                    let stub = PyDict::new(py);
+                    stub.set_item("@timestamp", out.timestamp)?;
+                    stub.set_item("event.id", out.event_id)?;
+                    if !out.tags.is_empty() {
+                        stub.set_item("tags", PyList::new(py, out.tags)?)?;
+                    }
+                    results.append((PyBytes::new(py, &out.doc), stub))?;
+                }
+            }
+        }
+        Ok(results)
+    }
+}
+
+#[pymodule]
+fn logferry_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<Chain>()?;
+    Ok(())
+}
