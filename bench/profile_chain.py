@@ -19,7 +19,8 @@ from typing import Any
 import orjson
 
 from bench.pipeline import bare, end_to_end, processing, write_corpus
-from ingest.document import RAW, SOURCE_ID, serialize
+from core.keys import RAW, SOURCE_ID
+from ingest.document import serialize
 from logferry.config import load_settings
 from logferry.sample import generate_lines
 from logferry.stages import PROCESSORS

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from logferry.config_types import Regexes
+from core.config_types import Regexes
 
 ID_PLACEHOLDER = "{id}"
 PATH_FIELDS = ("url.path", "url.original", "path", "url")

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from ingest.document import SOURCE_ID
+from core.keys import SOURCE_ID
 
 EVENT_ID = "event.id"
 OFFSET = "log.offset"

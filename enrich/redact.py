@@ -45,8 +45,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingest.document import RAW, SOURCE_ID
-from logferry.config_types import Regexes
+from core.config_types import Regexes
+from core.keys import RAW, SOURCE_ID
 
 PatternName = Literal["bearer", "email", "card", "query_secret"]
 ALL_PATTERNS: tuple[PatternName, ...] = ("bearer", "email", "card", "query_secret")

@@ -11,10 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.chunk import Position
 from ingest.config import BatchConfig
 from ingest.document import serialize
-
-Position = tuple[str, str]
 
 
 @dataclass

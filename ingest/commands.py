@@ -12,24 +12,17 @@ from typing import Any
 
 import click
 
+from core.errors import LogferryError
+from core.event import ProcessorFn
 from ingest.batch import Batcher
 from ingest.deadletter import DeadLetterFile
 from ingest.document import serialize
 from ingest.duckdb_sink import DuckDBSink, remove_spool
 from ingest.duckdb_store import DayStore
 from ingest.file_source import FileSource, StdinSource
-from ingest.pipeline import (
-    Pipeline,
-    ProcessorFn,
-    RunStats,
-    Sink,
-    Source,
-    build_processors,
-    terminal_progress,
-)
+from ingest.pipeline import Pipeline, RunStats, Sink, Source, build_processors, terminal_progress
 from ingest.registry import Registry
 from logferry.config import Settings, load_settings
-from logferry.errors import LogferryError
 from logferry.sample import write_sample
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import orjson
 
+from core.errors import SinkUnavailable
 from ingest.registry import write_all
-from logferry.errors import SinkUnavailable
 
 
 class DeadLetterUnavailable(SinkUnavailable):

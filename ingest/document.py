@@ -6,21 +6,15 @@ operation; on output they are nested (``{"log": {"level": ...}}``) as ECS and El
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
-from functools import lru_cache
 from typing import Any
 
 import orjson
 
-from parsers.fields import add_tag
+from core.keys import INTERNAL_KEYS
+from core.tags import add_tag
 
-RAW = "@raw"
-SOURCE_ID = "@source_id"
-TIMEZONE = "@timezone"
-"""The zone ``apply_path_settings`` names for ``parse_timestamp``; never shipped."""
-INTERNAL_KEYS = frozenset({RAW, SOURCE_ID, TIMEZONE})
 CONFLICT_TAG = "_fieldconflict"
 SERIALIZE_FAILURE_TAG = "_serializefailure"
 SERIALIZE_ERROR = "logferry.serialize_error"
@@ -281,24 +275,3 @@ def _string(text: str) -> str:
         return orjson.dumps(text).decode()
     except TypeError:  # lone surrogates: json escapes them (backslash-u), which JSON text allows
         return json.dumps(text)
-
-
-def utc_day(timestamp: object) -> dt.date | None:
-    """The UTC day a document is stored under (its ``@timestamp``); None when it has none usable.
-
-    Both sinks partition by it (DuckDB day files, Elasticsearch daily indices), so they agree on
-    which day, and on which documents have no day and are dead-lettered.
-    """
-    if not isinstance(timestamp, str):
-        return None
-    return _day(timestamp[:10])
-
-
-@lru_cache(maxsize=1024)
-def _day(prefix: str) -> dt.date | None:
-    if len(prefix) != 10 or prefix[4] != "-":
-        return None
-    try:
-        return dt.date.fromisoformat(prefix)
-    except ValueError:
-        return None

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import duckdb
 
+from core import metrics
+from core.errors import SinkUnavailable
+from core.timefmt import utc_day
 from ingest.batch import Batch
 from ingest.deadletter import DeadLetterFile
-from ingest.document import utc_day
 from ingest.duckdb_store import (
     COLUMNS_FROM_DOC,
     DayStore,
@@ -28,8 +30,6 @@ from ingest.duckdb_store import (
     is_storage_fault,
     share_write_connection,
 )
-from logferry import metrics
-from logferry.errors import SinkUnavailable
 
 log = logging.getLogger("logferry.duckdb")
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import duckdb
 
-from logferry.errors import LogferryError
+from core.errors import LogferryError
 
 log = logging.getLogger("logferry.duckdb")
 

@@ -26,14 +26,14 @@ import orjson
 from elastic_transport import ApiError, TlsError, TransportError
 from elasticsearch import Elasticsearch
 
+from core import metrics
+from core.errors import ConfigError, SinkRejected, SinkUnavailable
+from core.timefmt import utc_day
 from ingest.batch import Batch
 from ingest.deadletter import DeadLetterFile
-from ingest.document import utc_day
 from ingest.elasticsearch_config import ElasticsearchConfig
 from ingest.elasticsearch_template import PRIORITY, install_template, validate_prefix
-from logferry import metrics
 from logferry.config import Settings
-from logferry.errors import ConfigError, SinkRejected, SinkUnavailable
 
 log = logging.getLogger("logferry.elasticsearch")
 

@@ -20,7 +20,7 @@ import fnmatch
 import re
 from typing import Any
 
-from logferry.errors import ConfigError
+from core.errors import ConfigError
 
 PRIORITY = 500
 IGNORE_ABOVE = 1024

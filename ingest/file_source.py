@@ -65,31 +65,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from core import metrics
+from core.chunk import Chunk, Position
+from core.keys import RAW, SOURCE_ID
+from core.tags import TRUNCATED_TAG
 from ingest.config import FileInputConfig
-from ingest.document import RAW, SOURCE_ID
 from ingest.registry import RETIRED_PREFIX, FileState, Registry
-from logferry import metrics
 
 log = logging.getLogger("logferry.file_source")
 
 FINGERPRINT_MAX = 1024
 CHECKS_RECENT = 3  # the last reads' ends: a copy taken between two reads is verified near its end
 CHECKS_MAX = 8  # those and the first past each power of two below them: the registry stays small
-TRUNCATED_TAG = "_truncated"
 PARTIAL_TAG = "_partial"
 COMPRESSION_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xfd7zXZ\x00", b"BZh")
-
-PositionKey = tuple[str, str]
-
-
-@dataclass
-class Chunk:
-    """Complete lines read from one source, as initial events, and the offset they reach."""
-
-    position: PositionKey
-    events: list[dict[str, Any]]
-    end_offset: int
-    nbytes: int
 
 
 def file_key(st: os.stat_result) -> str:
@@ -129,7 +118,7 @@ class Harvester:
     last_growth: float = field(default_factory=time.monotonic)
 
     @property
-    def position(self) -> PositionKey:
+    def position(self) -> Position:
         return (self.key, self.state.source_id)
 
 
@@ -579,7 +568,7 @@ class FileSource:
                 continue
         return behind
 
-    def ack(self, positions: dict[PositionKey, int]) -> None:
+    def ack(self, positions: dict[Position, int]) -> None:
         """The sink accepted everything up to these positions: persist them."""
         if positions:
             self.registry.advance(positions)
@@ -762,7 +751,7 @@ class StdinSource:
     def bytes_behind(self) -> dict[str, int]:
         return {}
 
-    def ack(self, positions: dict[PositionKey, int]) -> None:
+    def ack(self, positions: dict[Position, int]) -> None:
         """Standard input cannot be re-read: there is nothing to persist."""
 
     def done(self) -> bool:

@@ -18,12 +18,12 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.partitioner.default import DefaultPartitioner
 
+from core.errors import SinkUnavailable
+from core.keys import SOURCE_ID
+from core.tags import TRUNCATED_TAG
 from ingest.batch import Batch
-from ingest.document import SOURCE_ID
-from ingest.file_source import TRUNCATED_TAG
 from ingest.kafka_config import KafkaConfig
 from ingest.kafka_wire import record_headers
-from logferry.errors import SinkUnavailable
 
 log = logging.getLogger("logferry.kafka")
 

@@ -25,15 +25,14 @@ from kafka.errors import (
 )
 from kafka.structs import OffsetAndMetadata
 
-from ingest.file_source import Chunk
+from core.chunk import Chunk, Position
+from core.errors import SinkUnavailable
 from ingest.kafka_config import KafkaConfig
 from ingest.kafka_sink import connection_options, ensure_topic
 from ingest.kafka_wire import event_from_record
-from logferry.errors import SinkUnavailable
 
 log = logging.getLogger("logferry.kafka")
 
-Position = tuple[str, str]
 REBALANCE_ERRORS = (CommitFailedError, RebalanceInProgressError, IllegalGenerationError, UnknownMemberIdError)
 
 

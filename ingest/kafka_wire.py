@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ingest.document import RAW, SOURCE_ID
+from core.keys import RAW, SOURCE_ID
 
 SHIPPER_HOST = "@shipper_host"
 HOST_NAME = "host.name"

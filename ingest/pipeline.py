@@ -16,26 +16,25 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
+from core import metrics
+from core.chunk import Chunk, Position
+from core.errors import LogferryError
+from core.event import Event, ProcessorFn
+from core.tags import add_tag
 from ingest.batch import Batch, Batcher
-from ingest.file_source import Chunk
-from logferry import metrics
 from logferry.config import Settings
-from logferry.errors import LogferryError
 from logferry.stages import PROCESSORS
-from parsers.fields import add_tag
 
 log = logging.getLogger("logferry.pipeline")
 
-Event = dict[str, Any]
-ProcessorFn = Callable[[Event], Event | None]
 PROCESSOR_ERROR_TAG = "_processorerror"
 
 
 class Source(Protocol):
     def poll(self, budget_bytes: int = ...) -> Iterator[Chunk]: ...
-    def ack(self, positions: dict[tuple[str, str], int]) -> None: ...
+    def ack(self, positions: dict[Position, int]) -> None: ...
     def bytes_behind(self) -> dict[str, int]: ...
     def done(self) -> bool: ...
     def close(self) -> None: ...

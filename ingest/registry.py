@@ -22,7 +22,7 @@ from typing import Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from logferry.errors import LogferryError
+from core.errors import LogferryError
 
 RETIRED_PREFIX = "retired:"
 RETIRED_MAX = 64

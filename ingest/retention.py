@@ -17,11 +17,11 @@ from typing import Literal
 import click
 from elasticsearch import Elasticsearch
 
+from core.errors import LogferryError
 from ingest.commands import day_store, settings_from
 from ingest.duckdb_store import DayStore
 from ingest.elasticsearch_sink import DailyIndex, elasticsearch_client
 from ingest.elasticsearch_template import validate_prefix
-from logferry.errors import LogferryError
 
 Backend = Literal["duckdb", "elasticsearch", "both"]
 FORCEMERGE_TIMEOUT = 3600.0

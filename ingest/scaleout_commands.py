@@ -16,6 +16,8 @@ from typing import Any
 
 import click
 
+from core.errors import LogferryError
+from core.event import ProcessorFn
 from ingest.commands import (
     build_pipeline,
     configure_logging,
@@ -28,9 +30,8 @@ from ingest.commands import (
 from ingest.kafka_sink import KafkaSink
 from ingest.kafka_source import KafkaSource
 from ingest.kafka_wire import RestoreShipperHost
-from ingest.pipeline import ProcessorFn, Sink, build_processors
+from ingest.pipeline import Sink, build_processors
 from logferry.config import Settings
-from logferry.errors import LogferryError
 
 RESTORE_HOST = "restore_shipper_host"
 
@@ -110,7 +111,7 @@ def serve_metrics(listen: str | None) -> None:
         return
     from prometheus_client import start_http_server
 
-    from logferry import metrics
+    from core import metrics
 
     host, _, port = listen.rpartition(":")
     if not port.isdigit():

@@ -19,10 +19,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from core.errors import ConfigError
 from ingest.config import BatchConfig, DuckDBConfig, FileInputConfig
 from ingest.elasticsearch_config import ElasticsearchConfig
 from ingest.kafka_config import KafkaConfig
-from logferry.errors import ConfigError
 from logferry.stages import DEFAULT_ORDER, PROCESSORS
 from query.config import ApiConfig
 

@@ -26,8 +26,8 @@ def example() -> None:
 @click.pass_context
 def show(ctx: click.Context) -> None:
     """The effective configuration (file, then LOGFERRY_ env, then flags), as JSON."""
+    from core.errors import ConfigError
     from logferry.config import load_settings
-    from logferry.errors import ConfigError
 
     obj = ctx.find_root().obj or {}
     try:

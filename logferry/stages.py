@@ -6,10 +6,7 @@ precompiles what it needs; ``__call__(event) -> event | None`` does the per-even
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
-
-from pydantic import BaseModel
+from typing import Any
 
 from enrich.ecs_objects import FitEcsObjects
 from enrich.endpoint import TemplateEndpoint
@@ -25,16 +22,6 @@ from parsers.level import ParseLevel
 from parsers.message import ParseMessage
 from parsers.path_settings import ApplyPathSettings
 from parsers.timestamp import ParseTimestamp
-
-Event = dict[str, Any]
-ProcessorFn = Callable[[Event], Event | None]
-
-
-class ProcessorClass(Protocol):
-    Config: type[BaseModel]
-
-    def __call__(self, config: Any) -> ProcessorFn: ...
-
 
 PROCESSORS: dict[str, Any] = {
     "decode_json": DecodeJson,

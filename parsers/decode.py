@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from ingest.document import INTERNAL_KEYS, RAW
-from parsers.fields import add_tag
+from core.keys import INTERNAL_KEYS, RAW
+from core.tags import add_tag
 
 JSON_PARSE_FAILURE = "_jsonparsefailure"
 UTF8_ERROR = "_utf8error"

@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from parsers.fields import MISSING, Alias, add_tag, as_str, compile_aliases, head_keys, take_first
+from core.tags import add_tag
+from parsers.fields import MISSING, Alias, as_str, compile_aliases, head_keys, take_first
 
 ERROR_TAG = "error"
 ERROR_MESSAGE = "error.message"

@@ -99,18 +99,6 @@ def take_first(event: dict[str, Any], aliases: tuple[Alias, ...], convert: Conve
     return result
 
 
-def add_tag(event: dict[str, Any], tag: str) -> None:
-    """Add ``tag`` once; a source ``tags`` that is not a list is kept as the list's first item."""
-    tags = event.get("tags")
-    if tags is None:
-        event["tags"] = [tag]
-        return
-    if type(tags) is not list:
-        tags = event["tags"] = [tags]
-    if tag not in tags:
-        tags.append(tag)
-
-
 def as_str(value: Any) -> Any:
     """Converter: a string as is, anything else unusable."""
     return value if type(value) is str else MISSING

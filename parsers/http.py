@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from parsers.fields import MISSING, Alias, AliasPlans, add_tag, as_nonempty_str, compile_aliases, find_first, head_keys
+from core.tags import add_tag
+from parsers.fields import MISSING, Alias, AliasPlans, as_nonempty_str, compile_aliases, find_first, head_keys
 
 HTTP_TAG = "http"
 SLOW_TAG = "slow_request"

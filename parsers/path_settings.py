@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ingest.document import TIMEZONE
-from parsers.fields import add_tag
+from core.keys import TIMEZONE
+from core.tags import add_tag
 
 FILE_PATH = "log.file.path"
 SERVICE_NAME = "service.name"

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from ingest.document import TIMEZONE
-from parsers.fields import MISSING, add_tag, compile_aliases
+from core.keys import TIMEZONE
+from core.tags import add_tag
+from parsers.fields import MISSING, compile_aliases
 
 DATE_PARSE_FAILURE = "_dateparsefailure"
 INVALID_TIMESTAMP_KEY = "_@timestamp"

@@ -13,11 +13,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.routing import Match
 
+from core.errors import QueryError
+from core.metrics import REGISTRY
 from enrich.endpoint import TemplateEndpoint
 from logferry import __version__
 from logferry.config import Settings
-from logferry.errors import QueryError
-from logferry.metrics import REGISTRY
 from query.api_params import filters
 from query.backend import Backend, BackendUnavailable, QueryTimeout, backend_from_settings
 from query.docs import install_docs

@@ -26,8 +26,8 @@ LEVEL_COLOURS = {"error": "red", "fatal": "red", "critical": "red", "warn": "yel
 
 
 def _settings(ctx: click.Context, **section_updates: dict[str, Any]) -> Settings:
+    from core.errors import ConfigError
     from logferry.config import Settings, load_settings
-    from logferry.errors import ConfigError
 
     obj = ctx.find_root().obj or {}
     try:
@@ -71,8 +71,8 @@ def serve(
     """Serve the query API (OpenAPI at /docs) over the embedded data dir or Elasticsearch."""
     import uvicorn
 
+    from core.errors import ConfigError
     from ingest.elasticsearch_template import validate_prefix
-    from logferry.errors import ConfigError
     from query.app import create_app
 
     settings = _settings(
@@ -154,8 +154,8 @@ class _Query:
         return result
 
     def _local(self, route: str, params: dict[str, Any]) -> dict[str, Any]:
+        from core.errors import LogferryError, QueryError
         from enrich.endpoint import TemplateEndpoint
-        from logferry.errors import LogferryError, QueryError
         from query.backend import backend_from_settings
         from query.filters import filters_from_params
         from query.timerange import interval_ms

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from core.timefmt import iso_ms
 from query.expr import And, Exists, Expr, Field, Kind, MatchAll, MatchNone, Not, Number, Or, Range, Term
-from query.timerange import iso_ms
 
 NUMERIC_SUBFIELD = "num"
 EXACT_INTEGERS = 2.0**53  # beyond, a float's integer value is not the number typed; send the float

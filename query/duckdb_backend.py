@@ -21,8 +21,8 @@ from typing import Any
 import duckdb
 import orjson
 
+from core.errors import QueryError
 from ingest.duckdb_store import DayStore, StoreBusy, StoreGate, local_write_cursor
-from logferry.errors import QueryError
 from query.expr import Expr, and_
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
 from query.results import (

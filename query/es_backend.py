@@ -7,8 +7,9 @@ from typing import Any, TypeVar
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from core.errors import QueryError
+from core.timefmt import iso_ms
 from ingest.elasticsearch_sink import DEADLETTER_SUFFIX
-from logferry.errors import QueryError
 from query.dsl import compile_dsl
 from query.expr import Expr, and_
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
@@ -21,7 +22,7 @@ from query.results import (
     encode_cursor,
     latency_stats,
 )
-from query.timerange import day_bounds, days_touched, iso_ms
+from query.timerange import day_bounds, days_touched
 
 KEY_FIELD = {
     "endpoint": "endpoint",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from logferry.errors import QueryError
+from core.errors import QueryError
 from query.expr import Field, Kind
 
 NS_PER_MS = 1_000_000.0

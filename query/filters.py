@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from logferry.errors import QueryError
+from core.errors import QueryError
 from query.expr import Exists, Expr, MatchAll, Number, Range, Term, and_, or_
 from query.fields import ECS_FIELDS
 from query.qstring import parse_query

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-from logferry.metrics import REGISTRY
+from core.metrics import REGISTRY
 
 API_REQUESTS = Counter(
     "logferry_api_requests", "API requests, by route and status.", ["route", "method", "status"], registry=REGISTRY

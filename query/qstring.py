@@ -18,7 +18,7 @@ from luqum.exceptions import ParseError
 from luqum.parser import parser
 from luqum.utils import UnknownOperationResolver
 
-from logferry.errors import QueryError
+from core.errors import QueryError
 from query.expr import (
     Exists,
     Expr,

@@ -14,8 +14,9 @@ from typing import Any
 
 import orjson
 
-from logferry.errors import LogferryError, QueryError
-from query.timerange import EARLIEST, EPOCH, LATEST, iso_ms
+from core.errors import LogferryError, QueryError
+from core.timefmt import iso_ms
+from query.timerange import EARLIEST, EPOCH, LATEST
 
 OTHER = "other"
 BY_FIELDS = ("endpoint", "user", "service", "error.type", "status_class")

@@ -6,7 +6,8 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
-from logferry.errors import QueryError
+from core.errors import QueryError
+from core.timefmt import iso_ms
 
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -87,11 +88,6 @@ def interval_ms(interval: str, start: dt.datetime, end: dt.datetime, max_buckets
             f"than the maximum {max_buckets}; use a wider interval or a shorter range"
         )
     return interval, width
-
-
-def iso_ms(t: dt.datetime) -> str:
-    """The shipped timestamp format: UTC with milliseconds and ``Z`` (a four-digit year, also before 1000)."""
-    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def day_bounds(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
 from logferry.config import example_toml, load_settings
-from logferry.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -28,11 +28,12 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.document import RAW, SOURCE_ID, serialize
+from core.keys import RAW, SOURCE_ID
+from core.tags import add_tag
+from ingest.document import serialize
 from logferry.config import Settings, load_settings
 from logferry.sample import generate_lines
 from logferry.stages import PROCESSORS
-from parsers.fields import add_tag
 from parsers.timestamp import now_utc
 
 HERE = Path(__file__).resolve().parent

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.metrics import REGISTRY
 from ingest.commands import build_pipeline, duckdb_sink, file_source
 from logferry.config import load_settings
-from logferry.metrics import REGISTRY
 from tests.ingest.helpers import stored_docs
 
 pytestmark = pytest.mark.integration

@@ -3,7 +3,8 @@ import datetime as dt
 import orjson
 import pytest
 
-from ingest.document import nest, serialize, utc_day
+from core.timefmt import utc_day
+from ingest.document import nest, serialize
 
 
 @pytest.mark.parametrize(

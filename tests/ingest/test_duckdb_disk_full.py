@@ -17,12 +17,12 @@ from pathlib import Path
 import orjson
 import pytest
 
+from core.errors import LogferryError
 from ingest.batch import Batcher
 from ingest.config import BatchConfig
 from ingest.deadletter import DeadLetterFile
 from ingest.duckdb_sink import DuckDBSink
 from ingest.duckdb_store import DayStore
-from logferry.errors import LogferryError
 from tests.ingest.helpers import docs_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from core.keys import RAW
 from ingest.config import FileInputConfig
-from ingest.document import RAW
 from ingest.file_source import FileSource
 from ingest.registry import Registry
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from core import metrics
 from ingest.commands import build_pipeline, duckdb_sink, file_source
-from logferry import metrics
 from logferry.config import load_settings
 from tests.ingest.helpers import stored_docs
 
@@ -74,7 +74,7 @@ class RefusingSink:
     name = "refusing"
 
     def write(self, batch: object) -> None:
-        from logferry.errors import SinkRejected
+        from core.errors import SinkRejected
 
         raise SinkRejected("401 unauthorized")
 
@@ -83,7 +83,7 @@ class RefusingSink:
 
 
 def test_a_sink_that_refuses_for_good_stops_the_run_and_moves_no_offset(tmp_path: Path) -> None:
-    from logferry.errors import SinkRejected
+    from core.errors import SinkRejected
 
     log = tmp_path / "a.log"
     log.write_bytes(b'{"msg":"a"}\n{"msg":"b"}\n')

@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.document import RAW
-from logferry import metrics
+from core import metrics
+from core.keys import RAW
 from tests.ingest.helpers import drain, file_source, run_cli, stored_docs
 
 pytestmark = pytest.mark.integration

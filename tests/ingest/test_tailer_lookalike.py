@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.document import RAW
+from core.keys import RAW
 from ingest.registry import RETIRED_PREFIX
 from tests.ingest.helpers import drain, file_source, run_cli, stored_docs
 

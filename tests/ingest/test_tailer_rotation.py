@@ -18,8 +18,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from core.keys import RAW, SOURCE_ID
 from ingest.config import FileInputConfig
-from ingest.document import RAW, SOURCE_ID
 from ingest.file_source import FileSource
 from ingest.registry import Registry
 from tests.ingest.tailer_writer import pad_length

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ingest.document import RAW
+from core.keys import RAW
 from ingest.file_source import StdinSource
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from parsers.fields import MISSING, Alias, add_tag, as_str, compile_aliases, find_first, head_keys, take_first
+from core.tags import add_tag
+from parsers.fields import MISSING, Alias, as_str, compile_aliases, find_first, head_keys, take_first
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
 from logferry.config import load_settings
-from logferry.errors import ConfigError
 from tests.ingest.helpers import run_cli
 
 

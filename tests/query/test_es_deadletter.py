@@ -12,9 +12,9 @@ import pytest
 from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
+from core.keys import RAW, SOURCE_ID
 from ingest.batch import Batch, Batcher
 from ingest.config import BatchConfig
-from ingest.document import RAW, SOURCE_ID
 from ingest.elasticsearch_sink import ElasticsearchSink
 from ingest.pipeline import build_processors
 from logferry.config import load_settings

@@ -18,9 +18,9 @@ import orjson
 import pytest
 from elasticsearch import Elasticsearch
 
+from core.keys import RAW, SOURCE_ID
 from ingest.batch import Batch, Batcher
 from ingest.config import BatchConfig
-from ingest.document import RAW, SOURCE_ID
 from ingest.pipeline import build_processors
 from logferry.config import load_settings
 

@@ -12,11 +12,11 @@ import pytest
 from conftest import all_docs, make_batch
 from elasticsearch import Elasticsearch
 
+from core.errors import ConfigError, SinkUnavailable
 from ingest.deadletter import DeadLetterFile
 from ingest.elasticsearch_config import ElasticsearchConfig
 from ingest.elasticsearch_sink import ElasticsearchSink, elasticsearch_client
 from logferry.config import load_settings
-from logferry.errors import ConfigError, SinkUnavailable
 
 DAY1, DAY2 = "2026-11-20", "2026-11-21"
 
@@ -323,13 +323,13 @@ def test_start_waits_for_the_cluster_then_reports_it_unavailable(tmp_path: Path)
 
 
 def _dead_lettered(error_type: str) -> float:
-    from logferry import metrics
+    from core import metrics
 
     return metrics.DEAD_LETTERED.labels("elasticsearch", error_type)._value.get()
 
 
 def _retries() -> float:
-    from logferry import metrics
+    from core import metrics
 
     return metrics.SINK_RETRIES.labels("elasticsearch")._value.get()
 

@@ -9,6 +9,7 @@ import pytest
 from elastic_transport import ApiResponseMeta, ConnectionError, ConnectionTimeout, HttpHeaders, NodeConfig, TlsError
 from elasticsearch import ApiError, AuthenticationException, BadRequestError
 
+from core.errors import ConfigError
 from ingest.elasticsearch_config import ElasticsearchConfig
 from ingest.elasticsearch_sink import (
     DailyIndex,
@@ -22,7 +23,6 @@ from ingest.elasticsearch_sink import (
     elasticsearch_client,
 )
 from ingest.elasticsearch_template import PRIORITY
-from logferry.errors import ConfigError
 
 
 @pytest.mark.parametrize(

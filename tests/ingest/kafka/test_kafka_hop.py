@@ -11,8 +11,8 @@ import pytest
 from kafka import KafkaConsumer
 from kafka.partitioner.default import murmur2
 
+from core.keys import RAW, SOURCE_ID
 from ingest.batch import Batch
-from ingest.document import RAW, SOURCE_ID
 from ingest.kafka_config import KafkaConfig
 from ingest.kafka_sink import KafkaSink
 from ingest.kafka_source import KafkaSource

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from core.keys import RAW, SOURCE_ID
+from core.tags import TRUNCATED_TAG
 from enrich.metadata import AddMetadata
-from ingest.document import RAW, SOURCE_ID
-from ingest.file_source import TRUNCATED_TAG
 from ingest.kafka_wire import (
     NO_METADATA_TAG,
     SHIPPER_HOST,
