@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from core.errors import ConfigError
-from ingest.elasticsearch_template import PRIORITY, index_template, install_template, validate_prefix
+from elastic.naming import validate_prefix
+from elastic.templates import PRIORITY, index_template, install_template
 from tests.query.query_corpus import es_client_or_skip
 
 

@@ -1,0 +1,168 @@
+"""Sans-IO bulk planning and per-item outcomes, without a server: what is sent, and what an answer means."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from elastic_transport import ApiResponseMeta, ConnectionError, ConnectionTimeout, HttpHeaders, NodeConfig, TlsError
+from elasticsearch import ApiError, AuthenticationException, BadRequestError
+
+from elastic.bulk import (
+    MISSING_TIMESTAMP,
+    ActionLines,
+    Refusal,
+    accepted,
+    action_line,
+    bulk_body,
+    chunks,
+    classify,
+    classify_exception,
+    plan,
+    settle,
+)
+from elastic.naming import DailyIndex
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "expected"),
+    [
+        (200, None, "ok"),
+        (201, None, "ok"),
+        (400, "mapper_parsing_exception", "dead-letter"),
+        (400, "document_parsing_exception", "dead-letter"),
+        (400, "illegal_argument_exception", "dead-letter"),
+        (404, "index_not_found_exception", "dead-letter"),
+        (409, "version_conflict_engine_exception", "dead-letter"),
+        (413, None, "dead-letter"),
+        (408, None, "retry"),
+        (429, "es_rejected_execution_exception", "retry"),
+        (429, "circuit_breaking_exception", "retry"),
+        (429, None, "retry"),
+        (500, "exception", "retry"),
+        (502, None, "retry"),
+        (503, "unavailable_shards_exception", "retry"),
+        (504, None, "retry"),
+        (403, "cluster_block_exception", "retry"),
+        (400, "timeout_exception", "retry"),
+        (0, None, "dead-letter"),
+    ],
+)
+def test_classify_item(status: int, error_type: str | None, expected: str) -> None:
+    assert classify(status, error_type) == expected
+
+
+def _api_error(cls: type[ApiError], status: int) -> ApiError:
+    meta = ApiResponseMeta(
+        status=status, http_version="1.1", headers=HttpHeaders(), duration=0.0, node=NodeConfig("http", "h", 1)
+    )
+    return cls(message="x", meta=meta, body={"error": {"type": "t", "reason": "r"}})
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (ConnectionError("refused"), "retry"),
+        (ConnectionTimeout("timed out"), "retry"),
+        (ConnectionResetError(), "retry"),
+        (_api_error(ApiError, 429), "retry"),
+        (_api_error(ApiError, 502), "retry"),
+        (_api_error(ApiError, 503), "retry"),
+        (_api_error(ApiError, 408), "retry"),
+        (_api_error(AuthenticationException, 401), "fail"),
+        (_api_error(ApiError, 403), "fail"),
+        (_api_error(BadRequestError, 400), "fail"),
+        (TlsError("certificate verify failed"), "fail"),
+        (ValueError("bug"), "fail"),
+    ],
+)
+def test_classify_whole_request_failure(exc: BaseException, expected: str) -> None:
+    assert classify_exception(exc) == expected
+
+
+@pytest.mark.parametrize(
+    "event_id", ["a1b2c3", 'a"b', "back\\slash", "tab\there", "é-unicode", "\x00", "x" * 300, None, "", 17]
+)
+def test_action_line_is_the_json_of_index_and_id_whatever_the_id(event_id: object) -> None:
+    line = ActionLines()("p-2026.11.22", event_id)
+    expected: dict[str, object] = {"_index": "p-2026.11.22"}
+    if isinstance(event_id, str) and event_id:
+        expected["_id"] = event_id
+    assert orjson.loads(line) == {"index": expected}
+    assert line == action_line("p-2026.11.22", event_id)
+
+
+def test_plan_names_each_events_index_and_refuses_those_without_a_day() -> None:
+    events = [
+        {"@timestamp": "2026-11-22T01:02:03.000Z", "event.id": "a"},
+        {"event.id": "b"},
+        {"@timestamp": "2026-11-21T23:59:59.999Z", "event.id": "c"},
+        {"@timestamp": "yesterday", "event.id": "d"},
+    ]
+    planned = plan(events, DailyIndex("p"), ActionLines())
+    assert planned.pending == [0, 2]
+    assert planned.indices == ["p-2026.11.22", None, "p-2026.11.21", None]
+    assert [orjson.loads(planned.actions[i])["index"]["_id"] for i in planned.pending] == ["a", "c"]
+    assert [(r.position, r.error_type) for r in planned.refused] == [(1, MISSING_TIMESTAMP), (3, MISSING_TIMESTAMP)]
+
+
+def test_bulk_body_pairs_actions_with_the_documents_bytes_unchanged() -> None:
+    docs = [b'{"message":"\xc3\xa9t\xc3\xa9","n":1}', b'{"n":2}', b'{"n":3}']
+    actions = [action_line("p-1", f"id{i}") for i in range(3)]
+    body = bulk_body(actions, docs, [0, 2])
+    lines = body.split(b"\n")
+    assert lines == [actions[0], docs[0], actions[2], docs[2], b""]
+    assert body.endswith(b"\n")
+
+
+def test_chunks_split_evenly_in_order_and_bound_the_request_size() -> None:
+    actions = [b"a" * 8] * 10
+    docs = [b"d" * 90] * 10  # 100 bytes a document with its action and newlines
+    positions = list(range(10))
+    assert list(chunks(positions, actions, docs, parts=1, max_bytes=10_000)) == [positions]
+    assert list(chunks(positions, actions, docs, parts=2, max_bytes=10_000)) == [positions[:5], positions[5:]]
+    assert list(chunks(positions, actions, docs, parts=2, max_bytes=250)) == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+    assert list(chunks([3, 7], actions, docs, parts=4, max_bytes=10_000)) == [[3], [7]]
+    assert list(chunks([], actions, docs, parts=2, max_bytes=10_000)) == []
+
+
+def test_a_document_larger_than_the_request_bound_goes_alone_not_dropped() -> None:
+    actions = [b"a"] * 3
+    docs = [b"x", b"y" * 1000, b"z"]
+    assert list(chunks([0, 1, 2], actions, docs, parts=1, max_bytes=100)) == [[0], [1], [2]]
+
+
+def _item(status: int, error_type: str | None = None, reason: str = "r") -> dict[str, object]:
+    result: dict[str, object] = {"status": status}
+    if error_type:
+        result["error"] = {"type": error_type, "reason": reason}
+    return {"index": result}
+
+
+def test_settle_sorts_sent_positions_into_retry_and_refused() -> None:
+    indices = ["p-1", "p-1", "p-2", "p-2", "p-2"]
+    response = {
+        "errors": True,
+        "items": [
+            _item(201),
+            _item(429, "es_rejected_execution_exception"),
+            _item(400, "document_parsing_exception", "failed to parse field [message]"),
+            _item(503, "unavailable_shards_exception"),
+        ],
+    }
+    retry, refused = settle([0, 1, 2, 4], response, indices)
+    assert retry == [1, 4]
+    assert refused == [Refusal(2, "p-2", 400, "document_parsing_exception", "failed to parse field [message]")]
+
+
+def test_settle_accepts_everything_when_the_answer_has_no_errors() -> None:
+    assert settle([0, 1], {"errors": False}, ["p", "p"]) == ([], [])
+
+
+def test_settle_sends_all_again_when_items_do_not_line_up() -> None:
+    assert settle([0, 1, 2], {"errors": True, "items": [_item(201)]}, ["p"] * 3) == ([0, 1, 2], [])
+
+
+def test_accepted_per_document_of_a_dead_letter_bulk() -> None:
+    assert accepted({"errors": False}, 2) == [True, True]
+    assert accepted({"errors": True, "items": [_item(201), _item(400, "x")]}, 2) == [True, False]
+    assert accepted({"errors": True, "items": [_item(201)]}, 2) == [False, False]
