@@ -1,7 +1,8 @@
 """The filter parameters every endpoint shares, validated once into one ``query.expr`` tree.
 
-``FILTER_PARAMS`` is the one list of them: the API's query parameters (``query/api_params.py``) and the
-options of ``logferry search`` and ``logferry stats errors`` (``query/commands.py``) are generated from it.
+``FilterQuery`` is the one list of them: the API's query parameters (``query/api_params.py`` declares the
+model as a query dependency) and, through ``FILTER_PARAMS``, the options of ``logferry search`` and
+``logferry stats errors`` (``query/commands.py``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import QueryError
 from query.expr import Exists, Expr, MatchAll, Number, Range, Term, and_, or_
@@ -44,6 +47,29 @@ class Filters:
     expr: Expr
 
 
+class FilterQuery(BaseModel):
+    """Every filter: the field is the ``build_filters`` keyword, its alias the API parameter and CLI option.
+
+    A model, so FastAPI reads it as query parameters (with these descriptions in OpenAPI) and mypy sees
+    the fields; adding one here adds it to every endpoint and both query commands at once.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    start: str | None = Field(None, alias="from", description="ISO 8601 or relative (now-1h); default now-24h.")
+    end: str | None = Field(None, alias="to", description="ISO 8601 or relative (now-5m); default now.")
+    level: str | None = Field(None, description="A level or a comma-separated list (warn,error).")
+    user: str | None = Field(None, description="user.id, exactly.")
+    endpoint: str | None = Field(
+        None, description="Templated route (/api/v1/users/{id}); a concrete path is templated first."
+    )
+    path: str | None = Field(None, description="url.path, exactly (not templated).")
+    status: str | None = Field(None, description="HTTP status: a code (500), a class (5xx) or a range (400-599).")
+    tag: str | None = Field(None, description="A tag the pipeline set, e.g. slow_request or error.")
+    service: str | None = Field(None, description="service.name, exactly.")
+    q: str | None = Field(None, description="Lucene query string, e.g. level:error AND userId:u1.")
+
+
 @dataclass(frozen=True)
 class FilterParam:
     """One filter: ``name`` is the API query parameter and the CLI option, ``arg`` the ``build_filters`` keyword."""
@@ -53,17 +79,8 @@ class FilterParam:
     help: str
 
 
-FILTER_PARAMS: tuple[FilterParam, ...] = (
-    FilterParam("from", "start", "ISO 8601 or relative (now-1h); default now-24h."),
-    FilterParam("to", "end", "ISO 8601 or relative (now-5m); default now."),
-    FilterParam("level", "level", "A level or a comma-separated list (warn,error)."),
-    FilterParam("user", "user", "user.id, exactly."),
-    FilterParam("endpoint", "endpoint", "Templated route (/api/v1/users/{id}); a concrete path is templated first."),
-    FilterParam("path", "path", "url.path, exactly (not templated)."),
-    FilterParam("status", "status", "HTTP status: a code (500), a class (5xx) or a range (400-599)."),
-    FilterParam("tag", "tag", "A tag the pipeline set, e.g. slow_request or error."),
-    FilterParam("service", "service", "service.name, exactly."),
-    FilterParam("q", "q", "Lucene query string, e.g. level:error AND userId:u1."),
+FILTER_PARAMS: tuple[FilterParam, ...] = tuple(
+    FilterParam(field.alias or arg, arg, field.description or "") for arg, field in FilterQuery.model_fields.items()
 )
 
 

@@ -1,0 +1,50 @@
+"""Counts over the matching events: errors per time bucket, the most frequent values, latency."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from query.api_params import PROBLEMS, ApiConfigParam, BackendParam, FilterParams
+from query.models import ErrorsOverTime, Latency, Top
+from query.timerange import interval_ms
+
+router = APIRouter(prefix="/api/v1/stats", tags=["stats"], responses=PROBLEMS)
+
+
+@router.get("/errors-over-time", response_model=ErrorsOverTime)
+def errors_over_time(
+    f: FilterParams,
+    store: BackendParam,
+    api: ApiConfigParam,
+    interval: Annotated[Literal["1m", "5m", "1h", "1d", "auto"], Query()] = "auto",
+    by: Annotated[Literal["endpoint", "user", "service", "error.type", "status_class"] | None, Query()] = None,
+    top: Annotated[int, Query(ge=1, le=50, description="Series kept by 'by'; the rest is 'other'.")] = 10,
+) -> dict[str, Any]:
+    """Error events (level error/fatal/critical, an error.type, or a 5xx) per time bucket."""
+    name, width = interval_ms(interval, f.start, f.end, api.max_buckets)
+    return store.errors_over_time(f, name, width, by, top)
+
+
+@router.get("/top", response_model=Top)
+def top(
+    f: FilterParams,
+    store: BackendParam,
+    field: Annotated[Literal["endpoint", "user", "error.type", "service", "status"], Query()],
+    size: Annotated[int, Query(ge=1, le=100)] = 10,
+    errors: Annotated[bool, Query(description="Count only error events.")] = False,
+) -> dict[str, Any]:
+    """The most frequent values of a field among the matching events."""
+    return store.top(f, field, size, errors)
+
+
+@router.get("/latency", response_model=Latency)
+def latency(
+    f: FilterParams,
+    store: BackendParam,
+    by: Annotated[Literal["endpoint"] | None, Query()] = None,
+    size: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> dict[str, Any]:
+    """Duration percentiles (ms) and slow-request count, overall and per endpoint."""
+    return store.latency(f, by, size)
