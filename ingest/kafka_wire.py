@@ -37,10 +37,11 @@ H_OFFSET = "offset"
 H_HOST = "host"
 H_TAGS = "tags"
 
-Headers = list[tuple[str, bytes]]
+Header = tuple[str, bytes]
+Headers = list[Header]
 
 
-def _encode(text: str) -> bytes:
+def encode_text(text: str) -> bytes:
     # File names need not be UTF-8; the file source hands them with surrogate escapes.
     return text.encode("utf-8", "surrogateescape")
 
@@ -52,13 +53,13 @@ def _decode(data: bytes) -> str:
 def record_headers(event: dict[str, Any], host: bytes, extra_tags: Iterable[str] = ()) -> Headers:
     """The headers of the record that carries this initial event's line."""
     headers: Headers = [
-        (H_SOURCE_ID, _encode(event[SOURCE_ID])),
+        (H_SOURCE_ID, encode_text(event[SOURCE_ID])),
         (H_OFFSET, str(event["log.offset"]).encode("ascii")),
         (H_HOST, host),
     ]
     path = event.get("log.file.path")
     if path is not None:
-        headers.append((H_PATH, _encode(path)))
+        headers.append((H_PATH, encode_text(path)))
     tags = list(event.get("tags") or ())
     for tag in extra_tags:
         if tag not in tags:
@@ -77,16 +78,15 @@ def event_from_record(
     its position in the topic stands in for the file position, so its id is stable across replays,
     and it is tagged ``_kafkanometadata``.
     """
-    found = {name: data for name, data in headers}
-    event: dict[str, Any] = {RAW: value if value is not None else b""}
+    found = dict(headers)
+    raw = value if value is not None else b""
     source_id, line_offset = found.get(H_SOURCE_ID), found.get(H_OFFSET)
     tags = [t for t in _decode(found[H_TAGS]).split(",") if t] if H_TAGS in found else []
+    event: dict[str, Any]
     if source_id is not None and line_offset is not None and line_offset.isdigit():
-        event[SOURCE_ID] = _decode(source_id)
-        event["log.offset"] = int(line_offset)
+        event = {RAW: raw, SOURCE_ID: _decode(source_id), "log.offset": int(line_offset)}
     else:
-        event[SOURCE_ID] = f"kafka:{topic}:{partition}"
-        event["log.offset"] = offset
+        event = {RAW: raw, SOURCE_ID: f"kafka:{topic}:{partition}", "log.offset": offset}
         tags.append(NO_METADATA_TAG)
     path = found.get(H_PATH)
     if path is not None:
