@@ -9,14 +9,12 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 LINES_READ = Counter("logferry_lines_read", "Lines read from sources.", ["source"], registry=REGISTRY)
 BYTES_READ = Counter("logferry_bytes_read", "Bytes read from sources.", ["source"], registry=REGISTRY)
 EVENTS_WRITTEN = Counter("logferry_events_written", "Events a sink accepted.", ["sink"], registry=REGISTRY)
-EVENTS_DROPPED = Counter(
-    "logferry_events_dropped", "Events a processor dropped, by processor.", ["processor"], registry=REGISTRY
-)
 EVENTS_TAGGED = Counter("logferry_events_tagged", "Events carrying each tag.", ["tag"], registry=REGISTRY)
-DEAD_LETTERED = Counter(
-    "logferry_events_dead_lettered",
-    "Events sent to the dead-letter store.",
-    ["sink", "reason"],
+COMPONENT_EVENTS = Counter(
+    "logferry_component_events",
+    "What a component did to events besides passing them on: dead_lettered, truncated, retried (events) or "
+    "redacted (values), by reason (core/outcomes.py).",
+    ["component", "outcome", "reason"],
     registry=REGISTRY,
 )
 PROCESSOR_ERRORS = Counter(
@@ -25,7 +23,6 @@ PROCESSOR_ERRORS = Counter(
     ["processor"],
     registry=REGISTRY,
 )
-REDACTIONS = Counter("logferry_redactions", "Values replaced by the redaction mask.", registry=REGISTRY)
 BATCH_SECONDS = Histogram(
     "logferry_batch_write_seconds", "Time a sink took to accept one batch.", ["sink"], registry=REGISTRY
 )

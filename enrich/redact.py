@@ -47,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.config_types import Regexes
 from core.keys import RAW, SOURCE_ID
+from core.outcomes import REDACTED, EventCounts
 
 PatternName = Literal["bearer", "email", "card", "query_secret"]
 ALL_PATTERNS: tuple[PatternName, ...] = ("bearer", "email", "card", "query_secret")
@@ -197,6 +198,13 @@ class Redact:
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         return self._apply(event)
+
+    @property
+    def counts(self) -> EventCounts:
+        """The values masked so far, for the pipeline's metrics (the ``CountsEvents`` contract)."""
+        counts = EventCounts()
+        counts.add(REDACTED, "secret", self.redactions)
+        return counts
 
     def is_secret_name(self, name: str) -> bool:
         """Whether a field of this name has its value masked (cached: field names repeat)."""

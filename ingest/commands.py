@@ -1,4 +1,9 @@
-"""`logferry ingest`, `run` and `demo`: the embedded path from files (or stdin) into DuckDB."""
+"""`logferry ingest`, `run` and `demo`: the embedded path from files (or stdin) into DuckDB by default.
+
+Like every pipeline command, each is its defaults and flags over ``logferry.assemble``: the config's
+``[source]`` and ``[sink]`` decide what runs, so ``[sink] type = "elasticsearch"`` makes ``run`` tail into
+Elasticsearch.
+"""
 
 from __future__ import annotations
 
@@ -7,65 +12,34 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from core.errors import LogferryError
-from core.event import ProcessorFn
-from ingest.batch import Batcher
-from ingest.deadletter import DeadLetterFile
-from ingest.document import serialize
-from ingest.duckdb_sink import DuckDBSink, remove_spool
-from ingest.duckdb_store import DayStore
-from ingest.file_source import FileSource, StdinSource
-from ingest.pipeline import Pipeline, RunStats, Sink, Source, build_processors, terminal_progress
-from ingest.registry import Registry
-from logferry.config import Settings, load_settings
+from core.errors import ConfigError, LogferryError
+from core.outcomes import DEAD_LETTERED
+from ingest.pipeline import Pipeline, RunStats, Sink
+from logferry.assemble import assemble
+from logferry.command_settings import settings_for
+from logferry.components import day_store
+from logferry.config import Settings
 from logferry.sample import write_sample
 
-
-def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
-    """Settings from the group's ``--config``/``--data-dir`` plus this command's flags."""
-    obj = ctx.find_root().obj or {}
-    return load_settings(obj.get("config_file"), data_dir=obj.get("data_dir"), **overrides)
+if TYPE_CHECKING:
+    from ingest.duckdb_store import DayStore
 
 
-def day_store(settings: Settings) -> DayStore:
-    return DayStore(settings.resolve(settings.duckdb.directory), settings.duckdb.memory_limit, settings.duckdb.threads)
-
-
-def duckdb_sink(settings: Settings) -> DuckDBSink:
-    """The sink, holding the store's writer lock (``StoreBusy`` when another process writes)."""
-    sink = DuckDBSink(day_store(settings), DeadLetterFile(settings.resolve(settings.duckdb.deadletter_file)))
-    remove_spool(settings.data_dir)
-    return sink
-
-
-def file_source(settings: Settings, *, once: bool) -> FileSource:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=once)
-
-
-def build_pipeline(
-    settings: Settings,
-    source: Source,
-    sink: Sink,
-    *,
-    chain: list[tuple[str, ProcessorFn]] | None = None,
-    serializer: Callable[[dict[str, Any]], bytes] = serialize,
-    stop: threading.Event | None = None,
-) -> Pipeline:
-    """The configured chain (or ``chain``) between ``source`` and ``sink``; progress on a terminal only.
-
-    ``stop`` is shared with a sink that waits on it (the Elasticsearch sink's back-off), so one signal
-    ends both.
-    """
-    progress = terminal_progress if sys.stderr.isatty() else None
-    processors = build_processors(settings) if chain is None else chain
-    batcher = Batcher(settings.batch, serializer=serializer)
-    return Pipeline(source, processors, batcher, sink, progress=progress, stop=stop)
+def run_pipeline(settings: Settings, *, once: bool, serve: bool = False) -> tuple[RunStats, Sink]:
+    """Assemble and run until done (``once``) or signalled; configuration mistakes are usage errors."""
+    try:
+        pipeline = assemble(settings, once=once)
+        if serve:
+            start_api_thread(settings, pipeline.stop)
+        return run_until_signal(pipeline, once=once), pipeline.sink
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    except LogferryError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def run_until_signal(pipeline: Pipeline, *, once: bool) -> RunStats:
@@ -96,10 +70,11 @@ def configure_logging(verbose: bool) -> None:
     )
 
 
-def summary(stats: RunStats, dead_lettered: int) -> str:
+def summary(stats: RunStats, sink: Sink) -> str:
     elapsed = time.monotonic() - stats.started
+    dead_lettered = sink.counts.total(DEAD_LETTERED)
     return (
-        f"{stats.lines:,} lines read, {stats.written:,} events written, {stats.dropped:,} dropped, "
+        f"{stats.lines:,} lines read, {stats.written:,} events written, "
         f"{dead_lettered:,} dead-lettered in {elapsed:.1f}s ({stats.lines / max(elapsed, 1e-9):,.0f} lines/s)"
     )
 
@@ -111,22 +86,16 @@ def summary(stats: RunStats, dead_lettered: int) -> str:
 def ingest(ctx: click.Context, paths: tuple[str, ...], verbose: bool) -> None:
     """Read PATH_OR_GLOB… to the end once, write to DuckDB, checkpoint, exit (like `filebeat --once`).
 
-    Run again on the same files and nothing new is written. `-` reads standard input.
+    Run again on the same files and nothing new is written. `-` reads standard input. The sink is
+    [sink] type of the config (DuckDB unless it says otherwise).
     """
     configure_logging(verbose)
-    try:
-        if paths == ("-",):
-            settings = settings_from(ctx)
-            sink = duckdb_sink(settings)
-            source: Source = StdinSource(sys.stdin.buffer, settings.input.max_line_bytes)
-        else:
-            settings = settings_from(ctx, input={"paths": list(paths)})
-            sink = duckdb_sink(settings)
-            source = file_source(settings, once=True)
-        stats = run_until_signal(build_pipeline(settings, source, sink), once=True)
-    except LogferryError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(summary(stats, sink.dead_lettered), err=True)
+    if paths == ("-",):
+        settings = settings_for(ctx, source={"type": "stdin"})
+    else:
+        settings = settings_for(ctx, source={"type": "file"}, input={"paths": list(paths)})
+    stats, sink = run_pipeline(settings, once=True)
+    click.echo(summary(stats, sink), err=True)
 
 
 @click.command()
@@ -134,20 +103,13 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], verbose: bool) -> None:
 @click.option("--serve/--no-serve", default=True, help="Serve the query API in the same process.")
 @click.pass_context
 def run(ctx: click.Context, verbose: bool, serve: bool) -> None:
-    """Tail the configured inputs continuously into DuckDB until SIGINT/SIGTERM (then flush, checkpoint)."""
+    """Tail the configured inputs continuously into DuckDB until SIGINT/SIGTERM (then flush, checkpoint).
+
+    [source] and [sink] of the config choose other components (a file source and DuckDB by default).
+    """
     configure_logging(verbose)
-    try:
-        settings = settings_from(ctx)
-        if not settings.input.paths:
-            raise click.UsageError("no inputs: set [input] paths in the config or LOGFERRY_INPUT__PATHS")
-        sink = duckdb_sink(settings)
-        pipeline = build_pipeline(settings, file_source(settings, once=False), sink)
-        if serve:
-            start_api_thread(settings, pipeline.stop)
-        stats = run_until_signal(pipeline, once=False)
-    except LogferryError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(summary(stats, sink.dead_lettered), err=True)
+    stats, sink = run_pipeline(settings_for(ctx), once=False, serve=serve)
+    click.echo(summary(stats, sink), err=True)
 
 
 def start_api_thread(settings: Settings, stop: threading.Event) -> None:
@@ -174,15 +136,15 @@ def start_api_thread(settings: Settings, stop: threading.Event) -> None:
 def demo(ctx: click.Context, lines: int) -> None:
     """Generate a realistic sample (4 services, errors, slow requests, a rotation), ingest it, show it."""
     configure_logging(False)
-    settings = settings_from(ctx)
+    settings = settings_for(ctx)
     logs = settings.data_dir / "demo-logs"
     if not logs.is_dir():
         click.echo(f"writing {lines:,} sample lines to {logs}/ …", err=True)
         write_sample(logs, lines)
-    settings = settings_from(ctx, input={"paths": [str(logs / "*.log"), str(logs / "*.log.1")]})
-    sink = duckdb_sink(settings)
-    stats = run_until_signal(build_pipeline(settings, file_source(settings, once=True), sink), once=True)
-    click.echo(summary(stats, sink.dead_lettered))
+    paths = [str(logs / "*.log"), str(logs / "*.log.1")]
+    settings = settings_for(ctx, source={"type": "file"}, sink={"type": "duckdb"}, input={"paths": paths})
+    stats, sink = run_pipeline(settings, once=True)
+    click.echo(summary(stats, sink))
     click.echo(demo_report(day_store(settings)))
     data = settings.data_dir
     click.echo(

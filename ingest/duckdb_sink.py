@@ -16,8 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from core import metrics
 from core.errors import SinkUnavailable
+from core.outcomes import DEAD_LETTERED, MISSING_TIMESTAMP, REFUSED, EventCounts
 from core.timefmt import utc_day
 from ingest.batch import Batch
 from ingest.deadletter import DeadLetterFile
@@ -62,7 +62,7 @@ class DuckDBSink:
         self.deadletter = deadletter
         self.open_days = open_days
         self.gate_timeout = gate_timeout
-        self.dead_lettered = 0
+        self.counts = EventCounts()
         self._writer_lock = WriterLock(store.directory)
         self._writer_lock.acquire()
         self._connections: dict[dt.date, duckdb.DuckDBPyConnection] = {}
@@ -102,9 +102,8 @@ class DuckDBSink:
             raise StoreFailed(str(exc)) from None
         if refused:
             self.deadletter.write(self.name, refused)
-            self.dead_lettered += len(refused)
             for reason, _ in refused:
-                metrics.DEAD_LETTERED.labels(self.name, "timestamp" if reason == NO_TIMESTAMP else "refused").inc()
+                self.counts.add(DEAD_LETTERED, MISSING_TIMESTAMP if reason == NO_TIMESTAMP else REFUSED)
 
     def _write_day(self, day: dt.date, docs: list[bytes]) -> list[tuple[str, bytes]]:
         texts = [doc.decode("utf-8", "replace") for doc in docs]

@@ -28,12 +28,12 @@ from elasticsearch import Elasticsearch
 
 from core import metrics
 from core.errors import ConfigError, SinkRejected, SinkUnavailable
+from core.outcomes import DEAD_LETTERED, RETRIED, EventCounts
 from core.timefmt import utc_day
 from ingest.batch import Batch
 from ingest.deadletter import DeadLetterFile
 from ingest.elasticsearch_config import ElasticsearchConfig
 from ingest.elasticsearch_template import PRIORITY, install_template, validate_prefix
-from logferry.config import Settings
 
 log = logging.getLogger("logferry.elasticsearch")
 
@@ -246,19 +246,10 @@ class ElasticsearchSink:
         self.stop = stop if stop is not None else threading.Event()
         """Set it (or assign the pipeline's ``stop``) to make a blocked ``write`` give up promptly."""
         self.daily = DailyIndex(self.prefix, config.index_date_pattern)
-        self.dead_lettered = 0
+        self.counts = EventCounts()
         self._initial = config.retry_initial_backoff
         self._cap = config.retry_max_backoff
         self._resume: tuple[Batch, list[bytes], list[int]] | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings, stop: threading.Event | None = None) -> ElasticsearchSink:
-        """Client from config, templates installed (waiting up to ``startup_timeout`` for the cluster)."""
-        config = settings.elasticsearch
-        client = elasticsearch_client(config, max_retries=0)
-        sink = cls(client, config, DeadLetterFile(settings.resolve(config.deadletter_file)), stop=stop)
-        sink.install()
-        return sink
 
     # ------------------------------------------------------------------ start
 
@@ -341,14 +332,17 @@ class ElasticsearchSink:
                 if classify_exception(exc) == "fail":
                     raise SinkRejected(f"Elasticsearch refused the bulk request: {exc}") from exc
                 problem = f"bulk request failed: {exc}"
+                reason = type(exc).__name__
             else:
                 pending, refused = self._sort_items(batch, actions, pending, response)
                 self._dead_letter(batch, refused)
                 if not pending:
                     break
                 problem = f"{len(pending)} of {len(batch)} documents not accepted yet"
+                reason = "not_accepted"
             attempt += 1
             metrics.SINK_RETRIES.labels(self.name).inc()
+            self.counts.add(RETRIED, reason, len(pending))
             self._resume = (batch, actions, pending)
             if self.stop.is_set():
                 raise SinkUnavailable(f"stopped with {len(pending)} documents not indexed: {problem}")
@@ -429,12 +423,11 @@ class ElasticsearchSink:
             self.deadletter_file.write(
                 self.name, [(f"{r.status} {r.text()} (index {r.index})", batch.docs[r.position]) for r in leftover]
             )
-        self.dead_lettered += len(refused)
         counts: dict[str, int] = {}
         for r in refused:
             counts[r.error_type] = counts.get(r.error_type, 0) + 1
         for error_type, n in counts.items():
-            metrics.DEAD_LETTERED.labels(self.name, error_type).inc(n)
+            self.counts.add(DEAD_LETTERED, error_type, n)
         log.warning("elasticsearch: %d documents dead-lettered (%s)", len(refused), ", ".join(sorted(counts)))
 
     def _dead_letter_to_index(self, batch: Batch, refused: list[Refusal]) -> list[Refusal]:

@@ -22,6 +22,7 @@ from core import metrics
 from core.chunk import Chunk, Position
 from core.errors import LogferryError
 from core.event import Event, ProcessorFn
+from core.outcomes import RETRIED, CountsEvents, EventCounts
 from core.tags import add_tag
 from ingest.batch import Batch, Batcher
 from logferry.config import Settings
@@ -41,7 +42,12 @@ class Source(Protocol):
 
 
 class Sink(Protocol):
+    """Where batches go. ``counts`` is what the sink dead-lettered, truncated or retried, by reason."""
+
     name: str
+
+    @property
+    def counts(self) -> EventCounts: ...
 
     def write(self, batch: Batch) -> None:
         """Return when every event is durably accepted or dead-lettered; raise a retriable error if not."""
@@ -63,7 +69,6 @@ class RunStats:
     lines: int = 0
     bytes: int = 0
     written: int = 0
-    dropped: int = 0
     batches: int = 0
     started: float = field(default_factory=time.monotonic)
 
@@ -96,9 +101,11 @@ class Pipeline:
         self.progress = progress
         self.stats = RunStats()
         self.stop = stop if stop is not None else threading.Event()
-        self._drops: Counter[str] = Counter()
-        self._redactors = [p for _, p in processors if hasattr(p, "redactions")]
-        self._redactions_seen = 0
+        self._counting_processors: list[tuple[str, CountsEvents]] = []
+        for name, processor in processors:
+            if isinstance(processor, CountsEvents):
+                self._counting_processors.append((name, processor))
+        self._exported: dict[tuple[str, str, str], int] = {}
         self._source_label = type(source).__name__
         self._outbox: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         self._written: queue.SimpleQueue[Batch] = queue.SimpleQueue()
@@ -159,29 +166,24 @@ class Pipeline:
         metrics.BYTES_READ.labels(self._source_label).inc(chunk.nbytes)
         process, feed = self.process, self.batcher.feed
         for event in chunk.events:
-            out = process(event)
-            if out is None:
-                stats.dropped += 1
-                continue
-            batch = feed(out)
+            batch = feed(process(event))
             if batch is not None:
                 self._submit(batch)
         self.batcher.mark(chunk.position, chunk.end_offset)
 
-    def process(self, event: Event) -> Event | None:
-        """Run the processor chain; a processor that raises leaves the event tagged, never lost."""
+    def process(self, event: Event) -> Event:
+        """Run the processor chain; a processor that raises leaves the event tagged, never lost.
+
+        No processor drops an event: one that should not be stored is tagged, so it stays countable
+        and searchable.
+        """
         for name, processor in self.processors:
             try:
-                result = processor(event)
+                event = processor(event)
             except Exception as exc:  # noqa: BLE001 - any processor bug must not stop the pipeline
                 metrics.PROCESSOR_ERRORS.labels(name).inc()
                 add_tag(event, PROCESSOR_ERROR_TAG)
                 event["logferry.processor_error"] = f"{name}: {type(exc).__name__}: {exc}"
-                continue
-            if result is None:
-                self._drops[name] += 1
-                return None
-            event = result
         return event
 
     def _submit(self, batch: Batch | None) -> None:
@@ -219,6 +221,7 @@ class Pipeline:
             except (LogferryError, OSError) as exc:
                 if isinstance(exc, LogferryError) and not exc.retriable:
                     raise
+                metrics.COMPONENT_EVENTS.labels(self.sink.name, RETRIED, type(exc).__name__).inc(len(batch))
                 if self.stop.is_set():
                     deadline = deadline or time.monotonic() + self.shutdown_grace
                     if time.monotonic() >= deadline:
@@ -232,6 +235,7 @@ class Pipeline:
                 else:
                     self.stop.wait(delay)
         metrics.BATCH_SECONDS.labels(self.sink.name).observe(time.monotonic() - started)
+        self._export_counts(self.sink.name, self.sink.counts)
 
     def _acknowledge(self) -> None:
         """Advance the source past every batch the writer finished, in order, and count them."""
@@ -250,13 +254,22 @@ class Pipeline:
                     tags[tag] += 1
             for tag, n in tags.items():
                 metrics.EVENTS_TAGGED.labels(str(tag)).inc(n)
-            for name, n in self._drops.items():
-                metrics.EVENTS_DROPPED.labels(name).inc(n)
-            self._drops.clear()
-            redactions = sum(p.redactions for p in self._redactors)
-            metrics.REDACTIONS.inc(redactions - self._redactions_seen)
-            self._redactions_seen = redactions
+            for name, processor in self._counting_processors:
+                self._export_counts(name, processor.counts)
             self._export_gauges()
+
+    def _export_counts(self, component: str, counts: EventCounts) -> None:
+        """Add what a component counted since the last export to the shared metric family.
+
+        Called on the thread that drives the component (the writer for the sink, this one for
+        processors), so its counts do not change underneath.
+        """
+        for (outcome, reason), total in counts.items():
+            key = (component, outcome, reason)
+            new = total - self._exported.get(key, 0)
+            if new:
+                metrics.COMPONENT_EVENTS.labels(component, outcome, reason).inc(new)
+                self._exported[key] = total
 
     def _export_gauges(self) -> None:
         for path, behind in self.source.bytes_behind().items():

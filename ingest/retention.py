@@ -18,10 +18,11 @@ import click
 from elasticsearch import Elasticsearch
 
 from core.errors import LogferryError
-from ingest.commands import day_store, settings_from
 from ingest.duckdb_store import DayStore
 from ingest.elasticsearch_sink import DailyIndex, elasticsearch_client
 from ingest.elasticsearch_template import validate_prefix
+from logferry.command_settings import settings_for
+from logferry.components import day_store
 
 Backend = Literal["duckdb", "elasticsearch", "both"]
 FORCEMERGE_TIMEOUT = 3600.0
@@ -141,7 +142,7 @@ def retention(
     report = RetentionReport()
     today = today_utc()
     try:
-        settings = settings_from(ctx, elasticsearch=es_overrides or None)
+        settings = settings_for(ctx, elasticsearch=es_overrides or None)
         if backend in ("duckdb", "both"):
             prune_duckdb(day_store(settings), keep_days, today=today, dry_run=dry_run, report=report, say=click.echo)
         if backend in ("elasticsearch", "both"):

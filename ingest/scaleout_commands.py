@@ -10,30 +10,13 @@ offsets only after the sink accepted the batch. Flags override the config file a
 from __future__ import annotations
 
 import logging
-import socket
-import threading
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
-from core.errors import LogferryError
-from core.event import ProcessorFn
-from ingest.commands import (
-    build_pipeline,
-    configure_logging,
-    duckdb_sink,
-    file_source,
-    run_until_signal,
-    settings_from,
-    summary,
-)
-from ingest.kafka_sink import KafkaSink
-from ingest.kafka_source import KafkaSource
-from ingest.kafka_wire import RestoreShipperHost
-from ingest.pipeline import Sink, build_processors
-from logferry.config import Settings
-
-RESTORE_HOST = "restore_shipper_host"
+from ingest.commands import configure_logging, run_pipeline, summary
+from logferry.command_settings import settings_for
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -49,51 +32,23 @@ def _overrides(
     es_urls: tuple[str, ...] = (),
     index_prefix: str | None = None,
 ) -> dict[str, Any]:
-    """Flags as ``load_settings`` overrides: only what was given, so env and file fill in the rest."""
-    kafka_section: dict[str, Any] = {}
-    if kafka:
-        kafka_section["bootstrap_servers"] = _split(kafka)
-    if topic:
-        kafka_section["topic"] = topic
-    if group:
-        kafka_section["group"] = group
-    if exit_when_idle is not None:
-        kafka_section["exit_when_idle"] = exit_when_idle
-    es_section: dict[str, Any] = {}
-    if es_urls:
-        es_section["hosts"] = _split(es_urls)
-    if index_prefix:
-        es_section["index_prefix"] = index_prefix
-    out: dict[str, Any] = {}
-    if kafka_section:
-        out["kafka"] = kafka_section
-    if es_section:
-        out["elasticsearch"] = es_section
-    return out
+    """Flags as settings overrides; one not given is ``None`` and leaves env and file to fill in."""
+    return {
+        "kafka": {
+            "bootstrap_servers": _split(kafka) or None,
+            "topic": topic or None,
+            "group": group or None,
+            "exit_when_idle": exit_when_idle,
+        },
+        "elasticsearch": {"hosts": _split(es_urls) or None, "index_prefix": index_prefix or None},
+    }
 
 
-def shipper_host(settings: Settings) -> str:
-    """The host name the embedded path would record for events from this machine."""
-    configured: str | None = getattr(settings.processors, "add_metadata").host_name  # noqa: B009 - dynamic model
-    return configured or socket.gethostname()
-
-
-def elasticsearch_sink(settings: Settings, stop: threading.Event) -> Sink:
-    from ingest.elasticsearch_sink import ElasticsearchSink
-
-    sink: Sink = ElasticsearchSink.from_settings(settings, stop=stop)
-    return sink
-
-
-def indexer_processors(settings: Settings) -> list[tuple[str, ProcessorFn]]:
-    """The configured chain, plus the step that turns the shipper's host into ``host.name``."""
-    chain = build_processors(settings)
-    names = [name for name, _ in chain]
-    if "add_metadata" in names:
-        chain.insert(names.index("add_metadata"), (RESTORE_HOST, RestoreShipperHost()))
-    else:
-        chain.insert(0, (RESTORE_HOST, RestoreShipperHost(RestoreShipperHost.Config(fill=False))))
-    return chain
+def _chosen(ctx: click.Context, param: str, value: str) -> dict[str, str] | None:
+    """A component ``type`` given on the command line or in its env var; ``None`` when it is the default."""
+    if ctx.get_parameter_source(param) in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+        return None
+    return {"type": value}
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -117,12 +72,6 @@ def serve_metrics(listen: str | None) -> None:
     if not port.isdigit():
         raise click.BadParameter(f"expected HOST:PORT, got {listen!r}", param_hint="--metrics")
     start_http_server(int(port), addr=host or "127.0.0.1", registry=metrics.REGISTRY)
-
-
-def raw_line(event: dict[str, Any]) -> bytes:
-    """The shipper's wire value: the line exactly as read, no processing."""
-    line: bytes = event["@raw"]
-    return line
 
 
 METRICS_HELP = "Serve Prometheus metrics at http://HOST:PORT/metrics (env LOGFERRY_METRICS)."
@@ -165,25 +114,16 @@ def ship(
     """
     _configure_logging(verbose)
     serve_metrics(metrics_listen)
-    overrides = _overrides(kafka=kafka, topic=topic, es_urls=es_urls, index_prefix=index_prefix)
-    if paths:
-        overrides["input"] = {"paths": list(paths)}
-    stop = threading.Event()
-    try:
-        settings = settings_from(ctx, **overrides)
-        if not settings.input.paths:
-            raise click.UsageError("no inputs: give PATH_OR_GLOB… or set [input] paths / LOGFERRY_INPUT__PATHS")
-        source = file_source(settings, once=once)
-        if target == "kafka":
-            sink: Sink = KafkaSink(settings.kafka, shipper_host(settings))
-            pipeline = build_pipeline(settings, source, sink, chain=[], serializer=raw_line, stop=stop)
-        else:
-            sink = elasticsearch_sink(settings, stop)
-            pipeline = build_pipeline(settings, source, sink, stop=stop)
-        stats = run_until_signal(pipeline, once=once)
-    except LogferryError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(summary(stats, getattr(sink, "dead_lettered", 0)), err=True)
+    settings = settings_for(
+        ctx,
+        defaults={"source": {"type": "file"}},
+        source={"type": "file"} if paths else None,
+        input={"paths": list(paths) or None},
+        sink={"type": target},
+        **_overrides(kafka=kafka, topic=topic, es_urls=es_urls, index_prefix=index_prefix),
+    )
+    stats, sink = run_pipeline(settings, once=once)
+    click.echo(summary(stats, sink), err=True)
 
 
 @click.command()
@@ -238,22 +178,19 @@ def index(
     """
     _configure_logging(verbose)
     serve_metrics(metrics_listen)
-    overrides = _overrides(
-        kafka=kafka,
-        topic=topic,
-        group=group,
-        exit_when_idle=exit_when_idle,
-        es_urls=es_urls,
-        index_prefix=index_prefix,
+    settings = settings_for(
+        ctx,
+        defaults={"source": {"type": origin}, "sink": {"type": target}},
+        source=_chosen(ctx, "origin", origin),
+        sink=_chosen(ctx, "target", target),
+        **_overrides(
+            kafka=kafka,
+            topic=topic,
+            group=group,
+            exit_when_idle=exit_when_idle,
+            es_urls=es_urls,
+            index_prefix=index_prefix,
+        ),
     )
-    stop = threading.Event()
-    try:
-        settings = settings_from(ctx, **overrides)
-        sink = elasticsearch_sink(settings, stop) if target == "elasticsearch" else duckdb_sink(settings)
-        idle = settings.kafka.exit_when_idle
-        source = KafkaSource(settings.kafka, exit_when_idle=idle)
-        pipeline = build_pipeline(settings, source, sink, chain=indexer_processors(settings), stop=stop)
-        stats = run_until_signal(pipeline, once=idle is not None)
-    except LogferryError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(summary(stats, getattr(sink, "dead_lettered", 0)), err=True)
+    stats, sink = run_pipeline(settings, once=settings.kafka.exit_when_idle is not None)
+    click.echo(summary(stats, sink), err=True)

@@ -1,5 +1,9 @@
 """The one configuration: a TOML file, overridden by ``LOGFERRY_…`` env vars, overridden by flags.
 
+Below the file sit a command's own defaults (``index`` reads from Kafka into Elasticsearch unless the
+config says otherwise), and below those the models' defaults. A flag that was not given is ``None``
+and overrides nothing.
+
 Nested options use ``__`` in env names: ``LOGFERRY_BATCH__MAX_EVENTS=1000``,
 ``LOGFERRY_PROCESSORS__TAG_HTTP__SLOW_REQUEST_MS=2000``. Lists take JSON:
 ``LOGFERRY_INPUT__PATHS='["/var/log/app/*.log"]'``.
@@ -14,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -23,6 +28,7 @@ from core.errors import ConfigError
 from ingest.config import BatchConfig, DuckDBConfig, FileInputConfig
 from ingest.elasticsearch_config import ElasticsearchConfig
 from ingest.kafka_config import KafkaConfig
+from logferry.components import DuckDBSinkConfig, FileSourceConfig, SinkConfig, SourceConfig
 from logferry.stages import DEFAULT_ORDER, PROCESSORS
 from query.config import ApiConfig
 
@@ -37,6 +43,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOGFERRY_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
     data_dir: Path = Field(Path("data"), description="DuckDB files, the registry and dead letters live here.")
+    source: SourceConfig = Field(
+        default_factory=FileSourceConfig,
+        description="Where lines come from: file ([input]), stdin, or kafka ([kafka]).",
+    )
+    sink: SinkConfig = Field(
+        default_factory=DuckDBSinkConfig,
+        description="Where events go: duckdb ([duckdb]), elasticsearch ([elasticsearch]) or kafka ([kafka]).",
+    )
     input: FileInputConfig = FileInputConfig()
     batch: BatchConfig = BatchConfig()
     duckdb: DuckDBConfig = DuckDBConfig()
@@ -60,8 +74,13 @@ class Settings(BaseSettings):
         return p if p.is_absolute() else self.data_dir / p
 
 
-def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Flags (``overrides``) beat env vars, which beat the TOML file, which beats the defaults."""
+def load_settings(
+    config_file: Path | None = None, *, defaults: dict[str, Any] | None = None, **overrides: Any
+) -> Settings:
+    """Flags (``overrides``) beat env vars, which beat the TOML file, which beats ``defaults`` (a command's).
+
+    ``None`` anywhere in ``overrides`` or ``defaults`` means "not given", at any depth.
+    """
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"config file {config_file} does not exist")
 
@@ -78,13 +97,20 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
             sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
             if config_file is not None:
                 sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+            if defaults:
+                sources.append(InitSettingsSource(settings_cls, init_kwargs=_given(defaults)))
             return tuple(sources)
 
     try:
-        loaded = _FromFile(**{k: v for k, v in overrides.items() if v is not None})
+        loaded = _FromFile(**_given(overrides))
     except ValidationError as exc:
         raise ConfigError(f"invalid configuration:\n{exc}") from exc
     return Settings.model_validate(loaded.model_dump())
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without the options not given (``None``), at any depth, so they override nothing."""
+    return {k: _given(v) if isinstance(v, dict) else v for k, v in values.items() if v is not None}
 
 
 def example_toml() -> str:

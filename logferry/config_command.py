@@ -26,12 +26,7 @@ def example() -> None:
 @click.pass_context
 def show(ctx: click.Context) -> None:
     """The effective configuration (file, then LOGFERRY_ env, then flags), as JSON."""
-    from core.errors import ConfigError
-    from logferry.config import load_settings
+    from logferry.command_settings import settings_for
 
-    obj = ctx.find_root().obj or {}
-    try:
-        settings = load_settings(obj.get("config_file"), data_dir=obj.get("data_dir"))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    settings = settings_for(ctx)
     click.echo(json.dumps(settings.model_dump(mode="json"), indent=2))

@@ -16,6 +16,7 @@ import click
 import orjson
 
 from logferry.command_groups import WholeSummaryGroup
+from logferry.command_settings import settings_for
 from query.filters import FILTER_PARAMS
 
 if TYPE_CHECKING:
@@ -23,25 +24,6 @@ if TYPE_CHECKING:
 
 BAR = "█"
 LEVEL_COLOURS = {"error": "red", "fatal": "red", "critical": "red", "warn": "yellow", "debug": "blue"}
-
-
-def _settings(ctx: click.Context, **section_updates: dict[str, Any]) -> Settings:
-    from core.errors import ConfigError
-    from logferry.config import Settings, load_settings
-
-    obj = ctx.find_root().obj or {}
-    try:
-        settings = load_settings(obj.get("config_file"), data_dir=obj.get("data_dir"))
-        if not section_updates:
-            return settings
-        data = settings.model_dump()
-        for section, updates in section_updates.items():
-            data[section] = {**data[section], **{k: v for k, v in updates.items() if v is not None}}
-        return Settings.model_validate(data)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-    except ValueError as exc:
-        raise click.UsageError(f"invalid option: {exc}") from None
 
 
 def require_data_dir(settings: Settings) -> None:
@@ -72,10 +54,10 @@ def serve(
     import uvicorn
 
     from core.errors import ConfigError
-    from ingest.elasticsearch_template import validate_prefix
+    from elastic.naming import validate_prefix
     from query.app import create_app
 
-    settings = _settings(
+    settings = settings_for(
         ctx,
         api={"host": host, "port": port, "backend": backend},
         elasticsearch={"hosts": [es_url] if es_url else None, "index_prefix": index_prefix},
@@ -160,7 +142,7 @@ class _Query:
         from query.filters import filters_from_params
         from query.timerange import interval_ms
 
-        settings = _settings(self.ctx)
+        settings = settings_for(self.ctx)
         require_data_dir(settings)
         if self._backend is None:
             self._backend = backend_from_settings(settings)

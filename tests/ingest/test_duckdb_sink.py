@@ -7,6 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from core.outcomes import DEAD_LETTERED, REFUSED
 from ingest.batch import Batcher
 from ingest.config import BatchConfig
 from ingest.deadletter import DeadLetterFile
@@ -33,7 +34,7 @@ def test_a_document_duckdb_refuses_is_dead_lettered_and_the_rest_of_the_batch_is
     assert sorted(d["seq"] for d in stored_docs(tmp_path)) == [0, 1, 2, 3, 4]
     (record,) = [orjson.loads(line) for line in deadletter.path.read_bytes().splitlines()]
     assert record["event"]["seq"] == 99 and record["reason"].startswith("duckdb: ")
-    assert sink.dead_lettered == 1
+    assert sink.counts.get(DEAD_LETTERED, REFUSED) == 1
 
 
 def test_a_second_writer_on_the_same_store_is_refused_with_the_holders_pid(tmp_path: Path) -> None:

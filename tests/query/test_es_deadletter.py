@@ -4,6 +4,7 @@ count the documents of ``<prefix>-deadletter`` (which ``<prefix>-*`` also matche
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,11 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from core.keys import RAW, SOURCE_ID
+from core.outcomes import DEAD_LETTERED
 from ingest.batch import Batch, Batcher
 from ingest.config import BatchConfig
-from ingest.elasticsearch_sink import ElasticsearchSink
 from ingest.pipeline import build_processors
+from logferry.components import ElasticsearchSinkConfig
 from logferry.config import load_settings
 from query.app import create_app
 from query.es_backend import MAX_LISTED_INDICES, ElasticsearchBackend
@@ -62,12 +64,12 @@ def api_with_a_dead_letter(es_url: str, es_client: Elasticsearch, index_prefix: 
     settings = load_settings(
         None, data_dir=tmp_path / "data", elasticsearch={"hosts": [es_url], "index_prefix": index_prefix}
     )
-    sink = ElasticsearchSink.from_settings(settings)
+    sink = ElasticsearchSinkConfig().build(settings, threading.Event())
     try:
         sink.write(batch_of(lines))
     finally:
         sink.close()
-    assert sink.dead_lettered == 1
+    assert sink.counts.get(DEAD_LETTERED, "document_parsing_exception") == 1
     es_client.indices.refresh(index=f"{index_prefix}-*")
     dead = es_client.count(index=f"{index_prefix}-deadletter")["count"]
     assert dead == 1, "the fixture must leave a dead letter to be (not) counted"

@@ -13,9 +13,11 @@ from conftest import all_docs, make_batch
 from elasticsearch import Elasticsearch
 
 from core.errors import ConfigError, SinkUnavailable
+from core.outcomes import DEAD_LETTERED
 from ingest.deadletter import DeadLetterFile
 from ingest.elasticsearch_config import ElasticsearchConfig
 from ingest.elasticsearch_sink import ElasticsearchSink, elasticsearch_client
+from logferry.components import ElasticsearchSinkConfig
 from logferry.config import load_settings
 
 DAY1, DAY2 = "2026-11-20", "2026-11-21"
@@ -50,7 +52,9 @@ def sink_for(
             **options,
         },
     )
-    return ElasticsearchSink.from_settings(settings, stop=stop)
+    sink = ElasticsearchSinkConfig().build(settings, stop if stop is not None else threading.Event())
+    assert isinstance(sink, ElasticsearchSink)
+    return sink
 
 
 def wait_until(condition: Any, timeout: float, what: str) -> None:
@@ -77,7 +81,7 @@ def test_batch_lands_in_daily_indices_with_event_id_as_id(
     stored = {hit["_id"]: hit["_source"] for hit in docs}
     for event, doc in zip(batch.events, batch.docs, strict=True):
         assert stored[event["event.id"]] == orjson.loads(doc)
-    assert sink.dead_lettered == 0
+    assert sink.counts.total(DEAD_LETTERED) == 0
 
 
 def test_writing_the_same_batch_twice_leaves_one_copy(
@@ -152,14 +156,13 @@ def test_mapping_conflict_goes_to_the_deadletter_index_and_the_rest_is_indexed(
 ) -> None:
     batch, bad_seqs = conflicting_batch()
     sink = sink_for(es_url, index_prefix, tmp_path)
-    counted_before = _dead_lettered("document_parsing_exception")
     sink.write(batch)
 
-    assert _dead_lettered("document_parsing_exception") == counted_before + 2
+    assert sink.counts.get(DEAD_LETTERED, "document_parsing_exception") == 2
     indexed = all_docs(es_client, f"{index_prefix}-20*")
     assert sorted(int(h["_source"]["seq"]) for h in indexed) == list(range(60))
     dead = all_docs(es_client, f"{index_prefix}-deadletter")
-    assert len(dead) == 2 and sink.dead_lettered == 2
+    assert len(dead) == 2 and sink.counts.total(DEAD_LETTERED) == 2
     originals = {int(orjson.loads(h["_source"]["event"]["original"])["seq"]): h["_source"] for h in dead}
     assert set(originals) == bad_seqs
     conflict, bad_ip = originals[1000], originals[1001]
@@ -247,7 +250,7 @@ def test_blocked_index_is_retried_until_writable_then_every_item_lands(
     writer.join()
     assert not failure
     docs = all_docs(es_client, f"{index_prefix}-20*")
-    assert len(docs) == 105 and sink.dead_lettered == 0
+    assert len(docs) == 105 and sink.counts.total(DEAD_LETTERED) == 0
     assert {int(h["_source"]["seq"]) for h in docs} == {*range(5), *range(100, 150), *range(200, 250)}
 
 
@@ -319,13 +322,7 @@ def test_start_waits_for_the_cluster_then_reports_it_unavailable(tmp_path: Path)
         elasticsearch={"hosts": ["http://127.0.0.1:9"], "index_prefix": "lfdown", "startup_timeout": 1.0},
     )
     with pytest.raises(SinkUnavailable, match="127.0.0.1:9"):
-        ElasticsearchSink.from_settings(settings)
-
-
-def _dead_lettered(error_type: str) -> float:
-    from core import metrics
-
-    return metrics.DEAD_LETTERED.labels("elasticsearch", error_type)._value.get()
+        ElasticsearchSinkConfig().build(settings, threading.Event())
 
 
 def _retries() -> float:
@@ -346,7 +343,7 @@ def test_scalars_at_ecs_object_names_are_indexed_not_refused(
     )
     sink = sink_for(es_url, index_prefix, tmp_path)
     sink.write(batch)
-    assert sink.dead_lettered == 0
+    assert sink.counts.total(DEAD_LETTERED) == 0
     by_seq = {int(h["_source"]["seq"]): h["_source"] for h in all_docs(es_client, f"{index_prefix}-20*")}
     assert sorted(by_seq) == [0, 1, 2, 3, 4]
     assert by_seq[3]["user"] == {"name": "alice"} and by_seq[3]["url"] == {"original": "https://x/y"}

@@ -17,7 +17,7 @@ from ingest.kafka_wire import (
     record_headers,
 )
 from ingest.pipeline import Pipeline, build_processors
-from ingest.scaleout_commands import indexer_processors
+from logferry.assemble import processors_for
 from logferry.config import load_settings
 
 SHIPPER = b"shipper-7"
@@ -112,7 +112,7 @@ def test_indexer_chain_gives_the_embedded_result_for_the_same_line() -> None:
     settings = load_settings(None)
     host = AddMetadata().host_name.encode()
     embedded = Pipeline(None, build_processors(settings), None, None)  # type: ignore[arg-type]
-    indexer = Pipeline(None, indexer_processors(settings), None, None)  # type: ignore[arg-type]
+    indexer = Pipeline(None, processors_for(load_settings(None, source={"type": "kafka"})), None, None)  # type: ignore[arg-type]
     for offset, raw in enumerate(LINES):
         direct = embedded.process(file_event(raw, **{"log.offset": offset}))
         headers = record_headers(file_event(raw, **{"log.offset": offset}), host)

@@ -1,0 +1,73 @@
+"""A whole pipeline from settings, top to bottom: source → processors → batcher → sink.
+
+Which source and sink run is the config's ``[source] type`` and ``[sink] type``; the commands only
+give defaults and flags. The chain between them is ``pipeline = [...]``, shaped by the two ends: a
+Kafka sink ships raw lines (the indexers process them, so a parser fix can be replayed from the
+topic), and a Kafka source first turns the shipper's host into ``host.name``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from core.event import Event, ProcessorFn
+from core.keys import RAW
+from ingest.batch import Batcher
+from ingest.document import serialize
+from ingest.kafka_wire import RestoreShipperHost
+from ingest.pipeline import Pipeline, build_processors, terminal_progress
+from logferry.config import Settings
+
+RESTORE_HOST = "restore_shipper_host"
+
+
+def assemble(settings: Settings, *, once: bool, stop: threading.Event | None = None) -> Pipeline:
+    """The configured pipeline, its components built and connected; progress on a terminal only.
+
+    The sink is built first: the DuckDB sink takes the store's writer lock, and a second writer must be
+    refused before it opens the registry. Config mistakes of the source are reported before either.
+    """
+    stop = stop if stop is not None else threading.Event()
+    settings.source.check(settings)
+    sink = settings.sink.build(settings, stop)
+    try:
+        source = settings.source.build(settings, once=once)
+    except BaseException:
+        sink.close()
+        raise
+    batcher = Batcher(settings.batch, serializer=serializer_for(settings))
+    progress = terminal_progress if sys.stderr.isatty() else None
+    return Pipeline(source, processors_for(settings), batcher, sink, progress=progress, stop=stop)
+
+
+def processors_for(settings: Settings) -> list[tuple[str, ProcessorFn]]:
+    """The configured chain, shaped by the ends (see the module docstring)."""
+    if settings.sink.type == "kafka":
+        return []
+    chain = build_processors(settings)
+    if settings.source.type == "kafka":
+        return with_shipper_host(chain)
+    return chain
+
+
+def serializer_for(settings: Settings) -> Callable[[Event], bytes]:
+    """How an event becomes the bytes the sink sends: the raw line to Kafka, else the ECS document."""
+    return raw_line if settings.sink.type == "kafka" else serialize
+
+
+def with_shipper_host(chain: list[tuple[str, ProcessorFn]]) -> list[tuple[str, ProcessorFn]]:
+    """``chain`` with the step that turns the shipper's host into ``host.name``, where ``add_metadata`` would."""
+    names = [name for name, _ in chain]
+    if "add_metadata" in names:
+        at = names.index("add_metadata")
+        return [*chain[:at], (RESTORE_HOST, RestoreShipperHost()), *chain[at:]]
+    return [(RESTORE_HOST, RestoreShipperHost(RestoreShipperHost.Config(fill=False))), *chain]
+
+
+def raw_line(event: dict[str, Any]) -> bytes:
+    """The shipper's wire value: the line exactly as read, no processing."""
+    line: bytes = event[RAW]
+    return line

@@ -1,0 +1,136 @@
+"""Sources and sinks chosen by ``type`` in the config, Vector-style, each model building its component.
+
+``[source] type`` is ``file``, ``stdin`` or ``kafka``; ``[sink] type`` is ``duckdb``, ``elasticsearch``
+or ``kafka``. A component's options stay in the section named after what it talks to (``[input]`` for
+files, ``[duckdb]``, ``[elasticsearch]``, ``[kafka]``), because the query side and retention read the
+same sections: one place says where the data is, whichever process writes or reads it.
+
+``build`` imports its client library only when called, so ``logferry --help`` imports none of them.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from ingest.duckdb_store import DayStore
+    from ingest.pipeline import Sink, Source
+    from logferry.config import Settings
+
+
+class _Component(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FileSourceConfig(_Component):
+    """Follow the files of ``[input] paths``, remembering offsets in ``<data_dir>/registry.json``."""
+
+    type: Literal["file"] = "file"
+
+    def check(self, settings: Settings) -> None:
+        if not settings.input.paths:
+            raise ConfigError("no inputs: give PATH_OR_GLOB… or set [input] paths / LOGFERRY_INPUT__PATHS")
+
+    def build(self, settings: Settings, *, once: bool) -> Source:
+        from ingest.file_source import FileSource
+        from ingest.registry import Registry
+
+        self.check(settings)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=once)
+
+
+class StdinSourceConfig(_Component):
+    """Standard input until it ends; lines longer than ``[input] max_line_bytes`` are cut and tagged."""
+
+    type: Literal["stdin"] = "stdin"
+
+    def check(self, settings: Settings) -> None:
+        """Nothing to check: standard input is always there."""
+
+    def build(self, settings: Settings, *, once: bool) -> Source:
+        from ingest.file_source import StdinSource
+
+        return StdinSource(sys.stdin.buffer, settings.input.max_line_bytes)
+
+
+class KafkaSourceConfig(_Component):
+    """The shippers' topic (``[kafka]``), consumed as one member of ``[kafka] group``."""
+
+    type: Literal["kafka"] = "kafka"
+
+    def check(self, settings: Settings) -> None:
+        """Nothing to check before connecting: the broker's answer says what is wrong."""
+
+    def build(self, settings: Settings, *, once: bool) -> Source:
+        from ingest.kafka_source import KafkaSource
+
+        return KafkaSource(settings.kafka, exit_when_idle=settings.kafka.exit_when_idle)
+
+
+class DuckDBSinkConfig(_Component):
+    """Day files under ``[duckdb] directory``; refused documents to ``[duckdb] deadletter_file``."""
+
+    type: Literal["duckdb"] = "duckdb"
+
+    def build(self, settings: Settings, stop: threading.Event) -> Sink:
+        """The sink holds the store's writer lock (``StoreBusy`` when another process writes)."""
+        from ingest.deadletter import DeadLetterFile
+        from ingest.duckdb_sink import DuckDBSink, remove_spool
+
+        sink = DuckDBSink(day_store(settings), DeadLetterFile(settings.resolve(settings.duckdb.deadletter_file)))
+        remove_spool(settings.data_dir)
+        return sink
+
+
+class ElasticsearchSinkConfig(_Component):
+    """Daily indices of ``[elasticsearch]``; templates installed on start (waiting for the cluster)."""
+
+    type: Literal["elasticsearch"] = "elasticsearch"
+
+    def build(self, settings: Settings, stop: threading.Event) -> Sink:
+        """``stop`` is the pipeline's: a signal also ends the sink's waits and back-off."""
+        from ingest.deadletter import DeadLetterFile
+        from ingest.elasticsearch_sink import ElasticsearchSink, elasticsearch_client
+
+        config = settings.elasticsearch
+        client = elasticsearch_client(config, max_retries=0)
+        sink = ElasticsearchSink(client, config, DeadLetterFile(settings.resolve(config.deadletter_file)), stop=stop)
+        sink.install()
+        return sink
+
+
+class KafkaSinkConfig(_Component):
+    """The topic of ``[kafka]``: raw lines plus their source and host, processed later by the indexers."""
+
+    type: Literal["kafka"] = "kafka"
+
+    def build(self, settings: Settings, stop: threading.Event) -> Sink:
+        from ingest.kafka_sink import KafkaSink
+
+        return KafkaSink(settings.kafka, shipper_host(settings))
+
+
+SourceConfig = Annotated[FileSourceConfig | StdinSourceConfig | KafkaSourceConfig, Field(discriminator="type")]
+SinkConfig = Annotated[DuckDBSinkConfig | ElasticsearchSinkConfig | KafkaSinkConfig, Field(discriminator="type")]
+
+
+def day_store(settings: Settings) -> DayStore:
+    """The embedded store of ``[duckdb]``, as the sink writes it and queries and retention read it."""
+    from ingest.duckdb_store import DayStore
+
+    duckdb = settings.duckdb
+    return DayStore(settings.resolve(duckdb.directory), duckdb.memory_limit, duckdb.threads)
+
+
+def shipper_host(settings: Settings) -> str:
+    """The host name the embedded path would record for events from this machine."""
+    configured: str | None = getattr(settings.processors, "add_metadata").host_name  # noqa: B009 - dynamic model
+    return configured or socket.gethostname()
