@@ -18,6 +18,7 @@ from typing import Any, Literal
 import orjson
 from elastic_transport import ApiError, TlsError, TransportError
 
+from core.outcomes import MISSING_TIMESTAMP
 from elastic.errors import error_reason
 
 ItemOutcome = Literal["ok", "retry", "dead-letter"]
@@ -25,7 +26,6 @@ RequestOutcome = Literal["retry", "fail"]
 
 BULK_FILTER = "errors,items.*.status,items.*.error.type,items.*.error.reason"
 """``filter_path`` of every bulk request: the answer to 5,000 accepted documents is ``{"errors":false}``."""
-MISSING_TIMESTAMP = "missing_timestamp"
 
 # Item errors that say "not now" rather than "never", whatever status code carries them.
 RETRY_ERROR_TYPES = frozenset(

@@ -7,8 +7,8 @@ import pytest
 from elastic_transport import ApiResponseMeta, ConnectionError, ConnectionTimeout, HttpHeaders, NodeConfig, TlsError
 from elasticsearch import ApiError, AuthenticationException, BadRequestError
 
+from core.outcomes import MISSING_TIMESTAMP
 from elastic.bulk import (
-    MISSING_TIMESTAMP,
     ActionLines,
     Refusal,
     accepted,
