@@ -18,9 +18,7 @@ from typing import Any
 from confluent_kafka import KafkaError as ConfluentKafkaError
 from confluent_kafka import KafkaException as ConfluentKafkaException
 from confluent_kafka import Producer
-from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from core.errors import SinkUnavailable
 from core.keys import SOURCE_ID
@@ -35,16 +33,6 @@ log = logging.getLogger("logferry.kafka")
 ProducerHeaders = list[tuple[str, str | bytes | None]]
 FLUSH_MARGIN = 5.0
 """Seconds ``flush`` waits past the delivery timeout, by when every record was acknowledged or failed."""
-
-
-def connection_options(config: KafkaConfig) -> dict[str, Any]:
-    """Options every logferry Kafka client shares."""
-    return {
-        "bootstrap_servers": list(config.bootstrap_servers),
-        "client_id": config.client_id,
-        "request_timeout_ms": config.request_timeout_ms,
-        "metadata_max_age_ms": config.metadata_max_age_ms,
-    }
 
 
 def producer_options(config: KafkaConfig, on_failure: Callable[[Any, Any], None]) -> dict[str, Any]:
@@ -79,29 +67,43 @@ def _file_headers(source_id: str, path: str | None, host: bytes) -> tuple[bytes,
 
 
 def ensure_topic(config: KafkaConfig) -> None:
-    """Create the topic with the configured partition count unless it exists.
+    """Create the topic with the configured partition count unless it exists; return when it has leaders.
 
     Done by shippers and indexers alike: a broker that auto-creates topics would otherwise create it
     with its own default partition count (often 1), and one partition cannot be shared by indexers.
+    librdkafka's admin client, not kafka-python's: the shipper then never imports kafka-python.
     """
+    timeout = config.request_timeout_ms / 1000
+    servers = ",".join(config.bootstrap_servers)
+    options: dict[str, Any] = {"bootstrap.servers": servers, "client.id": config.client_id, "logger": log}
+    admin = AdminClient(options)
     try:
-        admin = KafkaAdminClient(**connection_options(config))
-    except (KafkaError, OSError) as exc:
-        raise SinkUnavailable(f"Kafka at {','.join(config.bootstrap_servers)} is unreachable: {exc}") from exc
-    try:
-        if config.topic in admin.list_topics():
+        if config.topic in admin.list_topics(timeout=timeout).topics:
             return
-        admin.create_topics(
-            [NewTopic(config.topic, num_partitions=config.partitions, replication_factor=config.replication_factor)],
-            wait_for_metadata=True,  # leaders elected: the first produce or fetch does not race them
-        )
+        topic = NewTopic(config.topic, num_partitions=config.partitions, replication_factor=config.replication_factor)
+        admin.create_topics([topic], request_timeout=timeout)[config.topic].result()
         log.info("created topic %s with %d partitions", config.topic, config.partitions)
-    except TopicAlreadyExistsError:
-        return
-    except KafkaError as exc:
-        raise SinkUnavailable(f"could not create Kafka topic {config.topic}: {exc}") from exc
-    finally:
-        admin.close()
+    except ConfluentKafkaException as exc:
+        error = exc.args[0] if exc.args and isinstance(exc.args[0], ConfluentKafkaError) else None
+        if error is None or error.code() != ConfluentKafkaError.TOPIC_ALREADY_EXISTS:
+            raise SinkUnavailable(f"Kafka at {servers} could not provide topic {config.topic}: {exc}") from exc
+    _wait_for_leaders(admin, config.topic, timeout)
+
+
+def _wait_for_leaders(admin: AdminClient, topic: str, timeout: float) -> None:
+    """Until every partition of a new topic has a leader: the first produce or fetch does not race them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            found = admin.list_topics(topic=topic, timeout=timeout).topics.get(topic)
+        except ConfluentKafkaException as exc:
+            raise SinkUnavailable(f"Kafka did not describe topic {topic}: {exc}") from exc
+        partitions = found.partitions.values() if found is not None and found.error is None else ()
+        if partitions and all(p.leader >= 0 for p in partitions):
+            return
+        if time.monotonic() >= deadline:
+            raise SinkUnavailable(f"Kafka topic {topic} has no leader for every partition after {timeout:.0f}s")
+        time.sleep(0.1)
 
 
 class KafkaSink:

@@ -28,12 +28,22 @@ from kafka.structs import OffsetAndMetadata
 from core.chunk import Chunk, Position
 from core.errors import SinkUnavailable
 from ingest.kafka_config import KafkaConfig
-from ingest.kafka_sink import connection_options, ensure_topic
+from ingest.kafka_sink import ensure_topic
 from ingest.kafka_wire import event_from_record
 
 log = logging.getLogger("logferry.kafka")
 
 REBALANCE_ERRORS = (CommitFailedError, RebalanceInProgressError, IllegalGenerationError, UnknownMemberIdError)
+
+
+def connection_options(config: KafkaConfig) -> dict[str, Any]:
+    """The kafka-python client options from ``[kafka]``."""
+    return {
+        "bootstrap_servers": list(config.bootstrap_servers),
+        "client_id": config.client_id,
+        "request_timeout_ms": config.request_timeout_ms,
+        "metadata_max_age_ms": config.metadata_max_age_ms,
+    }
 
 
 def position_of(topic: str, partition: int) -> Position:

@@ -7,16 +7,20 @@ each line is there once per write, in offset order per file, with its headers, c
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.errors import KafkaError
 
+from core.errors import SinkUnavailable
 from core.keys import RAW, SOURCE_ID
 from ingest.batch import Batch
 from ingest.kafka_config import KafkaConfig
-from ingest.kafka_sink import KafkaSink
+from ingest.kafka_sink import KafkaSink, ensure_topic
 from ingest.kafka_source import KafkaSource
 
 pytestmark = [pytest.mark.integration]  # kafka: added per fixture
@@ -131,3 +135,26 @@ def test_each_write_returns_with_its_records_in_the_topic_after_the_previous_one
             assert [r.value for r in records[-len(batch) :]] == batch.docs
     finally:
         sink.close()
+
+
+def test_ensure_topic_creates_the_configured_partition_count_once(
+    kafka_bootstrap: str, kafka_admin: KafkaAdminClient
+) -> None:
+    topic = f"t-ensure-{uuid.uuid4().hex[:10]}"
+    config = KafkaConfig(bootstrap_servers=[kafka_bootstrap], topic=topic, partitions=3)
+    try:
+        ensure_topic(config)
+        ensure_topic(config)  # exists: nothing to do
+        (described,) = kafka_admin.describe_topics([topic])
+        assert len(described["partitions"]) == 3
+        assert all(p["leader_id"] >= 0 for p in described["partitions"])
+    finally:
+        with contextlib.suppress(KafkaError):
+            kafka_admin.delete_topics([topic])
+
+
+def test_ensure_topic_without_a_broker_is_an_error_the_pipeline_retries() -> None:
+    config = KafkaConfig(bootstrap_servers=["127.0.0.1:9"], topic="t-nowhere", request_timeout_ms=1000)
+    with pytest.raises(SinkUnavailable) as raised:
+        ensure_topic(config)
+    assert raised.value.retriable
