@@ -137,7 +137,7 @@ def load_duckdb(store: DayStore, n: int, chunk: int = 500_000) -> None:
 def load_elasticsearch(client: Any, prefix: str, n: int) -> None:
     from elasticsearch import helpers
 
-    from ingest.elasticsearch_template import install_template
+    from elastic.templates import install_template
 
     install_template(client, prefix, refresh_interval="-1")
 

@@ -5,19 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator
+
+from elastic.connection import ConnectionConfig
 
 
-class ElasticsearchConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class ElasticsearchConfig(ConnectionConfig):
+    """The connection (``ConnectionConfig``), then the sink's daily indices, template and dead letters."""
 
-    hosts: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:9200"])
-    api_key: str | None = Field(None, description="Encoded API key; exclusive with username/password.")
-    username: str | None = None
-    password: str | None = None
-    ca_certs: str | None = Field(None, description="PEM file of the CA that signed the cluster's certificate.")
-    verify_certs: bool = True
-    request_timeout: float = Field(30.0, gt=0)
     index_prefix: str = "logferry"
     index_date_pattern: str = Field("%Y.%m.%d", description="strftime pattern of the daily suffix.")
     number_of_shards: int = Field(1, ge=1)
@@ -52,11 +47,3 @@ class ElasticsearchConfig(BaseModel):
                 "(e.g. %Y.%m.%d)"
             )
         return pattern
-
-    @model_validator(mode="after")
-    def _one_kind_of_auth(self) -> ElasticsearchConfig:
-        if self.api_key and (self.username or self.password):
-            raise ValueError("set either api_key or username/password, not both")
-        if self.password and not self.username:
-            raise ValueError("password is set without username")
-        return self

@@ -18,9 +18,9 @@ import click
 from elasticsearch import Elasticsearch
 
 from core.errors import LogferryError
+from elastic.connection import elasticsearch_client
+from elastic.naming import DailyIndex
 from ingest.duckdb_store import DayStore
-from ingest.elasticsearch_sink import DailyIndex, elasticsearch_client
-from ingest.elasticsearch_template import validate_prefix
 from logferry.command_settings import settings_for
 from logferry.components import day_store
 
@@ -48,7 +48,7 @@ class RetentionReport:
 
 def daily_indices(client: Elasticsearch, daily: DailyIndex) -> dict[str, dt.date]:
     """Every existing index that is a daily index of this prefix, with its day."""
-    names = client.indices.get(index=f"{daily.prefix}-*", expand_wildcards="open,closed", allow_no_indices=True)
+    names = client.indices.get(index=daily.read_pattern(), expand_wildcards="open,closed", allow_no_indices=True)
     found = {}
     for name in names.body:
         day = daily.day_of(name)
@@ -147,8 +147,8 @@ def retention(
             prune_duckdb(day_store(settings), keep_days, today=today, dry_run=dry_run, report=report, say=click.echo)
         if backend in ("elasticsearch", "both"):
             config = settings.elasticsearch
-            daily = DailyIndex(validate_prefix(config.index_prefix), config.index_date_pattern)
-            client = elasticsearch_client(config)
+            daily = DailyIndex(config.index_prefix, config.index_date_pattern)
+            client = elasticsearch_client(config, retry_on_timeout=True)
             try:
                 prune_elasticsearch(
                     client,

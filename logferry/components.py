@@ -97,8 +97,9 @@ class ElasticsearchSinkConfig(_Component):
 
     def build(self, settings: Settings, stop: threading.Event) -> Sink:
         """``stop`` is the pipeline's: a signal also ends the sink's waits and back-off."""
+        from elastic.connection import elasticsearch_client
         from ingest.deadletter import DeadLetterFile
-        from ingest.elasticsearch_sink import ElasticsearchSink, elasticsearch_client
+        from ingest.elasticsearch_sink import ElasticsearchSink
 
         config = settings.elasticsearch
         client = elasticsearch_client(config, max_retries=0)

@@ -44,20 +44,10 @@ class Backend(Protocol):
 def backend_from_settings(settings: Settings) -> Backend:
     """The backend ``settings.api.backend`` names, configured like the sink that writes it."""
     if settings.api.backend == "elasticsearch":
-        from elasticsearch import Elasticsearch
+        from elastic.connection import elasticsearch_client
 
         es = settings.elasticsearch
-        auth: dict[str, Any] = {"ca_certs": es.ca_certs} if es.ca_certs else {}
-        if es.api_key:
-            auth["api_key"] = es.api_key
-        elif es.username:
-            auth["basic_auth"] = (es.username, es.password or "")
-        client = Elasticsearch(
-            es.hosts,
-            verify_certs=es.verify_certs,
-            request_timeout=es.request_timeout,
-            **auth,
-        )
+        client = elasticsearch_client(es)
         return ElasticsearchBackend(
             client, es.index_prefix, timeout=settings.api.query_timeout, date_pattern=es.index_date_pattern
         )

@@ -1,6 +1,6 @@
 """``query.expr`` → an Elasticsearch query (bool/term/range/wildcard/match_phrase/exists).
 
-Mappings come from ``ingest/elasticsearch_template.py``: unmapped source fields are ``keyword``
+Mappings come from ``elastic/templates.py``: unmapped source fields are ``keyword``
 with a ``<name>.num`` double sub-field, so a field that is a number in one event and a string in
 another matches by string equality and by numeric range alike.
 """

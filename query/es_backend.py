@@ -9,7 +9,8 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from core.errors import QueryError
 from core.timefmt import iso_ms
-from ingest.elasticsearch_sink import DEADLETTER_SUFFIX
+from elastic.errors import api_reason
+from elastic.naming import DailyIndex
 from query.dsl import compile_dsl
 from query.expr import Expr, and_
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
@@ -32,7 +33,7 @@ KEY_FIELD = {
     "status_class": "http.response.status_class",
     "status": "http.response.status_code",
 }
-MAX_LISTED_INDICES = 60  # beyond this many days, search <prefix>-* with the time filter
+MAX_LISTED_INDICES = 60  # beyond this many days, search the daily pattern with the time filter
 SHARD_SIZE = 10_000  # terms aggregations stay exact for realistic cardinalities
 NS_PER_MS = 1_000_000.0
 T = TypeVar("T")
@@ -47,19 +48,19 @@ class ElasticsearchBackend:
         self, client: Elasticsearch, prefix: str, timeout: float = 10.0, date_pattern: str = "%Y.%m.%d"
     ) -> None:
         self.client = client.options(request_timeout=timeout + 5)
-        self.prefix = prefix
+        self.daily = DailyIndex(prefix, date_pattern)
         self.timeout = timeout
-        self.date_pattern = date_pattern
 
     # -- plumbing -------------------------------------------------------------------------------
 
     def _index(self, f: Filters) -> str:
-        """The daily indices of the range; past ``MAX_LISTED_INDICES`` days, every daily index
-        (the time filter does the rest) but never the dead-letter index, which ``<prefix>-*`` matches."""
+        """The daily indices of the range by name; past ``MAX_LISTED_INDICES`` days (a URL has a length
+        limit), the pattern of every daily index — never the dead-letter index nor another
+        deployment's ``<prefix>-other-<day>`` — and the time filter does the rest."""
         first, last = day_bounds(f.start, f.end)
         if (last - first).days >= MAX_LISTED_INDICES:
-            return f"{self.prefix}-*,-{self.prefix}-{DEADLETTER_SUFFIX}"
-        return ",".join(f"{self.prefix}-{d.strftime(self.date_pattern)}" for d in days_touched(f.start, f.end))
+            return self.daily.read_pattern()
+        return ",".join(self.daily.name(d) for d in days_touched(f.start, f.end))
 
     def _query(self, f: Filters, *extra: Expr) -> dict[str, Any]:
         time_filter = {"range": {"@timestamp": {"gte": iso_ms(f.start), "lt": iso_ms(f.end)}}}
@@ -70,10 +71,10 @@ class ElasticsearchBackend:
             return fn()
         except ApiError as exc:
             if exc.meta.status == 400:
-                raise QueryError(f"Elasticsearch refused the query: {_reason(exc)}") from None
+                raise QueryError(f"Elasticsearch refused the query: {api_reason(exc)}") from None
             if exc.meta.status in (408, 504):
                 raise QueryTimeout(f"the query ran longer than {self.timeout:g} s; narrow it") from None
-            raise BackendUnavailable(f"Elasticsearch answered {exc.meta.status}: {_reason(exc)}") from None
+            raise BackendUnavailable(f"Elasticsearch answered {exc.meta.status}: {api_reason(exc)}") from None
         except TransportError as exc:
             raise BackendUnavailable(f"Elasticsearch is not reachable: {exc}") from None
 
@@ -233,12 +234,3 @@ def _empty_aggs(aggs: dict[str, Any]) -> dict[str, Any]:
         kind = next(k for k in spec if k != "aggs")
         out[name] = dict(_EMPTY_RESULT[kind])
     return out
-
-
-def _reason(exc: ApiError) -> str:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    err = body.get("error", {})
-    if isinstance(err, dict):
-        causes = err.get("root_cause") or [err]
-        return "; ".join(str(c.get("reason", c)) for c in causes)
-    return str(err or exc)

@@ -173,7 +173,7 @@ def load_duckdb(store: DayStore, docs: list[bytes]) -> None:
 def load_elasticsearch(client: Any, prefix: str, docs: list[bytes]) -> None:
     from elasticsearch import helpers
 
-    from ingest.elasticsearch_template import install_template
+    from elastic.templates import install_template
 
     install_template(client, prefix)
     actions = []

@@ -14,9 +14,10 @@ from elasticsearch import Elasticsearch
 
 from core.errors import ConfigError, SinkUnavailable
 from core.outcomes import DEAD_LETTERED
+from elastic.connection import elasticsearch_client
 from ingest.deadletter import DeadLetterFile
 from ingest.elasticsearch_config import ElasticsearchConfig
-from ingest.elasticsearch_sink import ElasticsearchSink, elasticsearch_client
+from ingest.elasticsearch_sink import ElasticsearchSink
 from logferry.components import ElasticsearchSinkConfig
 from logferry.config import load_settings
 
