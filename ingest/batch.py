@@ -40,7 +40,10 @@ class Batcher:
 
     def feed(self, event: dict[str, Any]) -> Batch | None:
         """Serialize and add one event; returns the batch when it is full."""
-        doc = self.serialize(event)
+        return self.feed_serialized(self.serialize(event), event)
+
+    def feed_serialized(self, doc: bytes, event: dict[str, Any]) -> Batch | None:
+        """Add a document serialized elsewhere (the compiled chain) with the event fields sinks read."""
         b = self._batch
         b.events.append(event)
         b.docs.append(doc)

@@ -18,12 +18,14 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from core.event import Event, ProcessorFn
 from enrich.ecs_objects import FitEcsObjects
 from enrich.endpoint import TemplateEndpoint
 from enrich.event_id import AssignId
 from enrich.metadata import AddMetadata
 from enrich.redact import Redact
 from enrich.status import ClassifyStatus
+from ingest.document import serialize
 from parsers.common import MapCommonFields
 from parsers.decode import DecodeJson
 from parsers.error import TagError
@@ -59,8 +61,6 @@ COMPILED_CHAIN: tuple[tuple[str, type[Any]], ...] = (
 """What ``logferry_native`` implements: these processors in this order, each with its default options.
 Today that is ``logferry.stages.DEFAULT_ORDER`` (a test checks); a chain that differs runs in Python."""
 
-Event = dict[str, Any]
-ProcessorFn = Callable[[Event], Event | None]
 Result = tuple[bytes, Event] | None
 
 
@@ -81,6 +81,8 @@ class NativeChain:
             raise RuntimeError("logferry_native is not installed (pip install ./native)")
         self._metadata = metadata
         self._chain: _CompiledChain = logferry_native.Chain(metadata.host_name)
+        self.processed = 0
+        self.declined = 0
 
     def process(self, events: list[Event]) -> list[Result]:
         """Per event ``(document, stub)``, or ``None`` for a line the Python chain must process.
@@ -88,7 +90,11 @@ class NativeChain:
         The stub holds what the batcher and the sinks read of a processed event: ``@timestamp``,
         ``event.id`` and ``tags``. A chunk shares one ``event.ingested``: it is read in microseconds.
         """
-        return self._chain.process(events, self._metadata.ingested_now())
+        results = self._chain.process(events, self._metadata.ingested_now())
+        declined = results.count(None)
+        self.declined += declined
+        self.processed += len(results) - declined
+        return results
 
 
 def _is_default(processor: Any, cls: type[Any]) -> bool:
@@ -101,12 +107,19 @@ def _is_default(processor: Any, cls: type[Any]) -> bool:
     return bool(config == default)
 
 
-def for_processors(processors: list[tuple[str, ProcessorFn]]) -> NativeChain | None:
-    """The compiled chain if it reproduces ``processors`` (the default chain with default options)."""
+def for_processors(
+    processors: list[tuple[str, ProcessorFn]], serializer: Callable[[Event], bytes]
+) -> NativeChain | None:
+    """The compiled chain if it reproduces ``processors`` (the default chain with default options)
+    followed by ``serializer`` (the ECS document, ``ingest.document.serialize``)."""
     names = tuple(name for name, _ in processors)
     expected = tuple(name for name, _ in COMPILED_CHAIN)
-    if names != expected or not all(
-        _is_default(processor, cls) for (_, processor), (_, cls) in zip(processors, COMPILED_CHAIN, strict=True)
+    if (
+        serializer is not serialize
+        or names != expected
+        or not all(
+            _is_default(processor, cls) for (_, processor), (_, cls) in zip(processors, COMPILED_CHAIN, strict=True)
+        )
     ):
         log.debug("processing path: Python (the configured chain is not the default one)")
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
 import sys
 import threading
 import time
@@ -22,8 +23,8 @@ from core.chunk import Chunk, Position
 from core.errors import LogferryError
 from core.event import Event, ProcessorFn
 from core.outcomes import RETRIED, CountsEvents, EventCounts
-from core.retry import RetryPolicy
 from core.tags import add_tag
+from ingest import native_chain
 from ingest.batch import Batch, Batcher
 from logferry.config import Settings
 from logferry.stages import PROCESSORS
@@ -31,8 +32,6 @@ from logferry.stages import PROCESSORS
 log = logging.getLogger("logferry.pipeline")
 
 PROCESSOR_ERROR_TAG = "_processorerror"
-WRITE_RETRY = RetryPolicy(initial=0.4, cap=30.0)
-"""How the writer waits before trying a batch again that the sink could not take yet (core/retry.py)."""
 
 
 class Source(Protocol):
@@ -96,6 +95,8 @@ class Pipeline:
     ) -> None:
         self.source = source
         self.processors = processors
+        self.native = native_chain.for_processors(processors, batcher.serialize)
+        """The compiled chain when ``processors`` are the default chain (see ingest/native_chain.py)."""
         self.batcher = batcher
         self.sink = sink
         self.idle_wait = idle_wait
@@ -167,10 +168,17 @@ class Pipeline:
         metrics.LINES_READ.labels(self._source_label).inc(len(chunk.events))
         metrics.BYTES_READ.labels(self._source_label).inc(chunk.nbytes)
         process, feed = self.process, self.batcher.feed
-        for event in chunk.events:
-            batch = feed(process(event))
-            if batch is not None:
-                self._submit(batch)
+        if self.native is None:
+            for event in chunk.events:
+                batch = feed(process(event))
+                if batch is not None:
+                    self._submit(batch)
+        else:
+            feed_serialized = self.batcher.feed_serialized
+            for event, result in zip(chunk.events, self.native.process(chunk.events), strict=True):
+                batch = feed(process(event)) if result is None else feed_serialized(*result)
+                if batch is not None:
+                    self._submit(batch)
         self.batcher.mark(chunk.position, chunk.end_offset)
 
     def process(self, event: Event) -> Event:
@@ -230,7 +238,7 @@ class Pipeline:
                         raise Interrupted(f"stopped while the sink was failing: {exc}") from exc
                 attempt += 1
                 metrics.SINK_RETRIES.labels(self.sink.name).inc()
-                delay = WRITE_RETRY.delay(attempt)
+                delay = min(30.0, 0.2 * 2 ** min(attempt, 8)) * (0.5 + random.random() / 2)
                 log.warning("%s write failed (attempt %d), retrying in %.1fs: %s", self.sink.name, attempt, delay, exc)
                 if self.stop.is_set():
                     time.sleep(min(delay, 0.5))

@@ -1106,9 +1106,21 @@ fn is_secret_name(name: &str) -> Step<bool> {
     if !name.is_ascii() {
         return Err(Decline);
     }
+    if !name
+        .bytes()
+        .any(|b| matches!(b.to_ascii_lowercase(), b'a' | b'c' | b'p' | b's' | b't'))
+    {
+        return Ok(false); // every term starts with one of these letters
+    }
     let normalized = normalize(name);
     let last = normalized.rsplit('.').next().unwrap_or("");
     Ok(mentions_term(&normalized) && !ALLOWED_NAMES.contains(&last))
+}
+
+fn mentions_bearer(text: &str) -> bool {
+    text.as_bytes()
+        .windows(6)
+        .any(|window| window.eq_ignore_ascii_case(b"bearer"))
 }
 
 /// Whether a card number could start here: `_CARD` only matches 13+ digits (spaces or dashes between)
@@ -1134,8 +1146,7 @@ fn may_scrub(text: &str) -> bool {
     if !text.is_ascii() {
         return text.contains('=') || text.to_lowercase().contains("bearer");
     }
-    let lower = text.to_ascii_lowercase();
-    lower.contains("bearer") || (text.contains('=') && mentions_term(&normalize(text)))
+    mentions_bearer(text) || (text.contains('=') && mentions_term(&normalize(text)))
 }
 
 fn redact_would_touch(event: &Map) -> Step<bool> {
@@ -1187,7 +1198,7 @@ fn event_id(source_id: &str, offset: i64) -> String {
 
 /// `ingest.document.nest` for events without a conflict (a conflict is declined).
 fn nest(event: Map) -> Step<Map> {
-    let mut out = Map::with_capacity(event.len());
+    let mut out = Map::with_capacity_and_hasher(event.len(), Default::default());
     for (key, value) in event {
         if key == "@timestamp" || !key.contains('.') {
             place(&mut out, &[key.as_str()], value)?;
@@ -1208,7 +1219,7 @@ fn place(node: &mut Map, path: &[&str], value: Value) -> Step<()> {
     for part in parents {
         let child = node.entry((*part).to_string()).or_insert(Value::Null);
         if matches!(child, Value::Null) {
-            *child = Value::Obj(Map::new());
+            *child = Value::Obj(Map::default());
         }
         match child {
             Value::Obj(map) => node = map,

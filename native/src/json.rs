@@ -6,7 +6,7 @@
 
 use indexmap::IndexMap;
 
-pub type Map = IndexMap<String, Value>;
+pub type Map = IndexMap<String, Value, rustc_hash::FxBuildHasher>;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
@@ -77,7 +77,7 @@ impl<'a> Reader<'a> {
         match self.peek().ok_or(())? {
             b'{' => {
                 self.pos += 1;
-                let mut map = Map::new();
+                let mut map = Map::default();
                 self.skip_ws();
                 if self.peek() == Some(b'}') {
                     self.pos += 1;

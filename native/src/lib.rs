@@ -12,20 +12,18 @@ use json::Value;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString};
 
-struct SourceEvent {
-    raw: Vec<u8>,
-    fields: Vec<(String, Value)>,
-}
+/// A source event as the chain takes it: the line, and the source's metadata fields in order.
+type SourceEvent<'py> = (Bound<'py, PyBytes>, Vec<(String, Value)>);
 
 /// The event's fields if the chain can take it: `@raw` bytes, and only str or int metadata.
-fn source_event(event: &Bound<'_, PyAny>) -> Option<SourceEvent> {
+fn source_event<'py>(event: &Bound<'py, PyAny>) -> Option<SourceEvent<'py>> {
     let dict = event.downcast::<PyDict>().ok()?;
     let mut raw = None;
     let mut fields = Vec::with_capacity(4);
     for (key, value) in dict.iter() {
         let key = key.downcast::<PyString>().ok()?.to_str().ok()?.to_owned();
         if key == "@raw" {
-            raw = Some(value.downcast::<PyBytes>().ok()?.as_bytes().to_vec());
+            raw = Some(value.downcast_into::<PyBytes>().ok()?);
         } else if let Ok(text) = value.downcast::<PyString>() {
             fields.push((key, Value::Str(text.to_str().ok()?.to_owned())));
         } else if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() {
@@ -34,7 +32,7 @@ fn source_event(event: &Bound<'_, PyAny>) -> Option<SourceEvent> {
             return None;
         }
     }
-    Some(SourceEvent { raw: raw?, fields })
+    Some((raw?, fields))
 }
 
 #[pyclass(frozen)]
@@ -58,18 +56,11 @@ impl Chain {
         events: &Bound<'py, PyList>,
         ingested: &str,
     ) -> PyResult<Bound<'py, PyList>> {
-        let taken: Vec<Option<SourceEvent>> =
-            events.iter().map(|event| source_event(&event)).collect();
-        let outputs: Vec<Option<chain::Output>> = py.allow_threads(|| {
-            taken
-                .into_iter()
-                .map(|event| {
-                    event.and_then(|e| self.chain.process(&e.raw, e.fields, ingested).ok())
-                })
-                .collect()
-        });
         let results = PyList::empty(py);
-        for output in outputs {
+        for event in events.iter() {
+            let output = source_event(&event).and_then(|(raw, fields)| {
+                self.chain.process(raw.as_bytes(), fields, ingested).ok()
+            });
             match output {
                 None => results.append(py.None())?,
                 Some(out) => {

@@ -1,0 +1,155 @@
+"""The pipeline runs the compiled chain when the configured chain is the default one, and what it stores
+is what the Python chain stores; any other chain runs in Python.
+
+The line-level parity of the two chains is ``tests/test_fast_path_differential.py``; these tests prove
+the wiring: real files, the real file source and batcher, a sink that keeps what it is given.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from core import metrics
+from core.outcomes import EventCounts
+from ingest import native_chain
+from ingest.batch import Batch, Batcher
+from ingest.document import serialize
+from ingest.file_source import FileSource
+from ingest.pipeline import Pipeline, build_processors
+from ingest.registry import Registry
+from logferry.config import Settings, load_settings
+from logferry.sample import generate_lines
+from tests.conftest import services_required
+
+pytestmark = pytest.mark.integration
+
+INGESTED = re.compile(rb'"ingested":"[^"]*"')
+STAMP = re.compile(rb'"@timestamp":"[^"]*"')
+
+
+class KeepingSink:
+    """Keeps every batch's documents and event stubs, in order."""
+
+    name = "keeping"
+
+    def __init__(self) -> None:
+        self.docs: list[bytes] = []
+        self.events: list[dict[str, Any]] = []
+        self.counts = EventCounts()
+
+    def write(self, batch: Batch) -> None:
+        self.docs.extend(batch.docs)
+        self.events.extend(batch.events)
+
+    def close(self) -> None:
+        return None
+
+
+def needs_native() -> None:
+    if not native_chain.available() and not services_required():
+        pytest.skip("the compiled chain is not installed (pip install ./native)")
+
+
+def write_log(path: Path, lines: int) -> Path:
+    path.write_bytes(b"".join(line + b"\n" for _, line in generate_lines(lines, seed=5)))
+    return path
+
+
+def run(settings: Settings, processors: list[tuple[str, Any]]) -> tuple[Pipeline, KeepingSink]:
+    source = FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=True)
+    sink = KeepingSink()
+    pipeline = Pipeline(source, processors, Batcher(settings.batch), sink)
+    pipeline.run(once=True)
+    return pipeline, sink
+
+
+def test_the_compiled_chain_is_installed_when_the_run_requires_everything() -> None:
+    """``scripts/test`` sets LOGFERRY_REQUIRE_SERVICES=1: a missing module must fail, not fall back."""
+    if not services_required():
+        pytest.skip("LOGFERRY_REQUIRE_SERVICES is not 1")
+    assert native_chain.available(), "logferry_native is not installed: pip install ./native"
+
+
+def test_the_default_chain_runs_compiled_and_stores_what_the_python_chain_stores(tmp_path: Path) -> None:
+    needs_native()
+    log = write_log(tmp_path / "app.log", 3000)
+    settings = load_settings(None, data_dir=tmp_path / "native", input={"paths": [str(log)]})
+    compiled, compiled_sink = run(settings, build_processors(settings))
+    assert compiled.native is not None
+    assert compiled.native.processed > 2500, "the common shapes of the sample go the compiled way"
+    assert compiled.native.declined > 0, "the sample has lines only the Python chain processes"
+
+    python_settings = load_settings(None, data_dir=tmp_path / "python", input={"paths": [str(log)]})
+    wrapped = [(name, _wrapped(processor)) for name, processor in build_processors(python_settings)]
+    python, python_sink = run(python_settings, wrapped)
+    assert python.native is None
+
+    assert len(compiled_sink.docs) == len(python_sink.docs) == 3000
+    for got, expected in zip(compiled_sink.docs, python_sink.docs, strict=True):
+        assert without_run_times(got) == without_run_times(expected)
+    for got_event, expected_event in zip(compiled_sink.events, python_sink.events, strict=True):
+        assert got_event["event.id"] == expected_event["event.id"]
+        assert got_event.get("tags", []) == expected_event.get("tags", [])
+        if "_jsonparsefailure" not in got_event.get("tags", []):
+            assert got_event["@timestamp"] == expected_event["@timestamp"]
+
+
+def without_run_times(doc: bytes) -> bytes:
+    """The document without the values of the run: ``event.ingested``, and the ingest time as the
+    ``@timestamp`` of a line that is not JSON (the sample's plain-text lines)."""
+    doc = INGESTED.sub(b"", doc)
+    return STAMP.sub(b"", doc) if b"_jsonparsefailure" in doc else doc
+
+
+def test_tags_of_compiled_lines_are_counted(tmp_path: Path) -> None:
+    needs_native()
+    log = tmp_path / "a.log"
+    log.write_bytes(b'{"time":"2026-11-20T10:00:00.000Z","method":"GET","url":"/a","status":200,"responseTime":5000}\n')
+    settings = load_settings(None, data_dir=tmp_path / "data", input={"paths": [str(log)]})
+    before = metrics.REGISTRY.get_sample_value("logferry_events_tagged_total", {"tag": "slow_request"}) or 0.0
+    pipeline, sink = run(settings, build_processors(settings))
+    assert pipeline.native is not None and pipeline.native.processed == 1
+    after = metrics.REGISTRY.get_sample_value("logferry_events_tagged_total", {"tag": "slow_request"}) or 0.0
+    assert after - before == 1
+    assert orjson.loads(sink.docs[0])["tags"] == ["slow_request", "http"]
+
+
+@pytest.mark.parametrize(
+    "processors",
+    [
+        {"redact": {"mask": "***"}},
+        {"parse_timestamp": {"timezone": "Europe/Paris"}},
+        {"apply_path_settings": {"rules": [{"paths": ["*"], "tags": ["x"]}]}},
+    ],
+)
+def test_a_changed_option_runs_the_python_chain(tmp_path: Path, processors: dict[str, Any]) -> None:
+    settings = load_settings(None, data_dir=tmp_path / "data", processors=processors)
+    assert native_chain.for_processors(build_processors(settings), serialize) is None
+
+
+def test_a_changed_chain_or_serializer_runs_the_python_chain(tmp_path: Path) -> None:
+    settings = load_settings(None, data_dir=tmp_path / "data")
+    chain = build_processors(settings)
+    assert native_chain.for_processors(chain[:-1], serialize) is None
+    assert native_chain.for_processors([*chain, ("mine", lambda event: event)], serialize) is None
+    assert native_chain.for_processors(chain, lambda event: b"raw") is None
+
+
+def test_another_host_name_still_runs_compiled(tmp_path: Path) -> None:
+    needs_native()
+    settings = load_settings(None, data_dir=tmp_path / "data", processors={"add_metadata": {"host_name": "h1"}})
+    assert native_chain.for_processors(build_processors(settings), serialize) is not None
+
+
+def _wrapped(processor: Any) -> Any:
+    """The same processor behind a function: the chain no longer is the default one, so it runs in Python."""
+
+    def call(event: dict[str, Any]) -> Any:
+        return processor(event)
+
+    return call
