@@ -137,14 +137,16 @@ def load_duckdb(store: DayStore, n: int, chunk: int = 500_000) -> None:
 def load_elasticsearch(client: Any, prefix: str, n: int) -> None:
     from elasticsearch import helpers
 
+    from elastic.naming import DailyIndex
     from elastic.templates import install_template
 
     install_template(client, prefix, refresh_interval="-1")
+    daily = DailyIndex(prefix)
 
     def actions() -> Iterator[dict[str, Any]]:
         for day, doc in documents(n):
             yield {
-                "_index": f"{prefix}-{day.strftime('%Y.%m.%d')}",
+                "_index": daily.name(day),
                 "_id": orjson.loads(doc)["event"]["id"],
                 "_source": doc,
             }

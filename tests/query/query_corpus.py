@@ -173,14 +173,15 @@ def load_duckdb(store: DayStore, docs: list[bytes]) -> None:
 def load_elasticsearch(client: Any, prefix: str, docs: list[bytes]) -> None:
     from elasticsearch import helpers
 
+    from elastic.naming import DailyIndex
     from elastic.templates import install_template
 
     install_template(client, prefix)
+    daily = DailyIndex(prefix)
     actions = []
     for doc in docs:
         d = orjson.loads(doc)
-        index = f"{prefix}-{d['@timestamp'][:10].replace('-', '.')}"
-        actions.append({"_index": index, "_id": d["event"]["id"], "_source": d})
+        actions.append({"_index": daily(d["@timestamp"]), "_id": d["event"]["id"], "_source": d})
     ok, errors = helpers.bulk(client, actions, refresh="wait_for", raise_on_error=False)
     assert not errors, errors
     assert ok == len(docs)
