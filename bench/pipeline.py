@@ -1,11 +1,12 @@
 """Throughput of the embedded path against a bare loop measured in the same run (not a test).
 
 (a) bare: read lines, orjson.loads, orjson.dumps — the floor any JSON log shipper pays;
-(b) logferry's read → parse → enrich → serialize, with the configured processor chain;
+(b) logferry's read → parse → enrich → serialize, with the configured processor chain: the compiled
+    chain (``logferry_native``) where it applies, and with ``--python`` also the Python chain alone;
 (c) end to end into DuckDB (`Pipeline` with the file source and the DuckDB sink).
-Prints events/s and MB/s for each and the ratios b/a and c/a.
+Prints events/s and MB/s for each and the ratios to (a).
 
-    python -m bench.pipeline [--lines 1000000]
+    python -m bench.pipeline [--lines 1000000] [--python]
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ from pathlib import Path
 
 import orjson
 
+from core.outcomes import EventCounts
 from ingest.batch import Batcher
 from ingest.deadletter import DeadLetterFile
 from ingest.duckdb_sink import DuckDBSink
-from ingest.duckdb_store import DayStore
 from ingest.file_source import FileSource
 from ingest.pipeline import Pipeline, build_processors
 from ingest.registry import Registry
 from logferry.config import load_settings
 from logferry.sample import generate_lines
+from store.day_store import DayStore
 
 
 def write_corpus(path: Path, lines: int) -> int:
@@ -48,15 +50,21 @@ def bare(path: Path) -> int:
     return n
 
 
-def processing(path: Path, settings) -> int:  # type: ignore[no-untyped-def]
+def processing(path: Path, settings, compiled: bool = True) -> int:  # type: ignore[no-untyped-def]
     """Source, processors and serialization, no sink: what the hot path costs."""
     source = FileSource(settings.input, Registry(settings.data_dir / "bench-registry.json"), once=True)
     pipeline = Pipeline(source, build_processors(settings), Batcher(settings.batch), _NullSink())
+    if compiled and pipeline.native is None:
+        print("  (logferry_native is not installed: the Python chain runs; pip install ./native)")
+    if not compiled:
+        pipeline.native = None
     return pipeline.run(once=True).written
 
 
 class _NullSink:
     name = "null"
+
+    counts = EventCounts()
 
     def write(self, batch) -> None:  # type: ignore[no-untyped-def]
         return None
@@ -81,6 +89,7 @@ def timed(fn, *args):  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--python", action="store_true", help="also run (b) with the Python chain alone")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -91,6 +100,9 @@ def main() -> None:
         results["a bare loads+dumps"] = timed(bare, corpus)
         s1 = load_settings(None, data_dir=root / "b", input={"paths": [str(corpus)]})
         results["b read+parse+enrich+serialize"] = timed(processing, corpus, s1)
+        if args.python:
+            s3 = load_settings(None, data_dir=root / "b-python", input={"paths": [str(corpus)]})
+            results["b … Python chain only"] = timed(processing, corpus, s3, False)
         s2 = load_settings(None, data_dir=root / "c", input={"paths": [str(corpus)]})
         results["c end to end into DuckDB"] = timed(end_to_end, corpus, s2)
         base = results["a bare loads+dumps"]

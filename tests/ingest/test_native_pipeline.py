@@ -153,3 +153,11 @@ def _wrapped(processor: Any) -> Any:
         return processor(event)
 
     return call
+
+
+def test_the_compiled_chain_is_the_default_chain_of_the_stages_table() -> None:
+    """``COMPILED_CHAIN`` states what the Rust side implements; today that is the default chain."""
+    from logferry.stages import DEFAULT_ORDER, PROCESSORS
+
+    assert tuple(name for name, _ in native_chain.COMPILED_CHAIN) == DEFAULT_ORDER
+    assert all(PROCESSORS[name] is cls for name, cls in native_chain.COMPILED_CHAIN)
