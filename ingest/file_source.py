@@ -68,6 +68,7 @@ from typing import Any, BinaryIO
 from core import metrics
 from core.chunk import Chunk, Position
 from core.keys import RAW, SOURCE_ID
+from core.outcomes import TRUNCATED, EventCounts
 from core.tags import TRUNCATED_TAG
 from ingest.config import FileInputConfig
 from ingest.registry import RETIRED_PREFIX, FileState, Registry
@@ -145,6 +146,7 @@ class FileSource:
         self.config = config
         self.registry = registry
         self.once = once
+        self.counts = EventCounts()
         self.harvesters: dict[str, Harvester] = {}
         self._max_line = config.max_line_bytes
         self._last_scan = 0.0
@@ -516,8 +518,8 @@ class FileSource:
         h.read_pos = h.line_start = 0
         h.pending, h.skipping = b"", False
 
-    @staticmethod
-    def _event(h: Harvester, line: bytes, offset: int, tags: tuple[str, ...] = ()) -> dict[str, Any]:
+    def _event(self, h: Harvester, line: bytes, offset: int, tags: tuple[str, ...] = ()) -> dict[str, Any]:
+        """A line read apart from the plain ones (cut or partial), counted when it was cut."""
         event: dict[str, Any] = {
             RAW: line,
             SOURCE_ID: h.state.source_id,
@@ -526,6 +528,8 @@ class FileSource:
         }
         if tags:
             event["tags"] = list(tags)
+            if TRUNCATED_TAG in tags:
+                self.counts.add(TRUNCATED, "max_line_bytes")
         return event
 
     def _finish_if_done(self, h: Harvester) -> Chunk | None:
@@ -701,6 +705,7 @@ class StdinSource:
     def __init__(self, stream: BinaryIO, max_line_bytes: int, read_bytes: int = 1 << 20) -> None:
         self.stream = stream
         self.max_line = max_line_bytes
+        self.counts = EventCounts()
         self.read_bytes = read_bytes
         self.offset = 0
         self.pending = b""
@@ -746,6 +751,7 @@ class StdinSource:
         event: dict[str, Any] = {RAW: kept, SOURCE_ID: source_id, "log.offset": offset}
         if length > self.max_line:
             event["tags"] = [TRUNCATED_TAG]
+            self.counts.add(TRUNCATED, "max_line_bytes")
         return event
 
     def bytes_behind(self) -> dict[str, int]:

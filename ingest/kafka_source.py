@@ -27,6 +27,7 @@ from kafka.structs import OffsetAndMetadata
 
 from core.chunk import Chunk, Position
 from core.errors import SinkUnavailable
+from core.outcomes import EventCounts
 from ingest.kafka_config import KafkaConfig
 from ingest.kafka_sink import ensure_topic
 from ingest.kafka_wire import event_from_record
@@ -83,6 +84,8 @@ class KafkaSource:
         self.config = config
         self.topic = config.topic
         self.exit_when_idle = exit_when_idle
+        self.counts = EventCounts()
+        """Nothing to count yet: a line the shipper cut arrives tagged and was counted by its sink."""
         self.poll_timeout_ms = config.poll_timeout_ms
         self.max_records = config.max_poll_records
         self.last_record = time.monotonic()

@@ -35,6 +35,11 @@ PROCESSOR_ERROR_TAG = "_processorerror"
 
 
 class Source(Protocol):
+    """Where lines come from. ``counts`` is what the source cut or otherwise changed, by reason."""
+
+    @property
+    def counts(self) -> EventCounts: ...
+
     def poll(self, budget_bytes: int = ...) -> Iterator[Chunk]: ...
     def ack(self, positions: dict[Position, int]) -> None: ...
     def bytes_behind(self) -> dict[str, int]: ...
@@ -264,6 +269,7 @@ class Pipeline:
                     tags[tag] += 1
             for tag, n in tags.items():
                 metrics.EVENTS_TAGGED.labels(str(tag)).inc(n)
+            self._export_counts(self._source_label, self.source.counts)
             for name, processor in self._counting_processors:
                 self._export_counts(name, processor.counts)
             self._export_gauges()

@@ -3,6 +3,7 @@ family of counters for what components do to events."""
 
 from __future__ import annotations
 
+import io
 import threading
 from pathlib import Path
 
@@ -11,11 +12,11 @@ from click.testing import CliRunner
 
 from core import metrics
 from core.errors import ConfigError, SinkUnavailable
-from core.outcomes import DEAD_LETTERED, MISSING_TIMESTAMP, RETRIED, EventCounts
+from core.outcomes import DEAD_LETTERED, MISSING_TIMESTAMP, RETRIED, TRUNCATED, EventCounts
 from ingest.batch import Batch, Batcher
 from ingest.document import serialize
 from ingest.duckdb_sink import DuckDBSink
-from ingest.file_source import FileSource
+from ingest.file_source import FileSource, StdinSource
 from ingest.pipeline import Pipeline, Sink
 from logferry.assemble import RESTORE_HOST, assemble, processors_for, raw_line, serializer_for
 from logferry.cli import main
@@ -168,3 +169,21 @@ def test_dead_letters_are_exported_once_under_the_shared_reason_name(tmp_path: P
     pipeline.run(once=True)
     assert pipeline.sink.counts.get(DEAD_LETTERED, MISSING_TIMESTAMP) == 2
     assert family("duckdb", DEAD_LETTERED, MISSING_TIMESTAMP) - before == 2
+
+
+@pytest.mark.integration
+def test_the_file_source_counts_each_line_it_cuts(tmp_path: Path) -> None:
+    log = a_log(tmp_path, [b'{"msg":"short"}', b'{"msg":"' + b"x" * 200 + b'"}', b"y" * 100])
+    settings = load_settings(None, data_dir=tmp_path / "data", input={"paths": [str(log)], "max_line_bytes": 64})
+    before = family("FileSource", TRUNCATED, "max_line_bytes")
+    pipeline = assemble(settings, once=True)
+    assert pipeline.run(once=True).written == 3
+    assert pipeline.source.counts.get(TRUNCATED, "max_line_bytes") == 2
+    assert family("FileSource", TRUNCATED, "max_line_bytes") - before == 2
+
+
+def test_the_stdin_source_counts_each_line_it_cuts() -> None:
+    source = StdinSource(io.BytesIO(b"short\n" + b"z" * 100 + b"\n" + b"w" * 100), 64)
+    events = [event for chunk in source.poll() for event in chunk.events]
+    assert len(events) == 3
+    assert source.counts.get(TRUNCATED, "max_line_bytes") == 2
