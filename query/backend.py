@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ingest.duckdb_store import DayStore
+from logferry.components import day_store
 from logferry.config import Settings
 from query.duckdb_backend import DuckDBBackend
 from query.es_backend import ElasticsearchBackend
@@ -51,9 +51,4 @@ def backend_from_settings(settings: Settings) -> Backend:
         return ElasticsearchBackend(
             client, es.index_prefix, timeout=settings.api.query_timeout, date_pattern=es.index_date_pattern
         )
-    store = DayStore(
-        settings.resolve(settings.duckdb.directory),
-        memory_limit=settings.duckdb.memory_limit,
-        threads=settings.duckdb.threads,
-    )
-    return DuckDBBackend(store, timeout=settings.api.query_timeout)
+    return DuckDBBackend(day_store(settings), timeout=settings.api.query_timeout)
