@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import random
 import sys
 import threading
 import time
@@ -23,6 +22,7 @@ from core.chunk import Chunk, Position
 from core.errors import LogferryError
 from core.event import Event, ProcessorFn
 from core.outcomes import RETRIED, CountsEvents, EventCounts
+from core.retry import RetryPolicy
 from core.tags import add_tag
 from ingest import native_chain
 from ingest.batch import Batch, Batcher
@@ -32,6 +32,8 @@ from logferry.stages import PROCESSORS
 log = logging.getLogger("logferry.pipeline")
 
 PROCESSOR_ERROR_TAG = "_processorerror"
+WRITE_RETRY = RetryPolicy(initial=0.4, cap=30.0)
+"""How the writer waits before trying a batch again that the sink could not take yet (core/retry.py)."""
 
 
 class Source(Protocol):
@@ -243,7 +245,7 @@ class Pipeline:
                         raise Interrupted(f"stopped while the sink was failing: {exc}") from exc
                 attempt += 1
                 metrics.SINK_RETRIES.labels(self.sink.name).inc()
-                delay = min(30.0, 0.2 * 2 ** min(attempt, 8)) * (0.5 + random.random() / 2)
+                delay = WRITE_RETRY.delay(attempt)
                 log.warning("%s write failed (attempt %d), retrying in %.1fs: %s", self.sink.name, attempt, delay, exc)
                 if self.stop.is_set():
                     time.sleep(min(delay, 0.5))
