@@ -158,3 +158,25 @@ def test_ensure_topic_without_a_broker_is_an_error_the_pipeline_retries() -> Non
     with pytest.raises(SinkUnavailable) as raised:
         ensure_topic(config)
     assert raised.value.retriable
+
+
+def test_a_record_the_broker_refuses_fails_the_whole_write(
+    kafka_bootstrap: str, scaleout_topic: Callable[[int], str]
+) -> None:
+    """Over the broker's message size (about 1 MB by default, uncompressed here): the delivery report fails
+    the batch, so the pipeline sends it again and the registry does not move past it."""
+    topic = scaleout_topic(1)
+    batch = file_batch(2)
+    batch.events[3][RAW] = batch.docs[3] = b"z" * 1_500_000
+    sink = KafkaSink(
+        KafkaConfig(
+            bootstrap_servers=[kafka_bootstrap], topic=topic, max_message_bytes=2_000_000, compression_type="none"
+        ),
+        "s-4",
+    )
+    try:
+        with pytest.raises(SinkUnavailable, match="did not acknowledge 1 of 8 records") as raised:
+            sink.write(batch)
+        assert raised.value.retriable
+    finally:
+        sink.close()
