@@ -69,10 +69,10 @@ sys.path[0] = str(ROOT)
 
 from core.timefmt import iso_ms  # noqa: E402
 from ingest.duckdb_sink import INSERT_FILE  # noqa: E402
-from ingest.duckdb_store import DayStore  # noqa: E402
 from query.backend import Backend, DuckDBBackend, ElasticsearchBackend  # noqa: E402
 from query.filters import build_filters  # noqa: E402
 from query.timerange import interval_ms  # noqa: E402
+from store.day_store import DayStore  # noqa: E402
 
 UTC = dt.UTC
 START = dt.datetime(2026, 3, 10, tzinfo=UTC)

@@ -26,7 +26,7 @@ from logferry.config import Settings
 from logferry.sample import write_sample
 
 if TYPE_CHECKING:
-    from ingest.duckdb_store import DayStore
+    from store.day_store import DayStore
 
 
 def run_pipeline(settings: Settings, *, once: bool, serve: bool = False) -> tuple[RunStats, Sink]:

@@ -21,7 +21,7 @@ from core.outcomes import DEAD_LETTERED, MISSING_TIMESTAMP, REFUSED, EventCounts
 from core.timefmt import utc_day
 from ingest.batch import Batch
 from ingest.deadletter import DeadLetterFile
-from ingest.duckdb_store import (
+from store.day_store import (
     COLUMNS_FROM_DOC,
     DayStore,
     StoreBusy,

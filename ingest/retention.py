@@ -20,9 +20,9 @@ from elasticsearch import Elasticsearch
 from core.errors import LogferryError
 from elastic.connection import elasticsearch_client
 from elastic.naming import DailyIndex
-from ingest.duckdb_store import DayStore
 from logferry.command_settings import settings_for
 from logferry.components import day_store
+from store.day_store import DayStore
 
 Backend = Literal["duckdb", "elasticsearch", "both"]
 FORCEMERGE_TIMEOUT = 3600.0

@@ -20,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ingest.duckdb_store import DayStore
     from ingest.pipeline import Sink, Source
     from logferry.config import Settings
+    from store.day_store import DayStore
 
 
 class _Component(BaseModel):
@@ -125,7 +125,7 @@ SinkConfig = Annotated[DuckDBSinkConfig | ElasticsearchSinkConfig | KafkaSinkCon
 
 def day_store(settings: Settings) -> DayStore:
     """The embedded store of ``[duckdb]``, as the sink writes it and queries and retention read it."""
-    from ingest.duckdb_store import DayStore
+    from store.day_store import DayStore
 
     duckdb = settings.duckdb
     return DayStore(settings.resolve(duckdb.directory), duckdb.memory_limit, duckdb.threads)

@@ -22,7 +22,6 @@ import duckdb
 import orjson
 
 from core.errors import QueryError
-from ingest.duckdb_store import DayStore, StoreBusy, StoreGate, local_write_cursor
 from query.expr import Expr, and_
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
 from query.results import (
@@ -38,6 +37,7 @@ from query.results import (
 )
 from query.sql import compile_sql
 from query.timerange import days_within
+from store.day_store import DayStore, StoreBusy, StoreGate, local_write_cursor
 
 UTC = dt.UTC
 RESULTS_KEPT = 512  # per-day query results remembered (see DuckDBBackend._day_rows)

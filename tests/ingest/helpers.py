@@ -12,9 +12,9 @@ from typing import Any
 import orjson
 
 from ingest.config import FileInputConfig
-from ingest.duckdb_store import DayStore
 from ingest.file_source import FileSource
 from ingest.registry import Registry
+from store.day_store import DayStore
 
 
 def run_cli(*args: str, data_dir: Path, stdin: bytes | None = None, env: dict | None = None, timeout: float = 300):

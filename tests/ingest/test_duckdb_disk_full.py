@@ -22,7 +22,7 @@ from ingest.batch import Batcher
 from ingest.config import BatchConfig
 from ingest.deadletter import DeadLetterFile
 from ingest.duckdb_sink import DuckDBSink
-from ingest.duckdb_store import DayStore
+from store.day_store import DayStore
 from tests.ingest.helpers import docs_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

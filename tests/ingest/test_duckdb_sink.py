@@ -12,7 +12,7 @@ from ingest.batch import Batcher
 from ingest.config import BatchConfig
 from ingest.deadletter import DeadLetterFile
 from ingest.duckdb_sink import DuckDBSink
-from ingest.duckdb_store import DayStore, StoreBusy
+from store.day_store import DayStore, StoreBusy
 from tests.ingest.helpers import stored_docs
 
 pytestmark = pytest.mark.integration

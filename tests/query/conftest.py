@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ingest.duckdb_store import DayStore
 from logferry.config import Settings, load_settings
 from query.app import create_app
 from query.backend import Backend, DuckDBBackend, ElasticsearchBackend
+from store.day_store import DayStore
 from tests.query.query_corpus import Truth, documents, es_client_or_skip, generate, load_duckdb, load_elasticsearch
 
 

@@ -23,8 +23,8 @@ import pytest
 
 from ingest.document import serialize
 from ingest.duckdb_sink import INSERT_FILE
-from ingest.duckdb_store import DayStore
 from logferry.stages import DEFAULT_ORDER, PROCESSORS
+from store.day_store import DayStore
 
 UTC = dt.UTC
 START = dt.datetime(2026, 3, 10, tzinfo=UTC)

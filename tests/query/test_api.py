@@ -13,10 +13,10 @@ from ingest.batch import Batcher
 from ingest.config import BatchConfig
 from ingest.deadletter import DeadLetterFile
 from ingest.duckdb_sink import DuckDBSink
-from ingest.duckdb_store import DayStore
 from logferry.config import Settings, load_settings
 from query.app import create_app
 from query.backend import DuckDBBackend
+from store.day_store import DayStore
 from tests.query.query_corpus import END, START
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from core.timefmt import iso_ms
-from ingest.duckdb_store import DayStore
 from query.duckdb_backend import DuckDBBackend
 from query.filters import build_filters
+from store.day_store import DayStore
 from tests.query.query_corpus import START
 
 pytestmark = pytest.mark.integration

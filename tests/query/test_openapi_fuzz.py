@@ -13,9 +13,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from ingest.duckdb_store import DayStore
 from logferry.config import load_settings
 from query.app import create_app
+from store.day_store import DayStore
 from tests.query.query_corpus import documents, generate, load_duckdb
 
 pytestmark = pytest.mark.integration

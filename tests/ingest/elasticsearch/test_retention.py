@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from ingest.duckdb_store import DayStore
 from ingest.retention import expired
+from store.day_store import DayStore
 
 TODAY = dt.datetime.now(dt.UTC).date()
 KEEP = 3
