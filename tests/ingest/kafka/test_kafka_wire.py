@@ -9,6 +9,7 @@ import pytest
 from core.keys import RAW, SOURCE_ID
 from core.tags import TRUNCATED_TAG
 from enrich.metadata import AddMetadata
+from ingest.batch import Batcher
 from ingest.kafka_wire import (
     NO_METADATA_TAG,
     SHIPPER_HOST,
@@ -111,8 +112,9 @@ def test_indexer_chain_gives_the_embedded_result_for_the_same_line() -> None:
     """With the shipper's host equal to this host, everything but processing times matches."""
     settings = load_settings(None)
     host = AddMetadata().host_name.encode()
-    embedded = Pipeline(None, build_processors(settings), None, None)  # type: ignore[arg-type]
-    indexer = Pipeline(None, processors_for(load_settings(None, source={"type": "kafka"})), None, None)  # type: ignore[arg-type]
+    batcher = Batcher(settings.batch)
+    embedded = Pipeline(None, build_processors(settings), batcher, None)  # type: ignore[arg-type]
+    indexer = Pipeline(None, processors_for(load_settings(None, source={"type": "kafka"})), batcher, None)  # type: ignore[arg-type]
     for offset, raw in enumerate(LINES):
         direct = embedded.process(file_event(raw, **{"log.offset": offset}))
         headers = record_headers(file_event(raw, **{"log.offset": offset}), host)
