@@ -3,7 +3,8 @@
 Each processor runs over the whole list of events before the next one does (the events carry what the
 previous processors made of them), so each stage is timed as one block, without a timer call per
 event. The last rows are the serialization (nest + orjson) and a bare ``orjson.loads`` + ``dumps`` of
-the same lines, measured in the same run. Run by hand:
+the same lines, measured in the same run, and the compiled chain (``logferry_native``) with the
+Python chain for the lines it declines. Run by hand:
 
     python -m bench.profile_chain [--lines 100000] [--rounds 3] [--pipeline-lines 300000]
 """
@@ -11,6 +12,7 @@ the same lines, measured in the same run. Run by hand:
 from __future__ import annotations
 
 import argparse
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +22,7 @@ import orjson
 
 from bench.pipeline import bare, end_to_end, processing, write_corpus
 from core.keys import RAW, SOURCE_ID
+from ingest import native_chain
 from ingest.document import serialize
 from logferry.config import load_settings
 from logferry.sample import generate_lines
@@ -77,7 +80,36 @@ def stage_costs(lines: list[tuple[str, bytes]]) -> dict[str, float]:
         except orjson.JSONDecodeError:
             dumps({"message": line.decode("utf-8", "replace")})
     costs["bare loads+dumps"] = (clock() - started) / 1e9
+    costs[COMPILED] = compiled_cost(lines)
     return costs
+
+
+COMPILED = "compiled chain"
+CHUNK = 2048
+
+
+def compiled_cost(lines: list[tuple[str, bytes]]) -> float:
+    """Seconds ``logferry_native`` took for all ``lines`` (a chunk at a time, as the pipeline calls
+    it), the Python chain's work on the lines it declines included; ``nan`` when it is not installed."""
+    if not native_chain.available():
+        return math.nan
+    settings = load_settings(None)
+    chain = [(name, PROCESSORS[name](getattr(settings.processors, name))) for name in settings.pipeline]
+    compiled = native_chain.for_processors(chain, serialize)
+    assert compiled is not None
+    events: list[Any] = [
+        {RAW: line, SOURCE_ID: "2049:131:9f86d081", "log.file.path": path, "log.offset": i * 100}
+        for i, (path, line) in enumerate(lines)
+    ]
+    started = time.perf_counter_ns()
+    for at in range(0, len(events), CHUNK):
+        chunk = events[at : at + CHUNK]
+        for event, result in zip(chunk, compiled.process(chunk), strict=True):
+            if result is None:
+                for _, processor in chain:
+                    event = processor(event)
+                serialize(event)
+    return (time.perf_counter_ns() - started) / 1e9
 
 
 def report(title: str, lines: list[tuple[str, bytes]], rounds: int) -> None:
@@ -87,12 +119,18 @@ def report(title: str, lines: list[tuple[str, bytes]], rounds: int) -> None:
             best[name] = min(best.get(name, seconds), seconds)
     per_event = {name: seconds / len(lines) * 1e6 for name, seconds in best.items()}
     bare = per_event.pop("bare loads+dumps")
+    compiled = per_event.pop(COMPILED)
     total = sum(per_event.values())
     print(f"\n{title}: {len(lines):,} events, best of {rounds}")
     for name, micros in sorted(per_event.items(), key=lambda item: -item[1]):
         print(f"  {name:26s} {micros:7.2f} µs/event")
     print(f"  {'chain + serialize':26s} {total:7.2f} µs/event  ({1e6 / total:,.0f} ev/s)")
     print(f"  {'bare loads+dumps':26s} {bare:7.2f} µs/event  ({1e6 / bare:,.0f} ev/s)  ratio {bare / total:.3f}")
+    if math.isnan(compiled):
+        print("  compiled chain: logferry_native is not installed (pip install ./native)")
+    else:
+        rate = f"({1e6 / compiled:,.0f} ev/s)"
+        print(f"  {'compiled chain':26s} {compiled:7.2f} µs/event  {rate}  ratio {bare / compiled:.3f}")
 
 
 def pipeline_cpu(lines: int) -> None:
@@ -109,6 +147,9 @@ def pipeline_cpu(lines: int) -> None:
             "a bare loads+dumps": lambda: bare(corpus),
             "b read+parse+enrich+serialize": lambda: processing(
                 corpus, load_settings(None, data_dir=root / "b", input={"paths": [str(corpus)]})
+            ),
+            "b … Python chain only": lambda: processing(
+                corpus, load_settings(None, data_dir=root / "b-python", input={"paths": [str(corpus)]}), False
             ),
             "c end to end into DuckDB": lambda: end_to_end(
                 corpus, load_settings(None, data_dir=root / "c", input={"paths": [str(corpus)]})

@@ -1102,7 +1102,26 @@ fn mentions_term(normalized: &str) -> bool {
     SECRET_TERMS.iter().any(|term| normalized.contains(term))
 }
 
+thread_local! {
+    /// Field names repeat from line to line: whether each is secret, worked out once (bounded).
+    static SECRET_NAMES: std::cell::RefCell<rustc_hash::FxHashMap<String, bool>> = Default::default();
+}
+
 fn is_secret_name(name: &str) -> Step<bool> {
+    if let Some(known) = SECRET_NAMES.with_borrow(|names| names.get(name).copied()) {
+        return Ok(known);
+    }
+    let secret = secret_name(name)?;
+    SECRET_NAMES.with_borrow_mut(|names| {
+        if names.len() >= 4096 {
+            names.clear();
+        }
+        names.insert(name.to_string(), secret);
+    });
+    Ok(secret)
+}
+
+fn secret_name(name: &str) -> Step<bool> {
     if !name.is_ascii() {
         return Err(Decline);
     }
@@ -1201,7 +1220,11 @@ fn nest(event: Map) -> Step<Map> {
     let mut out = Map::with_capacity_and_hasher(event.len(), Default::default());
     for (key, value) in event {
         if key == "@timestamp" || !key.contains('.') {
-            place(&mut out, &[key.as_str()], value)?;
+            if out.contains_key(&key) {
+                place(&mut out, &[key.as_str()], value)?;
+            } else {
+                out.insert(key, value);
+            }
         } else {
             let parts: Vec<&str> = key.split('.').collect();
             if parts.len() > 16 {

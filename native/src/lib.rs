@@ -9,8 +9,10 @@ mod chain;
 mod json;
 
 use json::Value;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A source event as the chain takes it: the line, and the source's metadata fields in order.
 type SourceEvent<'py> = (Bound<'py, PyBytes>, Vec<(String, Value)>);
@@ -58,17 +60,23 @@ impl Chain {
     ) -> PyResult<Bound<'py, PyList>> {
         let results = PyList::empty(py);
         for event in events.iter() {
+            // A bug here must not stop the pipeline: a panic declines the line like any other doubt.
             let output = source_event(&event).and_then(|(raw, fields)| {
-                self.chain.process(raw.as_bytes(), fields, ingested).ok()
+                let bytes = raw.as_bytes();
+                catch_unwind(AssertUnwindSafe(|| {
+                    self.chain.process(bytes, fields, ingested).ok()
+                }))
+                .ok()
+                .flatten()
             });
             match output {
                 None => results.append(py.None())?,
                 Some(out) => {
                     let stub = PyDict::new(py);
-                    stub.set_item("@timestamp", out.timestamp)?;
-                    stub.set_item("event.id", out.event_id)?;
+                    stub.set_item(intern!(py, "@timestamp"), out.timestamp)?;
+                    stub.set_item(intern!(py, "event.id"), out.event_id)?;
                     if !out.tags.is_empty() {
-                        stub.set_item("tags", PyList::new(py, out.tags)?)?;
+                        stub.set_item(intern!(py, "tags"), PyList::new(py, out.tags)?)?;
                     }
                     results.append((PyBytes::new(py, &out.doc), stub))?;
                 }
