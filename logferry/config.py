@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -25,18 +25,19 @@ from pydantic_settings import (
 )
 
 from core.errors import ConfigError
+from enrich.options import EnrichOptions
 from ingest.config import BatchConfig, DuckDBConfig, FileInputConfig
 from ingest.elasticsearch_config import ElasticsearchConfig
 from ingest.kafka_config import KafkaConfig
 from logferry.components import DuckDBSinkConfig, FileSourceConfig, SinkConfig, SourceConfig
 from logferry.stages import DEFAULT_ORDER, PROCESSORS
+from parsers.options import ParserOptions
 from query.config import ApiConfig
 
-ProcessorOptions: type[BaseModel] = create_model(  # type: ignore[call-overload]
-    "ProcessorOptions",
-    __config__=ConfigDict(frozen=True, extra="forbid"),
-    **{name: (cls.Config, Field(default_factory=cls.Config)) for name, cls in PROCESSORS.items()},
-)
+
+class ProcessorOptions(EnrichOptions, ParserOptions):
+    """``[processors.<name>]``: the sections each stage package declares, composed (pydantic lists a later
+    base's fields first, so they read in the order the processors run: parsers, then enrichers)."""
 
 
 class Settings(BaseSettings):

@@ -39,7 +39,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
     )
     app.state.backend = backend if backend is not None else backend_from_settings(settings)
     app.state.api_config = api
-    app.state.templater = TemplateEndpoint(settings.processors.template_endpoint).template  # type: ignore[attr-defined]
+    app.state.templater = TemplateEndpoint(settings.processors.template_endpoint).template
 
     guard: list[Depends] = [Security(RequireApiKey(api.api_key))] if api.api_key else []
     refused: dict[int | str, dict[str, Any]] | None = UNAUTHORIZED if api.api_key else None

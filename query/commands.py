@@ -146,7 +146,7 @@ class _Query:
         require_data_dir(settings)
         if self._backend is None:
             self._backend = backend_from_settings(settings)
-        templater = TemplateEndpoint(settings.processors.template_endpoint).template  # type: ignore[attr-defined]
+        templater = TemplateEndpoint(settings.processors.template_endpoint).template
         try:
             f = filters_from_params(params, templater=templater)
             if route == "/api/v1/events":
