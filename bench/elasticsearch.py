@@ -10,7 +10,10 @@ The same N generated events (``logferry.sample.generate_lines``) each time, into
     indexer's time, counted without its final idle wait.
 
 With ``--compare-tree DIR`` (another checkout), b and c' run again with that checkout's logferry
-(b0, c0'), so that before and after are measured in the same run against the same ceiling.
+(b0, c0'), so that before and after are measured in the same run against the same ceiling: b before
+b0, c0' before c'. Each run's indices are deleted once counted and the next run waits for the node's
+merges to end, so that no run pays for the previous one's merging. logferry's own CPU per document is
+printed too: on a machine shared with the node, it is the figure wall time cannot give.
 
 Prints docs/s for each and its ratio to the baseline (target: b and c' ≥ 0.9 of it); deletes its
 indices and topic.
@@ -25,6 +28,7 @@ import argparse
 import contextlib
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -131,8 +135,13 @@ def post_bodies(client: Elasticsearch, bodies: list[Path], in_flight: int) -> fl
     return time.perf_counter() - started
 
 
-def logferry(data_dir: Path, *args: str, tree: Path = REPO_ROOT) -> tuple[float, str]:
-    """Run ``logferry`` of the checkout at ``tree`` (this one unless comparing); seconds and stderr."""
+def logferry(data_dir: Path, *args: str, tree: Path = REPO_ROOT) -> tuple[float, float, str]:
+    """Run ``logferry`` of the checkout at ``tree`` (this one unless comparing); wall and CPU seconds, stderr.
+
+    CPU seconds (user + system of the process) say what logferry itself costs, which wall time on a
+    machine shared with the Elasticsearch node (and anything else) does not.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "logferry", "--data-dir", str(data_dir), *args],
@@ -142,9 +151,11 @@ def logferry(data_dir: Path, *args: str, tree: Path = REPO_ROOT) -> tuple[float,
         env={**os.environ, "PYTHONPATH": str(tree)},
     )
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"logferry {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}")
-    return elapsed, done.stderr
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return elapsed, cpu, done.stderr
 
 
 def count(client: Elasticsearch, prefix: str) -> int:
@@ -178,7 +189,7 @@ def main() -> None:
     topic = f"bench-lines-{run_id}"
     groups = {t: f"{topic}-{t or 'this'}" for t in trees}
     admin = KafkaAdminClient(bootstrap_servers=args.kafka)
-    results: dict[str, tuple[int, float]] = {}
+    results: dict[str, tuple[int, float, float | None]] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -197,24 +208,26 @@ def main() -> None:
 
             es = ["--es-url", args.es_url, "--index-prefix"]
             for t, tree in trees.items():
-                seconds, _ = logferry(
+                seconds, cpu, _ = logferry(
                     root / f"b{t}", "ship", glob, "--to", "elasticsearch", *es, prefixes[f"b{t}"], "--once", tree=tree
                 )
-                results[f"b{t} ship --to elasticsearch"] = count_after(client, prefixes[f"b{t}"], seconds)
+                results[f"b{t} ship --to elasticsearch"] = count_after(client, prefixes[f"b{t}"], seconds, cpu)
 
             admin.create_topics([NewTopic(topic, num_partitions=args.partitions, replication_factor=1)])
             kafka = ["--kafka", args.kafka, "--topic", topic]
-            shipped, _ = logferry(root / "c-ship", "ship", glob, "--to", "kafka", *kafka, "--once")
+            shipped, _, _ = logferry(root / "c-ship", "ship", glob, "--to", "kafka", *kafka, "--once")
             print(f"(c) shipped to Kafka in {shipped:.1f}s", flush=True)
-            for t, tree in trees.items():
-                indexed, stderr = logferry(
+            for t, tree in reversed(trees.items()):
+                indexed, cpu, stderr = logferry(
                     root / f"c{t}-index", "index", *kafka, "--group", groups[t], "--to", "elasticsearch",
                     *es, prefixes[f"c{t}"], "--exit-when-idle", str(IDLE), tree=tree,
                 )  # fmt: skip
                 indexed -= IDLE
                 if not re.search(r"[1-9][\d,]* events written", stderr):
                     raise SystemExit(f"the indexer wrote nothing:\n{stderr[-2000:]}")
-                results[f"c{t}' index from Kafka (idle excluded)"] = count_after(client, prefixes[f"c{t}"], indexed)
+                results[f"c{t}' index from Kafka (idle excluded)"] = count_after(
+                    client, prefixes[f"c{t}"], indexed, cpu
+                )
     finally:
         for prefix in prefixes.values():
             drop(client, prefix)
@@ -227,15 +240,36 @@ def main() -> None:
     report(results)
 
 
-def count_after(client: Elasticsearch, prefix: str, seconds: float) -> tuple[int, float]:
-    return count(client, prefix), seconds
+def count_after(
+    client: Elasticsearch, prefix: str, seconds: float, cpu: float | None = None
+) -> tuple[int, float, float | None]:
+    """The run's documents; then its indices go, so that their merges do not slow the next run."""
+    n = count(client, prefix)
+    drop(client, prefix)
+    settle(client)
+    cpu_text = "" if cpu is None else f", logferry CPU {cpu:.1f}s"
+    print(f"  {prefix}: {n:,} docs in {seconds:.1f}s{cpu_text}", flush=True)
+    return n, seconds, cpu
 
 
-def report(results: dict[str, tuple[int, float]]) -> None:
-    base = max(n / seconds for name, (n, seconds) in results.items() if name.startswith("a"))
-    for name, (n, seconds) in results.items():
+def settle(client: Elasticsearch, timeout: float = 120.0) -> None:
+    """Wait (bounded) until the node runs no merge, so each run starts on a quiet node."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stats = client.nodes.stats(metric="indices", index_metric="merge").body["nodes"]
+        if all(node["indices"]["merges"]["current"] == 0 for node in stats.values()):
+            return
+        time.sleep(1)
+
+
+def report(results: dict[str, tuple[int, float, float | None]]) -> None:
+    base = max(n / seconds for name, (n, seconds, _) in results.items() if name.startswith("a"))
+    for name, (n, seconds, cpu) in results.items():
         rate = n / seconds
-        print(f"{name:38s} {n:>10,} docs {seconds:8.1f}s {rate:>10,.0f} docs/s  ratio to raw {rate / base:5.2f}")
+        cpu_text = f"  logferry CPU {cpu / n * 1e6:6.1f} us/doc" if cpu is not None and n else ""
+        print(
+            f"{name:38s} {n:>10,} docs {seconds:8.1f}s {rate:>10,.0f} docs/s  ratio to raw {rate / base:5.2f}{cpu_text}"
+        )
     print("raw = the faster of a1 and a2; target: b and c' >= 0.9 of raw")
 
 
