@@ -16,6 +16,9 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY core ./core
+COPY store ./store
+COPY elastic ./elastic
 COPY logferry ./logferry
 COPY ingest ./ingest
 COPY parsers ./parsers
