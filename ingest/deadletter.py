@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 
 from core.errors import SinkUnavailable
+from core.timefmt import iso_ms
 from ingest.registry import write_all
 
 
@@ -30,7 +31,7 @@ class DeadLetterFile:
         """Append ``(reason, shipped document)`` pairs; the document is kept verbatim as JSON."""
         if not records:
             return
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        now = iso_ms(dt.datetime.now(dt.UTC))
         lines = []
         for reason, doc in records:
             event = orjson.Fragment(doc) if doc[:1] == b"{" else doc.decode("utf-8", "replace")

@@ -30,6 +30,7 @@ from core import metrics
 from core.errors import ConfigError, SinkRejected, SinkUnavailable
 from core.outcomes import DEAD_LETTERED, RETRIED, EventCounts
 from core.retry import RetryPolicy
+from core.timefmt import iso_ms
 from elastic.bulk import (
     BULK_FILTER,
     ActionLines,
@@ -224,7 +225,7 @@ class ElasticsearchSink:
 
     def _dead_letter_to_index(self, batch: Batch, refused: list[Refusal]) -> list[Refusal]:
         """Index the dead-letter records; returns those that did not make it (for the file)."""
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        now = iso_ms(dt.datetime.now(dt.UTC))
         parts: list[bytes] = []
         for r in refused:
             event_id = batch.events[r.position].get("event.id")

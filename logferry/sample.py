@@ -14,6 +14,8 @@ from pathlib import Path
 
 import orjson
 
+from core.timefmt import iso_ms
+
 SERVICES = ("api-gateway", "payments", "worker", "auth")
 ROUTES = (
     ("GET", "/api/v1/users/{n}", 0.22),
@@ -35,7 +37,7 @@ ERRORS = (
 
 
 def _iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_ms(dt.datetime.fromtimestamp(ts, dt.UTC))
 
 
 def _winston(ts: float) -> str:
