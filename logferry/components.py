@@ -133,5 +133,4 @@ def day_store(settings: Settings) -> DayStore:
 
 def shipper_host(settings: Settings) -> str:
     """The host name the embedded path would record for events from this machine."""
-    configured: str | None = getattr(settings.processors, "add_metadata").host_name  # noqa: B009 - dynamic model
-    return configured or socket.gethostname()
+    return settings.processors.add_metadata.host_name or socket.gethostname()
