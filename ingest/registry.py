@@ -22,6 +22,7 @@ from typing import Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.chunk import Position
 from core.errors import LogferryError
 
 RETIRED_PREFIX = "retired:"
@@ -115,7 +116,7 @@ class Registry:
     def put(self, key: str, state: FileState) -> None:
         self.files[key] = state
 
-    def advance(self, positions: dict[tuple[str, str], int]) -> None:
+    def advance(self, positions: dict[Position, int]) -> None:
         """Record offsets the sink has accepted, keyed by (identity, source id).
 
         A position of an older incarnation of the file (before a copytruncate or an inode reuse) has
