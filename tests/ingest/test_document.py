@@ -1,9 +1,6 @@
-import datetime as dt
-
 import orjson
 import pytest
 
-from core.timefmt import utc_day
 from ingest.document import nest, serialize
 
 
@@ -40,22 +37,6 @@ def test_scalar_in_the_way_of_an_object_is_kept_and_tagged(event: dict) -> None:
 
 def test_serialize_is_compact_nested_json() -> None:
     assert orjson.loads(serialize({"a.b": 1, "c": [1, 2]})) == {"a": {"b": 1}, "c": [1, 2]}
-
-
-@pytest.mark.parametrize(
-    ("timestamp", "day"),
-    [
-        ("2026-11-22T01:02:03.123Z", dt.date(2026, 11, 22)),
-        ("2026-02-29T00:00:00.000Z", None),
-        ("2026/11/22T01:02:03Z", None),
-        ("yesterday", None),
-        ("", None),
-        (1763773323123, None),
-        (None, None),
-    ],
-)
-def test_the_day_a_document_is_stored_under(timestamp: object, day: dt.date | None) -> None:
-    assert utc_day(timestamp) == day
 
 
 def nested_list(depth: int) -> list:

@@ -1,4 +1,4 @@
-"""Alias lookup over flat and nested fields, and tagging, that every parser relies on."""
+"""Alias lookup over flat and nested fields, that every parser relies on."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from core.tags import add_tag
 from parsers.fields import MISSING, Alias, as_str, compile_aliases, find_first, head_keys, take_first
 
 
@@ -60,25 +59,6 @@ def test_take_first_removes_only_the_used_field() -> None:
     assert take_first(event, compile_aliases(["msg", "text"]), as_str) == "hello"
     assert event == {"msg": 3}
     assert take_first(event, compile_aliases(["nothing"]), as_str) is MISSING
-
-
-@pytest.mark.parametrize(
-    ("tags_before", "tags_after"),
-    [
-        (MISSING, ["t"]),
-        (None, ["t"]),
-        ([], ["t"]),
-        (["a"], ["a", "t"]),
-        (["t"], ["t"]),
-        ("prod", ["prod", "t"]),
-        ({"k": 1}, [{"k": 1}, "t"]),
-    ],
-)
-def test_add_tag_never_duplicates_and_keeps_source_tags(tags_before: Any, tags_after: list[Any]) -> None:
-    event: dict[str, Any] = {} if tags_before is MISSING else {"tags": tags_before}
-    add_tag(event, "t")
-    add_tag(event, "t")
-    assert event["tags"] == tags_after
 
 
 def test_head_keys_lists_flat_names_and_path_heads() -> None:
