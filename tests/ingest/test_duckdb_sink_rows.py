@@ -1,0 +1,138 @@
+"""The DuckDB sink's typed columns are exactly what one JSON path per column reads from the document.
+
+The sink extracts its columns from one parsed struct per document (speed); the reference here reads
+each column on its own with ``->>``, the plain meaning of the schema. Both run on the rows the sink
+stored, for the real loggers' corpus, the sample generator and documents built to trip a parser
+(columns of the wrong JSON type, keys differing only in case, nulls, huge numbers).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from ingest.batch import Batcher
+from ingest.config import BatchConfig
+from ingest.deadletter import DeadLetterFile
+from ingest.duckdb_sink import DuckDBSink
+from ingest.file_source import FileSource
+from ingest.pipeline import Pipeline, build_processors
+from ingest.registry import Registry
+from logferry.config import load_settings
+from logferry.sample import generate_lines
+from store.day_store import DayStore
+
+pytestmark = pytest.mark.integration
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+# One JSON path per column, over the stored document: the schema's columns as written by hand.
+COLUMNS_BY_PATH = """
+    doc->>'$.event.id',
+    CAST(doc->>'$."@timestamp"' AS TIMESTAMPTZ),
+    doc->>'$.log.level',
+    TRY_CAST(doc->'$.tags' AS VARCHAR[]),
+    doc->>'$.user.id',
+    doc->>'$.endpoint',
+    doc->>'$.url.path',
+    TRY_CAST(doc->>'$.http.response.status_code' AS INTEGER),
+    doc->>'$.http.response.status_class',
+    TRY_CAST(doc->>'$.event.duration' AS DOUBLE) / 1e6,
+    doc->>'$.service.name',
+    doc->>'$.error.type',
+    doc->>'$.message',
+    doc
+"""
+
+AWKWARD_EVENTS: list[dict[str, Any]] = [
+    {"log.level": {"nested": True}, "message": {"a": [1, 2]}, "tags": "not-a-list"},
+    {"log": "flat string", "Message": "upper", "message": "lower", "LOG.LEVEL": "loud"},
+    {"log.level": None, "message": None, "tags": [1, "a", None], "user.id": 42},
+    {"http.response.status_code": "200", "event.duration": "1500000", "endpoint": ["x"]},
+    {"http.response.status_code": 12345678901234567890123, "event.duration": 1e300, "url.path": 7.5},
+    {"http.response.status_code": 404.0, "event.duration": -0.0, "service.name": '\u00e9\n\u2028"q"'},
+    {"http.response": "flat", "error": {"type": None}, "url": [{"path": "/in-a-list"}]},
+    {"tags": [], "error.type": "", "message": "", "user": {"ID": "case", "id": "lower"}},
+    {"tags": [["nested"], {"o": 1}], "service": {"name": {"deep": "x"}}, "event.duration": True},
+]
+
+
+def stored_rows(events_dir: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Every stored row as the table holds it, and as one JSON path per column reads its ``doc``."""
+    store = DayStore(events_dir)
+    rows, by_path = [], []
+    for day in store.days():
+        con = store.connect(day)
+        try:
+            rows.extend(con.execute("SELECT * FROM events ORDER BY id").fetchall())
+            by_path.extend(con.execute(f"SELECT {COLUMNS_BY_PATH} FROM events ORDER BY id").fetchall())
+        finally:
+            con.close()
+    return rows, by_path
+
+
+def ingest_files(tmp_path: Path, paths: list[Path]) -> Path:
+    """The real pipeline (default processors, compiled chain where it applies) into a real day store."""
+    settings = load_settings(None, data_dir=tmp_path, input={"paths": [str(p) for p in paths]})
+    source = FileSource(settings.input, Registry(tmp_path / "registry.json"), once=True)
+    sink = DuckDBSink(DayStore(tmp_path / "events"), DeadLetterFile(tmp_path / "dl.ndjson"))
+    Pipeline(source, build_processors(settings), Batcher(settings.batch), sink).run(once=True)
+    return tmp_path / "events"
+
+
+def test_the_real_loggers_corpus_is_stored_with_the_columns_each_json_path_reads(tmp_path: Path) -> None:
+    logs = sorted(CORPUS.glob("*.log"))
+    assert len(logs) >= 10
+    rows, by_path = stored_rows(ingest_files(tmp_path, logs))
+    assert len(rows) >= 100
+    assert rows == by_path
+
+
+def test_the_sample_is_stored_with_the_columns_each_json_path_reads(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.log"
+    sample.write_bytes(b"".join(line + b"\n" for _, line in generate_lines(3000, seed=11)))
+    rows, by_path = stored_rows(ingest_files(tmp_path, [sample]))
+    assert len(rows) == 3000
+    assert {row[2] for row in rows} >= {"info", "error"}
+    assert any(row[7] is not None for row in rows) and any(row[9] is not None for row in rows)
+    assert rows == by_path
+
+
+def test_documents_built_to_trip_the_extraction_are_stored_with_the_columns_each_json_path_reads(
+    tmp_path: Path,
+) -> None:
+    sink = DuckDBSink(DayStore(tmp_path / "events"), DeadLetterFile(tmp_path / "dl.ndjson"))
+    batcher = Batcher(BatchConfig())
+    for i, fields in enumerate(AWKWARD_EVENTS):
+        batcher.feed({"@timestamp": f"2026-11-20T10:00:{i:02d}.000Z", "event.id": f"awkward-{i}", **fields})
+    batch = batcher.flush()
+    assert batch is not None
+    try:
+        sink.write(batch)
+    finally:
+        sink.close()
+    rows, by_path = stored_rows(tmp_path / "events")
+    assert len(rows) == len(AWKWARD_EVENTS)
+    assert rows == by_path
+
+
+def test_a_replayed_batch_and_an_id_twice_in_one_batch_are_stored_once(tmp_path: Path) -> None:
+    sink = DuckDBSink(DayStore(tmp_path / "events"), DeadLetterFile(tmp_path / "dl.ndjson"))
+    batcher = Batcher(BatchConfig())
+    for i in range(4):
+        batcher.feed({"@timestamp": f"2026-11-20T10:00:0{i}.000Z", "event.id": f"e{i}", "seq": i})
+    batcher.feed({"@timestamp": "2026-11-20T10:00:09.000Z", "event.id": "e0", "seq": 99})
+    batch = batcher.flush()
+    assert batch is not None
+    try:
+        sink.write(batch)
+        sink.write(batch)
+    finally:
+        sink.close()
+    rows, _ = stored_rows(tmp_path / "events")
+    assert [row[0] for row in rows] == ["e0", "e1", "e2", "e3"]
+    assert [orjson.loads(row[-1])["seq"] for row in rows] == [0, 1, 2, 3]
+    assert not (tmp_path / "dl.ndjson").exists() or (tmp_path / "dl.ndjson").read_bytes() == b""
