@@ -1226,11 +1226,13 @@ fn nest(event: Map) -> Step<Map> {
                 out.insert(key, value);
             }
         } else {
-            let parts: Vec<&str> = key.split('.').collect();
-            if parts.len() > 16 {
-                return Err(Decline);
+            let mut parts = [""; 16];
+            let mut count = 0;
+            for part in key.split('.') {
+                *parts.get_mut(count).ok_or(Decline)? = part;
+                count += 1;
             }
-            place(&mut out, &parts, value)?;
+            place(&mut out, &parts[..count], value)?;
         }
     }
     Ok(out)
@@ -1240,7 +1242,12 @@ fn place(node: &mut Map, path: &[&str], value: Value) -> Step<()> {
     let (last, parents) = path.split_last().ok_or(Decline)?;
     let mut node = node;
     for part in parents {
-        let child = node.entry((*part).to_string()).or_insert(Value::Null);
+        // Look up before inserting: a parent that exists (most do) costs no key allocation.
+        let index = match node.get_index_of(*part) {
+            Some(index) => index,
+            None => node.insert_full((*part).to_string(), Value::Null).0,
+        };
+        let (_, child) = node.get_index_mut(index).ok_or(Decline)?;
         if matches!(child, Value::Null) {
             *child = Value::Obj(Map::default());
         }

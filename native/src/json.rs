@@ -77,7 +77,12 @@ impl<'a> Reader<'a> {
         match self.peek().ok_or(())? {
             b'{' => {
                 self.pos += 1;
-                let mut map = Map::default();
+                // A log line's top level has a dozen or so keys: no rehash while it is read.
+                let mut map = if depth == 0 {
+                    Map::with_capacity_and_hasher(24, Default::default())
+                } else {
+                    Map::default()
+                };
                 self.skip_ws();
                 if self.peek() == Some(b'}') {
                     self.pos += 1;
@@ -205,19 +210,21 @@ impl<'a> Reader<'a> {
         let mut out: Vec<u8> = Vec::new();
         loop {
             let start = self.pos;
-            while let Some(b) = self.peek() {
-                if b == b'"' || b == b'\\' || b < 0x20 {
-                    break;
-                }
-                self.pos += 1;
-            }
-            out.extend_from_slice(&self.bytes[start..self.pos]);
+            self.pos = plain_run_end(self.bytes, start);
             match self.peek().ok_or(())? {
+                b'"' if out.is_empty() => {
+                    // The common case, no escape: one exact allocation, no copy through a buffer.
+                    let text = std::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| ())?;
+                    self.pos += 1;
+                    return Ok(text.to_owned());
+                }
                 b'"' => {
+                    out.extend_from_slice(&self.bytes[start..self.pos]);
                     self.pos += 1;
                     return String::from_utf8(out).map_err(|_| ());
                 }
                 b'\\' => {
+                    out.extend_from_slice(&self.bytes[start..self.pos]);
                     self.pos += 1;
                     let escape = self.peek().ok_or(())?;
                     self.pos += 1;
@@ -266,10 +273,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Int(n) => {
-            let mut buf = itoa_buf(*n);
-            out.append(&mut buf);
-        }
+        Value::Int(n) => write_int(out, *n),
         Value::Float(f) => write_float(out, *f),
         Value::Str(s) => write_str(out, s),
         Value::List(items) => {
@@ -299,8 +303,56 @@ pub fn write_map(out: &mut Vec<u8>, map: &Map) {
     out.push(b'}');
 }
 
-fn itoa_buf(n: i64) -> Vec<u8> {
-    n.to_string().into_bytes()
+/// Decimal digits of `n`, written in place (no `String` per number).
+fn write_int(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of `word` is zero (the classic SWAR test; exact, no false positives).
+fn has_zero_byte(word: u64) -> bool {
+    word.wrapping_sub(ONES) & !word & HIGHS != 0
+}
+
+/// Whether any byte of `word` is below 0x20.
+fn has_control_byte(word: u64) -> bool {
+    word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0
+}
+
+/// The index of the first byte from `start` on that JSON text must escape (`"`, `\\`, control
+/// characters), or `bytes.len()`: eight bytes per step, as most of a log line needs no escape.
+fn plain_run_end(bytes: &[u8], start: usize) -> usize {
+    let mut at = start;
+    while at + 8 <= bytes.len() {
+        let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+        if has_zero_byte(word ^ (ONES * u64::from(b'"')))
+            || has_zero_byte(word ^ (ONES * u64::from(b'\\')))
+            || has_control_byte(word)
+        {
+            break;
+        }
+        at += 8;
+    }
+    while at < bytes.len() && !matches!(bytes[at], b'"' | b'\\' | 0x00..=0x1f) {
+        at += 1;
+    }
+    at
 }
 
 /// orjson's float text: the shortest round-trip digits; an exponent is written `e+16` / `e-7`.
@@ -321,7 +373,12 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    loop {
+        let i = plain_run_end(bytes, start);
+        if i == bytes.len() {
+            break;
+        }
+        let b = bytes[i];
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -330,8 +387,7 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
             b'\t' => b"\\t",
             0x08 => b"\\b",
             0x0c => b"\\f",
-            0x00..=0x1f => b"",
-            _ => continue,
+            _ => b"",
         };
         out.extend_from_slice(&bytes[start..i]);
         if escape.is_empty() {

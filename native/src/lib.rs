@@ -14,6 +14,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+/// A chain pass allocates and frees a few dozen small strings and maps per line: mimalloc's
+/// thread-local free lists cost a fraction of glibc malloc's there (measured with callgrind).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A source event as the chain takes it: the line, and the source's metadata fields in order.
 type SourceEvent<'py> = (Bound<'py, PyBytes>, Vec<(String, Value)>);
 
