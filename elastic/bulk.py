@@ -149,23 +149,30 @@ def plan(
 def chunks(
     positions: Sequence[int], actions: Sequence[bytes], docs: Sequence[bytes], parts: int, max_bytes: int
 ) -> Iterator[list[int]]:
-    """Cut the positions into at most ``parts`` runs of about equal bytes, each under ``max_bytes``.
+    """Cut the positions into ``parts`` runs of about equal bytes (more only if a run would pass ``max_bytes``).
 
-    Order is kept inside and across runs; a document larger than ``max_bytes`` goes alone (it is
-    Elasticsearch's to refuse with a reason, not ours to drop). Sizes are summed in C (map,
-    accumulate, bisect): this runs for every batch.
+    Each cut is where the running total crosses its share, so no small remainder run is left to
+    go after the others. Order is kept inside and across runs; a document larger than
+    ``max_bytes`` goes alone (it is Elasticsearch's to refuse with a reason, not ours to drop).
+    Sizes are summed in C (map, accumulate, bisect): this runs for every batch.
     """
     if not positions:
         return
     sizes = map(add, map(len, map(actions.__getitem__, positions)), map(len, map(docs.__getitem__, positions)))
     ends = list(accumulate(map(add, sizes, repeat(2))))
-    target = min(max_bytes, max(1, -(-ends[-1] // max(parts, 1))))
-    start, base = 0, 0
-    while start < len(ends):
-        end = max(bisect_right(ends, base + target, lo=start), start + 1)
-        yield list(positions[start:end])
-        base = ends[end - 1]
-        start = end
+    total = ends[-1]
+    runs = min(len(ends), max(1, parts, -(-total // max_bytes)))
+    cuts = [0]
+    for k in range(1, runs):
+        cut = bisect_right(ends, total * k / runs)
+        cuts.append(min(max(cut, cuts[-1] + 1), len(ends) - (runs - k)))
+    cuts.append(len(ends))
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        while start < end:
+            base = ends[start - 1] if start else 0
+            stop = min(end, max(bisect_right(ends, base + max_bytes, lo=start), start + 1))
+            yield list(positions[start:stop])
+            start = stop
 
 
 def bulk_body(actions: Sequence[bytes], docs: Sequence[bytes], positions: Sequence[int]) -> bytes:

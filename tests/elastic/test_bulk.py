@@ -120,9 +120,24 @@ def test_chunks_split_evenly_in_order_and_bound_the_request_size() -> None:
     positions = list(range(10))
     assert list(chunks(positions, actions, docs, parts=1, max_bytes=10_000)) == [positions]
     assert list(chunks(positions, actions, docs, parts=2, max_bytes=10_000)) == [positions[:5], positions[5:]]
-    assert list(chunks(positions, actions, docs, parts=2, max_bytes=250)) == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+    bounded = list(chunks(positions, actions, docs, parts=2, max_bytes=250))
+    assert [p for run in bounded for p in run] == positions
+    assert all(len(run) <= 2 for run in bounded), bounded
     assert list(chunks([3, 7], actions, docs, parts=4, max_bytes=10_000)) == [[3], [7]]
     assert list(chunks([], actions, docs, parts=2, max_bytes=10_000)) == []
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_chunks_of_uneven_documents_are_exactly_as_many_as_requests_in_flight(parts: int) -> None:
+    """A greedy cut at total/parts left a small remainder run, sent after the others: a serial tail."""
+    docs = [b"x" * (50 + (i * 37) % 400) for i in range(5000)]
+    actions = [b'{"index":{"_index":"p-2026.11.22","_id":"abcdefghijklmnopqrstuv"}}'] * len(docs)
+    positions = list(range(len(docs)))
+    runs = list(chunks(positions, actions, docs, parts=parts, max_bytes=20 << 20))
+    assert len(runs) == parts
+    assert [p for run in runs for p in run] == positions
+    sizes = [sum(len(actions[i]) + len(docs[i]) + 2 for i in run) for run in runs]
+    assert max(sizes) - min(sizes) <= 2 * max(len(d) for d in docs) + 200
 
 
 def test_a_document_larger_than_the_request_bound_goes_alone_not_dropped() -> None:
