@@ -18,9 +18,8 @@ from ingest.batch import Batcher
 from ingest.config import BatchConfig
 from ingest.deadletter import DeadLetterFile
 from ingest.duckdb_sink import DuckDBSink
-from ingest.file_source import FileSource
-from ingest.pipeline import Pipeline, build_processors
-from ingest.registry import Registry
+from logferry.assemble import assemble
+from logferry.components import day_store
 from logferry.config import load_settings
 from logferry.sample import generate_lines
 from store.day_store import DayStore
@@ -75,12 +74,10 @@ def stored_rows(events_dir: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any
 
 
 def ingest_files(tmp_path: Path, paths: list[Path]) -> Path:
-    """The real pipeline (default processors, compiled chain where it applies) into a real day store."""
+    """``ingest`` as configured by default (compiled chain where it applies) into a real day store."""
     settings = load_settings(None, data_dir=tmp_path, input={"paths": [str(p) for p in paths]})
-    source = FileSource(settings.input, Registry(tmp_path / "registry.json"), once=True)
-    sink = DuckDBSink(DayStore(tmp_path / "events"), DeadLetterFile(tmp_path / "dl.ndjson"))
-    Pipeline(source, build_processors(settings), Batcher(settings.batch), sink).run(once=True)
-    return tmp_path / "events"
+    assemble(settings, once=True).run(once=True)
+    return day_store(settings).directory
 
 
 def test_the_real_loggers_corpus_is_stored_with_the_columns_each_json_path_reads(tmp_path: Path) -> None:
