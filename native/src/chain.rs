@@ -5,7 +5,7 @@
 //! insert goes to the end, overwrite keeps the place). Whatever a step cannot reproduce exactly
 //! returns `Err(Decline)`, and the whole line goes through the Python chain instead.
 
-use crate::json::{write_map, Map, Reader, Value};
+use crate::json::{write_str, write_value, Map, Reader, Value};
 use base64::Engine;
 use blake2::digest::{Update, VariableOutput};
 use regex::Regex;
@@ -1215,16 +1215,63 @@ fn event_id(source_id: &str, offset: i64) -> String {
 
 // ---------------------------------------------------------------- serialize (nest)
 
-/// `ingest.document.nest` for events without a conflict (a conflict is declined).
-fn nest(event: Map) -> Step<Map> {
-    let mut out = Map::with_capacity_and_hasher(event.len(), Default::default());
+/// A node of the nested document, borrowing the flat event's keys and values: nesting moves no
+/// value and allocates no key, and the document is written straight from it.
+enum Node<'a> {
+    Leaf(&'a Value),
+    Tree(Vec<(&'a str, Node<'a>)>),
+}
+
+impl<'a> Node<'a> {
+    /// This node as a tree to descend into or merge with, if it is an object (`None`: a scalar).
+    fn as_tree(&mut self) -> Option<&mut Vec<(&'a str, Node<'a>)>> {
+        if let Node::Leaf(Value::Obj(map)) = self {
+            *self = Node::Tree(
+                map.iter()
+                    .map(|(key, value)| (key.as_str(), Node::Leaf(value)))
+                    .collect(),
+            );
+        }
+        match self {
+            Node::Tree(entries) => Some(entries),
+            Node::Leaf(_) => None,
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Node::Leaf(value) => write_value(out, value),
+            Node::Tree(entries) => write_entries(out, entries),
+        }
+    }
+}
+
+fn write_entries(out: &mut Vec<u8>, entries: &[(&str, Node<'_>)]) {
+    out.push(b'{');
+    for (i, (key, node)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, key);
+        out.push(b':');
+        node.write(out);
+    }
+    out.push(b'}');
+}
+
+fn slot<'t, 'a>(entries: &'t mut Vec<(&'a str, Node<'a>)>, key: &str) -> Option<&'t mut Node<'a>> {
+    entries
+        .iter_mut()
+        .find(|(name, _)| *name == key)
+        .map(|(_, node)| node)
+}
+
+/// `ingest.document.nest` then orjson, for events without a conflict (a conflict is declined).
+fn write_nested(out: &mut Vec<u8>, event: &Map) -> Step<()> {
+    let mut root: Vec<(&str, Node<'_>)> = Vec::with_capacity(event.len());
     for (key, value) in event {
-        if key == "@timestamp" || !key.contains('.') {
-            if out.contains_key(&key) {
-                place(&mut out, &[key.as_str()], value)?;
-            } else {
-                out.insert(key, value);
-            }
+        if key == "@timestamp" || !key.as_bytes().contains(&b'.') {
+            place(&mut root, &[key.as_str()], value)?;
         } else {
             let mut parts = [""; 16];
             let mut count = 0;
@@ -1232,51 +1279,54 @@ fn nest(event: Map) -> Step<Map> {
                 *parts.get_mut(count).ok_or(Decline)? = part;
                 count += 1;
             }
-            place(&mut out, &parts[..count], value)?;
+            place(&mut root, &parts[..count], value)?;
         }
     }
-    Ok(out)
+    write_entries(out, &root);
+    Ok(())
 }
 
-fn place(node: &mut Map, path: &[&str], value: Value) -> Step<()> {
+fn place<'a>(root: &mut Vec<(&'a str, Node<'a>)>, path: &[&'a str], value: &'a Value) -> Step<()> {
     let (last, parents) = path.split_last().ok_or(Decline)?;
-    let mut node = node;
+    let mut node = root;
     for part in parents {
-        // Look up before inserting: a parent that exists (most do) costs no key allocation.
-        let index = match node.get_index_of(*part) {
-            Some(index) => index,
-            None => node.insert_full((*part).to_string(), Value::Null).0,
-        };
-        let (_, child) = node.get_index_mut(index).ok_or(Decline)?;
-        if matches!(child, Value::Null) {
-            *child = Value::Obj(Map::default());
+        if slot(node, part).is_none() {
+            node.push((part, Node::Tree(Vec::new())));
         }
-        match child {
-            Value::Obj(map) => node = map,
-            _ => return Err(Decline), // a scalar where an object is needed: a conflict
+        let child = slot(node, part).ok_or(Decline)?;
+        if matches!(child, Node::Leaf(Value::Null)) {
+            *child = Node::Tree(Vec::new());
         }
+        // a scalar where an object is needed: a conflict
+        node = child.as_tree().ok_or(Decline)?;
     }
-    match node.get_mut(*last) {
-        None | Some(Value::Null) => {
-            node.insert((*last).to_string(), value);
-        }
-        Some(Value::Obj(existing)) => match value {
-            Value::Obj(other) => merge(existing, other),
-            _ => return Err(Decline),
+    match slot(node, last) {
+        None => node.push((last, Node::Leaf(value))),
+        Some(existing) => match existing {
+            Node::Leaf(Value::Null) => *existing = Node::Leaf(value),
+            Node::Tree(_) | Node::Leaf(Value::Obj(_)) => match value {
+                Value::Obj(other) => merge(existing.as_tree().ok_or(Decline)?, other),
+                _ => return Err(Decline),
+            },
+            Node::Leaf(_) => *existing = Node::Leaf(value),
         },
-        Some(slot) => *slot = value,
     }
     Ok(())
 }
 
-fn merge(into: &mut Map, other: Map) {
+fn merge<'a>(into: &mut Vec<(&'a str, Node<'a>)>, other: &'a Map) {
     for (key, value) in other {
-        match (into.get_mut(&key), value) {
-            (Some(Value::Obj(existing)), Value::Obj(more)) => merge(existing, more),
-            (_, value) => {
-                into.insert(key, value);
+        let Some(existing) = slot(into, key) else {
+            into.push((key.as_str(), Node::Leaf(value)));
+            continue;
+        };
+        if let Value::Obj(more) = value {
+            if let Some(entries) = existing.as_tree() {
+                merge(entries, more);
+                continue;
             }
         }
+        *existing = Node::Leaf(value);
     }
 }
 
@@ -1456,9 +1506,8 @@ impl Chain {
                 .collect(),
             _ => Vec::new(),
         };
-        let nested = nest(event)?;
-        let mut doc = Vec::with_capacity(raw.len() + 256);
-        write_map(&mut doc, &nested);
+        let mut doc = Vec::with_capacity(raw.len() + 512);
+        write_nested(&mut doc, &event)?;
         Ok(Output {
             doc,
             event_id: id,
