@@ -47,8 +47,9 @@ from elastic.naming import DailyIndex
 from elastic.templates import install_template
 from ingest.batch import Batch, Batcher
 from ingest.file_source import FileSource
-from ingest.pipeline import Pipeline, build_processors
+from ingest.pipeline import Pipeline
 from ingest.registry import Registry
+from logferry.assemble import build_processors
 from logferry.config import load_settings
 from logferry.sample import generate_lines
 

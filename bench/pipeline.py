@@ -23,8 +23,9 @@ from ingest.batch import Batcher
 from ingest.deadletter import DeadLetterFile
 from ingest.duckdb_sink import DuckDBSink
 from ingest.file_source import FileSource
-from ingest.pipeline import Pipeline, build_processors
+from ingest.pipeline import Pipeline
 from ingest.registry import Registry
+from logferry.assemble import build_processors
 from logferry.config import load_settings
 from logferry.sample import generate_lines
 from store.day_store import DayStore

@@ -26,8 +26,6 @@ from core.retry import RetryPolicy
 from core.tags import add_tag
 from ingest import native_chain
 from ingest.batch import Batch, Batcher
-from logferry.config import Settings
-from logferry.stages import PROCESSORS
 
 log = logging.getLogger("logferry.pipeline")
 
@@ -61,15 +59,6 @@ class Sink(Protocol):
         """Return when every event is durably accepted or dead-lettered; raise a retriable error if not."""
 
     def close(self) -> None: ...
-
-
-def build_processors(settings: Settings, names: list[str] | None = None) -> list[tuple[str, ProcessorFn]]:
-    """Instantiate the configured processors in order, each with its own config section."""
-    chain = []
-    for name in settings.pipeline if names is None else names:
-        cls = PROCESSORS[name]
-        chain.append((name, cls(getattr(settings.processors, name))))
-    return chain
 
 
 @dataclass

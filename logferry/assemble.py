@@ -18,8 +18,9 @@ from core.keys import RAW
 from ingest.batch import Batcher
 from ingest.document import serialize
 from ingest.kafka_wire import RestoreShipperHost
-from ingest.pipeline import Pipeline, build_processors, terminal_progress
+from ingest.pipeline import Pipeline, terminal_progress
 from logferry.config import Settings
+from logferry.stages import PROCESSORS
 
 RESTORE_HOST = "restore_shipper_host"
 
@@ -50,6 +51,18 @@ def processors_for(settings: Settings) -> list[tuple[str, ProcessorFn]]:
     chain = build_processors(settings)
     if settings.source.type == "kafka":
         return with_shipper_host(chain)
+    return chain
+
+
+def build_processors(settings: Settings, names: list[str] | None = None) -> list[tuple[str, ProcessorFn]]:
+    """Instantiate the configured processors in order, each with its own config section.
+
+    Built here, not in the pipeline: the pipeline runs whatever chain it is given and never reads settings.
+    """
+    chain = []
+    for name in settings.pipeline if names is None else names:
+        cls = PROCESSORS[name]
+        chain.append((name, cls(getattr(settings.processors, name))))
     return chain
 
 

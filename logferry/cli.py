@@ -16,26 +16,30 @@ from logferry.command_groups import LazyCommand, LazyGroup
 
 COMMANDS: dict[str, LazyCommand] = {
     "ingest": LazyCommand(
-        "ingest.commands:ingest", "Read files (or stdin) to the end once into DuckDB, checkpoint and exit."
+        "logferry.commands.ingest:ingest", "Read files (or stdin) to the end once into DuckDB, checkpoint and exit."
     ),
     "run": LazyCommand(
-        "ingest.commands:run", "Tail the configured inputs into DuckDB until stopped, serving the query API."
+        "logferry.commands.ingest:run", "Tail the configured inputs into DuckDB until stopped, serving the query API."
     ),
-    "demo": LazyCommand("ingest.commands:demo", "Generate a realistic sample, ingest it and show what landed."),
-    "config": LazyCommand("logferry.config_command:config", "Print the example configuration or the effective one."),
+    "demo": LazyCommand(
+        "logferry.commands.ingest:demo", "Generate a realistic sample, ingest it and show what landed."
+    ),
+    "config": LazyCommand("logferry.commands.config:config", "Print the example configuration or the effective one."),
     "serve": LazyCommand(
-        "query.commands:serve", "Serve the query API (OpenAPI at /docs) over DuckDB or Elasticsearch."
+        "logferry.commands.query:serve", "Serve the query API (OpenAPI at /docs) over DuckDB or Elasticsearch."
     ),
-    "search": LazyCommand("query.commands:search", "Events matching a query and the filter options, newest first."),
-    "stats": LazyCommand("query.commands:stats", "Counts over time, e.g. errors per hour by endpoint."),
+    "search": LazyCommand(
+        "logferry.commands.query:search", "Events matching a query and the filter options, newest first."
+    ),
+    "stats": LazyCommand("logferry.commands.query:stats", "Counts over time, e.g. errors per hour by endpoint."),
     "ship": LazyCommand(
-        "ingest.scaleout_commands:ship", "Follow files and ship their lines to Kafka or Elasticsearch."
+        "logferry.commands.scaleout:ship", "Follow files and ship their lines to Kafka or Elasticsearch."
     ),
     "index": LazyCommand(
-        "ingest.scaleout_commands:index", "Consume the shippers' Kafka topic as one of a group of indexers."
+        "logferry.commands.scaleout:index", "Consume the shippers' Kafka topic as one of a group of indexers."
     ),
     "retention": LazyCommand(
-        "ingest.retention:retention", "Delete Elasticsearch indices and DuckDB day files older than N days."
+        "logferry.commands.retention:retention", "Delete Elasticsearch indices and DuckDB day files older than N days."
     ),
 }
 

@@ -1,6 +1,6 @@
 """Click groups of the ``logferry`` command: whole summaries, commands imported on use, global options anywhere.
 
-Kept apart from ``logferry/cli.py`` so the command modules (``query/commands.py``, ``logferry/config_command.py``)
+Kept apart from ``logferry/cli.py`` so the command modules (``logferry/commands/``)
 can use the same group class without importing the top-level command.
 """
 

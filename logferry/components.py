@@ -20,8 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from ingest.pipeline import Sink, Source
     from logferry.config import Settings
+    from query.backend import Backend
     from store.day_store import DayStore
 
 
@@ -129,6 +132,36 @@ def day_store(settings: Settings) -> DayStore:
 
     duckdb = settings.duckdb
     return DayStore(settings.resolve(duckdb.directory), duckdb.memory_limit, duckdb.threads)
+
+
+def query_backend(settings: Settings) -> Backend:
+    """The store ``[api] backend`` names, read with the same ``[duckdb]`` / ``[elasticsearch]`` the sink writes."""
+    if settings.api.backend == "elasticsearch":
+        from elastic.connection import elasticsearch_client
+        from query.es_backend import ElasticsearchBackend
+
+        es = settings.elasticsearch
+        return ElasticsearchBackend(
+            elasticsearch_client(es),
+            es.index_prefix,
+            timeout=settings.api.query_timeout,
+            date_pattern=es.index_date_pattern,
+        )
+    from query.duckdb_backend import DuckDBBackend
+
+    return DuckDBBackend(day_store(settings), timeout=settings.api.query_timeout)
+
+
+def query_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
+    """The query API of ``[api]`` over ``backend`` (the configured one when not given).
+
+    An ``endpoint`` filter is templated as ``[processors.template_endpoint]`` templates paths at ingest.
+    """
+    from enrich.endpoint import TemplateEndpoint
+    from query.app import create_app
+
+    templater = TemplateEndpoint(settings.processors.template_endpoint).template
+    return create_app(settings.api, backend if backend is not None else query_backend(settings), templater=templater)
 
 
 def shipper_host(settings: Settings) -> str:

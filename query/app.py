@@ -7,6 +7,7 @@ the docs, the error handlers and the request metrics.
 
 from __future__ import annotations
 
+import importlib.metadata
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,30 +17,32 @@ from fastapi.params import Depends
 from fastapi.responses import JSONResponse, Response
 
 from core.errors import QueryError
-from enrich.endpoint import TemplateEndpoint
-from logferry import __version__
-from logferry.config import Settings
 from query.api_params import UNAUTHORIZED, RequireApiKey
-from query.backend import Backend, BackendUnavailable, QueryTimeout, backend_from_settings
+from query.backend import Backend, BackendUnavailable, QueryTimeout
+from query.config import ApiConfig
 from query.docs import install_docs
+from query.filters import EndpointTemplater
 from query.metrics import API_LATENCY, API_REQUESTS
 from query.routes import events, health, stats
 
 
-def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
-    """The API over ``backend`` (built from ``settings`` when not given)."""
-    api = settings.api
+def create_app(api: ApiConfig, backend: Backend, *, templater: EndpointTemplater) -> FastAPI:
+    """The API of ``[api]`` over ``backend``; ``templater`` turns an ``endpoint`` filter's path into its route.
+
+    It takes what it serves, not the settings: building the backend from config is the roof's job
+    (``logferry.components.query_app``).
+    """
     app = FastAPI(
         title="logferry query API",
-        version=__version__,
+        version=importlib.metadata.version("logferry"),
         description="Search shipped log events and count errors, over DuckDB or Elasticsearch.",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.backend = backend if backend is not None else backend_from_settings(settings)
+    app.state.backend = backend
     app.state.api_config = api
-    app.state.templater = TemplateEndpoint(settings.processors.template_endpoint).template
+    app.state.templater = templater
 
     guard: list[Depends] = [Security(RequireApiKey(api.api_key))] if api.api_key else []
     refused: dict[int | str, dict[str, Any]] | None = UNAUTHORIZED if api.api_key else None

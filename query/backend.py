@@ -1,11 +1,9 @@
-"""One interface, two stores: what the API asks of a backend, and how one is built from settings."""
+"""One interface, two stores: what the API asks of a backend (``logferry.components.query_backend`` builds one)."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from logferry.components import day_store
-from logferry.config import Settings
 from query.duckdb_backend import DuckDBBackend
 from query.es_backend import ElasticsearchBackend
 from query.filters import Filters
@@ -17,7 +15,6 @@ __all__ = [
     "DuckDBBackend",
     "ElasticsearchBackend",
     "QueryTimeout",
-    "backend_from_settings",
 ]
 
 
@@ -39,16 +36,3 @@ class Backend(Protocol):
     def top(self, f: Filters, field: str, size: int, errors: bool) -> dict[str, Any]: ...
 
     def latency(self, f: Filters, by: str | None, size: int) -> dict[str, Any]: ...
-
-
-def backend_from_settings(settings: Settings) -> Backend:
-    """The backend ``settings.api.backend`` names, configured like the sink that writes it."""
-    if settings.api.backend == "elasticsearch":
-        from elastic.connection import elasticsearch_client
-
-        es = settings.elasticsearch
-        client = elasticsearch_client(es)
-        return ElasticsearchBackend(
-            client, es.index_prefix, timeout=settings.api.query_timeout, date_pattern=es.index_date_pattern
-        )
-    return DuckDBBackend(day_store(settings), timeout=settings.api.query_timeout)

@@ -2,7 +2,7 @@
 
 ``FilterQuery`` is the one list of them: the API's query parameters (``query/api_params.py`` declares the
 model as a query dependency) and, through ``FILTER_PARAMS``, the options of ``logferry search`` and
-``logferry stats errors`` (``query/commands.py``).
+``logferry stats errors`` (``logferry/commands/query.py``).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from elastic.naming import DailyIndex
 from elastic.templates import install_template
+from logferry.components import query_app
 from logferry.config import load_settings
-from query.app import create_app
 from query.es_backend import MAX_LISTED_INDICES, ElasticsearchBackend
 
 pytestmark = [pytest.mark.integration, pytest.mark.elasticsearch]
@@ -56,7 +56,7 @@ def test_a_long_range_counts_neither_dead_letters_nor_another_deployments_events
 ) -> None:
     daily = three_kinds_of_index
     settings = load_settings(None, data_dir=tmp_path)
-    api = TestClient(create_app(settings, ElasticsearchBackend(es_client, daily.prefix)))
+    api = TestClient(query_app(settings, ElasticsearchBackend(es_client, daily.prefix)))
     params = {"from": f"now-{MAX_LISTED_INDICES + 10}d", "to": "now+1d", "size": 100}
     events = api.get("/api/v1/events", params=params).json()
     assert sorted(e["message"] for e in events["events"]) == sorted(

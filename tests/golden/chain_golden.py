@@ -80,7 +80,7 @@ def chain_settings(name: str) -> Settings:
 
 
 def build_chain(config: Settings) -> list[tuple[str, Processor]]:
-    """The configured processors in order, as ``ingest.pipeline.build_processors`` builds them."""
+    """The configured processors in order, as ``logferry.assemble.build_processors`` builds them."""
     return [(name, PROCESSORS[name](getattr(config.processors, name))) for name in config.pipeline]
 
 

@@ -20,8 +20,9 @@ from ingest import native_chain
 from ingest.batch import Batch, Batcher
 from ingest.document import serialize
 from ingest.file_source import FileSource
-from ingest.pipeline import Pipeline, build_processors
+from ingest.pipeline import Pipeline
 from ingest.registry import Registry
+from logferry.assemble import build_processors
 from logferry.config import Settings, load_settings
 from logferry.sample import generate_lines
 from tests.conftest import services_required

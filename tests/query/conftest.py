@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from logferry.components import query_app
 from logferry.config import Settings, load_settings
-from query.app import create_app
 from query.backend import Backend, DuckDBBackend, ElasticsearchBackend
 from store.day_store import DayStore
 from tests.query.query_corpus import Truth, documents, es_client_or_skip, generate, load_duckdb, load_elasticsearch
@@ -59,4 +59,4 @@ def backend(request: pytest.FixtureRequest, corpus_settings: Settings) -> Backen
 
 @pytest.fixture(scope="session")
 def api(backend: Backend, corpus_settings: Settings) -> TestClient:
-    return TestClient(create_app(corpus_settings, backend))
+    return TestClient(query_app(corpus_settings, backend))

@@ -13,8 +13,8 @@ from ingest.batch import Batcher
 from ingest.config import BatchConfig
 from ingest.deadletter import DeadLetterFile
 from ingest.duckdb_sink import DuckDBSink
+from logferry.components import query_app
 from logferry.config import Settings, load_settings
-from query.app import create_app
 from query.backend import DuckDBBackend
 from store.day_store import DayStore
 from tests.query.query_corpus import END, START
@@ -26,7 +26,7 @@ KEY = "s3cret-key"
 
 @pytest.fixture(scope="module")
 def duck_api(corpus_settings: Settings) -> TestClient:
-    return TestClient(create_app(corpus_settings, DuckDBBackend(DayStore(corpus_settings.data_dir / "events"))))
+    return TestClient(query_app(corpus_settings, DuckDBBackend(DayStore(corpus_settings.data_dir / "events"))))
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def keyed_api(corpus_settings: Settings) -> TestClient:
     settings = Settings.model_validate(
         {**corpus_settings.model_dump(), "api": {**corpus_settings.api.model_dump(), "api_key": KEY}}
     )
-    return TestClient(create_app(settings))
+    return TestClient(query_app(settings))
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,7 @@ def test_readyz_is_503_when_another_process_holds_the_file(tmp_path: Path) -> No
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        api = TestClient(create_app(load_settings(None, data_dir=tmp_path)))
+        api = TestClient(query_app(load_settings(None, data_dir=tmp_path)))
         resp = api.get("/readyz")
         assert resp.status_code == 503
         assert "one writing process" in resp.json()["detail"]
@@ -157,7 +157,7 @@ def test_same_process_reader_reads_through_the_writers_open_file(tmp_path: Path)
     try:
         batcher.feed({"@timestamp": "2026-03-10T01:00:00.000Z", "event.id": "a", "log.level": "error"})
         sink.write(batcher.flush())  # type: ignore[arg-type]
-        api = TestClient(create_app(load_settings(None, data_dir=tmp_path)))
+        api = TestClient(query_app(load_settings(None, data_dir=tmp_path)))
         assert api.get("/api/v1/events", params=params).json()["total"] == 1
         batcher.feed({"@timestamp": "2026-03-10T02:00:00.000Z", "event.id": "b"})
         sink.write(batcher.flush())  # type: ignore[arg-type]

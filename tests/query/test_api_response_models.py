@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from logferry.components import query_app
 from logferry.config import Settings
-from query.app import create_app
 from query.backend import DuckDBBackend
 from query.filters import Filters
 from store.day_store import DayStore
@@ -40,7 +40,7 @@ class DuckDBBackendOfANewerRelease(DuckDBBackend):
 @pytest.fixture(scope="module")
 def newer_backend_api(corpus_settings: Settings) -> TestClient:
     backend = DuckDBBackendOfANewerRelease(DayStore(corpus_settings.data_dir / "events"))
-    return TestClient(create_app(corpus_settings, backend))
+    return TestClient(query_app(corpus_settings, backend))
 
 
 def test_answers_carry_only_the_keys_the_models_declare(newer_backend_api: TestClient) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from logferry.components import query_app
 from logferry.config import load_settings
-from query.app import create_app
 
 pytestmark = pytest.mark.integration
 KEY = "s3cret-key"
@@ -27,7 +27,7 @@ OPEN = {"/healthz"}
 
 def client(data_dir: Path, api_key: str | None) -> TestClient:
     data_dir.mkdir(parents=True, exist_ok=True)
-    return TestClient(create_app(load_settings(None, data_dir=data_dir, api={"api_key": api_key})))
+    return TestClient(query_app(load_settings(None, data_dir=data_dir, api={"api_key": api_key})))
 
 
 def operations(document: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from logferry.components import query_app
 from logferry.config import load_settings
-from query.app import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ LOCAL_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|\burl\s*:\s
 def docs_client(data_dir: Path, api_key: str | None) -> TestClient:
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = load_settings(None, data_dir=data_dir, api={"api_key": api_key})
-    return TestClient(create_app(settings))
+    return TestClient(query_app(settings))
 
 
 @pytest.mark.parametrize("api_key", [None, "s3cret"])

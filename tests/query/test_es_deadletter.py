@@ -17,10 +17,9 @@ from core.keys import RAW, SOURCE_ID
 from core.outcomes import DEAD_LETTERED
 from ingest.batch import Batch, Batcher
 from ingest.config import BatchConfig
-from ingest.pipeline import build_processors
-from logferry.components import ElasticsearchSinkConfig
+from logferry.assemble import build_processors
+from logferry.components import ElasticsearchSinkConfig, query_app
 from logferry.config import load_settings
-from query.app import create_app
 from query.es_backend import MAX_LISTED_INDICES, ElasticsearchBackend
 
 pytestmark = [pytest.mark.integration, pytest.mark.elasticsearch]
@@ -73,7 +72,7 @@ def api_with_a_dead_letter(es_url: str, es_client: Elasticsearch, index_prefix: 
     es_client.indices.refresh(index=f"{index_prefix}-*")
     dead = es_client.count(index=f"{index_prefix}-deadletter")["count"]
     assert dead == 1, "the fixture must leave a dead letter to be (not) counted"
-    return TestClient(create_app(settings, ElasticsearchBackend(es_client, index_prefix)))
+    return TestClient(query_app(settings, ElasticsearchBackend(es_client, index_prefix)))
 
 
 @pytest.mark.parametrize("days", [MAX_LISTED_INDICES + 5, 400, 700_000])

@@ -9,9 +9,9 @@ import click
 import pytest
 from fastapi.testclient import TestClient
 
+from logferry.commands.query import errors, search
+from logferry.components import query_app
 from logferry.config import load_settings
-from query.app import create_app
-from query.commands import errors, search
 from query.filters import FILTER_PARAMS
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ NOT_FILTERS_CLI = {"url", "api-key", "json", "limit", "interval", "by", "top", "
 
 def api_parameters(tmp_path: Path) -> dict[str, set[str]]:
     settings = load_settings(None, data_dir=tmp_path)
-    schema = TestClient(create_app(settings)).get("/openapi.json").json()
+    schema = TestClient(query_app(settings)).get("/openapi.json").json()
     return {route: {p["name"] for p in schema["paths"][route]["get"]["parameters"]} for route in NOT_FILTERS_API}
 
 
@@ -51,7 +51,7 @@ def test_every_endpoint_and_both_query_commands_take_exactly_the_table(tmp_path:
 
 def test_api_and_cli_describe_each_filter_the_same_way(tmp_path: Path) -> None:
     settings = load_settings(None, data_dir=tmp_path)
-    schema = TestClient(create_app(settings)).get("/openapi.json").json()
+    schema = TestClient(query_app(settings)).get("/openapi.json").json()
     api_help = {p["name"]: p.get("description") for p in schema["paths"]["/api/v1/events"]["get"]["parameters"]}
     cli_help = {opt[2:]: param.help for param in search.params if isinstance(param, click.Option) for opt in param.opts}
     for p in FILTER_PARAMS:

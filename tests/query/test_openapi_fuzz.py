@@ -13,8 +13,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
+from logferry.components import query_app
 from logferry.config import load_settings
-from query.app import create_app
 from store.day_store import DayStore
 from tests.query.query_corpus import documents, generate, load_duckdb
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 # The schema is needed at collection time; the data is loaded by the fixture before any call
 # (the DuckDB backend opens the day files per request).
 DATA_DIR = Path(tempfile.mkdtemp(prefix="logferry-fuzz-"))
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(load_settings(None, data_dir=DATA_DIR)))
+schema = schemathesis.openapi.from_asgi("/openapi.json", query_app(load_settings(None, data_dir=DATA_DIR)))
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from elasticsearch import Elasticsearch
 from core.keys import RAW, SOURCE_ID
 from ingest.batch import Batch, Batcher
 from ingest.config import BatchConfig
-from ingest.pipeline import build_processors
+from logferry.assemble import build_processors
 from logferry.config import load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

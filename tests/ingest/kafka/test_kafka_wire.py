@@ -17,8 +17,8 @@ from ingest.kafka_wire import (
     event_from_record,
     record_headers,
 )
-from ingest.pipeline import Pipeline, build_processors
-from logferry.assemble import processors_for
+from ingest.pipeline import Pipeline
+from logferry.assemble import build_processors, processors_for
 from logferry.config import load_settings
 
 SHIPPER = b"shipper-7"

@@ -55,7 +55,7 @@ def serve(
 
     from core.errors import ConfigError
     from elastic.naming import validate_prefix
-    from query.app import create_app
+    from logferry.components import query_app
 
     settings = settings_for(
         ctx,
@@ -69,7 +69,7 @@ def serve(
         except ConfigError as exc:
             raise click.UsageError(str(exc)) from None
     click.echo(f"serving the {settings.api.backend} backend on http://{settings.api.host}:{settings.api.port}/docs")
-    uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+    uvicorn.run(query_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
 
 
 def filter_options(*, q_argument: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -138,14 +138,14 @@ class _Query:
     def _local(self, route: str, params: dict[str, Any]) -> dict[str, Any]:
         from core.errors import LogferryError, QueryError
         from enrich.endpoint import TemplateEndpoint
-        from query.backend import backend_from_settings
+        from logferry.components import query_backend
         from query.filters import filters_from_params
         from query.timerange import interval_ms
 
         settings = settings_for(self.ctx)
         require_data_dir(settings)
         if self._backend is None:
-            self._backend = backend_from_settings(settings)
+            self._backend = query_backend(settings)
         templater = TemplateEndpoint(settings.processors.template_endpoint).template
         try:
             f = filters_from_params(params, templater=templater)

@@ -21,7 +21,7 @@ from core.outcomes import DEAD_LETTERED
 from ingest.pipeline import Pipeline, RunStats, Sink
 from logferry.assemble import assemble
 from logferry.command_settings import settings_for
-from logferry.components import day_store
+from logferry.components import day_store, query_app
 from logferry.config import Settings
 from logferry.sample import write_sample
 
@@ -116,10 +116,8 @@ def start_api_thread(settings: Settings, stop: threading.Event) -> None:
     """Serve the query API beside the pipeline; it takes turns with the writer (``StoreGate``)."""
     import uvicorn
 
-    from query.app import create_app
-
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+        uvicorn.Config(query_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
     )
 
     def stop_with_pipeline() -> None:

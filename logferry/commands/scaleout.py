@@ -15,8 +15,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from ingest.commands import configure_logging, run_pipeline, summary
 from logferry.command_settings import settings_for
+from logferry.commands.ingest import configure_logging, run_pipeline, summary
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
