@@ -5,6 +5,10 @@ on disk when the process is killed, and a full disk has one less place to fail. 
 store itself (disk full, I/O error, a database DuckDB invalidated after one) is raised as
 retriable after closing every connection, so the retry reconnects and the offsets do not move;
 only a document DuckDB refuses on its own goes to the dead-letter file.
+
+Each document is parsed once into the fields the typed columns read (``store.day_store``), and a
+batch goes in by a plain INSERT; only a batch the primary key refuses (a replay) pays for
+INSERT OR IGNORE, so a replay still stores nothing twice.
 """
 
 from __future__ import annotations
