@@ -29,7 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES_SCRIPT = REPO_ROOT / "scripts" / "services"
 LOOPBACK = "127.0.0.1"
 
-ELASTICSEARCH_FIXTURES = frozenset({"es_url", "es_client", "index_prefix", "es_control"})
+ELASTICSEARCH_FIXTURES = frozenset({"es_url", "es_client", "index_prefix"})
 KAFKA_FIXTURES = frozenset({"kafka_bootstrap", "kafka_admin", "kafka_topic", "kafka_group_id"})
 SERVICE_MARKERS = ("elasticsearch", "kafka")
 
@@ -137,31 +137,6 @@ def index_prefix(es_client: Elasticsearch) -> Iterator[str]:
     es_client.options(ignore_status=404).indices.delete_template(name=pattern)
     es_client.options(ignore_status=404).cluster.delete_component_template(name=pattern)
     es_client.indices.delete(index=pattern, expand_wildcards="all", ignore_unavailable=True, allow_no_indices=True)
-
-
-class EsControl:
-    """Stops and starts the script-managed Elasticsearch, e.g. for outage tests."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def stop(self) -> None:
-        result = run_services_script("stop-es")
-        assert result.returncode == 0, f"scripts/services stop-es failed:\n{result.stderr}"
-
-    def start(self) -> None:
-        result = run_services_script("start-es")
-        assert result.returncode == 0, f"scripts/services start-es failed:\n{result.stderr}"
-
-
-@pytest.fixture
-def es_control(es_url: str, es_managed: bool) -> Iterator[EsControl]:
-    """Stop/start Elasticsearch during a test; it is running again when the test ends."""
-    if not es_managed:
-        pytest.skip("ELASTICSEARCH_URL points at an external server that these tests cannot stop")
-    control = EsControl(es_url)
-    yield control
-    control.start()
 
 
 # ---------------------------------------------------------------- Kafka

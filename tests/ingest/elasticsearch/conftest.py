@@ -8,10 +8,7 @@ outage test stops and starts its own node on another port (``private_es``), so t
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,9 +20,7 @@ from ingest.batch import Batch, Batcher
 from ingest.config import BatchConfig
 from logferry.assemble import build_processors
 from logferry.config import load_settings
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-SERVICES = REPO_ROOT / "scripts" / "services"
+from tests.outage import PrivateServer, private_server
 
 
 def make_batch(lines: Sequence[bytes | dict[str, Any]], source_id: str = "1:2:test") -> Batch:
@@ -60,47 +55,11 @@ def all_docs(client: Elasticsearch, index: str) -> list[dict[str, Any]]:
     return list(scan(client, index=index, query={"query": {"match_all": {}}}, size=2000))
 
 
-@dataclass
-class PrivateEs:
-    """A script-managed Elasticsearch node of this test module only, on its own ports."""
-
-    port: int
-    env: dict[str, str]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _services(self, *args: str) -> None:
-        result = subprocess.run(
-            [str(SERVICES), *args], env=self.env, capture_output=True, text=True, timeout=600, check=False
-        )
-        assert result.returncode == 0, f"scripts/services {' '.join(args)} failed:\n{result.stderr[-3000:]}"
-
-    def start(self) -> None:
-        self._services("up", "es")
-
-    def stop(self) -> None:
-        self._services("down", "es")
-
-
 @pytest.fixture(scope="module")
-def private_es() -> Iterator[PrivateEs]:
+def private_es() -> Iterator[PrivateServer]:
     if os.environ.get("ELASTICSEARCH_URL"):
         pytest.skip("ELASTICSEARCH_URL points at an external server; the outage test needs a node it can stop")
     port = int(os.environ.get("LOGFERRY_TEST_OUTAGE_ES_PORT", "9250"))
-    env = {
-        **os.environ,
-        "LOGFERRY_ES_PORT": str(port),
-        "LOGFERRY_ES_TRANSPORT_PORT": str(port + 100),
-        "LOGFERRY_ES_HEAP": os.environ.get("LOGFERRY_TEST_OUTAGE_ES_HEAP", "512m"),
-    }
-    node = PrivateEs(port, env)
-    try:
-        node.start()
-    except AssertionError as error:
-        pytest.skip(f"could not start a private Elasticsearch node on port {port}: {error}")
-    try:
-        yield node
-    finally:
-        node.stop()
+    heap = os.environ.get("LOGFERRY_TEST_OUTAGE_ES_HEAP", "512m")
+    settings = {"LOGFERRY_ES_PORT": str(port), "LOGFERRY_ES_TRANSPORT_PORT": str(port + 100), "LOGFERRY_ES_HEAP": heap}
+    yield from private_server("es", port, settings)

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -20,66 +19,30 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import PrivateEs, all_docs
+from conftest import all_docs
 from elasticsearch import Elasticsearch
+
+from tests.outage import GrowingLog, PrivateServer, registry_offset
 
 OUTAGE_SECONDS = 30
 MAX_LINES = 15_000
-LINES_PER_TICK = 20
-TICK = 0.1
 
 
-class GrowingLog:
-    """Appends numbered JSON lines to a file from a thread until stopped (or MAX_LINES)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.written = 0
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "ab") as f:
-            while not self.stopped.is_set() and self.written < MAX_LINES:
-                now = dt.datetime.now(dt.UTC)
-                chunk = b"".join(
-                    orjson.dumps(
-                        {
-                            "timestamp": now.isoformat(timespec="milliseconds"),
-                            "level": "error" if (self.written + i) % 50 == 0 else "info",
-                            "message": f"GET /orders/{self.written + i} 200",
-                            "seq": self.written + i,
-                        }
-                    )
-                    + b"\n"
-                    for i in range(LINES_PER_TICK)
-                )
-                f.write(chunk)
-                f.flush()
-                self.written += LINES_PER_TICK
-                self.stopped.wait(TICK)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> int:
-        self.stopped.set()
-        self.thread.join(30)
-        return self.written
+def app_line(seq: int) -> bytes:
+    """A request line stamped now: every one is an event of today's index."""
+    return orjson.dumps(
+        {
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            "level": "error" if seq % 50 == 0 else "info",
+            "message": f"GET /orders/{seq} 200",
+            "seq": seq,
+        }
+    )
 
 
 def indexed(client: Elasticsearch, prefix: str) -> int:
     client.indices.refresh(index=f"{prefix}-20*", allow_no_indices=True, ignore_unavailable=True)
     return int(client.count(index=f"{prefix}-20*", allow_no_indices=True, ignore_unavailable=True)["count"])
-
-
-def registry_offset(data_dir: Path) -> int:
-    path = data_dir / "registry.json"
-    if not path.exists():
-        return 0
-    files = orjson.loads(path.read_bytes())["files"]
-    return sum(state["offset"] for state in files.values())
 
 
 def poll(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
@@ -94,12 +57,12 @@ def poll(condition: Callable[[], bool], timeout: float, what: str, interval: flo
 @pytest.mark.e2e
 @pytest.mark.timeout(900)
 def test_elasticsearch_down_30s_during_ingestion_loses_and_duplicates_nothing(
-    private_es: PrivateEs, tmp_path: Path
+    private_es: PrivateServer, tmp_path: Path
 ) -> None:
     prefix = f"lfoutage-{uuid.uuid4().hex[:8]}"
     client = Elasticsearch(private_es.url, request_timeout=30)
     data_dir = tmp_path / "data"
-    log = GrowingLog(tmp_path / "logs" / "app.log")
+    log = GrowingLog(tmp_path / "logs" / "app.log", MAX_LINES, app_line)
     stderr_path = tmp_path / "ship.stderr"
     env = {
         **os.environ,

@@ -13,10 +13,8 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -24,91 +22,25 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from tests.ingest.kafka.conftest import wait_until
+from tests.outage import GrowingLog, PrivateServer, private_server, registry_offset
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-SERVICES = REPO_ROOT / "scripts" / "services"
 MAX_LINES = 20_000
-LINES_PER_TICK = 20
-TICK = 0.1
 
 pytestmark = [pytest.mark.kafka, pytest.mark.integration, pytest.mark.e2e]
 
 
-@dataclass
-class PrivateKafka:
-    """A script-managed broker of this module only, on its own client and controller ports."""
-
-    port: int
-    env: dict[str, str]
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def _services(self, *args: str) -> None:
-        result = subprocess.run(
-            [str(SERVICES), *args], env=self.env, capture_output=True, text=True, timeout=600, check=False
-        )
-        assert result.returncode == 0, f"scripts/services {' '.join(args)} failed:\n{result.stderr[-3000:]}"
-
-    def start(self) -> None:
-        self._services("up", "kafka")
-
-    def stop(self) -> None:
-        self._services("down", "kafka")
-
-
 @pytest.fixture(scope="module")
-def private_kafka() -> Iterator[PrivateKafka]:
+def private_kafka() -> Iterator[PrivateServer]:
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         pytest.skip("KAFKA_BOOTSTRAP_SERVERS points at an external broker; the outage test needs one it can stop")
     port = int(os.environ.get("LOGFERRY_TEST_OUTAGE_KAFKA_PORT", "9192"))
-    env = {
-        **os.environ,
-        "LOGFERRY_KAFKA_PORT": str(port),
-        "LOGFERRY_KAFKA_CONTROLLER_PORT": str(port + 1),
-        "LOGFERRY_KAFKA_HEAP": os.environ.get("LOGFERRY_TEST_OUTAGE_KAFKA_HEAP", "256m"),
-    }
-    broker = PrivateKafka(port, env)
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
+    heap = os.environ.get("LOGFERRY_TEST_OUTAGE_KAFKA_HEAP", "256m")
+    settings = {"LOGFERRY_KAFKA_PORT": str(port), "LOGFERRY_KAFKA_CONTROLLER_PORT": str(port + 1)}
+    yield from private_server("kafka", port, {**settings, "LOGFERRY_KAFKA_HEAP": heap})
 
 
-class GrowingLog:
-    """Appends numbered lines to a file from a thread until stopped (or ``MAX_LINES``)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.written = 0
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "ab") as f:
-            while not self.stopped.is_set() and self.written < MAX_LINES:
-                f.write(b"".join(orjson.dumps({"seq": self.written + i}) + b"\n" for i in range(LINES_PER_TICK)))
-                f.flush()
-                self.written += LINES_PER_TICK
-                self.stopped.wait(TICK)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> int:
-        self.stopped.set()
-        self.thread.join(30)
-        return self.written
-
-
-def registry_offset(data_dir: Path) -> int:
-    path = data_dir / "registry.json"
-    if not path.exists():
-        return 0
-    return sum(state["offset"] for state in orjson.loads(path.read_bytes())["files"].values())
+def seq_line(seq: int) -> bytes:
+    return orjson.dumps({"seq": seq})
 
 
 def records_in(bootstrap: str, topic: str) -> int:
@@ -126,11 +58,11 @@ def retries(stderr: Path) -> int:
 
 @pytest.mark.timeout(900)
 def test_broker_down_while_shipping_holds_the_registry_and_loses_no_line(
-    private_kafka: PrivateKafka, tmp_path: Path
+    private_kafka: PrivateServer, tmp_path: Path
 ) -> None:
     topic = f"t-outage-{uuid.uuid4().hex[:10]}"
     data_dir = tmp_path / "data"
-    log = GrowingLog(tmp_path / "logs" / "app.log")
+    log = GrowingLog(tmp_path / "logs" / "app.log", MAX_LINES, seq_line)
     stderr_path = tmp_path / "ship.stderr"
     env = {**os.environ, "LOGFERRY_KAFKA__FLUSH_TIMEOUT": "5", "LOGFERRY_KAFKA__PARTITIONS": "2"}
     command = [sys.executable, "-m", "logferry", "--data-dir", str(data_dir), "ship", str(log.path)]
