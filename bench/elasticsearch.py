@@ -41,6 +41,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
+from bench.corpus import FILES, write_corpus
 from core.outcomes import EventCounts
 from elastic.bulk import ActionLines
 from elastic.naming import DailyIndex
@@ -51,25 +52,10 @@ from ingest.pipeline import Pipeline
 from ingest.registry import Registry
 from logferry.assemble import build_processors
 from logferry.config import load_settings
-from logferry.sample import generate_lines
 
-FILES = 4
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BODY_BYTES = 5 * 1024 * 1024
 IDLE = 5.0
-
-
-def write_corpus(directory: Path, events: int) -> int:
-    """``events`` lines over a few files (one per shipper harvester), like several services' logs."""
-    directory.mkdir(parents=True)
-    handles = [open(directory / f"app-{i}.log", "wb") for i in range(FILES)]  # noqa: SIM115 - closed below
-    try:
-        for i, (_, line) in enumerate(generate_lines(events, seed=11)):
-            handles[i % FILES].write(line + b"\n")
-    finally:
-        for h in handles:
-            h.close()
-    return sum(p.stat().st_size for p in directory.iterdir())
 
 
 class _BodyWriter:

@@ -38,9 +38,8 @@ from pathlib import Path
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 
-from logferry.sample import generate_lines
+from bench.corpus import FILES, write_corpus
 
-FILES = 4
 PARTITIONS = 6
 OMKAFKA_PATHS = ("/usr/lib/x86_64-linux-gnu/rsyslog/omkafka.so", "/usr/lib/rsyslog/omkafka.so")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -62,19 +61,6 @@ class Result:
             f"{self.name:<34} {self.lines:>10,} lines {self.seconds:>8.1f} s {self.rate:>10,.0f} lines/s "
             f"{self.cpu_seconds:>7.1f} CPU s {self.cpu_seconds / self.lines * 1e6:>6.1f} CPU us/line"
         )
-
-
-def write_corpus(directory: Path, lines: int) -> int:
-    """``lines`` lines over a few files, like several services' logs; returns their total size."""
-    directory.mkdir(parents=True)
-    handles = [open(directory / f"app-{i}.log", "wb") for i in range(FILES)]  # noqa: SIM115 - closed below
-    try:
-        for i, (_, line) in enumerate(generate_lines(lines, seed=11)):
-            handles[i % FILES].write(line + b"\n")
-    finally:
-        for h in handles:
-            h.close()
-    return sum(p.stat().st_size for p in directory.iterdir())
 
 
 def longest_line(directory: Path) -> int:
