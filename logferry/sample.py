@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Iterator
+from itertools import accumulate
 from pathlib import Path
 
 import orjson
@@ -27,6 +28,8 @@ ROUTES = (
     ("GET", "/api/v1/chat/{n}/messages", 0.07),
     ("GET", "/healthz", 0.15),
 )
+STATUSES = (200, 201, 204, 400, 401, 404, 429, 500, 502, 503)
+STATUS_WEIGHTS = tuple(accumulate((70, 5, 3, 5, 3, 4, 2, 4, 2, 2)))
 ERRORS = (
     ("TypeError", "Cannot read properties of undefined (reading 'id')"),
     ("TimeoutError", "upstream timed out after 5000ms"),
@@ -40,9 +43,18 @@ def _iso(ts: float) -> str:
     return iso_ms(dt.datetime.fromtimestamp(ts, dt.UTC))
 
 
+_winston_second: list[tuple[tuple[int, ...], str]] = [((), "")]
+
+
 def _winston(ts: float) -> str:
     d = dt.datetime.fromtimestamp(ts, dt.UTC)
-    return d.strftime("%Y-%m-%d %H:%M:%S") + f":{d.microsecond // 1000:03d}"
+    second = (d.year, d.month, d.day, d.hour, d.minute, d.second)
+    last, text = _winston_second[0]
+    if second != last:
+        # strftime costs as much as the rest of a line: consecutive lines mostly share their second.
+        text = d.strftime("%Y-%m-%d %H:%M:%S")
+        _winston_second[0] = (second, text)
+    return f"{text}:{d.microsecond // 1000:03d}"
 
 
 def _stack(kind: str, message: str, rng: random.Random) -> str:
@@ -71,16 +83,17 @@ def generate_lines(
     rng = random.Random(seed)
     end = dt.datetime.now(dt.UTC).timestamp() if end is None else end
     start = end - span_seconds
-    weights = [w for _, _, w in ROUTES]
+    # Cumulative weights computed once: ``choices`` draws exactly as it would from the weights.
+    route_weights = list(accumulate(w for _, _, w in ROUTES))
     users = [f"user_{i}" for i in range(1, 501)]
     for i in range(count):
         ts = start + span_seconds * i / max(count, 1)
         roll = rng.random()
         user = rng.choice(users)
         if roll < 0.55:
-            method, template, _ = rng.choices(ROUTES, weights)[0]
+            method, template, _ = rng.choices(ROUTES, cum_weights=route_weights)[0]
             path = _path(template, rng)
-            status = rng.choices((200, 201, 204, 400, 401, 404, 429, 500, 502, 503), (70, 5, 3, 5, 3, 4, 2, 4, 2, 2))[0]
+            status = rng.choices(STATUSES, cum_weights=STATUS_WEIGHTS)[0]
             rt = round(rng.uniform(1000, 8000) if rng.random() < 0.03 else rng.lognormvariate(3.5, 1.0), 1)
             level = 50 if status >= 500 else 40 if status >= 400 else 30
             rec: dict = {
