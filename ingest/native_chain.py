@@ -111,7 +111,13 @@ def for_processors(
     processors: list[tuple[str, ProcessorFn]], serializer: Callable[[Event], bytes]
 ) -> NativeChain | None:
     """The compiled chain if it reproduces ``processors`` (the default chain with default options)
-    followed by ``serializer`` (the ECS document, ``ingest.document.serialize``)."""
+    followed by ``serializer`` (the ECS document, ``ingest.document.serialize``); for the indexer's
+    chain (``restore_shipper_host`` before ``add_metadata``) the one that fills in shippers' hosts."""
+    from ingest import kafka_native_chain  # it builds on this module
+
+    indexer_steps = kafka_native_chain.without_shipper_host(processors)
+    if indexer_steps is not None:
+        processors = indexer_steps
     names = tuple(name for name, _ in processors)
     expected = tuple(name for name, _ in COMPILED_CHAIN)
     if (
@@ -129,4 +135,4 @@ def for_processors(
     metadata = dict(processors)["add_metadata"]
     assert isinstance(metadata, AddMetadata)
     log.debug("processing path: compiled (logferry_native), Python for the lines it declines")
-    return NativeChain(metadata)
+    return NativeChain(metadata) if indexer_steps is None else kafka_native_chain.ShipperHostChain(metadata)

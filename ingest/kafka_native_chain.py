@@ -1,0 +1,86 @@
+"""The compiled chain for the indexer's events, whose ``host.name`` default is each shipper's host.
+
+The indexer's chain is the default chain plus ``RestoreShipperHost`` right before ``add_metadata``
+(``logferry/assemble.py``): a line that names no host gets the host of the shipper that read it
+(header ``host``, carried as ``@shipper_host``), not the indexer's. That is ``add_metadata`` with
+another host name, and the compiled chain takes its host name at construction; so the events of a
+chunk go, per shipper host, through a compiled chain made for that host (a handful of hosts, each
+chain made once). ``@shipper_host`` is taken out of the event for the compiled pass and put back into
+the lines it declines, which then run the whole Python chain exactly as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.event import Event, ProcessorFn
+from enrich.metadata import AddMetadata
+from ingest.kafka_wire import SHIPPER_HOST, RestoreShipperHost
+from ingest.native_chain import NativeChain, Result, logferry_native
+
+MAX_HOSTS = 4096
+"""More distinct shipper hosts than this and the cache of compiled chains starts over (memory stays bounded)."""
+
+SHIPPER_HOST_KEY = b'"' + SHIPPER_HOST.encode() + b'"'
+"""A document with a key of this name is declined: the Python chain would have taken the line's own
+``@shipper_host`` for the header's (or for the missing header), the compiled one keeps it as a field."""
+
+
+def without_shipper_host(processors: list[tuple[str, ProcessorFn]]) -> list[tuple[str, ProcessorFn]] | None:
+    """``processors`` without a filling ``RestoreShipperHost`` just before ``add_metadata``, or None
+    if they have no such step (then they are not the indexer's chain)."""
+    for at, (_, processor) in enumerate(processors[:-1]):
+        if type(processor) is RestoreShipperHost:
+            follower = processors[at + 1][1]
+            if processor.fill and type(follower) is AddMetadata:
+                return [*processors[:at], *processors[at + 1 :]]
+            return None
+    return None
+
+
+class ShipperHostChain(NativeChain):
+    """``NativeChain`` whose ``host.name`` default is each event's ``@shipper_host`` (else the indexer's host)."""
+
+    def __init__(self, metadata: AddMetadata) -> None:
+        super().__init__(metadata)
+        self._by_host: dict[str | None, Any] = {None: self._chain}
+
+    def process(self, events: list[Event]) -> list[Result]:
+        """Per event ``(document, stub)``, or ``None`` (then the event is as it came, ``@shipper_host`` included)."""
+        ingested = self._metadata.ingested_now()
+        hosts = [event.pop(SHIPPER_HOST, None) for event in events]
+        if not hosts:
+            return []
+        results: list[Result]
+        if hosts.count(hosts[0]) == len(hosts):
+            results = self._process_one_host(hosts[0], events, ingested)
+        else:
+            results = [None] * len(events)
+            runs: dict[str | None, list[int]] = {}
+            for at, host in enumerate(hosts):
+                runs.setdefault(host, []).append(at)
+            for host, ats in runs.items():
+                done = self._process_one_host(host, [events[at] for at in ats], ingested)
+                for at, result in zip(ats, done, strict=True):
+                    results[at] = result
+        for at, result in enumerate(results):
+            if result is None or SHIPPER_HOST_KEY in result[0]:
+                results[at] = None
+                if hosts[at] is not None:
+                    events[at][SHIPPER_HOST] = hosts[at]
+        declined = results.count(None)
+        self.declined += declined
+        self.processed += len(results) - declined
+        return results
+
+    def _process_one_host(self, host: str | None, events: list[Event], ingested: str) -> list[Result]:
+        chain = self._by_host.get(host)
+        if chain is None:
+            if len(self._by_host) >= MAX_HOSTS:
+                self._by_host = {None: self._chain}
+            try:
+                chain = self._by_host[host] = logferry_native.Chain(host)
+            except UnicodeEncodeError:  # a host name with undecodable bytes: the Python chain keeps them
+                return [None] * len(events)
+        results: list[Result] = chain.process(events, ingested)
+        return results

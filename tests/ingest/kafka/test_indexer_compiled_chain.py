@@ -1,0 +1,125 @@
+"""The indexer's chain (default chain + ``restore_shipper_host``) runs compiled and writes the Python chain's documents.
+
+Records as shippers send them (``record_headers``: several shipper hosts, a record without a host
+header, one whose host is not UTF-8, source tags) are rebuilt with ``event_from_record`` and go through
+both the indexer's Python chain (``logferry.assemble.processors_for`` with a Kafka source) and the
+compiled one ``ingest.native_chain.for_processors`` picks for it. Every document the compiled side
+writes must be byte for byte the Python one; a line it declines must come back untouched, so that the
+Python chain then sees exactly what it would have.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import orjson
+import pytest
+
+from core.keys import RAW, SOURCE_ID
+from core.tags import TRUNCATED_TAG
+from ingest.document import serialize
+from ingest.kafka_native_chain import ShipperHostChain, without_shipper_host
+from ingest.kafka_wire import H_HOST, SHIPPER_HOST, event_from_record, record_headers
+from ingest.native_chain import for_processors
+from logferry.assemble import build_processors, processors_for
+from logferry.config import load_settings
+from tests.golden.chain_golden import HOST, INGEST_TIME, INGESTED, run_chain
+from tests.test_fast_path_differential import ROWS, native_module
+
+INDEXER_SETTINGS = load_settings(None, source={"type": "kafka"}, processors={"add_metadata": {"host_name": HOST}})
+SHIPPERS: list[bytes | None] = [b"shipper-a", b"shipper-b", None, b"shipper-a", b"caf\xe9-host"]
+"""Per record, round robin: the shipper's host header (None: a record without one)."""
+
+ODD_LINES = [
+    b'{"time":"2026-11-20T10:00:00Z","msg":"own nested host","host":{"name":"app-3"}}',
+    b'{"time":"2026-11-20T10:00:01Z","msg":"own flat host","host.name":"app-4"}',
+    b'{"time":"2026-11-20T10:00:02Z","msg":"a string host","host":"app-5"}',
+    b'{"time":"2026-11-20T10:00:03Z","msg":"forged","@shipper_host":"forged-host"}',
+    b'{"time":"2026-11-20T10:00:04Z","msg":"escaped","\\u0040shipper_host":"forged-host"}',
+    b'{"time":"2026-11-20T10:00:05Z","msg":"nested","a":{"@shipper_host":"x"}}',
+    b'{"time":"2026-11-20T10:00:06Z","msg":"plain","level":"info"}',
+]
+
+
+def records(lines: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+    """The indexer's initial events of these lines, as shipped (every 11th carries a source tag)."""
+    events = []
+    for index, (path, line) in enumerate(lines):
+        shipped = {RAW: line, SOURCE_ID: f"2049:{index % 5}:kafka", "log.file.path": path, "log.offset": index * 100}
+        host = SHIPPERS[index % len(SHIPPERS)]
+        headers = record_headers(shipped, host or b"", (TRUNCATED_TAG,) if index % 11 == 10 else ())
+        if host is None:
+            headers = [(name, value) for name, value in headers if name != H_HOST]
+        events.append(event_from_record(line, headers, "lines", index % 3, index))
+    return events
+
+
+def python_document(chain: list[tuple[str, Any]], event: dict[str, Any]) -> bytes:
+    out = run_chain(chain, copy.deepcopy(event))
+    assert out is not None
+    return INGESTED.sub(b'"ingested":"' + INGEST_TIME.encode() + b'"', serialize(out))
+
+
+def compiled_chain() -> ShipperHostChain:
+    native_module()  # skips without the module, unless the run requires it
+    chain = for_processors(processors_for(INDEXER_SETTINGS), serialize)
+    assert isinstance(chain, ShipperHostChain), "the indexer's chain runs in Python"
+    return chain
+
+
+def test_the_indexers_chain_is_the_default_chain_plus_the_host_step() -> None:
+    indexer = processors_for(INDEXER_SETTINGS)
+    assert [name for name, _ in without_shipper_host(indexer) or []] == INDEXER_SETTINGS.pipeline
+    assert without_shipper_host(build_processors(INDEXER_SETTINGS)) is None
+    without_metadata = load_settings(None, source={"type": "kafka"}, pipeline=["decode_json", "assign_id"])
+    assert without_shipper_host(processors_for(without_metadata)) is None  # the step only removes the key there
+
+
+def test_indexer_events_go_through_the_compiled_chain_with_each_shippers_host() -> None:
+    chain = compiled_chain()
+    lines = [(path, line) for path, line in ROWS] + [("/var/log/odd.log", line) for line in ODD_LINES]
+    events = records(lines)
+    originals = copy.deepcopy(events)
+    python = processors_for(INDEXER_SETTINGS)
+    results = chain.process(events)
+    assert len(results) == len(events)
+    mismatches, hosts = [], set()
+    sample = declined_sample = 0
+    for event, original, result in zip(events, originals, results, strict=True):
+        # The realistic sample's lines with a readable host and no source tag must run compiled.
+        in_sample = original.get("log.file.path", "").startswith("/var/log/app/") and "tags" not in original
+        in_sample = in_sample and original.get(SHIPPER_HOST, "").isascii()
+        sample += in_sample
+        if result is None:
+            assert event == original, "a declined event must reach the Python chain as it came"
+            declined_sample += in_sample
+            continue
+        doc, stub = result
+        normalized = INGESTED.sub(b'"ingested":"' + INGEST_TIME.encode() + b'"', doc)
+        expected = python_document(python, original)
+        if normalized != expected:
+            line = original[RAW][:160]
+            mismatches.append(f"{line!r}\n  python   {expected[:600]!r}\n  compiled {normalized[:600]!r}")
+        parsed = orjson.loads(doc)
+        assert stub["event.id"] == parsed["event"]["id"]
+        hosts.add(parsed.get("host", {}).get("name"))
+    assert not mismatches, f"{len(mismatches)} documents differ; first ones:\n" + "\n".join(mismatches[:5])
+    assert {"shipper-a", "shipper-b", HOST} <= hosts
+    assert sample > 1000
+    assert declined_sample < sample * 0.05, f"{declined_sample} of {sample} sample lines declined"
+    assert chain.processed == len(events) - chain.declined == len(events) - results.count(None)
+
+
+@pytest.mark.parametrize("line", ODD_LINES[3:6], ids=["forged", "escaped", "nested"])
+@pytest.mark.parametrize("host", [b"shipper-a", None], ids=["host-header", "no-host-header"])
+def test_a_line_with_its_own_shipper_host_key_gets_the_python_chains_document(line: bytes, host: bytes | None) -> None:
+    """The Python chain takes the line's own ``@shipper_host`` for the header; the compiled side must not keep it."""
+    chain = compiled_chain()
+    headers = [("source_id", b"2049:1:kafka"), ("offset", b"0"), *([(H_HOST, host)] if host else [])]
+    event = event_from_record(line, headers, "lines", 0, 0)
+    (result,) = chain.process([copy.deepcopy(event)])
+    expected = python_document(processors_for(INDEXER_SETTINGS), event)
+    if result is not None:
+        assert INGESTED.sub(b'"ingested":"' + INGEST_TIME.encode() + b'"', result[0]) == expected
+    assert b"forged-host" not in expected or host is None
