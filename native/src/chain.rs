@@ -8,8 +8,12 @@
 use crate::json::{write_str, write_value, Map, Reader, Value};
 use base64::Engine;
 use blake2::digest::{Update, VariableOutput};
+use event::{Event, Key, Probe};
 use regex::Regex;
 use std::sync::OnceLock;
+
+#[path = "event.rs"]
+mod event;
 
 #[derive(Debug)]
 pub struct Decline;
@@ -29,32 +33,39 @@ pub struct Output {
 /// One source field name: a flat key and, for a dotted name, the path into nested objects.
 struct Alias {
     key: &'static str,
-    path: Option<Vec<&'static str>>,
+    probe: Probe<'static>,
+    /// For a dotted name: its first part (looked up at the top level) and the rest.
+    path: Option<(Probe<'static>, Vec<&'static str>)>,
 }
 
 impl Alias {
     fn new(key: &'static str) -> Self {
-        let path = if key.contains('.') {
-            Some(key.split('.').collect())
-        } else {
-            None
-        };
-        Alias { key, path }
+        let path = key
+            .split_once('.')
+            .map(|(head, rest)| (Probe::new(head), rest.split('.').collect()));
+        Alias {
+            key,
+            probe: Probe::new(key),
+            path,
+        }
     }
 
-    fn get<'a>(&self, event: &'a Map) -> Option<&'a Value> {
-        match event.get(self.key) {
+    fn get<'a>(&self, event: &'a Event) -> Option<&'a Value> {
+        match event.get(self.probe) {
             Some(value) => Some(value),
             None => self.get_nested(event),
         }
     }
 
-    fn get_nested<'a>(&self, event: &'a Map) -> Option<&'a Value> {
-        let path = self.path.as_ref()?;
-        let mut node = event;
-        for (i, part) in path.iter().enumerate() {
+    fn get_nested<'a>(&self, event: &'a Event) -> Option<&'a Value> {
+        let (head, rest) = self.path.as_ref()?;
+        let Value::Obj(first) = event.get(*head)? else {
+            return None;
+        };
+        let mut node: &Map = first;
+        for (i, part) in rest.iter().enumerate() {
             let value = node.get(*part)?;
-            if i + 1 == path.len() {
+            if i + 1 == rest.len() {
                 return Some(value);
             }
             match value {
@@ -66,11 +77,18 @@ impl Alias {
     }
 
     /// Delete the field; nested parents left empty go too.
-    fn remove(&self, event: &mut Map) {
+    fn remove(&self, event: &mut Event) {
         match &self.path {
-            Some(path) if !event.contains_key(self.key) => remove_path(event, path),
+            Some((head, rest)) if !event.contains_key(self.probe) => {
+                if let Some(Value::Obj(child)) = event.get_mut(*head) {
+                    remove_path(child, rest);
+                    if child.is_empty() {
+                        event.shift_remove(*head);
+                    }
+                }
+            }
             _ => {
-                event.shift_remove(self.key);
+                event.shift_remove(self.probe);
             }
         }
     }
@@ -95,7 +113,7 @@ fn aliases(names: &[&'static str]) -> Vec<Alias> {
 
 /// `find_first`: the first alias whose value `convert` accepts, and the converted value.
 fn find_first<'a, T>(
-    event: &Map,
+    event: &Event,
     list: &'a [Alias],
     convert: impl Fn(&Value) -> Step<Option<T>>,
 ) -> Step<Option<(&'a Alias, T)>> {
@@ -109,10 +127,10 @@ fn find_first<'a, T>(
     Ok(None)
 }
 
-fn add_tag(event: &mut Map, tag: &str) {
+fn add_tag(event: &mut Event, tag: &str) {
     match event.get_mut("tags") {
         None | Some(Value::Null) => {
-            event.insert("tags".into(), Value::List(vec![Value::Str(tag.into())]));
+            event.insert("tags", Value::List(vec![Value::Str(tag.into())]));
         }
         Some(tags) => {
             if !matches!(tags, Value::List(_)) {
@@ -166,8 +184,14 @@ fn is_ascii_digits(text: &str) -> bool {
 
 // ---------------------------------------------------------------- decode_json
 
-fn decode(raw: &[u8], source: Vec<(String, Value)>) -> Step<Map> {
-    let mut event = Reader::new(raw).object().map_err(|_| Decline)?;
+fn decode(raw: &[u8], source: Vec<(String, Value)>) -> Step<Event> {
+    let mut event = Event::with_capacity(32);
+    Reader::new(raw)
+        .members(|name, value| {
+            *event.push_new(Key::new(&name))? = value;
+            Ok(())
+        })
+        .map_err(|_| Decline)?;
     if event.contains_key("record") && event.contains_key("text") {
         return Err(Decline);
     }
@@ -188,7 +212,7 @@ const TIMESTAMP_FIELDS: [&str; 5] = ["timestamp", "@timestamp", "time", "ts", "a
 const MIN_MILLIS: i128 = 0;
 const MAX_MILLIS: i128 = 4_133_980_800_000; // 2101-01-01T00:00:00Z
 
-fn parse_timestamp(event: &mut Map) -> Step<String> {
+fn parse_timestamp(event: &mut Event) -> Step<String> {
     for key in TIMESTAMP_FIELDS {
         let Some(value) = event.get(key) else {
             continue;
@@ -200,7 +224,7 @@ fn parse_timestamp(event: &mut Map) -> Step<String> {
             _ => return Err(Decline),
         };
         event.shift_remove(key);
-        event.insert("@timestamp".into(), Value::Str(parsed.clone()));
+        event.insert("@timestamp", Value::Str(parsed.clone()));
         return Ok(parsed);
     }
     Err(Decline) // no time: the ingest time, which the Python chain sets
@@ -547,7 +571,7 @@ struct ErrorAliases {
     stacks: Vec<Alias>,
 }
 
-fn tag_error(event: &mut Map, a: &ErrorAliases) -> Step<()> {
+fn tag_error(event: &mut Event, a: &ErrorAliases) -> Step<()> {
     let mut error_level = matches!(event.get("log.level"), Some(Value::Str(l)) if l == "error" || l == "fatal" || l == "critical");
     if ERROR_HEADS.iter().any(|head| event.contains_key(*head)) {
         let panicked = map_error_fields(event, a)?;
@@ -571,7 +595,7 @@ fn as_panic(value: &Value) -> Step<Option<String>> {
     })
 }
 
-fn map_error_fields(event: &mut Map, a: &ErrorAliases) -> Step<bool> {
+fn map_error_fields(event: &mut Event, a: &ErrorAliases) -> Step<bool> {
     let mut panicked = false;
     for alias in &a.panics {
         let Some(value) = alias.get(event) else {
@@ -580,7 +604,7 @@ fn map_error_fields(event: &mut Map, a: &ErrorAliases) -> Step<bool> {
         if let Some(text) = as_panic(value)? {
             panicked = true;
             if !event.contains_key(ERROR_MESSAGE) {
-                event.insert(ERROR_MESSAGE.into(), Value::Str(text));
+                event.insert(ERROR_MESSAGE, Value::Str(text));
                 alias.remove(event);
             }
             break;
@@ -590,7 +614,7 @@ fn map_error_fields(event: &mut Map, a: &ErrorAliases) -> Step<bool> {
         match alias.get(event) {
             Some(Value::Str(text)) if !event.contains_key(ERROR_MESSAGE) => {
                 let text = text.clone();
-                event.insert(ERROR_MESSAGE.into(), Value::Str(text));
+                event.insert(ERROR_MESSAGE, Value::Str(text));
                 alias.remove(event);
             }
             Some(Value::Obj(_)) => map_error_object(event, alias)?,
@@ -616,7 +640,7 @@ fn map_error_fields(event: &mut Map, a: &ErrorAliases) -> Step<bool> {
         if !event.contains_key(target) {
             if let Some((alias, value)) = find_first(event, list, convert)? {
                 alias.remove(event);
-                event.insert(target.into(), Value::Str(value));
+                event.insert(target, Value::Str(value));
             }
         }
     }
@@ -626,7 +650,7 @@ fn map_error_fields(event: &mut Map, a: &ErrorAliases) -> Step<bool> {
     Ok(panicked)
 }
 
-fn map_error_object(event: &mut Map, alias: &Alias) -> Step<()> {
+fn map_error_object(event: &mut Event, alias: &Alias) -> Step<()> {
     // The object stays in its place while its fields move out (as in Python, where it is mutated in place).
     let slot = event.get_mut(alias.key).ok_or(Decline)?;
     let Value::Obj(mut object) = std::mem::replace(slot, Value::Null) else {
@@ -653,7 +677,7 @@ fn map_error_object(event: &mut Map, alias: &Alias) -> Step<()> {
             };
             match converted {
                 Ok(Some(value)) => {
-                    event.insert(target.into(), Value::Str(value));
+                    event.insert(target, Value::Str(value));
                     object.shift_remove(*key);
                     break;
                 }
@@ -676,14 +700,14 @@ fn map_error_object(event: &mut Map, alias: &Alias) -> Step<()> {
     Ok(())
 }
 
-fn derive_type_and_message(event: &mut Map) -> Step<()> {
+fn derive_type_and_message(event: &mut Event) -> Step<()> {
     if let Some(Value::Str(stack)) = event.get(ERROR_STACK) {
         if let Some((kind, message)) = exception_line(stack)? {
             if !event.contains_key(ERROR_TYPE) {
-                event.insert(ERROR_TYPE.into(), Value::Str(kind));
+                event.insert(ERROR_TYPE, Value::Str(kind));
             }
             if !event.contains_key(ERROR_MESSAGE) && !message.is_empty() {
-                event.insert(ERROR_MESSAGE.into(), Value::Str(message));
+                event.insert(ERROR_MESSAGE, Value::Str(message));
             }
             return Ok(());
         }
@@ -691,7 +715,7 @@ fn derive_type_and_message(event: &mut Map) -> Step<()> {
     if !event.contains_key(ERROR_TYPE) {
         if let Some(Value::Str(message)) = event.get(ERROR_MESSAGE) {
             if let Some((kind, _)) = exception_line(message)? {
-                event.insert(ERROR_TYPE.into(), Value::Str(kind));
+                event.insert(ERROR_TYPE, Value::Str(kind));
             }
         }
     }
@@ -785,7 +809,7 @@ fn as_millis(value: &Value, millis_per_unit: f64) -> Step<Option<Millis>> {
     })
 }
 
-fn tag_http(event: &mut Map, a: &HttpAliases) -> Step<()> {
+fn tag_http(event: &mut Event, a: &HttpAliases) -> Step<()> {
     if !a.heads.iter().any(|head| event.contains_key(*head)) {
         return Ok(());
     }
@@ -802,17 +826,17 @@ fn tag_http(event: &mut Map, a: &HttpAliases) -> Step<()> {
     method_alias.remove(event);
     url_alias.remove(event);
     event.insert(
-        "http.request.method".into(),
+        "http.request.method",
         Value::Str(py_strip(&method).to_ascii_uppercase()),
     );
-    event.insert("url.original".into(), Value::Str(url));
-    event.insert("url.path".into(), Value::Str(path));
+    event.insert("url.original", Value::Str(url));
+    event.insert("url.path", Value::Str(path));
     if let Some(query) = query {
-        event.insert("url.query".into(), Value::Str(query));
+        event.insert("url.query", Value::Str(query));
     }
     if let Some((status_alias, status)) = find_first(event, &a.status, as_status)? {
         status_alias.remove(event);
-        event.insert("http.response.status_code".into(), Value::Int(status));
+        event.insert("http.response.status_code", Value::Int(status));
     }
     for (alias, millis_per_unit) in &a.duration {
         let Some(value) = alias.get(event) else {
@@ -826,7 +850,7 @@ fn tag_http(event: &mut Map, a: &HttpAliases) -> Step<()> {
             Millis::Int(n) => (n * 1_000_000, n as f64 > 1000.0),
             Millis::Float(f) => ((f * 1e6).round_ties_even() as i64, f > 1000.0),
         };
-        event.insert("event.duration".into(), Value::Int(nanos));
+        event.insert("event.duration", Value::Int(nanos));
         if slow {
             add_tag(event, "slow_request");
         }
@@ -917,7 +941,7 @@ fn convert_common(kind: Convert, value: &Value) -> Step<Option<Common>> {
 }
 
 fn map_common_fields(
-    event: &mut Map,
+    event: &mut Event,
     mappings: &[(&'static str, Vec<Alias>, Convert)],
 ) -> Step<()> {
     for (target, list, kind) in mappings {
@@ -930,16 +954,16 @@ fn map_common_fields(
         alias.remove(event);
         match value {
             Common::Text(text) => {
-                event.insert((*target).into(), Value::Str(text));
+                event.insert(*target, Value::Str(text));
             }
             Common::Address(ip, port) => {
                 if let Some(port) = port {
-                    event.insert("client.port".into(), Value::Int(port));
+                    event.insert("client.port", Value::Int(port));
                 }
-                event.insert((*target).into(), Value::Str(ip));
+                event.insert(*target, Value::Str(ip));
             }
             Common::Port(port) => {
-                event.insert((*target).into(), Value::Int(port));
+                event.insert(*target, Value::Int(port));
             }
         }
     }
@@ -963,7 +987,7 @@ const HOMES: [(&str, &str); 12] = [
     ("http", "http.value"),
 ];
 
-fn fit_ecs_objects(event: &mut Map) {
+fn fit_ecs_objects(event: &mut Event) {
     for (root, home) in HOMES {
         match event.get(root) {
             None | Some(Value::Null) | Some(Value::Obj(_)) => continue,
@@ -1041,7 +1065,7 @@ fn template(path: &str) -> String {
     out
 }
 
-fn template_endpoint(event: &mut Map) {
+fn template_endpoint(event: &mut Event) {
     for field in ["url.path", "url.original", "path", "url"] {
         if let Some(Value::Str(value)) = event.get(field) {
             if value.is_empty() {
@@ -1049,7 +1073,7 @@ fn template_endpoint(event: &mut Map) {
             }
             if let Some(path) = extract_path(value) {
                 let endpoint = template(path);
-                event.insert("endpoint".into(), Value::Str(endpoint));
+                event.insert("endpoint", Value::Str(endpoint));
                 return;
             }
         }
@@ -1058,14 +1082,11 @@ fn template_endpoint(event: &mut Map) {
 
 // ---------------------------------------------------------------- classify_status
 
-fn classify_status(event: &mut Map) {
+fn classify_status(event: &mut Event) {
     if let Some(Value::Int(code)) = event.get("http.response.status_code") {
         if (100..=599).contains(code) {
             let class = ["1xx", "2xx", "3xx", "4xx", "5xx"][(*code / 100 - 1) as usize];
-            event.insert(
-                "http.response.status_class".into(),
-                Value::Str(class.into()),
-            );
+            event.insert("http.response.status_class", Value::Str(class.into()));
         }
     }
 }
@@ -1168,11 +1189,11 @@ fn may_scrub(text: &str) -> bool {
     mentions_bearer(text) || (text.contains('=') && mentions_term(&normalize(text)))
 }
 
-fn redact_would_touch(event: &Map) -> Step<bool> {
+fn redact_would_touch(event: &Event) -> Step<bool> {
     let mut pending: Vec<&Value> = Vec::new();
-    for (key, value) in event {
+    for (key, _, value) in event.iter() {
         if matches!(
-            key.as_str(),
+            key,
             "@raw" | "@source_id" | "@timestamp" | "event.id" | "trace.id" | "span.id"
         ) || key.starts_with("log.")
         {
@@ -1267,11 +1288,11 @@ fn slot<'t, 'a>(entries: &'t mut Vec<(&'a str, Node<'a>)>, key: &str) -> Option<
 }
 
 /// `ingest.document.nest` then orjson, for events without a conflict (a conflict is declined).
-fn write_nested(out: &mut Vec<u8>, event: &Map) -> Step<()> {
+fn write_nested(out: &mut Vec<u8>, event: &Event) -> Step<()> {
     let mut root: Vec<(&str, Node<'_>)> = Vec::with_capacity(event.len());
-    for (key, value) in event {
+    for (key, _, value) in event.iter() {
         if key == "@timestamp" || !key.as_bytes().contains(&b'.') {
-            place(&mut root, &[key.as_str()], value)?;
+            place(&mut root, &[key], value)?;
         } else {
             let mut parts = [""; 16];
             let mut count = 0;
@@ -1455,12 +1476,12 @@ impl Chain {
         let timestamp = parse_timestamp(&mut event)?;
         if let Some((alias, level)) = find_first(&event, &self.level, convert_level)? {
             alias.remove(&mut event);
-            event.insert("log.level".into(), Value::Str(level));
+            event.insert("log.level", Value::Str(level));
         }
         if !event.contains_key("message") {
             if let Some((alias, text)) = find_first(&event, &self.message, as_str)? {
                 alias.remove(&mut event);
-                event.insert("message".into(), Value::Str(text));
+                event.insert("message", Value::Str(text));
             }
         }
         tag_error(&mut event, &self.error)?;
@@ -1476,9 +1497,9 @@ impl Chain {
         let names_host = event.contains_key("host.name")
             || matches!(event.get("host"), Some(Value::Obj(host)) if host.contains_key("name"));
         if !names_host {
-            event.insert("host.name".into(), Value::Str(self.host_name.clone()));
+            event.insert("host.name", Value::Str(self.host_name.clone()));
         }
-        event.insert("event.ingested".into(), Value::Str(ingested.to_string()));
+        event.insert("event.ingested", Value::Str(ingested.to_string()));
         // assign_id
         let source_id = match event.shift_remove("@source_id") {
             Some(Value::Str(id)) if !id.is_empty() && id != "stdin" => id,
@@ -1488,7 +1509,7 @@ impl Chain {
             return Err(Decline);
         };
         let id = event_id(&source_id, *offset);
-        event.insert("event.id".into(), Value::Str(id.clone()));
+        event.insert("event.id", Value::Str(id.clone()));
         if !matches!(event.get("@timestamp"), Some(Value::Str(t)) if *t == timestamp) {
             return Err(Decline);
         }
@@ -1516,3 +1537,7 @@ impl Chain {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "chain_bench.rs"]
+mod bench;

@@ -5,6 +5,7 @@
 //! error, and the caller declines the line, so the Python chain handles it.
 
 use indexmap::IndexMap;
+use std::borrow::Cow;
 
 pub type Map = IndexMap<String, Value, rustc_hash::FxBuildHasher>;
 
@@ -21,6 +22,11 @@ pub enum Value {
 
 const MAX_DEPTH: usize = 64;
 
+/// The input must be UTF-8 as a whole (orjson's rule); checked once, so strings need no check of their own.
+fn valid_utf8(bytes: &[u8]) -> Parsed<()> {
+    std::str::from_utf8(bytes).map(|_| ()).map_err(|_| ())
+}
+
 pub struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -33,21 +39,55 @@ impl<'a> Reader<'a> {
         Reader { bytes, pos: 0 }
     }
 
-    /// The whole input as one JSON object, surrounded by optional whitespace.
-    pub fn object(mut self) -> Parsed<Map> {
+    /// The whole input as one JSON object, each member handed to `add` as it is read (the key
+    /// borrowed from the input when it has no escape): the caller builds its own top level.
+    pub fn members(mut self, mut add: impl FnMut(Cow<'a, str>, Value) -> Parsed<()>) -> Parsed<()> {
+        valid_utf8(self.bytes)?;
         self.skip_ws();
-        if self.peek() != Some(b'{') {
-            return Err(());
+        self.expect(b'{')?;
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+        } else {
+            loop {
+                self.skip_ws();
+                let key = self.key()?;
+                self.skip_ws();
+                self.expect(b':')?;
+                let value = self.value(1)?;
+                add(key, value)?;
+                self.skip_ws();
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b'}') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return Err(()),
+                }
+            }
         }
-        let value = self.value(0)?;
         self.skip_ws();
         if self.pos != self.bytes.len() {
             return Err(());
         }
-        match value {
-            Value::Obj(map) => Ok(map),
-            _ => Err(()),
+        Ok(())
+    }
+
+    /// A string borrowed from the input when it holds no escape, else decoded.
+    fn key(&mut self) -> Parsed<Cow<'a, str>> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        let end = plain_run_end(self.bytes, start);
+        if self.bytes.get(end) == Some(&b'"') {
+            self.pos = end + 1;
+            // SAFETY: the whole input was checked to be UTF-8, and a string's run ends at an ASCII byte.
+            return Ok(Cow::Borrowed(unsafe {
+                std::str::from_utf8_unchecked(&self.bytes[start..end])
+            }));
         }
+        self.pos = start - 1;
+        self.string().map(Cow::Owned)
     }
 
     fn peek(&self) -> Option<u8> {
@@ -183,7 +223,8 @@ impl<'a> Reader<'a> {
             }
             float = true;
         }
-        let text = std::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| ())?;
+        // SAFETY: sign, digits, point and exponent letters: ASCII.
+        let text = unsafe { std::str::from_utf8_unchecked(&self.bytes[start..self.pos]) };
         if float {
             let number: f64 = text.parse().map_err(|_| ())?;
             if !number.is_finite() {
@@ -214,14 +255,17 @@ impl<'a> Reader<'a> {
             match self.peek().ok_or(())? {
                 b'"' if out.is_empty() => {
                     // The common case, no escape: one exact allocation, no copy through a buffer.
-                    let text = std::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| ())?;
+                    // SAFETY: the whole input was checked to be UTF-8, and the run ends at an ASCII byte.
+                    let text =
+                        unsafe { std::str::from_utf8_unchecked(&self.bytes[start..self.pos]) };
                     self.pos += 1;
                     return Ok(text.to_owned());
                 }
                 b'"' => {
                     out.extend_from_slice(&self.bytes[start..self.pos]);
                     self.pos += 1;
-                    return String::from_utf8(out).map_err(|_| ());
+                    // SAFETY: runs of the UTF-8 input cut at ASCII bytes, and whole encoded chars.
+                    return Ok(unsafe { String::from_utf8_unchecked(out) });
                 }
                 b'\\' => {
                     out.extend_from_slice(&self.bytes[start..self.pos]);
