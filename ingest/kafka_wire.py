@@ -70,15 +70,15 @@ def record_headers(event: dict[str, Any], host: bytes, extra_tags: Iterable[str]
 
 
 def event_from_record(
-    value: bytes | None, headers: Iterable[tuple[str, bytes]], topic: str, partition: int, offset: int
+    value: bytes | None, headers: Iterable[tuple[str, bytes]] | None, topic: str, partition: int, offset: int
 ) -> dict[str, Any]:
     """The initial event the shipper's file source made, rebuilt from one record.
 
     A record without logferry's headers (another producer wrote to the topic) still becomes an event:
     its position in the topic stands in for the file position, so its id is stable across replays,
-    and it is tagged ``_kafkanometadata``.
+    and it is tagged ``_kafkanometadata``. ``headers`` is None for a record without any (librdkafka).
     """
-    found = dict(headers)
+    found = dict(headers) if headers else {}
     raw = value if value is not None else b""
     source_id, line_offset = found.get(H_SOURCE_ID), found.get(H_OFFSET)
     tags = [t for t in _decode(found[H_TAGS]).split(",") if t] if H_TAGS in found else []
