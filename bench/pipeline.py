@@ -82,9 +82,10 @@ def end_to_end(path: Path, settings) -> int:  # type: ignore[no-untyped-def]
 
 
 def timed(fn, *args):  # type: ignore[no-untyped-def]
-    t = time.perf_counter()
+    """Events, wall seconds and CPU seconds of this process (all its threads): the machine may be shared."""
+    t, cpu = time.perf_counter(), time.process_time()
     n = fn(*args)
-    return n, time.perf_counter() - t
+    return n, time.perf_counter() - t, time.process_time() - cpu
 
 
 def main() -> None:
@@ -106,15 +107,16 @@ def main() -> None:
             results["b … Python chain only"] = timed(processing, corpus, s3, False)
         s2 = load_settings(None, data_dir=root / "c", input={"paths": [str(corpus)]})
         results["c end to end into DuckDB"] = timed(end_to_end, corpus, s2)
-        base = results["a bare loads+dumps"]
-        base_rate = base[0] / base[1]
-        for name, (n, secs) in results.items():
+        base_n, base_secs, base_cpu = results["a bare loads+dumps"]
+        base_rate, base_per_line = base_n / base_secs, base_cpu / base_n
+        for name, (n, secs, cpu) in results.items():
             rate = n / secs
             print(
                 f"{name:34s} {n:>10,} events {secs:7.2f}s {rate:>11,.0f} ev/s {size / 1e6 / secs:7.1f} MB/s"
                 f"  ratio {rate / base_rate:5.2f}"
+                f"  CPU {cpu / n * 1e6:6.2f} µs/line, ratio {base_per_line / (cpu / n):5.2f}"
             )
-        print("targets: b/a >= 0.5, c/a >= 0.3")
+        print("targets: b/a >= 0.5, c/a >= 0.3 (the CPU ratios are the ones to quote on a shared machine)")
 
 
 if __name__ == "__main__":

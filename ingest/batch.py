@@ -1,5 +1,8 @@
 """Sans-IO batching: events in, bounded batches out; each event serialized exactly once.
 
+The compiled chain's documents come in runs (``feed_compiled``): whole list slices, cut where feeding
+them one at a time would cut them, so no Python runs per line.
+
 A batch is cut by count, bytes or age, whichever comes first. It also carries the source positions
 reached by the events it holds, so the registry advances only when the sink acknowledged the batch.
 """
@@ -7,8 +10,10 @@ reached by the events it holds, so the registry advances only when the sink ackn
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from core.chunk import Position
@@ -16,16 +21,67 @@ from ingest.config import BatchConfig
 from ingest.document import serialize
 
 
-@dataclass
 class Batch:
-    events: list[dict[str, Any]] = field(default_factory=list)
-    docs: list[bytes] = field(default_factory=list)
-    positions: dict[Position, int] = field(default_factory=dict)
-    nbytes: int = 0
-    started: float = field(default_factory=time.monotonic)
+    """Documents for one write, the events sinks read beside them, and the positions they reach.
+
+    ``events[i]`` is what a sink reads of document ``i`` (``@timestamp``, ``event.id``, ``tags``).
+    For lines of the compiled chain those fields arrive as parallel lists (``feed_compiled``); their
+    events are made on first access to ``events``, so a sink that never reads them never pays.
+    """
+
+    __slots__ = ("_events", "_fed", "_compiled", "_runs_made", "docs", "positions", "nbytes", "started")
+
+    def __init__(
+        self,
+        events: list[dict[str, Any]] | None = None,
+        docs: list[bytes] | None = None,
+        positions: dict[Position, int] | None = None,
+        nbytes: int = 0,
+        started: float | None = None,
+    ) -> None:
+        self._events: list[dict[str, Any] | None] = list(events) if events is not None else []
+        self._fed: list[dict[str, Any]] = list(events) if events is not None else []
+        """The events given whole (not by the compiled chain), in order."""
+        self._compiled: list[tuple[int, list[str], list[str], list[tuple[str, ...] | None]]] = []
+        """Runs of compiled lines: (index of the first, their timestamps, event ids, tags or None)."""
+        self._runs_made = 0
+        """How many runs have their events made (``events``)."""
+        self.docs = docs if docs is not None else []
+        self.positions = positions if positions is not None else {}
+        self.nbytes = nbytes
+        self.started = time.monotonic() if started is None else started
 
     def __len__(self) -> int:
         return len(self.docs)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        if self._runs_made < len(self._compiled):
+            events = self._events
+            for first, stamps, ids, tags in self._compiled[self._runs_made :]:
+                for i, (stamp, event_id, line_tags) in enumerate(zip(stamps, ids, tags, strict=True), first):
+                    stub: dict[str, Any] = {"@timestamp": stamp, "event.id": event_id}
+                    if line_tags:
+                        stub["tags"] = list(line_tags)
+                    events[i] = stub
+            self._runs_made = len(self._compiled)
+        return self._events  # type: ignore[return-value]  # every None was filled above
+
+    def tag_counts(self) -> Counter[str]:
+        """How many events carry each string tag (a source line's ``tags`` may be a number or hold
+        objects). Compiled lines are counted by their distinct tag tuples, not one by one."""
+        counts: Counter[str] = Counter()
+        for event in self._fed:
+            tags = event.get("tags")
+            if type(tags) is str:
+                counts[tags] += 1
+            elif type(tags) is list:
+                counts.update(t for t in tags if type(t) is str)
+        for _, _, _, tags_of_run in self._compiled:
+            for line_tags, lines in Counter(filter(None, tags_of_run)).items():
+                for tag in line_tags:
+                    counts[tag] += lines
+        return counts
 
 
 class Batcher:
@@ -45,12 +101,44 @@ class Batcher:
     def feed_serialized(self, doc: bytes, event: dict[str, Any]) -> Batch | None:
         """Add a document serialized elsewhere (the compiled chain) with the event fields sinks read."""
         b = self._batch
-        b.events.append(event)
+        b._events.append(event)
+        b._fed.append(event)
         b.docs.append(doc)
         b.nbytes += len(doc) + 1
         if len(b.docs) >= self.max_events or b.nbytes >= self.max_bytes:
             return self._cut()
         return None
+
+    def feed_compiled(
+        self, docs: list[bytes], stamps: list[str], ids: list[str], tags: list[tuple[str, ...] | None]
+    ) -> list[Batch]:
+        """Add a run of documents the compiled chain wrote, with what sinks read of each (a line's
+        tags: a tuple, or None); returns the batches it filled, cut exactly where feeding them one by
+        one would have cut them."""
+        full: list[Batch] = []
+        count = len(docs)
+        ends = list(accumulate(map(len, docs), initial=0))  # ends[k] + k: bytes of the first k docs
+
+        def size(k: int) -> int:
+            return ends[k] + k
+
+        start = 0
+        while start < count:
+            b = self._batch
+            stop = min(count, start + self.max_events - len(b.docs))
+            # The first k whose bytes reach max_bytes, counted from this batch's start.
+            target = self.max_bytes - b.nbytes + size(start)
+            k = bisect_left(range(count + 1), target, start + 1, stop + 1, key=size)
+            cut = k <= stop
+            stop = min(stop, k)
+            b._compiled.append((len(b.docs), stamps[start:stop], ids[start:stop], tags[start:stop]))
+            b._events.extend([None] * (stop - start))
+            b.docs.extend(docs[start:stop])
+            b.nbytes += size(stop) - size(start)
+            if cut or len(b.docs) >= self.max_events:
+                full.append(self._cut())
+            start = stop
+        return full
 
     def mark(self, position: Position, offset: int) -> None:
         """Lines up to ``offset`` of a source have been fed (or dropped): ack them with this batch."""

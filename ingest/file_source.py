@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from core import metrics
-from core.chunk import Chunk, Position
+from core.chunk import Chunk, Lines, Position
 from core.keys import RAW, SOURCE_ID
 from core.outcomes import TRUNCATED, EventCounts
 from core.tags import TRUNCATED_TAG
@@ -444,29 +444,29 @@ class FileSource:
         h.read_pos += len(data)
         continued = h.state.cut_at == h.line_start and not h.skipping
         read_from, line_from = h.read_pos - len(data), h.line_start
+        head: dict[str, Any] | None = None
         if h.skipping:
             nl = data.find(b"\n")
             if nl < 0:
                 return Chunk(h.position, [], h.line_start, len(data))
-            events = [self._event(h, h.pending, h.line_start, (TRUNCATED_TAG,))]
+            head = self._event(h, h.pending, h.line_start, (TRUNCATED_TAG,))
             h.line_start = h.read_pos - len(data) + nl + 1
             h.pending, h.skipping = b"", False
             data = data[nl + 1 :]
-        else:
-            events = []
         buf = h.pending + data if h.pending else data
         parts = buf.split(b"\n")
         tail = parts.pop()
-        offset = h.line_start
-        sid, path, max_line = h.state.source_id, h.path, self._max_line
-        for line in parts:
-            if len(line) > max_line:
-                events.append(self._event(h, line[:max_line], offset, (TRUNCATED_TAG,)))
-            else:
-                events.append({RAW: line, SOURCE_ID: sid, "log.file.path": path, "log.offset": offset})
-            offset += len(line) + 1
+        lines = Lines(parts, h.state.source_id, h.path, h.line_start)
+        max_line = self._max_line
+        if parts and max(map(len, parts)) > max_line:
+            for i, line in enumerate(parts):
+                if len(line) > max_line:
+                    lines.special[i] = self._event(h, line[:max_line], lines.offset(i), (TRUNCATED_TAG,))
         if continued and parts:
-            events[0].setdefault("tags", []).append(PARTIAL_TAG)
+            rest = lines.event(0)
+            rest.setdefault("tags", []).append(PARTIAL_TAG)
+            lines.special[0] = rest
+        offset = h.line_start + sum(map(len, parts)) + len(parts)
         h.line_start = offset
         if len(tail) > max_line:
             h.pending, h.skipping = tail[:max_line], True
@@ -482,7 +482,9 @@ class FileSource:
                 # were written and the file is copied and truncated before the restart, the registry
                 # knows this generation, and the copy replays it with the same ids instead of new ones.
                 self.registry.save()
-        return Chunk(h.position, events, h.line_start, len(data))
+        if head is not None:  # the end of a line cut across reads: rare, as plain events
+            return Chunk(h.position, [head, *lines.events()], h.line_start, len(data))
+        return Chunk.of_lines(h.position, lines, h.line_start, len(data))
 
     def _unchanged(self, h: Harvester, got: int) -> bool:
         """Is this still the generation being read: as long as read so far, with the same first bytes?

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from core.chunk import Lines
 from core.event import Event, ProcessorFn
 from enrich.ecs_objects import FitEcsObjects
 from enrich.endpoint import TemplateEndpoint
@@ -36,6 +37,9 @@ from parsers.path_settings import ApplyPathSettings
 from parsers.timestamp import ParseTimestamp
 
 log = logging.getLogger("logferry.native")
+
+THREADS = 1
+"""Threads the compiled chain runs a large block on (halves, order kept). Measured below."""
 
 try:
     import logferry_native
@@ -62,10 +66,24 @@ COMPILED_CHAIN: tuple[tuple[str, type[Any]], ...] = (
 Today that is ``logferry.stages.DEFAULT_ORDER`` (a test checks); a chain that differs runs in Python."""
 
 Result = tuple[bytes, Event] | None
+LinesResult = tuple[list[bytes], list[str], list[str], list[tuple[str, ...] | None], list[int]]
+"""Parallel lists over a block's lines: documents, timestamps, event ids, tags (a tuple shared by the
+lines with the same tags; None: no tag); and the ascending indices of the declined lines (None in the
+other lists there)."""
 
 
 class _CompiledChain(Protocol):
     def process(self, events: list[Event], ingested: str) -> list[Result]: ...
+    def process_lines(
+        self,
+        lines: list[bytes],
+        source_id: str,
+        path: str,
+        first_offset: int,
+        skip: list[int],
+        ingested: str,
+        threads: int,
+    ) -> LinesResult: ...
 
 
 def available() -> bool:
@@ -83,6 +101,7 @@ class NativeChain:
         self._chain: _CompiledChain = logferry_native.Chain(metadata.host_name)
         self.processed = 0
         self.declined = 0
+        self.threads = THREADS
 
     def process(self, events: list[Event]) -> list[Result]:
         """Per event ``(document, stub)``, or ``None`` for a line the Python chain must process.
@@ -94,6 +113,23 @@ class NativeChain:
         declined = results.count(None)
         self.declined += declined
         self.processed += len(results) - declined
+        return results
+
+    def process_lines(self, lines: Lines) -> LinesResult:
+        """A file source's block of plain lines at once, the GIL released meanwhile; the lines read
+        apart (``lines.special``: cut, partial) are declined without a look (their tags are Python's)."""
+        results = self._chain.process_lines(
+            lines.lines,
+            lines.source_id,
+            lines.path,
+            lines.first_offset,
+            sorted(lines.special),
+            self._metadata.ingested_now(),
+            self.threads,
+        )
+        declined = len(results[4])
+        self.declined += declined
+        self.processed += len(lines) - declined
         return results
 
 

@@ -1,9 +1,17 @@
 //! `logferry_native`: the default processor chain compiled, for lines of the common shapes.
 //!
-//! `Chain(host_name).process(events, ingested)` takes a chunk's source events (dicts with `@raw`
+//! `Chain(host_name).process_lines(lines, source_id, path, first_offset, skip, ingested, threads)`
+//! takes a file source's block of plain lines (`core.chunk.Lines`: the bytes as split, and what they
+//! share) and returns parallel lists: documents, `@timestamp`s, `event.id`s, string tags (a tuple
+//! shared by the lines with the same tags, None when a line has none), and the indices of the lines
+//! it declined (the Python chain processes those).
+//! The chain runs with the GIL released, over two threads for a large block; Python touches the
+//! results in bulk (list slices), never line by line.
+//!
+//! `Chain(host_name).process(events, ingested)` takes other sources' events (dicts with `@raw`
 //! bytes and the source's metadata) and returns, per event, `(document bytes, stub)` or `None` when
-//! the line is declined (the Python chain then processes it). The stub holds what the batcher and
-//! the sinks read of an event: `@timestamp`, `event.id` and the string `tags`.
+//! the line is declined. The stub holds what the batcher and the sinks read of an event:
+//! `@timestamp`, `event.id` and the string `tags`.
 
 mod chain;
 mod json;
@@ -11,7 +19,8 @@ mod json;
 use json::Value;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A chain pass allocates and frees a few dozen small strings and maps per line: mimalloc's
@@ -42,6 +51,30 @@ fn source_event<'py>(event: &Bound<'py, PyAny>) -> Option<SourceEvent<'py>> {
     Some((raw?, fields))
 }
 
+/// One line through the chain; a panic declines it like any other doubt (it must not stop the pipeline).
+fn process_file_line(
+    chain: &chain::Chain,
+    raw: &[u8],
+    source_id: &str,
+    path: &str,
+    offset: i64,
+    ingested: &str,
+) -> Option<chain::Output> {
+    catch_unwind(AssertUnwindSafe(|| {
+        let fields = vec![
+            ("@source_id".to_owned(), Value::Str(source_id.to_owned())),
+            ("log.file.path".to_owned(), Value::Str(path.to_owned())),
+            ("log.offset".to_owned(), Value::Int(offset)),
+        ];
+        chain.process(raw, fields, ingested).ok()
+    }))
+    .ok()
+    .flatten()
+}
+
+/// Below this many lines a block runs on the calling thread: a thread's start costs more than it saves.
+const THREADED_MIN_LINES: usize = 512;
+
 #[pyclass(frozen)]
 struct Chain {
     chain: chain::Chain,
@@ -54,6 +87,114 @@ impl Chain {
         Chain {
             chain: chain::Chain::new(host_name),
         }
+    }
+
+    /// A block of plain file lines: `(docs, timestamps, event_ids, tags, declined)`, parallel lists
+    /// but `declined` (ascending indices; their entries in the other lists are None). A line's tags
+    /// are a tuple, one object per distinct set in the block, or None. Line `i` is at
+    /// `first_offset` plus the lengths of the lines before it, each + 1 (its newline). The lines at
+    /// the indices of `skip` (ascending; read apart: cut, partial) are declined without a look.
+    /// `threads` > 1 splits a large block in halves run at once; the order is kept.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    #[pyo3(signature = (lines, source_id, path, first_offset, skip, ingested, threads=1))]
+    fn process_lines<'py>(
+        &self,
+        py: Python<'py>,
+        lines: &Bound<'py, PyList>,
+        source_id: &str,
+        path: &str,
+        first_offset: i64,
+        skip: Vec<usize>,
+        ingested: &str,
+        threads: usize,
+    ) -> PyResult<(
+        Bound<'py, PyList>,
+        Bound<'py, PyList>,
+        Bound<'py, PyList>,
+        Bound<'py, PyList>,
+        Bound<'py, PyList>,
+    )> {
+        let count = lines.len();
+        let held: Vec<Bound<'py, PyBytes>> = lines
+            .iter()
+            .map(|item| item.downcast_into::<PyBytes>())
+            .collect::<Result<_, _>>()?;
+        // Borrowed from `held` for the whole call: bytes are immutable, so the chain may read them
+        // without the GIL.
+        let raws: Vec<&[u8]> = held.iter().map(|bytes| bytes.as_bytes()).collect();
+        let mut offsets: Vec<i64> = Vec::with_capacity(count);
+        let mut offset = first_offset;
+        for raw in &raws {
+            offsets.push(offset);
+            offset += raw.len() as i64 + 1;
+        }
+        let mut skipped = vec![false; count];
+        for index in skip {
+            if index < count {
+                skipped[index] = true;
+            }
+        }
+        let chain = &self.chain;
+        let run = |range: std::ops::Range<usize>| -> Vec<Option<chain::Output>> {
+            range
+                .map(|i| {
+                    if skipped[i] {
+                        None
+                    } else {
+                        process_file_line(chain, raws[i], source_id, path, offsets[i], ingested)
+                    }
+                })
+                .collect()
+        };
+        let outputs: Vec<Option<chain::Output>> = py.allow_threads(|| {
+            if threads > 1 && count >= THREADED_MIN_LINES {
+                let half = count / 2;
+                std::thread::scope(|scope| {
+                    let second = scope.spawn(|| run(half..count));
+                    let mut outputs = run(0..half);
+                    match second.join() {
+                        Ok(rest) => outputs.extend(rest),
+                        Err(_) => outputs.extend((half..count).map(|_| None)),
+                    }
+                    outputs
+                })
+            } else {
+                run(0..count)
+            }
+        });
+        let docs = PyList::empty(py);
+        let stamps = PyList::empty(py);
+        let ids = PyList::empty(py);
+        let tags = PyList::empty(py);
+        let declined = PyList::empty(py);
+        // One tuple per distinct set of tags: the batcher counts tags per batch by counting tuples.
+        let mut tag_sets: HashMap<Vec<String>, Bound<'py, PyTuple>> = HashMap::new();
+        for (index, output) in outputs.into_iter().enumerate() {
+            match output {
+                None => {
+                    docs.append(py.None())?;
+                    stamps.append(py.None())?;
+                    ids.append(py.None())?;
+                    tags.append(py.None())?;
+                    declined.append(index)?;
+                }
+                Some(out) => {
+                    docs.append(PyBytes::new(py, &out.doc))?;
+                    stamps.append(out.timestamp)?;
+                    ids.append(out.event_id)?;
+                    if out.tags.is_empty() {
+                        tags.append(py.None())?;
+                    } else if let Some(set) = tag_sets.get(out.tags.as_slice()) {
+                        tags.append(set)?;
+                    } else {
+                        let set = PyTuple::new(py, &out.tags)?;
+                        tags.append(&set)?;
+                        tag_sets.insert(out.tags, set);
+                    }
+                }
+            }
+        }
+        Ok((docs, stamps, ids, tags, declined))
     }
 
     /// Per event: `(document, stub)` or `None` (declined); `ingested` is `event.ingested` for all.
