@@ -2,7 +2,7 @@
 //! --nocapture` with `LOGFERRY_BENCH_LINES=<file of lines>`; with `LOGFERRY_BENCH_OUT=<file>` it also
 //! writes every line's document (or `DECLINED`), so two builds' outputs can be compared byte for byte.
 
-use super::{Chain, Value};
+use super::{may_scrub, mentions_term, normalize, Chain, Value};
 use std::io::Write;
 use std::time::Instant;
 
@@ -19,16 +19,15 @@ fn lines() -> Option<Vec<Vec<u8>>> {
 
 fn source(offset: i64) -> Vec<(String, Value)> {
     vec![
-        ("@source_id".into(), Value::Str("2049:131:9f86d081".into())),
-        (
-            "log.file.path".into(),
-            Value::Str("/var/log/app/api.log".into()),
-        ),
+        ("@source_id".into(), Value::Str(SOURCE_ID.into())),
+        ("log.file.path".into(), Value::Str(PATH.into())),
         ("log.offset".into(), Value::Int(offset)),
     ]
 }
 
 const INGESTED: &str = "2026-12-02T05:00:00.000Z";
+const SOURCE_ID: &str = "2049:131:9f86d081";
+const PATH: &str = "/var/log/app/api.log";
 
 #[test]
 #[ignore]
@@ -74,5 +73,127 @@ fn chain_cost() {
         lines.len(),
         declined,
         best / lines.len() as f64 * 1e6
+    );
+}
+
+/// `process_file_line` is `process` with the three file fields: same document, id, time and tags,
+/// and the same declines, over every real-logger corpus line and lines whose own fields collide
+/// with the source's.
+#[test]
+fn file_line_entry_matches_process() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    for entry in std::fs::read_dir(corpus).expect("tests/corpus") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "log") {
+            let text = std::fs::read(&path).expect("readable");
+            lines.extend(text.split(|b| *b == b'\n').map(<[u8]>::to_vec));
+        }
+    }
+    assert!(lines.len() > 100, "the corpus is there");
+    lines.extend([
+        br#"{"time":1,"log.offset":5,"log.file.path":"/x","msg":"own source fields"}"#.to_vec(),
+        br#"{"time":1,"log":{"offset":5},"msg":"nested"}"#.to_vec(),
+        br#"{"time":1,"@source_id":"x"}"#.to_vec(),
+        b"not json".to_vec(),
+    ]);
+    let chain = Chain::new("host-a".into());
+    let (mut same, mut declined) = (0, 0);
+    for (i, line) in lines.iter().enumerate() {
+        let offset = i as i64 * 7;
+        let by_list = chain.process(line, source(offset), INGESTED);
+        let by_file = chain.process_file_line(line, SOURCE_ID, PATH, offset, INGESTED);
+        match (by_list, by_file) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a.doc, b.doc, "line {i}");
+                assert_eq!(
+                    (a.event_id, a.timestamp, a.tags),
+                    (b.event_id, b.timestamp, b.tags)
+                );
+                same += 1;
+            }
+            (Err(_), Err(_)) => declined += 1,
+            _ => panic!("line {i}: one entry declined, the other did not"),
+        }
+    }
+    assert!(
+        same > 50 && declined > 0,
+        "{same} documents, {declined} declined"
+    );
+}
+
+/// The one-pass `may_scrub` against its definition written out test by test, over generated strings
+/// made of the pieces each test looks for.
+#[test]
+fn may_scrub_is_its_definition() {
+    fn card_trigger(b: &[u8]) -> bool {
+        (0..b.len()).any(|i| {
+            b[i].is_ascii_digit()
+                && (i == 0
+                    || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'-'))
+                && b.len() >= i + 13
+                && b[i + 1..i + 13]
+                    .iter()
+                    .all(|c| c.is_ascii_digit() || *c == b' ' || *c == b'-')
+        })
+    }
+    fn definition(text: &str) -> bool {
+        if text.contains('@') || card_trigger(text.as_bytes()) {
+            return true;
+        }
+        if !text.is_ascii() {
+            return text.contains('=') || text.to_lowercase().contains("bearer");
+        }
+        let bearer = text
+            .as_bytes()
+            .windows(6)
+            .any(|w| w.eq_ignore_ascii_case(b"bearer"));
+        bearer || (text.contains('=') && mentions_term(&normalize(text)))
+    }
+    let pieces = [
+        "a",
+        "b",
+        "B",
+        "bearer",
+        "BeArEr",
+        "earer",
+        "bEARE",
+        "=",
+        "@",
+        "1",
+        "4111",
+        " ",
+        "-",
+        "_",
+        "x9",
+        "password",
+        "to-ken",
+        "é",
+        "\u{212a}",
+        "?",
+        "0000 0000",
+        "secret",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let (mut touched, mut total) = (0, 0);
+    for _ in 0..200_000 {
+        let mut text = String::new();
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let count = (state % 12) as usize;
+        let mut pick = state;
+        for _ in 0..count {
+            text.push_str(pieces[(pick % pieces.len() as u64) as usize]);
+            pick = pick.rotate_left(5) ^ 0x9e37_79b9_7f4a_7c15;
+        }
+        let expected = definition(&text);
+        assert_eq!(may_scrub(&text), expected, "{text:?}");
+        touched += usize::from(expected);
+        total += 1;
+    }
+    assert!(
+        touched > 1000 && touched < total - 1000,
+        "{touched} of {total}"
     );
 }

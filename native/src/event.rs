@@ -13,130 +13,146 @@ use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::Hasher;
 use std::sync::OnceLock;
 
-/// The field names the chain reads or writes at the top level of an event (at most 255).
-const KNOWN: &[&str] = &[
+/// Gives each name an id (`K::LOG__LEVEL as u8` for `"log.level"`: `@` is `AT_`, a dot `__`) and
+/// lists the names in id order.
+macro_rules! known {
+    ($($id:ident = $name:literal,)*) => {
+        /// A field name the chain knows, as a constant: no lookup at the call site.
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms, dead_code)]
+        #[derive(Clone, Copy)]
+        #[repr(u8)]
+        pub enum K {
+            $($id,)*
+        }
+
+        const KNOWN: &[&str] = &[$($name,)*];
+    };
+}
+
+// The field names the chain reads or writes at the top level of an event (fewer than 255).
+known! {
     // decode and the source's fields
-    "record",
-    "text",
-    "@raw",
-    "@source_id",
-    "@timezone",
-    "log.file.path",
-    "log.offset",
+    RECORD = "record",
+    TEXT = "text",
+    AT_RAW = "@raw",
+    AT_SOURCE_ID = "@source_id",
+    AT_TIMEZONE = "@timezone",
+    LOG__FILE__PATH = "log.file.path",
+    LOG__OFFSET = "log.offset",
     // parse_timestamp
-    "timestamp",
-    "@timestamp",
-    "time",
-    "ts",
-    "asctime",
+    TIMESTAMP = "timestamp",
+    AT_TIMESTAMP = "@timestamp",
+    TIME = "time",
+    TS = "ts",
+    ASCTIME = "asctime",
     // parse_level, parse_message
-    "level",
-    "severity",
-    "log.level",
-    "lvl",
-    "levelname",
-    "message",
-    "msg",
-    "event",
+    LEVEL = "level",
+    SEVERITY = "severity",
+    LOG__LEVEL = "log.level",
+    LVL = "lvl",
+    LEVELNAME = "levelname",
+    MESSAGE = "message",
+    MSG = "msg",
+    EVENT = "event",
     // tag_error
-    "error",
-    "err",
-    "panic",
-    "error_message",
-    "errorMessage",
-    "error_type",
-    "errorType",
-    "exception_type",
-    "exc_type",
-    "stack_trace",
-    "stack",
-    "stacktrace",
-    "exception",
-    "exc_info",
-    "errorVerbose",
-    "error.message",
-    "error.type",
-    "error.stack_trace",
+    ERROR = "error",
+    ERR = "err",
+    PANIC = "panic",
+    ERROR_MESSAGE = "error_message",
+    ERRORMESSAGE = "errorMessage",
+    ERROR_TYPE = "error_type",
+    ERRORTYPE = "errorType",
+    EXCEPTION_TYPE = "exception_type",
+    EXC_TYPE = "exc_type",
+    STACK_TRACE = "stack_trace",
+    STACK = "stack",
+    STACKTRACE = "stacktrace",
+    EXCEPTION = "exception",
+    EXC_INFO = "exc_info",
+    ERRORVERBOSE = "errorVerbose",
+    ERROR__MESSAGE = "error.message",
+    ERROR__TYPE = "error.type",
+    ERROR__STACK_TRACE = "error.stack_trace",
     // tag_http
-    "method",
-    "req",
-    "request",
-    "http",
-    "req.method",
-    "request.method",
-    "http.request.method",
-    "url",
-    "path",
-    "req.url",
-    "request.url",
-    "req.path",
-    "url.original",
-    "url.path",
-    "url.query",
-    "status",
-    "statusCode",
-    "status_code",
-    "res",
-    "response",
-    "res.statusCode",
-    "res.status",
-    "response.status",
-    "http.response.status_code",
-    "responseTime",
-    "response_time",
-    "duration_ms",
-    "latency",
-    "elapsed_ms",
-    "duration",
-    "event.duration",
+    METHOD = "method",
+    REQ = "req",
+    REQUEST = "request",
+    HTTP = "http",
+    REQ__METHOD = "req.method",
+    REQUEST__METHOD = "request.method",
+    HTTP__REQUEST__METHOD = "http.request.method",
+    URL = "url",
+    PATH = "path",
+    REQ__URL = "req.url",
+    REQUEST__URL = "request.url",
+    REQ__PATH = "req.path",
+    URL__ORIGINAL = "url.original",
+    URL__PATH = "url.path",
+    URL__QUERY = "url.query",
+    STATUS = "status",
+    STATUSCODE = "statusCode",
+    STATUS_CODE = "status_code",
+    RES = "res",
+    RESPONSE = "response",
+    RES__STATUSCODE = "res.statusCode",
+    RES__STATUS = "res.status",
+    RESPONSE__STATUS = "response.status",
+    HTTP__RESPONSE__STATUS_CODE = "http.response.status_code",
+    RESPONSETIME = "responseTime",
+    RESPONSE_TIME = "response_time",
+    DURATION_MS = "duration_ms",
+    LATENCY = "latency",
+    ELAPSED_MS = "elapsed_ms",
+    DURATION = "duration",
+    EVENT__DURATION = "event.duration",
     // map_common_fields
-    "user.id",
-    "userId",
-    "user_id",
-    "client.ip",
-    "ip",
-    "remote_addr",
-    "client_ip",
-    "req.remoteAddress",
-    "client.port",
-    "client_port",
-    "remote_port",
-    "req.remotePort",
-    "user_agent.original",
-    "userAgent",
-    "user_agent",
-    "ua",
-    "req.headers.user-agent",
-    "trace.id",
-    "trace_id",
-    "traceId",
-    "span.id",
-    "span_id",
-    "spanId",
-    "service.name",
-    "service",
-    "service_name",
-    "app",
+    USER__ID = "user.id",
+    USERID = "userId",
+    USER_ID = "user_id",
+    CLIENT__IP = "client.ip",
+    IP = "ip",
+    REMOTE_ADDR = "remote_addr",
+    CLIENT_IP = "client_ip",
+    REQ__REMOTEADDRESS = "req.remoteAddress",
+    CLIENT__PORT = "client.port",
+    CLIENT_PORT = "client_port",
+    REMOTE_PORT = "remote_port",
+    REQ__REMOTEPORT = "req.remotePort",
+    USER_AGENT__ORIGINAL = "user_agent.original",
+    USERAGENT = "userAgent",
+    USER_AGENT = "user_agent",
+    UA = "ua",
+    REQ__HEADERS__USER_AGENT = "req.headers.user-agent",
+    TRACE__ID = "trace.id",
+    TRACE_ID = "trace_id",
+    TRACEID = "traceId",
+    SPAN__ID = "span.id",
+    SPAN_ID = "span_id",
+    SPANID = "spanId",
+    SERVICE__NAME = "service.name",
+    SERVICE = "service",
+    SERVICE_NAME = "service_name",
+    APP = "app",
     // fit_ecs_objects
-    "user",
-    "user.name",
-    "host",
-    "host.name",
-    "trace",
-    "span",
-    "client",
-    "client.address",
-    "log",
-    "log.original",
-    "event.original",
-    "http.value",
+    USER = "user",
+    USER__NAME = "user.name",
+    HOST = "host",
+    HOST__NAME = "host.name",
+    TRACE = "trace",
+    SPAN = "span",
+    CLIENT = "client",
+    CLIENT__ADDRESS = "client.address",
+    LOG = "log",
+    LOG__ORIGINAL = "log.original",
+    EVENT__ORIGINAL = "event.original",
+    HTTP__VALUE = "http.value",
     // template_endpoint, classify_status, add_metadata, assign_id
-    "endpoint",
-    "http.response.status_class",
-    "tags",
-    "event.ingested",
-    "event.id",
-];
+    ENDPOINT = "endpoint",
+    HTTP__RESPONSE__STATUS_CLASS = "http.response.status_class",
+    TAGS = "tags",
+    EVENT__INGESTED = "event.ingested",
+    EVENT__ID = "event.id",
+}
 
 /// Not an id: a name outside `KNOWN`.
 const UNKNOWN: u8 = u8::MAX;
@@ -156,6 +172,11 @@ fn table() -> &'static FxHashMap<&'static str, u8> {
 /// The id of a field name, if the chain knows it.
 pub fn id_of(name: &str) -> Option<u8> {
     table().get(name).copied()
+}
+
+/// Every name the chain knows, in id order.
+pub fn known_names() -> &'static [&'static str] {
+    KNOWN
 }
 
 /// The static spelling of a known name (no allocation for the fields the chain knows).
@@ -201,6 +222,18 @@ impl Key {
     }
 }
 
+impl K {
+    pub fn name(self) -> &'static str {
+        known_name(self as u8)
+    }
+}
+
+impl From<K> for Key {
+    fn from(name: K) -> Key {
+        Key::Known(name as u8)
+    }
+}
+
 impl From<&str> for Key {
     fn from(name: &str) -> Key {
         Key::new(name)
@@ -232,6 +265,12 @@ impl<'a> Probe<'a> {
             Some(id) => Probe::Known(id),
             None => Probe::Other(name, hash_of(name)),
         }
+    }
+}
+
+impl From<K> for Probe<'static> {
+    fn from(name: K) -> Probe<'static> {
+        Probe::Known(name as u8)
     }
 }
 
