@@ -458,7 +458,7 @@ class FileSource:
         tail = parts.pop()
         lines = Lines(parts, h.state.source_id, h.path, h.line_start)
         max_line = self._max_line
-        if parts and max(map(len, parts)) > max_line:
+        if len(buf) > max_line and parts and max(map(len, parts)) > max_line:
             for i, line in enumerate(parts):
                 if len(line) > max_line:
                     lines.special[i] = self._event(h, line[:max_line], lines.offset(i), (TRUNCATED_TAG,))
@@ -466,7 +466,7 @@ class FileSource:
             rest = lines.event(0)
             rest.setdefault("tags", []).append(PARTIAL_TAG)
             lines.special[0] = rest
-        offset = h.line_start + sum(map(len, parts)) + len(parts)
+        offset = h.line_start + len(buf) - len(tail)
         h.line_start = offset
         if len(tail) > max_line:
             h.pending, h.skipping = tail[:max_line], True
