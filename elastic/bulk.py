@@ -25,7 +25,9 @@ ItemOutcome = Literal["ok", "retry", "dead-letter"]
 RequestOutcome = Literal["retry", "fail"]
 
 BULK_FILTER = "errors,items.*.status,items.*.error.type,items.*.error.reason"
-"""``filter_path`` of every bulk request: the answer to 5,000 accepted documents is ``{"errors":false}``."""
+"""``filter_path`` of every bulk request: a status per document, and the error type and reason of those
+that failed. The sink's client does not parse an answer that starts ``{"errors":false`` past that
+(``elastic.connection``): then no item failed, and the statuses say nothing more."""
 
 # Item errors that say "not now" rather than "never", whatever status code carries them.
 RETRY_ERROR_TYPES = frozenset(

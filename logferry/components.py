@@ -105,7 +105,7 @@ class ElasticsearchSinkConfig(_Component):
         from ingest.elasticsearch_sink import ElasticsearchSink
 
         config = settings.elasticsearch
-        client = elasticsearch_client(config, max_retries=0)
+        client = elasticsearch_client(config, max_retries=0, bulk_writer=True)
         sink = ElasticsearchSink(client, config, DeadLetterFile(settings.resolve(config.deadletter_file)), stop=stop)
         sink.install()
         return sink

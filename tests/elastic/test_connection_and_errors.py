@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elasticsearch import BadRequestError
@@ -65,3 +67,21 @@ def test_api_reason_reads_the_refusals_body_else_the_exception() -> None:
     refused = BadRequestError(message="x", meta=meta, body={"error": {"root_cause": [{"reason": "index exists"}]}})
     assert api_reason(refused) == "index exists"
     assert api_reason(OSError("connection refused")) == "connection refused"
+
+
+def test_the_bulk_writers_client_sends_a_ready_body_as_is_and_reads_answers_like_the_stdlib() -> None:
+    """The sink's bodies are built once as bytes: the client must not copy them line by line again."""
+    client = elasticsearch_client(ConnectionConfig(hosts=["http://127.0.0.1:9"]), max_retries=0, bulk_writer=True)
+    try:
+        serializers = client.transport.serializers
+        body = b'{"index":{"_index":"logs-2026.11.20","_id":"x"}}\n{"message":"caf\xc3\xa9 \\ud800"}\n'
+        assert serializers.dumps(body, "application/x-ndjson") is body
+        assert serializers.dumps([{"a": 1}], "application/x-ndjson") == b'{"a":1}\n'
+        answer = b'{"errors":true,"items":[{"index":{"status":201}},{"index":{"status":400,"error":{"type":"x"}}}]}'
+        assert serializers.loads(answer, "application/json") == json.loads(answer)
+        clean = b'{"errors":false,"items":[' + b",".join([b'{"index":{"status":201}}'] * 3) + b"]}"
+        assert serializers.loads(clean, "application/json") == {"errors": False}
+        unfiltered = b'{"took":3,"errors":false,"items":[{"index":{"status":201}}]}'
+        assert serializers.loads(unfiltered, "application/json") == json.loads(unfiltered)
+    finally:
+        client.close()
