@@ -61,12 +61,9 @@ fn process_file_line(
     ingested: &str,
 ) -> Option<chain::Output> {
     catch_unwind(AssertUnwindSafe(|| {
-        let fields = vec![
-            ("@source_id".to_owned(), Value::Str(source_id.to_owned())),
-            ("log.file.path".to_owned(), Value::Str(path.to_owned())),
-            ("log.offset".to_owned(), Value::Int(offset)),
-        ];
-        chain.process(raw, fields, ingested).ok()
+        chain
+            .process_file_line(raw, source_id, path, offset, ingested)
+            .ok()
     }))
     .ok()
     .flatten()
