@@ -147,11 +147,17 @@ impl Chain {
             if threads > 1 && count >= THREADED_MIN_LINES {
                 let half = count / 2;
                 std::thread::scope(|scope| {
-                    let second = scope.spawn(|| run(half..count));
+                    // A thread the system refuses to start: the second half runs here too.
+                    let second = std::thread::Builder::new()
+                        .name("logferry-chain".into())
+                        .spawn_scoped(scope, || run(half..count))
+                        .ok();
                     let mut outputs = run(0..half);
-                    match second.join() {
-                        Ok(rest) => outputs.extend(rest),
-                        Err(_) => outputs.extend((half..count).map(|_| None)),
+                    match second.map(|thread| thread.join()) {
+                        Some(Ok(rest)) => outputs.extend(rest),
+                        // A panic outside the per-line guard declines the half: Python processes it.
+                        Some(Err(_)) => outputs.extend((half..count).map(|_| None)),
+                        None => outputs.extend(run(half..count)),
                     }
                     outputs
                 })
