@@ -1333,21 +1333,43 @@ fn write_entries(out: &mut Vec<u8>, entries: &[(&str, Node<'_>)]) {
     out.push(b'}');
 }
 
+/// Name equality, length and last byte first: most names in a scan differ there, without a call
+/// to memcmp.
+fn same_name(name: &str, key: &str) -> bool {
+    name.len() == key.len() && name.as_bytes().last() == key.as_bytes().last() && name == key
+}
+
+fn position(entries: &[(&str, Node<'_>)], key: &str) -> Option<usize> {
+    entries.iter().position(|(name, _)| same_name(name, key))
+}
+
 fn slot<'t, 'a>(entries: &'t mut Vec<(&'a str, Node<'a>)>, key: &str) -> Option<&'t mut Node<'a>> {
-    // length and last byte first: most names in a scan differ there, without a call to memcmp
-    let last = key.as_bytes().last();
     entries
         .iter_mut()
-        .find(|(name, _)| name.len() == key.len() && name.as_bytes().last() == last && *name == key)
+        .find(|(name, _)| same_name(name, key))
         .map(|(_, node)| node)
 }
 
 /// `ingest.document.nest` then orjson, for events without a conflict (a conflict is declined).
 fn write_nested(out: &mut Vec<u8>, event: &Event) -> Step<()> {
     let mut root: Vec<(&str, Node<'_>)> = Vec::with_capacity(event.len());
+    // The first parts of the dotted names: an undotted name that is none of them can meet no other
+    // name at the top (the event's names are unique), so it is appended without a search.
+    let mut heads: Vec<&str> = Vec::with_capacity(16);
+    for (key, _, _) in event.iter() {
+        if key != "@timestamp" {
+            if let Some(dot) = key.bytes().position(|b| b == b'.') {
+                heads.push(&key[..dot]);
+            }
+        }
+    }
     for (key, _, value) in event.iter() {
         if key == "@timestamp" || !key.as_bytes().contains(&b'.') {
-            place(&mut root, &[key], value)?;
+            if heads.iter().any(|head| same_name(head, key)) {
+                place(&mut root, &[key], value)?;
+            } else {
+                root.push((key, Node::Leaf(value)));
+            }
         } else {
             let mut parts = [""; 16];
             let mut count = 0;
@@ -1372,10 +1394,14 @@ fn place<'a>(root: &mut Vec<(&'a str, Node<'a>)>, path: &[&'a str], value: &'a V
     let (last, parents) = path.split_last().ok_or(Decline)?;
     let mut node = root;
     for part in parents {
-        if slot(node, part).is_none() {
-            node.push((part, Node::Tree(Vec::new())));
-        }
-        let child = slot(node, part).ok_or(Decline)?;
+        let at = match position(node, part) {
+            Some(at) => at,
+            None => {
+                node.push((part, Node::Tree(Vec::new())));
+                node.len() - 1
+            }
+        };
+        let child = &mut node[at].1;
         if matches!(child, Node::Leaf(Value::Null)) {
             *child = Node::Tree(Vec::new());
         }
