@@ -6,7 +6,9 @@
 (c) end to end into DuckDB (`Pipeline` with the file source and the DuckDB sink).
 Prints events/s and MB/s for each and the ratios to (a).
 
-    python -m bench.pipeline [--lines 1000000] [--python]
+    python -m bench.pipeline [--lines 1000000] [--python] [--threads 2]
+
+Figures are wall time and CPU time of this process (all threads): on a shared machine compare CPU.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import orjson
 
 from core.outcomes import EventCounts
+from ingest import native_chain
 from ingest.batch import Batcher
 from ingest.deadletter import DeadLetterFile
 from ingest.duckdb_sink import DuckDBSink
@@ -92,7 +95,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--python", action="store_true", help="also run (b) with the Python chain alone")
+    parser.add_argument("--threads", type=int, default=native_chain.THREADS, help="threads of the compiled chain")
     args = parser.parse_args()
+    native_chain.THREADS = args.threads
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         corpus = root / "corpus.log"
