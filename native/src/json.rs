@@ -4,10 +4,75 @@
 //! (duplicate keys, integers outside i64, non-finite floats, lone surrogates, deep nesting) is an
 //! error, and the caller declines the line, so the Python chain handles it.
 
-use indexmap::IndexMap;
+use rustc_hash::FxHashSet;
 use std::borrow::Cow;
 
-pub type Map = IndexMap<String, Value, rustc_hash::FxBuildHasher>;
+/// A JSON object below the top level, in its order: a list of members searched from the start.
+/// Nested objects in log lines hold a handful of members, where a scan beats hashing every key on
+/// read, and each object costs one allocation instead of a table and a list.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Map {
+    entries: Vec<(String, Value)>,
+}
+
+/// Above this many members, duplicates are found with a hash set instead of comparing every pair.
+const PAIRWISE_DUPLICATE_CHECK: usize = 16;
+
+impl Map {
+    fn position(&self, key: &str) -> Option<usize> {
+        self.entries.iter().position(|(name, _)| name == key)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.position(key).map(|at| &self.entries[at].1)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.position(key).map(|at| &mut self.entries[at].1)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Delete a member; the later ones keep their order (a dict's `del`).
+    pub fn shift_remove(&mut self, key: &str) -> Option<Value> {
+        self.position(key).map(|at| self.entries.remove(at).1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> MapIter<'_> {
+        self.entries.iter().map(|(key, value)| (key, value))
+    }
+
+    /// Whether two members have the same name (the reader declines such an object).
+    fn has_duplicates(&self) -> bool {
+        let names = &self.entries;
+        if names.len() <= PAIRWISE_DUPLICATE_CHECK {
+            return (1..names.len())
+                .any(|i| names[..i].iter().any(|(name, _)| *name == names[i].0));
+        }
+        let mut seen = FxHashSet::default();
+        !names.iter().all(|(name, _)| seen.insert(name.as_str()))
+    }
+}
+
+pub type MapIter<'a> = std::iter::Map<
+    std::slice::Iter<'a, (String, Value)>,
+    fn(&'a (String, Value)) -> (&'a String, &'a Value),
+>;
+
+impl<'a> IntoIterator for &'a Map {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = MapIter<'a>;
+
+    fn into_iter(self) -> MapIter<'a> {
+        self.iter()
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
@@ -117,12 +182,7 @@ impl<'a> Reader<'a> {
         match self.peek().ok_or(())? {
             b'{' => {
                 self.pos += 1;
-                // A log line's top level has a dozen or so keys: no rehash while it is read.
-                let mut map = if depth == 0 {
-                    Map::with_capacity_and_hasher(24, Default::default())
-                } else {
-                    Map::default()
-                };
+                let mut map = Map::default();
                 self.skip_ws();
                 if self.peek() == Some(b'}') {
                     self.pos += 1;
@@ -134,14 +194,15 @@ impl<'a> Reader<'a> {
                     self.skip_ws();
                     self.expect(b':')?;
                     let value = self.value(depth + 1)?;
-                    if map.insert(key, value).is_some() {
-                        return Err(());
-                    }
+                    map.entries.push((key, value));
                     self.skip_ws();
                     match self.peek() {
                         Some(b',') => self.pos += 1,
                         Some(b'}') => {
                             self.pos += 1;
+                            if map.has_duplicates() {
+                                return Err(());
+                            }
                             return Ok(Value::Obj(map));
                         }
                         _ => return Err(()),
@@ -479,7 +540,43 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::plain_run_end;
+    use super::{plain_run_end, Reader, Value};
+
+    /// A nested object with a repeated name is refused (the line is declined), whether its
+    /// duplicates are found pairwise (few members) or with a set (many); distinct names are kept in order.
+    #[test]
+    fn nested_objects_refuse_duplicate_names() {
+        for size in [1, 2, 16, 17, 100] {
+            let names: Vec<String> = (0..size).map(|i| format!("k{i}")).collect();
+            let members = |names: &[String]| {
+                names
+                    .iter()
+                    .map(|n| format!("\"{n}\":1"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let line = format!("{{\"o\":{{{}}}}}", members(&names));
+            let mut found = Vec::new();
+            Reader::new(line.as_bytes())
+                .members(|_, value| {
+                    found.push(value);
+                    Ok(())
+                })
+                .expect("distinct names");
+            let Some(Value::Obj(map)) = found.first() else {
+                panic!("an object");
+            };
+            let read: Vec<&str> = map.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(read, names.iter().map(String::as_str).collect::<Vec<_>>());
+            for repeated in [0, size - 1] {
+                let mut twice = names.clone();
+                twice.push(names[repeated].clone());
+                let line = format!("{{\"o\":{{{}}}}}", members(&twice));
+                let result = Reader::new(line.as_bytes()).members(|_, _| Ok(()));
+                assert!(result.is_err(), "size {size}: {line}");
+            }
+        }
+    }
 
     /// The vector scan finds the same first byte to escape as a byte-by-byte scan, wherever it sits
     /// (every offset of a 16-byte step, the 8-byte tail, the last bytes) and whatever surrounds it.
