@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.chunk import Lines
 from core.event import Event, ProcessorFn
 from enrich.metadata import AddMetadata
-from ingest.kafka_wire import SHIPPER_HOST, RestoreShipperHost
-from ingest.native_chain import NativeChain, Result, logferry_native
+from ingest.kafka_wire import SHIPPER_HOST, RestoreShipperHost, ShippedLines
+from ingest.native_chain import LinesResult, NativeChain, Result, logferry_native
 
 MAX_HOSTS = 4096
 """More distinct shipper hosts than this and the cache of compiled chains starts over (memory stays bounded)."""
@@ -73,7 +74,42 @@ class ShipperHostChain(NativeChain):
         self.processed += len(results) - declined
         return results
 
+    def process_lines(self, lines: Lines) -> LinesResult:
+        """A run of one shipper's file lines (``ShippedLines``) at once, with that shipper's host."""
+        host = lines.host if isinstance(lines, ShippedLines) else None
+        chain = self._chain_of(host)
+        count = len(lines)
+        if chain is None:
+            self.declined += count
+            nothing: list[Any] = [None] * count
+            return nothing, list(nothing), list(nothing), list(nothing), list(range(count))
+        docs, stamps, ids, tags, declined = chain.process_lines(
+            lines.lines,
+            lines.source_id,
+            lines.path,
+            lines.first_offset,
+            sorted(lines.special),
+            self._metadata.ingested_now(),
+            self.threads,
+        )
+        if SHIPPER_HOST_KEY in b"".join(filter(None, docs)):
+            keeping = [at for at, doc in enumerate(docs) if doc is not None and SHIPPER_HOST_KEY in doc]
+            for at in keeping:
+                docs[at] = stamps[at] = ids[at] = tags[at] = None
+            declined = sorted([*declined, *keeping])
+        self.declined += len(declined)
+        self.processed += count - len(declined)
+        return docs, stamps, ids, tags, declined
+
     def _process_one_host(self, host: str | None, events: list[Event], ingested: str) -> list[Result]:
+        chain = self._chain_of(host)
+        if chain is None:
+            return [None] * len(events)
+        results: list[Result] = chain.process(events, ingested)
+        return results
+
+    def _chain_of(self, host: str | None) -> Any:
+        """The compiled chain whose host name is ``host``; None if it cannot be one (undecodable bytes)."""
         chain = self._by_host.get(host)
         if chain is None:
             if len(self._by_host) >= MAX_HOSTS:
@@ -81,6 +117,5 @@ class ShipperHostChain(NativeChain):
             try:
                 chain = self._by_host[host] = logferry_native.Chain(host)
             except UnicodeEncodeError:  # a host name with undecodable bytes: the Python chain keeps them
-                return [None] * len(events)
-        results: list[Result] = chain.process(events, ingested)
-        return results
+                return None
+        return chain

@@ -1,8 +1,10 @@
 """The indexer's source: a Kafka consumer group over the shippers' topic.
 
-Each poll yields, per partition, the records as the initial events the shipper's file source made
-(``ingest/kafka_wire.py``); a chunk's position is ``("<topic>:<partition>", "")`` and its end offset the
-next offset to read. ``ack`` commits exactly the offsets of the batch the sink accepted, never more, so
+Each poll yields, per partition and in offset order, the records as the shipper's file source handed
+them (``ingest/kafka_wire.py``): consecutive plain lines of one file as one ``ShippedLines`` block,
+which the compiled chain takes whole without an event per line, and any other record (tagged, foreign,
+not UTF-8) as its initial event. A chunk's position is ``("<topic>:<partition>", "")`` and its end
+offset the next offset to read. ``ack`` commits exactly the offsets of the batch the sink accepted, never more, so
 a crash re-delivers what was not indexed yet. A commit refused because a rebalance moved the partition
 away is logged and ignored: the new owner resumes from the last commit, and the deterministic ids turn
 the re-delivered records into overwrites, not duplicates.
@@ -27,7 +29,7 @@ from core.errors import SinkUnavailable
 from core.outcomes import EventCounts
 from ingest.kafka_config import KafkaConfig
 from ingest.kafka_sink import ensure_topic
-from ingest.kafka_wire import event_from_record
+from ingest.kafka_wire import PlainLine, ShippedLines, event_from_record, plain_line
 
 log = logging.getLogger("logferry.kafka")
 
@@ -59,6 +61,41 @@ def consumer_options(config: KafkaConfig) -> dict[str, Any]:
         "topic.metadata.refresh.interval.ms": config.metadata_max_age_ms,
         "logger": log,
     }
+
+
+class _Run:
+    """Consecutive records of one file whose offsets follow each other: one ``ShippedLines``."""
+
+    __slots__ = ("key", "lines", "next_offset", "nbytes", "source_id", "host", "path", "first_offset")
+
+    def __init__(self, plain: PlainLine, value: bytes, names: tuple[str, str, str]) -> None:
+        self.key = plain[:3]
+        self.source_id, self.host, self.path = names
+        self.first_offset = plain[3]
+        self.lines = [value]
+        self.next_offset = plain[3] + len(value) + 1
+        self.nbytes = len(value)
+
+    @classmethod
+    def start(cls, plain: PlainLine, value: bytes) -> _Run | None:
+        """A run from this record, or None when a header is not UTF-8 (its event keeps the bytes)."""
+        try:
+            names = (plain[0].decode(), plain[1].decode(), plain[2].decode())
+        except UnicodeDecodeError:
+            return None
+        return cls(plain, value, names)
+
+    def takes(self, plain: PlainLine) -> bool:
+        return plain[3] == self.next_offset and plain[:3] == self.key
+
+    def add(self, value: bytes) -> None:
+        self.lines.append(value)
+        self.next_offset += len(value) + 1
+        self.nbytes += len(value)
+
+    def chunk(self, position: Position, end_offset: int) -> Chunk:
+        lines = ShippedLines(self.lines, self.source_id, self.path, self.first_offset, self.host)
+        return Chunk.of_lines(position, lines, end_offset, self.nbytes)
 
 
 def position_of(topic: str, partition: int) -> Position:
@@ -121,7 +158,8 @@ class KafkaSource:
             log.warning("lost partitions (the group moved on without this member): %s", _names(partitions))
 
     def poll(self, budget_bytes: int = 8 << 20) -> Iterator[Chunk]:
-        """What one consumer poll returns, one chunk per partition, in offset order."""
+        """What one consumer poll returns, per partition in offset order: runs of one file's plain lines
+        as ``ShippedLines`` (no event made per line), any other record as an event."""
         try:
             messages: list[Any] = self.consumer.consume(self.max_records, self.poll_timeout)
         except KafkaException as exc:
@@ -138,15 +176,41 @@ class KafkaSource:
         if not by_partition:
             return
         self.last_record = time.monotonic()
-        topic = self.topic
         for partition, records in by_partition.items():
-            values = [r.value() for r in records]
-            events = [
-                event_from_record(value, r.headers(), topic, partition, r.offset())
-                for value, r in zip(values, records, strict=True)
-            ]
-            nbytes = sum(map(len, filter(None, values)))
-            yield Chunk(position_of(topic, partition), events, records[-1].offset() + 1, nbytes)
+            yield from self._chunks(partition, records)
+
+    def _chunks(self, partition: int, records: list[Any]) -> Iterator[Chunk]:
+        """One partition's records as chunks, in order; each chunk ends after its last record."""
+        topic = self.topic
+        position = position_of(topic, partition)
+        events: list[dict[str, Any]] = []
+        events_bytes = 0
+        run: _Run | None = None
+        last = -1
+        for record in records:
+            value = record.value()
+            headers = record.headers()
+            plain = plain_line(headers) if value is not None else None
+            if plain is not None and run is not None and run.takes(plain):
+                run.add(value)
+                last = record.offset()
+                continue
+            if run is not None:
+                yield run.chunk(position, last + 1)
+                run = None
+            if plain is not None:
+                run = _Run.start(plain, value)
+            if run is None:
+                events.append(event_from_record(value, headers, topic, partition, record.offset()))
+                events_bytes += len(value) if value is not None else 0
+            elif events:
+                yield Chunk(position, events, last + 1, events_bytes)
+                events, events_bytes = [], 0
+            last = record.offset()
+        if run is not None:
+            yield run.chunk(position, last + 1)
+        elif events:
+            yield Chunk(position, events, last + 1, events_bytes)
 
     def _consumer_error(self, error: KafkaError) -> None:
         """A fatal client error stops the indexer (retriable: a restart rejoins); the rest is logged.

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from core.chunk import Lines
 from core.keys import RAW, SOURCE_ID
 
 SHIPPER_HOST = "@shipper_host"
@@ -82,21 +83,59 @@ def event_from_record(
     raw = value if value is not None else b""
     source_id, line_offset = found.get(H_SOURCE_ID), found.get(H_OFFSET)
     tags = [t for t in _decode(found[H_TAGS]).split(",") if t] if H_TAGS in found else []
-    event: dict[str, Any]
     if source_id is not None and line_offset is not None and line_offset.isdigit():
-        event = {RAW: raw, SOURCE_ID: _decode(source_id), "log.offset": int(line_offset)}
+        event: dict[str, Any] = {RAW: raw, SOURCE_ID: _decode(source_id)}
+        position = int(line_offset)
     else:
-        event = {RAW: raw, SOURCE_ID: f"kafka:{topic}:{partition}", "log.offset": offset}
+        event = {RAW: raw, SOURCE_ID: f"kafka:{topic}:{partition}"}
+        position = offset
         tags.append(NO_METADATA_TAG)
     path = found.get(H_PATH)
     if path is not None:
         event["log.file.path"] = _decode(path)
+    event["log.offset"] = position  # after the path, as the file source orders them: the same document
     host = found.get(H_HOST)
     if host is not None:
         event[SHIPPER_HOST] = _decode(host)
     if tags:
         event["tags"] = tags
     return event
+
+
+class ShippedLines(Lines):
+    """Consecutive records of one shipper's file: plain lines back to back, as the file source hands them.
+
+    The indexer's compiled chain takes them as one block (``ingest.kafka_native_chain``) with the
+    shipper's ``host``; a line's event, for the Python chain, carries it as ``@shipper_host``.
+    """
+
+    __slots__ = ("host",)
+
+    def __init__(self, lines: list[bytes], source_id: str, path: str, first_offset: int, host: str) -> None:
+        super().__init__(lines, source_id, path, first_offset)
+        self.host = host
+
+    def event(self, index: int) -> dict[str, Any]:
+        event = super().event(index)
+        event[SHIPPER_HOST] = self.host
+        return event
+
+
+PlainLine = tuple[bytes, bytes, bytes, int]
+"""A plain line's file (source id, host, path headers) and its offset in that file."""
+
+_PLAIN_HEADERS = (H_SOURCE_ID, H_OFFSET, H_HOST, H_PATH)
+
+
+def plain_line(headers: list[tuple[str, bytes]] | None) -> PlainLine | None:
+    """The file and offset of a record whose headers are exactly a shipper's for an untagged file line
+    (``record_headers`` without tags); None for anything else, which ``event_from_record`` rebuilds."""
+    if headers is None or len(headers) != 4:
+        return None
+    (source_name, source_id), (offset_name, offset), (host_name, host), (path_name, path) = headers
+    if (source_name, offset_name, host_name, path_name) != _PLAIN_HEADERS or not offset.isdigit():
+        return None
+    return source_id, host, path, int(offset)
 
 
 class RestoreShipperHost:

@@ -20,7 +20,7 @@ from core.keys import RAW, SOURCE_ID
 from core.tags import TRUNCATED_TAG
 from ingest.document import serialize
 from ingest.kafka_native_chain import ShipperHostChain, without_shipper_host
-from ingest.kafka_wire import H_HOST, SHIPPER_HOST, event_from_record, record_headers
+from ingest.kafka_wire import H_HOST, SHIPPER_HOST, ShippedLines, event_from_record, record_headers
 from ingest.native_chain import for_processors
 from logferry.assemble import build_processors, processors_for
 from logferry.config import load_settings
@@ -123,3 +123,33 @@ def test_a_line_with_its_own_shipper_host_key_gets_the_python_chains_document(li
     if result is not None:
         assert INGESTED.sub(b'"ingested":"' + INGEST_TIME.encode() + b'"', result[0]) == expected
     assert b"forged-host" not in expected or host is None
+
+
+def test_runs_of_shipped_lines_go_through_the_compiled_chain_with_their_shippers_host() -> None:
+    """The Kafka source's runs of plain lines (``ShippedLines``): the Python chain's documents, in order."""
+    chain = compiled_chain()
+    python = processors_for(INDEXER_SETTINGS)
+    by_path: dict[str, list[bytes]] = {}
+    for path, line in ROWS:
+        if b"\n" not in line:
+            by_path.setdefault(path, []).append(line)
+    by_path["/var/log/odd.log"] = ODD_LINES
+    compiled = declined = 0
+    for number, (path, lines) in enumerate(sorted(by_path.items())):
+        host = ["shipper-a", "shipper-b"][number % 2]
+        run = ShippedLines(lines, f"2049:{number}:run", path, 4096, host)
+        docs, stamps, ids, tags, declined_at = chain.process_lines(run)
+        assert len(docs) == len(stamps) == len(ids) == len(tags) == len(lines)
+        assert declined_at == sorted(declined_at)
+        for at, doc in enumerate(docs):
+            event = run.event(at)
+            assert event[SHIPPER_HOST] == host and event["log.offset"] == run.offset(at)
+            if doc is None:
+                assert at in declined_at
+                declined += 1
+                continue
+            compiled += 1
+            normalized = INGESTED.sub(b'"ingested":"' + INGEST_TIME.encode() + b'"', doc)
+            assert normalized == python_document(python, event), (path, at, lines[at][:200])
+            assert orjson.loads(doc)["event"]["id"] == ids[at]
+    assert compiled > 2000 and declined > 0
