@@ -29,7 +29,16 @@ from core.errors import SinkUnavailable
 from core.outcomes import EventCounts
 from ingest.kafka_config import KafkaConfig
 from ingest.kafka_sink import ensure_topic
-from ingest.kafka_wire import PlainLine, ShippedLines, event_from_record, plain_line
+from ingest.kafka_wire import (
+    H_HOST,
+    H_OFFSET,
+    H_PATH,
+    H_SOURCE_ID,
+    PlainLine,
+    ShippedLines,
+    event_from_record,
+    plain_line,
+)
 
 log = logging.getLogger("logferry.kafka")
 
@@ -66,15 +75,27 @@ def consumer_options(config: KafkaConfig) -> dict[str, Any]:
 class _Run:
     """Consecutive records of one file whose offsets follow each other: one ``ShippedLines``."""
 
-    __slots__ = ("key", "lines", "next_offset", "nbytes", "source_id", "host", "path", "first_offset")
+    __slots__ = (
+        "source_header",
+        "host_header",
+        "path_header",
+        "lines",
+        "next_offset",
+        "source_id",
+        "host",
+        "path",
+        "first_offset",
+    )
 
     def __init__(self, plain: PlainLine, value: bytes, names: tuple[str, str, str]) -> None:
-        self.key = plain[:3]
+        self.source_header = (H_SOURCE_ID, plain[0])
+        self.host_header = (H_HOST, plain[1])
+        self.path_header = (H_PATH, plain[2])
+        """The headers a record of the run repeats, as librdkafka hands them (name, bytes)."""
         self.source_id, self.host, self.path = names
         self.first_offset = plain[3]
         self.lines = [value]
         self.next_offset = plain[3] + len(value) + 1
-        self.nbytes = len(value)
 
     @classmethod
     def start(cls, plain: PlainLine, value: bytes) -> _Run | None:
@@ -85,17 +106,9 @@ class _Run:
             return None
         return cls(plain, value, names)
 
-    def takes(self, plain: PlainLine) -> bool:
-        return plain[3] == self.next_offset and plain[:3] == self.key
-
-    def add(self, value: bytes) -> None:
-        self.lines.append(value)
-        self.next_offset += len(value) + 1
-        self.nbytes += len(value)
-
     def chunk(self, position: Position, end_offset: int) -> Chunk:
         lines = ShippedLines(self.lines, self.source_id, self.path, self.first_offset, self.host)
-        return Chunk.of_lines(position, lines, end_offset, self.nbytes)
+        return Chunk.of_lines(position, lines, end_offset, sum(map(len, self.lines)))
 
 
 def position_of(topic: str, partition: int) -> Position:
@@ -190,11 +203,21 @@ class KafkaSource:
         for record in records:
             value = record.value()
             headers = record.headers()
+            if run is not None and value is not None and headers is not None and len(headers) == 4:
+                # The common case, tested first and inline: the next line of the run's file.
+                source, offset, host, path = headers
+                if (
+                    offset[1] == b"%d" % run.next_offset
+                    and source == run.source_header
+                    and path == run.path_header
+                    and host == run.host_header
+                    and offset[0] == H_OFFSET
+                ):
+                    run.lines.append(value)
+                    run.next_offset += len(value) + 1
+                    last = record.offset()
+                    continue
             plain = plain_line(headers) if value is not None else None
-            if plain is not None and run is not None and run.takes(plain):
-                run.add(value)
-                last = record.offset()
-                continue
             if run is not None:
                 yield run.chunk(position, last + 1)
                 run = None
