@@ -67,6 +67,14 @@ class Batch:
             self._runs_made = len(self._compiled)
         return self._events  # type: ignore[return-value]  # every None was filled above
 
+    def timestamps(self) -> list[Any]:
+        """Each document's ``@timestamp`` (None where it has none), without making the events of
+        compiled lines: all a sink that partitions by day reads."""
+        stamps = [None if event is None else event.get("@timestamp") for event in self._events]
+        for first, run_stamps, _, _ in self._compiled:
+            stamps[first : first + len(run_stamps)] = run_stamps
+        return stamps
+
     def tag_counts(self) -> Counter[str]:
         """How many events carry each string tag (a source line's ``tags`` may be a number or hold
         objects). Compiled lines are counted by their distinct tag tuples, not one by one."""

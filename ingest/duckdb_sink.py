@@ -94,8 +94,8 @@ class DuckDBSink:
         """Return only when every document is in DuckDB (committed) or in the dead-letter file."""
         by_day: dict[dt.date, list[bytes]] = {}
         refused: list[tuple[str, bytes]] = []
-        for event, doc in zip(batch.events, batch.docs, strict=True):
-            day = utc_day(event.get("@timestamp"))
+        for stamp, doc in zip(batch.timestamps(), batch.docs, strict=True):
+            day = utc_day(stamp)
             if day is None:
                 refused.append((NO_TIMESTAMP, doc))
             else:
