@@ -187,11 +187,11 @@ fn is_ascii_digits(text: &str) -> bool {
 fn decode(raw: &[u8], source: impl IntoIterator<Item = (Key, Value)>) -> Step<Event> {
     let mut event = Event::with_capacity(32);
     Reader::new(raw)
-        .members(|name, value| {
-            *event.push_new(Key::new(&name))? = value;
-            Ok(())
-        })
+        .members(|name, value| event.push_new(Key::new(&name), value))
         .map_err(|_| Decline)?;
+    if event.has_duplicate_names() {
+        return Err(Decline);
+    }
     if event.contains_key(K::RECORD) && event.contains_key(K::TEXT) {
         return Err(Decline);
     }

@@ -197,3 +197,34 @@ fn may_scrub_is_its_definition() {
         "{touched} of {total}"
     );
 }
+
+/// A line naming a top-level field twice is declined (orjson would keep the last one, in the first
+/// one's place), whether the name is one the chain knows or not, among few or many fields.
+#[test]
+fn duplicate_top_level_names_are_declined() {
+    let chain = Chain::new("host-a".into());
+    let line = |fields: &[String]| format!("{{\"time\":1,{}}}", fields.join(","));
+    for count in [1, 15, 16, 17, 40] {
+        let fields: Vec<String> = (0..count).map(|i| format!("\"f{i}\":{i}")).collect();
+        let distinct = line(&fields);
+        assert!(chain
+            .process_file_line(distinct.as_bytes(), SOURCE_ID, PATH, 1, INGESTED)
+            .is_ok());
+        for repeated in [
+            fields[0].clone(),
+            fields[count - 1].clone(),
+            "\"msg\":\"x\"".into(),
+        ] {
+            let mut twice = fields.clone();
+            twice.insert(0, repeated.clone());
+            twice.push(repeated);
+            let text = line(&twice);
+            assert!(
+                chain
+                    .process_file_line(text.as_bytes(), SOURCE_ID, PATH, 1, INGESTED)
+                    .is_err(),
+                "{text}"
+            );
+        }
+    }
+}

@@ -283,14 +283,19 @@ impl<'a> From<&'a str> for Probe<'a> {
 /// The top level of an event, in Python dict order; see the module docstring.
 pub struct Event {
     entries: Vec<Entry>,
-    present: [u64; 4],
+    present: [u64; 2],
+    /// For each known name present, the index of its live entry.
+    slot_of: [u32; 128],
 }
+
+const _: () = assert!(KNOWN.len() <= 128, "a bit and a slot per known name");
 
 impl Event {
     pub fn with_capacity(capacity: usize) -> Event {
         Event {
             entries: Vec::with_capacity(capacity),
-            present: [0; 4],
+            present: [0; 2],
+            slot_of: [0; 128],
         }
     }
 
@@ -310,14 +315,9 @@ impl Event {
 
     fn position<'p>(&self, probe: impl Into<Probe<'p>>) -> Option<usize> {
         match probe.into() {
-            Probe::Known(id) => {
-                if !self.has_id(id) {
-                    return None;
-                }
-                self.entries
-                    .iter()
-                    .position(|e| e.alive && matches!(e.key, Key::Known(k) if k == id))
-            }
+            Probe::Known(id) => self
+                .has_id(id)
+                .then(|| self.slot_of[usize::from(id)] as usize),
             Probe::Other(name, hash) => self.entries.iter().position(|e| {
                 e.alive && matches!(&e.key, Key::Other(k, h) if *h == hash && k == name)
             }),
@@ -350,8 +350,13 @@ impl Event {
             self.entries[at].value = value;
             return;
         }
+        self.push(key, value);
+    }
+
+    fn push(&mut self, key: Key, value: Value) {
         if let Key::Known(id) = key {
             self.set_id(id, true);
+            self.slot_of[usize::from(id)] = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
         }
         self.entries.push(Entry {
             key,
@@ -360,28 +365,35 @@ impl Event {
         });
     }
 
-    /// Append a field decoded from the line; `Err` if the name is already there (a duplicate key,
-    /// which the chain declines).
-    pub fn push_new(&mut self, key: Key) -> Result<&mut Value, ()> {
-        match &key {
-            Key::Known(id) => {
-                if self.has_id(*id) {
-                    return Err(());
-                }
-                self.set_id(*id, true);
-            }
-            Key::Other(name, hash) => {
-                if self.position(Probe::Other(name, *hash)).is_some() {
-                    return Err(());
-                }
+    /// Append a field decoded from the line; `Err` if a known name is already there (a duplicate
+    /// key, which the chain declines). Other names are checked once the line is read, by
+    /// `has_duplicate_names`.
+    pub fn push_new(&mut self, key: Key, value: Value) -> Result<(), ()> {
+        if let Key::Known(id) = key {
+            if self.has_id(id) {
+                return Err(());
             }
         }
-        self.entries.push(Entry {
-            key,
-            value: Value::Null,
-            alive: true,
-        });
-        Ok(&mut self.entries.last_mut().expect("just pushed").value)
+        self.push(key, value);
+        Ok(())
+    }
+
+    /// Whether two of the names outside the table are the same (pairwise for a few, with a set
+    /// for many, so a line with thousands of names costs no quadratic time).
+    pub fn has_duplicate_names(&self) -> bool {
+        let others: Vec<(&str, u64)> = self
+            .entries
+            .iter()
+            .filter_map(|e| match &e.key {
+                Key::Other(name, hash) if e.alive => Some((name.as_str(), *hash)),
+                _ => None,
+            })
+            .collect();
+        if others.len() <= 16 {
+            return (1..others.len()).any(|i| others[..i].contains(&others[i]));
+        }
+        let mut seen = rustc_hash::FxHashSet::default();
+        !others.iter().all(|other| seen.insert(*other))
     }
 
     /// Delete a field (`del event[key]`): later fields keep their order.
