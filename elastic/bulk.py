@@ -105,12 +105,17 @@ class ActionLines:
         self._heads: dict[str, bytes] = {}
 
     def __call__(self, index: str, event_id: object) -> bytes:
-        head = self._heads.get(index)
-        if head is None:
-            head = self._heads[index] = b'{"index":{"_index":' + orjson.dumps(index) + b',"_id":'
+        head = self.head(index)
         if type(event_id) is str and event_id:
             return head + orjson.dumps(event_id) + b"}}"
         return head[: -len(b',"_id":')] + b"}}"
+
+    def head(self, index: str) -> bytes:
+        """``{"index":{"_index":<index>,"_id":``: what every action line into ``index`` starts with."""
+        head = self._heads.get(index)
+        if head is None:
+            head = self._heads[index] = b'{"index":{"_index":' + orjson.dumps(index) + b',"_id":'
+        return head
 
 
 def action_line(index: str, event_id: object) -> bytes:
@@ -129,22 +134,40 @@ class BulkPlan:
 
 
 def plan(
-    events: Sequence[Mapping[str, Any]], index_of: Callable[[object], str | None], actions: ActionLines
+    timestamps: Sequence[object],
+    event_ids: Sequence[object],
+    index_of: Callable[[object], str | None],
+    actions: ActionLines,
 ) -> BulkPlan:
-    """Action lines for every event (by ``@timestamp`` and ``event.id``); no usable timestamp → refused now."""
+    """Action lines for every document (by its ``@timestamp`` and ``event.id``); no usable timestamp → refused now.
+
+    Runs for every document of every batch: the index and the head of its action line are looked up
+    once per day of the batch (the day is the timestamp's first ten characters, all ``index_of``
+    reads), so a document costs a dict lookup and the JSON of its id.
+    """
     lines: list[bytes] = []
     indices: list[str | None] = []
     pending: list[int] = []
     refused: list[Refusal] = []
-    for position, event in enumerate(events):
-        index = index_of(event.get("@timestamp"))
+    days: dict[str | None, tuple[str | None, bytes]] = {}
+    dumps = orjson.dumps
+    for position, (stamp, event_id) in enumerate(zip(timestamps, event_ids, strict=True)):
+        day = stamp[:10] if type(stamp) is str else None
+        known = days.get(day)
+        if known is None:
+            index = index_of(stamp)
+            known = days[day] = (index, b"" if index is None else actions.head(index))
+        index, head = known
         indices.append(index)
         if index is None:
             lines.append(b"")
             refused.append(Refusal(position, None, 0, MISSING_TIMESTAMP, "missing or invalid @timestamp"))
-            continue
-        lines.append(actions(index, event.get("event.id")))
-        pending.append(position)
+        elif type(event_id) is str and event_id:
+            lines.append(head + dumps(event_id) + b"}}")
+            pending.append(position)
+        else:
+            lines.append(head[: -len(b',"_id":')] + b"}}")
+            pending.append(position)
     return BulkPlan(lines, indices, pending, refused)
 
 

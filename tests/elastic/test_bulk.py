@@ -6,6 +6,8 @@ import orjson
 import pytest
 from elastic_transport import ApiResponseMeta, ConnectionError, ConnectionTimeout, HttpHeaders, NodeConfig, TlsError
 from elasticsearch import ApiError, AuthenticationException, BadRequestError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.outcomes import MISSING_TIMESTAMP
 from elastic.bulk import (
@@ -98,11 +100,35 @@ def test_plan_names_each_events_index_and_refuses_those_without_a_day() -> None:
         {"@timestamp": "2026-11-21T23:59:59.999Z", "event.id": "c"},
         {"@timestamp": "yesterday", "event.id": "d"},
     ]
-    planned = plan(events, DailyIndex("p"), ActionLines())
+    stamps, ids = [e.get("@timestamp") for e in events], [e.get("event.id") for e in events]
+    planned = plan(stamps, ids, DailyIndex("p"), ActionLines())
     assert planned.pending == [0, 2]
     assert planned.indices == ["p-2026.11.22", None, "p-2026.11.21", None]
     assert [orjson.loads(planned.actions[i])["index"]["_id"] for i in planned.pending] == ["a", "c"]
     assert [(r.position, r.error_type) for r in planned.refused] == [(1, MISSING_TIMESTAMP), (3, MISSING_TIMESTAMP)]
+
+
+DAYS = ["2026-11-22T01:02:03Z", "2026-11-22", "2026-11-21T23:59:59.999Z", "2026-11-2", "2026-13-01T00:00:00Z"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(), st.text(max_size=30), st.sampled_from(DAYS)),
+            st.one_of(st.none(), st.integers(), st.text(max_size=12)),
+        ),
+        max_size=30,
+    )
+)
+def test_plans_action_lines_are_each_documents_own(documents: list[tuple[object, object]]) -> None:
+    """Heads looked up once per day: every line is still ``ActionLines`` of that document's index and id."""
+    daily = DailyIndex("p")
+    planned = plan([stamp for stamp, _ in documents], [i for _, i in documents], daily, ActionLines())
+    for position, (stamp, event_id) in enumerate(documents):
+        index = daily(stamp)
+        assert planned.indices[position] == index
+        assert planned.actions[position] == (b"" if index is None else action_line(index, event_id))
+    assert planned.pending == [p for p, (stamp, _) in enumerate(documents) if daily(stamp) is not None]
 
 
 def test_bulk_body_pairs_actions_with_the_documents_bytes_unchanged() -> None:
