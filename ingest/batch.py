@@ -75,6 +75,14 @@ class Batch:
             stamps[first : first + len(run_stamps)] = run_stamps
         return stamps
 
+    def event_ids(self) -> list[Any]:
+        """Each document's ``event.id`` (None where it has none), without making the events of
+        compiled lines: what a sink that names documents by id reads."""
+        ids = [None if event is None else event.get("event.id") for event in self._events]
+        for first, _, run_ids, _ in self._compiled:
+            ids[first : first + len(run_ids)] = run_ids
+        return ids
+
     def tag_counts(self) -> Counter[str]:
         """How many events carry each string tag (a source line's ``tags`` may be a number or hold
         objects). Compiled lines are counted by their distinct tag tuples, not one by one."""

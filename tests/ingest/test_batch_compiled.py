@@ -77,6 +77,7 @@ def test_runs_are_cut_where_one_by_one_feeding_cuts_them(seed: int, max_events: 
         assert g.nbytes == e.nbytes == sum(len(doc) + 1 for doc in g.docs)
         assert g.tag_counts() == counted_one_by_one(e)
         assert g.timestamps() == [event.get("@timestamp") for event in e.events]
+        assert g.event_ids() == [event.get("event.id") for event in e.events]
         assert g._runs_made == 0 or not g._compiled, "timestamps are read without making the events"
         assert g.events == e.events
         assert g.tag_counts() == counted_one_by_one(e), "counts stay the same once the events are made"
@@ -101,4 +102,5 @@ def test_a_batch_built_from_events_reads_them_back() -> None:
     batch = Batch(events=events, docs=[b"{}", b"{}"], positions={})
     assert batch.events == events and len(batch) == 2
     assert batch.timestamps() == [None, None]
+    assert batch.event_ids() == ["a", "b"]
     assert batch.tag_counts() == Counter({"one": 1, "two": 1})
