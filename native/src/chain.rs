@@ -1289,48 +1289,191 @@ fn event_id(source_id: &str, offset: i64) -> String {
 
 // ---------------------------------------------------------------- serialize (nest)
 
-/// A node of the nested document, borrowing the flat event's keys and values: nesting moves no
-/// value and allocates no key, and the document is written straight from it.
-enum Node<'a> {
+/// The nested document, borrowing the flat event's keys and values: nesting moves no value and
+/// allocates no key. Every node of the tree lives in one list (one allocation per line, not one
+/// per object): an object's members are a chain of `next` links from its `first` to its `last`.
+struct Tree<'a> {
+    nodes: Vec<Node<'a>>,
+}
+
+struct Node<'a> {
+    name: &'a str,
+    kind: Kind<'a>,
+    /// The next member of the same object, or `NONE`.
+    next: u32,
+}
+
+enum Kind<'a> {
     Leaf(&'a Value),
-    Tree(Vec<(&'a str, Node<'a>)>),
+    /// An object's members (`first == NONE`: none yet).
+    Object {
+        first: u32,
+        last: u32,
+    },
 }
 
-impl<'a> Node<'a> {
-    /// This node as a tree to descend into or merge with, if it is an object (`None`: a scalar).
-    fn as_tree(&mut self) -> Option<&mut Vec<(&'a str, Node<'a>)>> {
-        if let Node::Leaf(Value::Obj(map)) = self {
-            *self = Node::Tree(
-                map.iter()
-                    .map(|(key, value)| (key.as_str(), Node::Leaf(value)))
-                    .collect(),
-            );
+const NONE: u32 = u32::MAX;
+/// The document's top level: the first node.
+const ROOT: u32 = 0;
+
+impl<'a> Tree<'a> {
+    fn new(capacity: usize) -> Self {
+        let mut nodes = Vec::with_capacity(capacity);
+        nodes.push(Node {
+            name: "",
+            kind: Kind::Object {
+                first: NONE,
+                last: NONE,
+            },
+            next: NONE,
+        });
+        Tree { nodes }
+    }
+
+    fn kind(&mut self, at: u32) -> &mut Kind<'a> {
+        &mut self.nodes[at as usize].kind
+    }
+
+    /// The member of object `parent` named `name`.
+    fn find(&self, parent: u32, name: &str) -> Option<u32> {
+        let Kind::Object { first, .. } = self.nodes[parent as usize].kind else {
+            return None;
+        };
+        let mut at = first;
+        while at != NONE {
+            let node = &self.nodes[at as usize];
+            if same_name(node.name, name) {
+                return Some(at);
+            }
+            at = node.next;
         }
-        match self {
-            Node::Tree(entries) => Some(entries),
-            Node::Leaf(_) => None,
+        None
+    }
+
+    /// Add a member at the end of object `parent`.
+    fn append(&mut self, parent: u32, name: &'a str, kind: Kind<'a>) -> u32 {
+        let at = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            name,
+            kind,
+            next: NONE,
+        });
+        if let Kind::Object { first, last } = &mut self.nodes[parent as usize].kind {
+            if *first == NONE {
+                *first = at;
+            } else {
+                let previous = *last;
+                self.nodes[previous as usize].next = at;
+            }
+            if let Kind::Object { last, .. } = &mut self.nodes[parent as usize].kind {
+                *last = at;
+            }
+        }
+        at
+    }
+
+    /// Whether node `at` is an object to descend into or merge with, making a decoded object
+    /// (a leaf) into members first; `false` for a scalar.
+    fn as_object(&mut self, at: u32) -> bool {
+        match self.nodes[at as usize].kind {
+            Kind::Object { .. } => true,
+            Kind::Leaf(Value::Obj(map)) => {
+                self.nodes[at as usize].kind = Kind::Object {
+                    first: NONE,
+                    last: NONE,
+                };
+                for (key, value) in map {
+                    self.append(at, key.as_str(), Kind::Leaf(value));
+                }
+                true
+            }
+            Kind::Leaf(_) => false,
         }
     }
 
-    fn write(&self, out: &mut Vec<u8>) {
-        match self {
-            Node::Leaf(value) => write_value(out, value),
-            Node::Tree(entries) => write_entries(out, entries),
+    fn write(&self, out: &mut Vec<u8>, at: u32) {
+        match self.nodes[at as usize].kind {
+            Kind::Leaf(value) => write_value(out, value),
+            Kind::Object { first, .. } => {
+                out.push(b'{');
+                let mut member = first;
+                while member != NONE {
+                    let node = &self.nodes[member as usize];
+                    if member != first {
+                        out.push(b',');
+                    }
+                    write_str(out, node.name);
+                    out.push(b':');
+                    self.write(out, member);
+                    member = node.next;
+                }
+                out.push(b'}');
+            }
         }
     }
-}
 
-fn write_entries(out: &mut Vec<u8>, entries: &[(&str, Node<'_>)]) {
-    out.push(b'{');
-    for (i, (key, node)) in entries.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    /// `nest`'s placing of one flat field at `path`; a conflict (a scalar where an object is
+    /// needed, an object met by a scalar) is declined.
+    fn place(&mut self, path: &[&'a str], value: &'a Value) -> Step<()> {
+        let (last, parents) = path.split_last().ok_or(Decline)?;
+        let mut parent = ROOT;
+        for part in parents {
+            let child = match self.find(parent, part) {
+                Some(child) => child,
+                None => self.append(
+                    parent,
+                    part,
+                    Kind::Object {
+                        first: NONE,
+                        last: NONE,
+                    },
+                ),
+            };
+            if matches!(self.kind(child), Kind::Leaf(Value::Null)) {
+                *self.kind(child) = Kind::Object {
+                    first: NONE,
+                    last: NONE,
+                };
+            }
+            if !self.as_object(child) {
+                return Err(Decline);
+            }
+            parent = child;
         }
-        write_str(out, key);
-        out.push(b':');
-        node.write(out);
+        match self.find(parent, last) {
+            None => {
+                self.append(parent, last, Kind::Leaf(value));
+            }
+            Some(existing) => match self.kind(existing) {
+                Kind::Leaf(Value::Null) => *self.kind(existing) = Kind::Leaf(value),
+                Kind::Object { .. } | Kind::Leaf(Value::Obj(_)) => match value {
+                    Value::Obj(other) => {
+                        self.as_object(existing);
+                        self.merge(existing, other);
+                    }
+                    _ => return Err(Decline),
+                },
+                Kind::Leaf(_) => *self.kind(existing) = Kind::Leaf(value),
+            },
+        }
+        Ok(())
     }
-    out.push(b'}');
+
+    fn merge(&mut self, into: u32, other: &'a Map) {
+        for (key, value) in other {
+            let Some(existing) = self.find(into, key) else {
+                self.append(into, key.as_str(), Kind::Leaf(value));
+                continue;
+            };
+            if let Value::Obj(more) = value {
+                if self.as_object(existing) {
+                    self.merge(existing, more);
+                    continue;
+                }
+            }
+            *self.kind(existing) = Kind::Leaf(value);
+        }
+    }
 }
 
 /// Name equality, length and last byte first: most names in a scan differ there, without a call
@@ -1339,20 +1482,9 @@ fn same_name(name: &str, key: &str) -> bool {
     name.len() == key.len() && name.as_bytes().last() == key.as_bytes().last() && name == key
 }
 
-fn position(entries: &[(&str, Node<'_>)], key: &str) -> Option<usize> {
-    entries.iter().position(|(name, _)| same_name(name, key))
-}
-
-fn slot<'t, 'a>(entries: &'t mut Vec<(&'a str, Node<'a>)>, key: &str) -> Option<&'t mut Node<'a>> {
-    entries
-        .iter_mut()
-        .find(|(name, _)| same_name(name, key))
-        .map(|(_, node)| node)
-}
-
 /// `ingest.document.nest` then orjson, for events without a conflict (a conflict is declined).
 fn write_nested(out: &mut Vec<u8>, event: &Event) -> Step<()> {
-    let mut root: Vec<(&str, Node<'_>)> = Vec::with_capacity(event.len());
+    let mut tree = Tree::new(event.len() * 2 + 8);
     // The first parts of the dotted names: an undotted name that is none of them can meet no other
     // name at the top (the event's names are unique), so it is appended without a search.
     let mut heads: Vec<&str> = Vec::with_capacity(16);
@@ -1366,9 +1498,9 @@ fn write_nested(out: &mut Vec<u8>, event: &Event) -> Step<()> {
     for (key, _, value) in event.iter() {
         if key == "@timestamp" || !key.as_bytes().contains(&b'.') {
             if heads.iter().any(|head| same_name(head, key)) {
-                place(&mut root, &[key], value)?;
+                tree.place(&[key], value)?;
             } else {
-                root.push((key, Node::Leaf(value)));
+                tree.append(ROOT, key, Kind::Leaf(value));
             }
         } else {
             let mut parts = [""; 16];
@@ -1383,59 +1515,11 @@ fn write_nested(out: &mut Vec<u8>, event: &Event) -> Step<()> {
             }
             *parts.get_mut(count).ok_or(Decline)? = &key[start..];
             count += 1;
-            place(&mut root, &parts[..count], value)?;
+            tree.place(&parts[..count], value)?;
         }
     }
-    write_entries(out, &root);
+    tree.write(out, ROOT);
     Ok(())
-}
-
-fn place<'a>(root: &mut Vec<(&'a str, Node<'a>)>, path: &[&'a str], value: &'a Value) -> Step<()> {
-    let (last, parents) = path.split_last().ok_or(Decline)?;
-    let mut node = root;
-    for part in parents {
-        let at = match position(node, part) {
-            Some(at) => at,
-            None => {
-                node.push((part, Node::Tree(Vec::new())));
-                node.len() - 1
-            }
-        };
-        let child = &mut node[at].1;
-        if matches!(child, Node::Leaf(Value::Null)) {
-            *child = Node::Tree(Vec::new());
-        }
-        // a scalar where an object is needed: a conflict
-        node = child.as_tree().ok_or(Decline)?;
-    }
-    match slot(node, last) {
-        None => node.push((last, Node::Leaf(value))),
-        Some(existing) => match existing {
-            Node::Leaf(Value::Null) => *existing = Node::Leaf(value),
-            Node::Tree(_) | Node::Leaf(Value::Obj(_)) => match value {
-                Value::Obj(other) => merge(existing.as_tree().ok_or(Decline)?, other),
-                _ => return Err(Decline),
-            },
-            Node::Leaf(_) => *existing = Node::Leaf(value),
-        },
-    }
-    Ok(())
-}
-
-fn merge<'a>(into: &mut Vec<(&'a str, Node<'a>)>, other: &'a Map) {
-    for (key, value) in other {
-        let Some(existing) = slot(into, key) else {
-            into.push((key.as_str(), Node::Leaf(value)));
-            continue;
-        };
-        if let Value::Obj(more) = value {
-            if let Some(entries) = existing.as_tree() {
-                merge(entries, more);
-                continue;
-            }
-        }
-        *existing = Node::Leaf(value);
-    }
 }
 
 // ---------------------------------------------------------------- the chain
