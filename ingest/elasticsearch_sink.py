@@ -125,9 +125,7 @@ class ElasticsearchSink:
         if self._resume is not None and self._resume[0] is batch:
             _, actions, indices, pending = self._resume
         else:
-            events = batch.events
-            stamps = [event.get("@timestamp") for event in events]
-            planned = plan(stamps, [event.get("event.id") for event in events], self.daily, self._actions)
+            planned = plan(batch.timestamps(), batch.event_ids(), self.daily, self._actions)
             actions, indices, pending = planned.actions, planned.indices, planned.pending
             self._dead_letter(batch, planned.refused)
         attempt = 0

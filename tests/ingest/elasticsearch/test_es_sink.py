@@ -15,6 +15,8 @@ from elasticsearch import Elasticsearch
 from core.errors import ConfigError, SinkUnavailable
 from core.outcomes import DEAD_LETTERED
 from elastic.connection import elasticsearch_client
+from ingest.batch import Batcher
+from ingest.config import BatchConfig
 from ingest.deadletter import DeadLetterFile
 from ingest.elasticsearch_config import ElasticsearchConfig
 from ingest.elasticsearch_sink import ElasticsearchSink
@@ -349,3 +351,22 @@ def test_scalars_at_ecs_object_names_are_indexed_not_refused(
     assert sorted(by_seq) == [0, 1, 2, 3, 4]
     assert by_seq[3]["user"] == {"name": "alice"} and by_seq[3]["url"] == {"original": "https://x/y"}
     assert by_seq[4]["log"]["original"] == "raw" and by_seq[4]["host"] == {"name": "web-1"}
+
+
+def test_compiled_lines_are_indexed_without_making_their_events(
+    es_client: Elasticsearch, es_url: str, index_prefix: str, tmp_path: Path
+) -> None:
+    """The compiled chain's lines reach the batch as lists (timestamps, ids): the sink reads those."""
+    stamps = [f"{DAY1 if i % 2 else DAY2}T10:00:{i:02d}.000Z" for i in range(30)]
+    ids = [f"compiled-{i}" for i in range(30)]
+    docs = [orjson.dumps({"@timestamp": stamp, "event": {"id": i}}) for stamp, i in zip(stamps, ids, strict=True)]
+    batcher = Batcher(BatchConfig(max_events=1000))
+    assert batcher.feed_compiled(docs, stamps, ids, [None] * 30) == []
+    batch = batcher.flush()
+    assert batch is not None
+    sink_for(es_url, index_prefix, tmp_path).write(batch)
+    assert batch._runs_made == 0, "the sink made the compiled lines' events"
+    stored = all_docs(es_client, f"{index_prefix}-20*")
+    assert {(hit["_index"], hit["_id"]) for hit in stored} == {
+        (f"{index_prefix}-{stamp[:10].replace('-', '.')}", i) for stamp, i in zip(stamps, ids, strict=True)
+    }
