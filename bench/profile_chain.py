@@ -7,6 +7,15 @@ the same lines, measured in the same run, and the compiled chain (``logferry_nat
 Python chain for the lines it declines. Run by hand:
 
     python -m bench.profile_chain [--lines 100000] [--rounds 3] [--pipeline-lines 300000]
+
+The compiled chain's own cost per line, without Python around it, is measured in Rust
+(``native/src/chain_bench.rs``): write lines to a file, then from ``native/``
+
+    LOGFERRY_BENCH_LINES=lines.log cargo test --release chain_cost -- --ignored --nocapture
+
+prints µs per line (wall, best of ``LOGFERRY_BENCH_ROUNDS``); run the test binary under
+``perf stat -e task-clock`` or ``valgrind --tool=callgrind`` for CPU time or instructions, and set
+``LOGFERRY_BENCH_OUT=file`` to dump every document, to compare two builds byte for byte.
 """
 
 from __future__ import annotations
