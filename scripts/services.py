@@ -747,7 +747,7 @@ def format_kafka_storage(layout: Layout, java_home: Path, properties: Path) -> N
 
 
 def require_kafka_python() -> None:
-    """The Kafka checks use the project's own client, so they prove that client works."""
+    """The Kafka checks use kafka-python, the tests' client (a dev dependency), so they prove it works."""
     try:
         import kafka  # noqa: F401
     except ImportError as error:
