@@ -15,6 +15,7 @@ Python path and says so once at start.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -38,12 +39,14 @@ from parsers.timestamp import ParseTimestamp
 
 log = logging.getLogger("logferry.native")
 
-THREADS = 1
+THREADS = min(2, os.cpu_count() or 1)
 """Threads the compiled chain runs a block of file lines on (two: halves at once, order kept).
 
-One, as measured: on this shared 2-core machine (both cores busy with other work) two threads gave
-no shorter wall time and ~7% more CPU per line (best of 5, 100k lines: 7.9 vs 8.4 µs wall, 6.9 vs
-7.4 µs CPU). On a machine with a core to spare, measure again: ``python -m bench.pipeline --threads 2``."""
+Two where there are two cores: on this 2-core machine, quiet, ``bench.pipeline`` b took 2.21 s
+instead of 3.20 s for 200k lines with the same CPU (15.2 vs 15.6 µs per line), and c (into DuckDB,
+whose writer thread shares the cores) 9.2 instead of 9.6 s. With both cores busy with other work
+two threads gained nothing and cost ~7% more CPU (best of 5, 100k lines). More than two halves were
+not tried: the file source and the batcher keep one core's worth of Python busy already."""
 
 try:
     import logferry_native
