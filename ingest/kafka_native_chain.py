@@ -83,19 +83,12 @@ class ShipperHostChain(NativeChain):
             self.declined += count
             nothing: list[Any] = [None] * count
             return nothing, list(nothing), list(nothing), list(nothing), list(range(count))
-        docs, stamps, ids, tags, declined = chain.process_lines(
-            lines.lines,
-            lines.source_id,
-            lines.path,
-            lines.first_offset,
-            sorted(lines.special),
-            self._metadata.ingested_now(),
-            self.threads,
-        )
+        docs, stamps, ids, tags, declined = self.run_lines(chain, lines)
         if SHIPPER_HOST_KEY in b"".join(filter(None, docs)):
             keeping = [at for at, doc in enumerate(docs) if doc is not None and SHIPPER_HOST_KEY in doc]
+            declined_slot: Any = None  # what the compiled chain leaves in a declined line's slots
             for at in keeping:
-                docs[at] = stamps[at] = ids[at] = tags[at] = None
+                docs[at] = stamps[at] = ids[at] = tags[at] = declined_slot
             declined = sorted([*declined, *keeping])
         self.declined += len(declined)
         self.processed += count - len(declined)

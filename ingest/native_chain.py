@@ -125,7 +125,16 @@ class NativeChain:
     def process_lines(self, lines: Lines) -> LinesResult:
         """A file source's block of plain lines at once, the GIL released meanwhile; the lines read
         apart (``lines.special``: cut, partial) are declined without a look (their tags are Python's)."""
-        results = self._chain.process_lines(
+        results = self.run_lines(self._chain, lines)
+        declined = len(results[4])
+        self.declined += declined
+        self.processed += len(lines) - declined
+        return results
+
+    def run_lines(self, chain: _CompiledChain, lines: Lines) -> LinesResult:
+        """``lines`` through ``chain`` with this chunk's ``event.ingested``; the lines read apart
+        (cut, partial) are declined unseen."""
+        return chain.process_lines(
             lines.lines,
             lines.source_id,
             lines.path,
@@ -134,10 +143,6 @@ class NativeChain:
             self._metadata.ingested_now(),
             self.threads,
         )
-        declined = len(results[4])
-        self.declined += declined
-        self.processed += len(lines) - declined
-        return results
 
 
 def _is_default(processor: Any, cls: type[Any]) -> bool:
