@@ -117,25 +117,17 @@ def test_a_block_with_declined_cut_and_partial_lines_is_stored_as_the_python_cha
     logs = tmp_path / "logs"
     logs.mkdir()
     log = logs / "app.log"
-    write(log, first, tail=b'{"msg":"cut by the end of the file",')
     runs: dict[bool, list[tuple[RecordingSink, dict[str, float], int]]] = {True: [], False: []}
-    for compiled in (True, False):
-        settings = load_settings(
-            None,
-            data_dir=tmp_path / f"data-{compiled}",
-            input={"paths": [str(log)], "max_line_bytes": 2048, "close_inactive": 60},
-            batch={"max_events": 28, "max_bytes": 16_384},
-        )
-        runs[compiled].append(ingest(settings, compiled, threads))
-    write(log, second)
-    for compiled in (True, False):
-        settings = load_settings(
-            None,
-            data_dir=tmp_path / f"data-{compiled}",
-            input={"paths": [str(log)], "max_line_bytes": 2048, "close_inactive": 60},
-            batch={"max_events": 28, "max_bytes": 16_384},
-        )
-        runs[compiled].append(ingest(settings, compiled, threads))
+    for lines, tail in ((first, b'{"msg":"cut by the end of the file",'), (second, b"")):
+        write(log, lines, tail=tail)
+        for compiled in (True, False):
+            settings = load_settings(
+                None,
+                data_dir=tmp_path / f"data-{compiled}",
+                input={"paths": [str(log)], "max_line_bytes": 2048, "close_inactive": 60},
+                batch={"max_events": 28, "max_bytes": 16_384},
+            )
+            runs[compiled].append(ingest(settings, compiled, threads))
 
     for (got, got_tags, declined), (expected, expected_tags, _) in zip(runs[True], runs[False], strict=True):
         assert declined >= 3, "the declined line and the cut and partial lines went through Python"
