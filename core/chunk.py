@@ -17,6 +17,11 @@ Position = tuple[str, str]
 """Where a source's offsets count: a file's (key, generation) or a Kafka (topic, partition)."""
 
 
+def file_event(line: bytes, source_id: str, path: str, offset: int) -> dict[str, Any]:
+    """A file line as the source event the processors take; its key order is the documents' order."""
+    return {RAW: line, SOURCE_ID: source_id, "log.file.path": path, "log.offset": offset}
+
+
 class Lines:
     """Plain lines of one file generation, back to back from ``first_offset``.
 
@@ -56,12 +61,7 @@ class Lines:
         special = self.special.get(index)
         if special is not None:
             return special
-        return {
-            RAW: self.lines[index],
-            SOURCE_ID: self.source_id,
-            "log.file.path": self.path,
-            "log.offset": self.offset(index),
-        }
+        return file_event(self.lines[index], self.source_id, self.path, self.offset(index))
 
     def events(self) -> list[dict[str, Any]]:
         return [self.event(i) for i in range(len(self.lines))]

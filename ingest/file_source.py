@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from core import metrics
-from core.chunk import Chunk, Lines, Position
+from core.chunk import Chunk, Lines, Position, file_event
 from core.keys import RAW, SOURCE_ID
 from core.outcomes import TRUNCATED, EventCounts
 from core.tags import TRUNCATED_TAG
@@ -522,12 +522,7 @@ class FileSource:
 
     def _event(self, h: Harvester, line: bytes, offset: int, tags: tuple[str, ...] = ()) -> dict[str, Any]:
         """A line read apart from the plain ones (cut or partial), counted when it was cut."""
-        event: dict[str, Any] = {
-            RAW: line,
-            SOURCE_ID: h.state.source_id,
-            "log.file.path": h.path,
-            "log.offset": offset,
-        }
+        event = file_event(line, h.state.source_id, h.path, offset)
         if tags:
             event["tags"] = list(tags)
             if TRUNCATED_TAG in tags:
