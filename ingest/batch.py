@@ -14,7 +14,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable
 from itertools import accumulate
-from typing import Any
+from typing import Any, Literal
 
 from core.chunk import Position
 from ingest.config import BatchConfig
@@ -70,18 +70,20 @@ class Batch:
     def timestamps(self) -> list[Any]:
         """Each document's ``@timestamp`` (None where it has none), without making the events of
         compiled lines: all a sink that partitions by day reads."""
-        stamps = [None if event is None else event.get("@timestamp") for event in self._events]
-        for first, run_stamps, _, _ in self._compiled:
-            stamps[first : first + len(run_stamps)] = run_stamps
-        return stamps
+        return self._column("@timestamp", 1)
 
     def event_ids(self) -> list[Any]:
         """Each document's ``event.id`` (None where it has none), without making the events of
         compiled lines: what a sink that names documents by id reads."""
-        ids = [None if event is None else event.get("event.id") for event in self._events]
-        for first, _, run_ids, _ in self._compiled:
-            ids[first : first + len(run_ids)] = run_ids
-        return ids
+        return self._column("event.id", 2)
+
+    def _column(self, key: str, run_field: Literal[1, 2]) -> list[Any]:
+        """``key`` of every event given whole, and field ``run_field`` of each compiled run in place."""
+        values = [None if event is None else event.get(key) for event in self._events]
+        for run in self._compiled:
+            first, run_values = run[0], run[run_field]
+            values[first : first + len(run_values)] = run_values
+        return values
 
     def tag_counts(self) -> Counter[str]:
         """How many events carry each string tag (a source line's ``tags`` may be a number or hold
