@@ -69,9 +69,7 @@ class ShipperHostChain(NativeChain):
                 results[at] = None
                 if hosts[at] is not None:
                     events[at][SHIPPER_HOST] = hosts[at]
-        declined = results.count(None)
-        self.declined += declined
-        self.processed += len(results) - declined
+        self.tally(len(results), results.count(None))
         return results
 
     def process_lines(self, lines: Lines) -> LinesResult:
@@ -80,7 +78,7 @@ class ShipperHostChain(NativeChain):
         chain = self._chain_of(host)
         count = len(lines)
         if chain is None:
-            self.declined += count
+            self.tally(count, count)
             nothing: list[Any] = [None] * count
             return nothing, list(nothing), list(nothing), list(nothing), list(range(count))
         docs, stamps, ids, tags, declined = self.run_lines(chain, lines)
@@ -90,8 +88,7 @@ class ShipperHostChain(NativeChain):
             for at in keeping:
                 docs[at] = stamps[at] = ids[at] = tags[at] = declined_slot
             declined = sorted([*declined, *keeping])
-        self.declined += len(declined)
-        self.processed += count - len(declined)
+        self.tally(count, len(declined))
         return docs, stamps, ids, tags, declined
 
     def _process_one_host(self, host: str | None, events: list[Event], ingested: str) -> list[Result]:

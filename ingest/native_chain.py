@@ -117,19 +117,20 @@ class NativeChain:
         ``event.id`` and ``tags``. A chunk shares one ``event.ingested``: it is read in microseconds.
         """
         results = self._chain.process(events, self._metadata.ingested_now())
-        declined = results.count(None)
-        self.declined += declined
-        self.processed += len(results) - declined
+        self.tally(len(results), results.count(None))
         return results
 
     def process_lines(self, lines: Lines) -> LinesResult:
         """A file source's block of plain lines at once, the GIL released meanwhile; the lines read
         apart (``lines.special``: cut, partial) are declined without a look (their tags are Python's)."""
         results = self.run_lines(self._chain, lines)
-        declined = len(results[4])
-        self.declined += declined
-        self.processed += len(lines) - declined
+        self.tally(len(lines), len(results[4]))
         return results
+
+    def tally(self, lines: int, declined: int) -> None:
+        """Count a pass: ``declined`` of ``lines`` were left to the Python chain."""
+        self.declined += declined
+        self.processed += lines - declined
 
     def run_lines(self, chain: _CompiledChain, lines: Lines) -> LinesResult:
         """``lines`` through ``chain`` with this chunk's ``event.ingested``; the lines read apart
