@@ -51,7 +51,9 @@ fn source_event<'py>(event: &Bound<'py, PyAny>) -> Option<SourceEvent<'py>> {
     Some((raw?, fields))
 }
 
-/// One line through the chain; a panic declines it like any other doubt (it must not stop the pipeline).
+/// One line through the chain, its document appended to `docs`: the document's end and the stub,
+/// or None when declined (`docs` then as it was). A panic declines the line like any other doubt
+/// (it must not stop the pipeline).
 fn process_file_line(
     chain: &chain::Chain,
     raw: &[u8],
@@ -59,15 +61,28 @@ fn process_file_line(
     path: &str,
     offset: i64,
     ingested: &str,
-) -> Option<chain::Output> {
-    catch_unwind(AssertUnwindSafe(|| {
+    docs: &mut Vec<u8>,
+) -> Option<(usize, chain::Stub)> {
+    let start = docs.len();
+    let stub = catch_unwind(AssertUnwindSafe(|| {
         chain
-            .process_file_line(raw, source_id, path, offset, ingested)
+            .process_file_line_into(raw, source_id, path, offset, ingested, docs)
             .ok()
     }))
     .ok()
-    .flatten()
+    .flatten();
+    match stub {
+        Some(stub) => Some((docs.len(), stub)),
+        None => {
+            docs.truncate(start);
+            None
+        }
+    }
 }
+
+/// A run of a block's lines: their documents one after another, and per line its document's end and
+/// stub, or None when declined.
+type Run = (Vec<u8>, Vec<Option<(usize, chain::Stub)>>);
 
 /// Below this many lines a block runs on the calling thread: a thread's start costs more than it saves.
 const THREADED_MIN_LINES: usize = 512;
@@ -132,18 +147,23 @@ impl Chain {
             }
         }
         let chain = &self.chain;
-        let run = |range: std::ops::Range<usize>| -> Vec<Option<chain::Output>> {
-            range
+        let run = |range: std::ops::Range<usize>| -> Run {
+            let size: usize = raws[range.clone()].iter().map(|raw| raw.len()).sum();
+            let mut docs = Vec::with_capacity(size * 2 + range.len() * 320);
+            let stubs = range
                 .map(|i| {
                     if skipped[i] {
                         None
                     } else {
-                        process_file_line(chain, raws[i], source_id, path, offsets[i], ingested)
+                        process_file_line(
+                            chain, raws[i], source_id, path, offsets[i], ingested, &mut docs,
+                        )
                     }
                 })
-                .collect()
+                .collect();
+            (docs, stubs)
         };
-        let outputs: Vec<Option<chain::Output>> = py.allow_threads(|| {
+        let runs: Vec<Run> = py.allow_threads(|| {
             if threads > 1 && count >= THREADED_MIN_LINES {
                 let half = count / 2;
                 std::thread::scope(|scope| {
@@ -152,17 +172,17 @@ impl Chain {
                         .name("logferry-chain".into())
                         .spawn_scoped(scope, || run(half..count))
                         .ok();
-                    let mut outputs = run(0..half);
-                    match second.map(|thread| thread.join()) {
-                        Some(Ok(rest)) => outputs.extend(rest),
+                    let first = run(0..half);
+                    let rest = match second.map(|thread| thread.join()) {
+                        Some(Ok(rest)) => rest,
                         // A panic outside the per-line guard declines the half: Python processes it.
-                        Some(Err(_)) => outputs.extend((half..count).map(|_| None)),
-                        None => outputs.extend(run(half..count)),
-                    }
-                    outputs
+                        Some(Err(_)) => (Vec::new(), (half..count).map(|_| None).collect()),
+                        None => run(half..count),
+                    };
+                    vec![first, rest]
                 })
             } else {
-                run(0..count)
+                vec![run(0..count)]
             }
         });
         let docs = PyList::empty(py);
@@ -172,29 +192,35 @@ impl Chain {
         let declined = PyList::empty(py);
         // One tuple per distinct set of tags: the batcher counts tags per batch by counting tuples.
         let mut tag_sets: HashMap<Vec<String>, Bound<'py, PyTuple>> = HashMap::new();
-        for (index, output) in outputs.into_iter().enumerate() {
-            match output {
-                None => {
-                    docs.append(py.None())?;
-                    stamps.append(py.None())?;
-                    ids.append(py.None())?;
-                    tags.append(py.None())?;
-                    declined.append(index)?;
-                }
-                Some(out) => {
-                    docs.append(PyBytes::new(py, &out.doc))?;
-                    stamps.append(out.timestamp)?;
-                    ids.append(out.event_id)?;
-                    if out.tags.is_empty() {
+        let mut index = 0;
+        for (buffer, stubs) in runs {
+            let mut start = 0;
+            for output in stubs {
+                match output {
+                    None => {
+                        docs.append(py.None())?;
+                        stamps.append(py.None())?;
+                        ids.append(py.None())?;
                         tags.append(py.None())?;
-                    } else if let Some(set) = tag_sets.get(out.tags.as_slice()) {
-                        tags.append(set)?;
-                    } else {
-                        let set = PyTuple::new(py, &out.tags)?;
-                        tags.append(&set)?;
-                        tag_sets.insert(out.tags, set);
+                        declined.append(index)?;
+                    }
+                    Some((end, stub)) => {
+                        docs.append(PyBytes::new(py, &buffer[start..end]))?;
+                        start = end;
+                        stamps.append(stub.timestamp)?;
+                        ids.append(stub.event_id)?;
+                        if stub.tags.is_empty() {
+                            tags.append(py.None())?;
+                        } else if let Some(set) = tag_sets.get(stub.tags.as_slice()) {
+                            tags.append(set)?;
+                        } else {
+                            let set = PyTuple::new(py, &stub.tags)?;
+                            tags.append(&set)?;
+                            tag_sets.insert(stub.tags, set);
+                        }
                     }
                 }
+                index += 1;
             }
         }
         Ok((docs, stamps, ids, tags, declined))
