@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -145,14 +146,17 @@ class Pipeline:
         self._outbox: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         self._written: queue.SimpleQueue[Batch] = queue.SimpleQueue()
         self._writer_failure: BaseException | None = None
+        self._ahead: ThreadPoolExecutor | None = None
+        self._pending: tuple[Chunk, Future[native_chain.LinesResult]] | None = None
 
     def run(self, *, once: bool = False) -> RunStats:
         """Read → process → write until ``stop`` is set (or, with ``once``, until the source is drained).
 
         Processing runs on this thread and writing on a writer thread, one batch ahead at most, so the
-        sink's I/O (DuckDB's insert, an HTTP round trip) overlaps the next batch's parsing. Positions
-        are acknowledged back on this thread, in batch order, because a Kafka consumer is not
-        thread-safe.
+        sink's I/O (DuckDB's insert, an HTTP round trip) overlaps the next batch's parsing. The
+        compiled chain runs one block of lines ahead on a thread of its own (see ``_consume``).
+        Positions are acknowledged back on this thread, in batch order, because a Kafka consumer is
+        not thread-safe.
         """
         with collector_tuned():
             return self._run(once)
@@ -161,6 +165,8 @@ class Pipeline:
         last_progress = time.monotonic()
         writer = threading.Thread(target=self._write_loop, name=f"{self.sink.name}-writer", daemon=True)
         writer.start()
+        if self.native is not None:
+            self._ahead = ThreadPoolExecutor(1, thread_name_prefix="compiled-chain")
         try:
             while not self.stop.is_set():
                 got = False
@@ -169,6 +175,7 @@ class Pipeline:
                     self._consume(chunk)
                     if self.stop.is_set():
                         break
+                self._finish_pending()
                 batch = self.batcher.due()
                 if batch is not None:
                     self._submit(batch)
@@ -189,6 +196,9 @@ class Pipeline:
             self._acknowledge()
             self._raise_writer_failure()
         finally:
+            if self._ahead is not None:
+                self._ahead.shutdown(cancel_futures=True)
+                self._ahead = self._pending = None
             if writer.is_alive():
                 self.stop.set()
                 writer.join(self.shutdown_grace + 5)
@@ -198,33 +208,56 @@ class Pipeline:
         return self.stats
 
     def _consume(self, chunk: Chunk) -> None:
+        """Process one chunk into the batcher, in order.
+
+        A block of lines for the compiled chain is handed to the chain's own thread and taken up
+        when the next chunk arrives (or the poll ends): the chain's Rust work, run without the GIL,
+        overlaps this thread's Python work on the block before (batching, the declined lines, the
+        next read). Everything else is processed here, after the block in flight.
+        """
         stats = self.stats
         count = chunk.count
         stats.lines += count
         stats.bytes += chunk.nbytes
         metrics.LINES_READ.labels(self._source_label).inc(count)
         metrics.BYTES_READ.labels(self._source_label).inc(chunk.nbytes)
+        native = self.native
+        if native is not None and chunk.lines is not None and self._ahead is not None:
+            running = self._ahead.submit(native.process_lines, chunk.lines)
+            self._finish_pending()
+            self._pending = (chunk, running)
+            return
+        self._finish_pending()
         process, feed = self.process, self.batcher.feed
-        if self.native is None:
+        if native is None:
             for event in chunk.events:
                 batch = feed(process(event))
                 if batch is not None:
                     self._submit(batch)
         elif chunk.lines is not None:
-            self._consume_lines(chunk.lines)
+            self._consume_lines(chunk.lines, native.process_lines(chunk.lines))
         else:
             feed_serialized = self.batcher.feed_serialized
-            for event, result in zip(chunk.events, self.native.process(chunk.events), strict=True):
+            for event, result in zip(chunk.events, native.process(chunk.events), strict=True):
                 batch = feed(process(event)) if result is None else feed_serialized(*result)
                 if batch is not None:
                     self._submit(batch)
         self.batcher.mark(chunk.position, chunk.end_offset)
 
-    def _consume_lines(self, lines: Lines) -> None:
-        """A block of plain file lines through the compiled chain at once; the runs between declined
+    def _finish_pending(self) -> None:
+        """Take up the block the compiled chain ran ahead, if any (its chunk's position comes after it)."""
+        if self._pending is None:
+            return
+        chunk, running = self._pending
+        self._pending = None
+        assert chunk.lines is not None
+        self._consume_lines(chunk.lines, running.result())
+        self.batcher.mark(chunk.position, chunk.end_offset)
+
+    def _consume_lines(self, lines: Lines, compiled: native_chain.LinesResult) -> None:
+        """A block of plain file lines, ``compiled`` by the compiled chain: the runs between declined
         lines go to the batcher as list slices, each declined line through the Python chain, in order."""
-        assert self.native is not None
-        docs, stamps, ids, tags, declined = self.native.process_lines(lines)
+        docs, stamps, ids, tags, declined = compiled
         feed, feed_compiled = self.batcher.feed, self.batcher.feed_compiled
         start = 0
         for index in declined:
