@@ -162,3 +162,70 @@ def test_the_compiled_chain_is_the_default_chain_of_the_stages_table() -> None:
 
     assert tuple(name for name, _ in native_chain.COMPILED_CHAIN) == DEFAULT_ORDER
     assert all(PROCESSORS[name] is cls for name, cls in native_chain.COMPILED_CHAIN)
+
+
+def test_blocks_the_compiled_chain_runs_ahead_are_taken_up_in_order(tmp_path: Path) -> None:
+    """Small reads make many blocks, each compiled one block ahead of the Python work on the one
+    before: every document in file order, the same as the Python chain's, and the whole file acked."""
+    needs_native()
+    log = write_log(tmp_path / "app.log", 3000)
+    small_reads = {"paths": [str(log)], "read_buffer_bytes": 16384}
+    settings = load_settings(None, data_dir=tmp_path / "native", input=small_reads)
+    compiled, compiled_sink = run(settings, build_processors(settings))
+    assert compiled.native is not None and compiled.native.processed > 2500
+
+    python_settings = load_settings(None, data_dir=tmp_path / "python", input=small_reads)
+    wrapped = [(name, _wrapped(processor)) for name, processor in build_processors(python_settings)]
+    _, python_sink = run(python_settings, wrapped)
+    assert len(compiled_sink.docs) == len(python_sink.docs) == 3000
+    for got, expected in zip(compiled_sink.docs, python_sink.docs, strict=True):
+        assert without_run_times(got) == without_run_times(expected)
+    offsets = [state.offset for state in Registry(settings.data_dir / "registry.json").files.values()]
+    assert offsets == [log.stat().st_size]
+
+
+class FailingOnTenthBlock(native_chain.NativeChain):
+    """The compiled chain, failing on its tenth block as a bug in it would."""
+
+    def __init__(self, chain: native_chain.NativeChain) -> None:
+        self.__dict__.update(chain.__dict__)
+        self.blocks = 0
+
+    def process_lines(self, lines: Any) -> native_chain.LinesResult:
+        self.blocks += 1
+        if self.blocks == 10:
+            raise RuntimeError("compiled chain failed on block 10")
+        return super().process_lines(lines)
+
+
+def test_a_block_that_fails_ahead_stops_the_run_and_loses_no_line(tmp_path: Path) -> None:
+    """The error of a block compiled ahead is raised by the run (not lost on the chain's thread), its
+    lines and those after it stay unacknowledged, and the next run stores them: each line once."""
+    needs_native()
+    log = write_log(tmp_path / "app.log", 3000)
+    settings = load_settings(
+        None,
+        data_dir=tmp_path / "data",
+        input={"paths": [str(log)], "read_buffer_bytes": 16384},
+        batch={"max_events": 50},
+    )
+    registry = settings.data_dir / "registry.json"
+    source = FileSource(settings.input, Registry(registry), once=True)
+    first_sink = KeepingSink()
+    pipeline = Pipeline(source, build_processors(settings), Batcher(settings.batch), first_sink)
+    assert pipeline.native is not None
+    pipeline.native = FailingOnTenthBlock(pipeline.native)
+    with pytest.raises(RuntimeError, match="block 10"):
+        pipeline.run(once=True)
+    first = [orjson.loads(doc)["log"]["offset"] for doc in first_sink.docs]
+    (acked,) = [state.offset for state in Registry(registry).files.values()]
+
+    _, second_sink = run(settings, build_processors(settings))
+    second = [orjson.loads(doc)["log"]["offset"] for doc in second_sink.docs]
+    line_starts = [0]
+    for line in log.read_bytes().splitlines(keepends=True)[:-1]:
+        line_starts.append(line_starts[-1] + len(line))
+    assert 0 < len(first) < 3000
+    assert first == line_starts[: len(first)], "the first run stored lines in order, up to the failed block"
+    assert second == [start for start in line_starts if start >= acked], "the next run starts where the acks ended"
+    assert acked == 0 or acked in line_starts[1 : len(first) + 1], "acknowledged: lines stored, no further"
