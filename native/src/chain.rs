@@ -1500,8 +1500,190 @@ fn same_name(name: &str, key: &str) -> bool {
     name.len() == key.len() && name.as_bytes().last() == key.as_bytes().last() && name == key
 }
 
+/// A name of a shape: a known name's id, or another name's text.
+enum ShapeName {
+    Known(u8),
+    Other(Box<str>),
+}
+
+/// The document of every event of one shape (its names, in order) whose names meet only in the
+/// objects their dots make (no name is a leaf where another name's path goes on, the usual case):
+/// then nesting depends on the names alone, so the document is fixed text (braces, escaped names)
+/// around the values, in `literals`, each `steps` entry giving where a value goes in the text and
+/// which value (the event's order). Worked out once per shape (`PLANS`), it replaces the tree of
+/// `write_nested` and the escaping of every name, which were a quarter of the chain's instructions.
+struct Plan {
+    names: Vec<ShapeName>,
+    literals: Vec<u8>,
+    steps: Vec<(usize, usize)>,
+}
+
+/// A member of a planned document: an object's members, or the index of a value.
+struct PlanNode<'a> {
+    name: &'a str,
+    members: Vec<usize>,
+    value: Option<usize>,
+}
+
+impl Plan {
+    /// The plan for `event`'s shape, or None when its names meet elsewhere than in a dotted
+    /// name's objects, or have more parts than the tree takes (`write_nested` decides those).
+    fn of(event: &Event) -> Option<Plan> {
+        let mut nodes = vec![PlanNode {
+            name: "",
+            members: Vec::new(),
+            value: None,
+        }];
+        let mut names = Vec::with_capacity(event.len());
+        for (index, (key, id, _)) in event.iter().enumerate() {
+            names.push(match id {
+                Some(id) => ShapeName::Known(id),
+                None => ShapeName::Other(key.into()),
+            });
+            let path: Vec<&str> = if key == "@timestamp" {
+                vec![key]
+            } else {
+                key.split('.').collect()
+            };
+            if path.len() > 16 {
+                return None;
+            }
+            let (last, parents) = path.split_last()?;
+            let mut parent = 0;
+            for part in parents {
+                let found = nodes[parent]
+                    .members
+                    .iter()
+                    .copied()
+                    .find(|&at| nodes[at].name == *part);
+                parent = match found {
+                    Some(at) if nodes[at].value.is_none() => at,
+                    Some(_) => return None,
+                    None => {
+                        nodes.push(PlanNode {
+                            name: part,
+                            members: Vec::new(),
+                            value: None,
+                        });
+                        let at = nodes.len() - 1;
+                        nodes[parent].members.push(at);
+                        at
+                    }
+                };
+            }
+            if nodes[parent]
+                .members
+                .iter()
+                .any(|&at| nodes[at].name == *last)
+            {
+                return None;
+            }
+            nodes.push(PlanNode {
+                name: last,
+                members: Vec::new(),
+                value: Some(index),
+            });
+            let at = nodes.len() - 1;
+            nodes[parent].members.push(at);
+        }
+        let mut plan = Plan {
+            names,
+            literals: Vec::new(),
+            steps: Vec::new(),
+        };
+        plan.emit(&nodes, 0);
+        Some(plan)
+    }
+
+    fn emit(&mut self, nodes: &[PlanNode], at: usize) {
+        self.literals.push(b'{');
+        for (n, &member) in nodes[at].members.iter().enumerate() {
+            if n > 0 {
+                self.literals.push(b',');
+            }
+            write_str(&mut self.literals, nodes[member].name);
+            self.literals.push(b':');
+            match nodes[member].value {
+                Some(index) => self.steps.push((self.literals.len(), index)),
+                None => self.emit(nodes, member),
+            }
+        }
+        self.literals.push(b'}');
+    }
+
+    /// Whether `event` has exactly this plan's names (a hash may collide).
+    fn fits(&self, event: &Event) -> bool {
+        self.names.len() == event.len()
+            && self
+                .names
+                .iter()
+                .zip(event.iter())
+                .all(|(name, (key, id, _))| match (name, id) {
+                    (ShapeName::Known(a), Some(b)) => *a == b,
+                    (ShapeName::Other(a), None) => **a == *key,
+                    _ => false,
+                })
+    }
+
+    fn write(&self, out: &mut Vec<u8>, event: &Event) {
+        let values: Vec<&Value> = event.iter().map(|(_, _, value)| value).collect();
+        let mut from = 0;
+        for &(to, index) in &self.steps {
+            out.extend_from_slice(&self.literals[from..to]);
+            write_value(out, values[index]);
+            from = to;
+        }
+        out.extend_from_slice(&self.literals[from..]);
+    }
+}
+
+/// At most this many shapes are remembered per thread; then the memory starts over.
+const MAX_PLANS: usize = 4096;
+
+thread_local! {
+    /// Plans by shape hash; None for a shape whose names meet (the tree decides each such event).
+    static PLANS: std::cell::RefCell<rustc_hash::FxHashMap<u64, Option<std::rc::Rc<Plan>>>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+}
+
+/// The event's document by its shape's plan; false (nothing written) when the shape has none.
+fn write_planned(out: &mut Vec<u8>, event: &Event) -> bool {
+    let hash = event.shape_hash();
+    let plan = PLANS.with(|plans| {
+        let mut plans = plans.borrow_mut();
+        if let Some(known) = plans.get(&hash) {
+            return known.clone();
+        }
+        if plans.len() >= MAX_PLANS {
+            plans.clear();
+        }
+        let plan = Plan::of(event).map(std::rc::Rc::new);
+        plans.insert(hash, plan.clone());
+        plan
+    });
+    match plan {
+        Some(plan) if plan.fits(event) => {
+            plan.write(out, event);
+            true
+        }
+        _ => false,
+    }
+}
+
 /// `ingest.document.nest` then orjson, for events without a conflict (a conflict is declined).
 fn write_nested(out: &mut Vec<u8>, event: &Event) -> Step<()> {
+    #[cfg(test)]
+    if bench::TREE_ONLY.with(std::cell::Cell::get) {
+        return write_tree(out, event);
+    }
+    if write_planned(out, event) {
+        return Ok(());
+    }
+    write_tree(out, event)
+}
+
+/// `write_nested` through a tree of the event's names: for any shape, the plan's or another.
+fn write_tree(out: &mut Vec<u8>, event: &Event) -> Step<()> {
     let mut tree = Tree::new(event.len() * 2 + 8);
     // The first parts of the dotted names: an undotted name that is none of them can meet no other
     // name at the top (the event's names are unique), so it is appended without a search.

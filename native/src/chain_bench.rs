@@ -122,6 +122,84 @@ fn file_line_entry_matches_process() {
     );
 }
 
+thread_local! {
+    /// Set: `write_nested` writes through the tree for every shape (the plans' reference).
+    pub static TREE_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The document of a shape's plan is the tree's, byte for byte, and the same lines are declined:
+/// every real-logger corpus line, and lines whose names meet (a leaf where a path goes on, an
+/// object a dotted name merges into, a null a path replaces), with escaped, empty and many parts,
+/// each processed twice so that the second meets its shape's plan.
+#[test]
+fn planned_documents_are_the_trees() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    for entry in std::fs::read_dir(corpus).expect("tests/corpus") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "log") {
+            let text = std::fs::read(&path).expect("readable");
+            lines.extend(text.split(|b| *b == b'\n').map(<[u8]>::to_vec));
+        }
+    }
+    let parts17 = (0..17)
+        .map(|i| format!("p{i}"))
+        .collect::<Vec<_>>()
+        .join(".");
+    let parts16 = (0..16)
+        .map(|i| format!("p{i}"))
+        .collect::<Vec<_>>()
+        .join(".");
+    for extra in [
+        r#""a":1,"a.b":2"#.to_string(),
+        r#""a.b":2,"a":1"#.into(),
+        r#""a.b":1,"a":{"c":2}"#.into(),
+        r#""a":{"c":2},"a.b":1"#.into(),
+        r#""a":{"b":2},"a.b":1"#.into(),
+        r#""a.b":null,"a.b.c":1"#.into(),
+        r#""a":null,"a.b":1"#.into(),
+        r#""a.b":1,"a.c":{"d":1},"a.c.e":2"#.into(),
+        r#""x.y":1,"x.z":2,"w.y":3,"x.q.r":4"#.into(),
+        r#""a..b":1,".c":2,"d.":3,"":4"#.into(),
+        r#""na"me.x":1,"tab	key":2,"é.ü":3"#.into(),
+        r#""@timestamp.x":1"#.into(),
+        r#""http.method":"GET","http":{"version":"1.1"}"#.into(),
+        r#""log":{"logger":"x"},"log.origin":1"#.into(),
+        r#""service":"a","service.name":"b""#.into(),
+        format!(r#""{parts17}":1"#),
+        format!(r#""{parts16}":1"#),
+    ] {
+        lines.push(format!(r#"{{"time":1,"msg":"m",{extra}}}"#).into_bytes());
+        lines.push(format!(r#"{{"time":1,{extra},"level":"info"}}"#).into_bytes());
+    }
+    let chain = Chain::new("host-a".into());
+    let (mut same, mut declined) = (0, 0);
+    for (i, line) in lines.iter().enumerate() {
+        TREE_ONLY.with(|tree| tree.set(true));
+        let by_tree = chain.process_file_line(line, SOURCE_ID, PATH, 1, INGESTED);
+        TREE_ONLY.with(|tree| tree.set(false));
+        for round in 0..2 {
+            let planned = chain.process_file_line(line, SOURCE_ID, PATH, 1, INGESTED);
+            match (&by_tree, planned) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(
+                        String::from_utf8_lossy(&a.doc),
+                        String::from_utf8_lossy(&b.doc),
+                        "line {i}, round {round}"
+                    );
+                    same += 1;
+                }
+                (Err(_), Err(_)) => declined += 1,
+                _ => panic!("line {i}, round {round}: one way declined, the other did not"),
+            }
+        }
+    }
+    assert!(
+        same > 200 && declined > 0,
+        "{same} documents, {declined} declined"
+    );
+}
+
 /// The one-pass `may_scrub` against its definition written out test by test, over generated strings
 /// made of the pieces each test looks for.
 #[test]

@@ -421,4 +421,18 @@ impl Event {
     pub fn len(&self) -> usize {
         self.entries.iter().filter(|e| e.alive).count()
     }
+
+    /// A hash of the live names in order, from the ids and hashes the entries already hold: the
+    /// lines of one logger have a handful of shapes, and what depends on the names alone can be
+    /// worked out once per shape.
+    pub fn shape_hash(&self) -> u64 {
+        let mut hasher = FxHasher::default();
+        for entry in self.entries.iter().filter(|e| e.alive) {
+            match entry.key {
+                Key::Known(id) => hasher.write_u64(u64::from(id)),
+                Key::Other(_, hash) => hasher.write_u64(hash | 1 << 63),
+            }
+        }
+        hasher.finish()
+    }
 }
