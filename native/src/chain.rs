@@ -203,9 +203,16 @@ fn is_ascii_digits(text: &str) -> bool {
 // ---------------------------------------------------------------- decode_json
 
 fn decode(raw: &[u8], source: impl IntoIterator<Item = (Key, Value)>) -> Step<Event> {
-    let mut event = Event::with_capacity(32);
+    // Room for the line's fields and those the chain adds (deletes leave their entries in place).
+    let mut event = Event::with_capacity(64);
     Reader::new(raw)
-        .members(|name, value| event.push_new(Key::new(&name), value))
+        .members(|name, value| {
+            let key = match name {
+                std::borrow::Cow::Borrowed(name) => Key::new(name),
+                std::borrow::Cow::Owned(name) => Key::from(name),
+            };
+            event.push_new(key, value)
+        })
         .map_err(|_| Decline)?;
     if event.has_duplicate_names() {
         return Err(Decline);
@@ -1626,7 +1633,8 @@ impl Plan {
     }
 
     fn write(&self, out: &mut Vec<u8>, event: &Event) {
-        let values: Vec<&Value> = event.iter().map(|(_, _, value)| value).collect();
+        let mut values: Vec<&Value> = Vec::with_capacity(self.names.len());
+        values.extend(event.iter().map(|(_, _, value)| value));
         let mut from = 0;
         for &(to, index) in &self.steps {
             out.extend_from_slice(&self.literals[from..to]);
