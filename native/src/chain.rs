@@ -215,15 +215,12 @@ const UTF8_ERROR: &str = "_utf8error";
 /// object keeps its text in `message`, tagged `_jsonparsefailure`; invalid UTF-8 is repaired,
 /// tagged `_utf8error`, and the repaired text read as any other.
 fn decode(raw: &[u8], source: impl IntoIterator<Item = (Key, Value)>) -> Step<Event> {
-    if std::str::from_utf8(raw).is_ok() {
-        return decode_text(raw, source, false);
-    }
-    let text = plain::repaired(plain::strip_line_end(raw));
-    decode_text(text.as_bytes(), source, true)
+    decode_text(raw, source, false)
 }
 
-/// `decode` of UTF-8 `text`; `repaired`: it was not UTF-8 (Python tags the source event first, so
-/// the tag comes before a line's own tags are merged with it: `add_tag` after the merge is the same).
+/// `decode` of `text`; `repaired`: the line was not UTF-8 and this is its repair (Python tags the
+/// source event first, so the tag comes before a line's own tags are merged with it: `add_tag`
+/// after the merge is the same). The reader checks UTF-8 first: a valid line is checked once.
 fn decode_text(
     text: &[u8],
     source: impl IntoIterator<Item = (Key, Value)>,
@@ -232,6 +229,10 @@ fn decode_text(
     let mut event = Event::with_capacity(32);
     let read = Reader::new(text).members(|name, value| event.push_new(Key::new(&name), value));
     if read.is_err() {
+        if !repaired && std::str::from_utf8(text).is_err() {
+            let text = plain::repaired(plain::strip_line_end(text));
+            return decode_text(text.as_bytes(), source, true);
+        }
         if !plain::never_an_object(text) {
             return Err(Decline); // an object our reader does not take (duplicate keys …): Python
         }
