@@ -4,9 +4,20 @@ It applies only when the configured chain is exactly the default one: every proc
 ``DEFAULT_ORDER`` in that order, each with its default options (``add_metadata.host_name`` aside).
 Any other pipeline (a reordered or shortened list, a changed option, a user's own processor) runs
 the Python chain, always. Within a default chain the compiled side declines every line it cannot
-turn into the very document the Python chain would (lines that are not a JSON object, rare time
-formats, lines a redaction rule may touch, field conflicts …); those lines go through the Python
-processors unchanged, so the output is the same either way, only faster.
+turn into the very document the Python chain would (an object its reader does not take: duplicate
+keys, integers beyond 64 bits, deep nesting; rare time formats; lines a redaction rule may touch;
+field conflicts …); those lines go through the Python processors unchanged, so the output is the
+same either way, only faster.
+
+Lines that are not a JSON object (text, an array or scalar, broken JSON, invalid UTF-8 repaired with
+U+FFFD) are compiled as ``decode_json`` treats them. A line without a readable time (no time field,
+or one that certainly does not parse: ``_dateparsefailure``) is stamped with the time of processing:
+the Python chain reads its clock there (``parsers.timestamp.now_utc``), the compiled one has none and
+uses the block's ``event.ingested``, taken when the block is processed. That ``@timestamp`` is the one
+value of a compiled document that is not the Python chain's byte for byte, by construction; the parity
+tests compare it normalized, and hold it to equal the line's ``event.ingested``. Event ids of file
+lines do not depend on it (file identity and offset); the sinks' day partitions follow it, as they
+follow the Python chain's clock.
 
 Without the module (a checkout where ``./native`` was not installed) logferry still works on the
 Python path and says so once at start.

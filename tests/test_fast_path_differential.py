@@ -85,12 +85,20 @@ def native_module() -> Any:
 
 
 def native_document(chain: Any, index: int, path: str, line: bytes) -> bytes | None:
-    """The compiled chain's document of one line (``None`` when declined), normalized as ``document``."""
+    """The compiled chain's document of one line (``None`` when declined), normalized as ``document``.
+
+    A line without a readable time is stamped with the processing time: Python's clock there, the
+    block's ``event.ingested`` here; both are normalized to ``INGEST_TIME``."""
     (result,) = chain.process([source_event(index, path, line)], NATIVE_INGESTED)
     if result is None:
         return None
     doc, stub = result
-    assert orjson.loads(doc)["event"]["id"] == stub["event.id"]
+    shipped = orjson.loads(doc)
+    assert shipped["event"]["id"] == stub["event.id"]
+    assert shipped["@timestamp"] == stub["@timestamp"]
+    if stub["@timestamp"] == NATIVE_INGESTED:
+        stamp = b'"@timestamp":"' + NATIVE_INGESTED.encode() + b'"'
+        doc = doc.replace(stamp, b'"@timestamp":"' + INGEST_TIME.encode() + b'"', 1)
     normalized, count = INGESTED.subn(b'"ingested":"' + INGEST_TIME.encode() + b'"', doc)
     assert count == 1
     return normalized

@@ -4,6 +4,10 @@
 //! Every step mirrors its Python twin line by line over an ordered map (a Python dict: delete then
 //! insert goes to the end, overwrite keeps the place). Whatever a step cannot reproduce exactly
 //! returns `Err(Decline)`, and the whole line goes through the Python chain instead.
+//!
+//! One value is not Python's by construction: a line without a readable time gets the processing
+//! time as `@timestamp`, which Python reads from its clock and the chain takes from the block's
+//! `event.ingested` (see `parse_timestamp`).
 
 use crate::json::{write_int, write_str, write_value, Map, Reader, Value};
 use base64::Engine;
@@ -14,6 +18,8 @@ use std::sync::OnceLock;
 
 #[path = "event.rs"]
 mod event;
+#[path = "plain.rs"]
+mod plain;
 
 #[derive(Debug)]
 pub struct Decline;
@@ -202,18 +208,53 @@ fn is_ascii_digits(text: &str) -> bool {
 
 // ---------------------------------------------------------------- decode_json
 
+const JSON_PARSE_FAILURE: &str = "_jsonparsefailure";
+const UTF8_ERROR: &str = "_utf8error";
+
+/// `decode_json`: the line's object with the source fields merged in; a line that is not a JSON
+/// object keeps its text in `message`, tagged `_jsonparsefailure`; invalid UTF-8 is repaired,
+/// tagged `_utf8error`, and the repaired text read as any other.
 fn decode(raw: &[u8], source: impl IntoIterator<Item = (Key, Value)>) -> Step<Event> {
+    decode_text(raw, source, false)
+}
+
+/// `decode` of `text`; `repaired`: the line was not UTF-8 and this is its repair (Python tags the
+/// source event first, so the tag comes before a line's own tags are merged with it: `add_tag`
+/// after the merge is the same). The reader checks UTF-8 first: a valid line is checked once.
+fn decode_text(
+    text: &[u8],
+    source: impl IntoIterator<Item = (Key, Value)>,
+    repaired: bool,
+) -> Step<Event> {
     // Room for the line's fields and those the chain adds (deletes leave their entries in place).
     let mut event = Event::with_capacity(64);
-    Reader::new(raw)
-        .members(|name, value| {
-            let key = match name {
-                std::borrow::Cow::Borrowed(name) => Key::new(name),
-                std::borrow::Cow::Owned(name) => Key::from(name),
-            };
-            event.push_new(key, value)
-        })
-        .map_err(|_| Decline)?;
+    let read = Reader::new(text).members(|name, value| {
+        let key = match name {
+            std::borrow::Cow::Borrowed(name) => Key::new(name),
+            std::borrow::Cow::Owned(name) => Key::from(name),
+        };
+        event.push_new(key, value)
+    });
+    if read.is_err() {
+        if !repaired && std::str::from_utf8(text).is_err() {
+            let text = plain::repaired(plain::strip_line_end(text));
+            return decode_text(text.as_bytes(), source, true);
+        }
+        if !plain::never_an_object(text) {
+            return Err(Decline); // an object our reader does not take (duplicate keys …): Python
+        }
+        let mut event = Event::with_capacity(8);
+        for (key, value) in source {
+            event.insert(key, value);
+        }
+        if repaired {
+            add_tag(&mut event, UTF8_ERROR);
+        }
+        add_tag(&mut event, JSON_PARSE_FAILURE);
+        let message = String::from_utf8_lossy(plain::strip_line_end(text)).into_owned();
+        event.insert(K::MESSAGE, Value::Str(message));
+        return Ok(event);
+    }
     if event.has_duplicate_names() {
         return Err(Decline);
     }
@@ -228,6 +269,9 @@ fn decode(raw: &[u8], source: impl IntoIterator<Item = (Key, Value)>) -> Step<Ev
     for (key, value) in source {
         event.insert(key, value);
     }
+    if repaired {
+        add_tag(&mut event, UTF8_ERROR);
+    }
     Ok(event)
 }
 
@@ -236,23 +280,55 @@ fn decode(raw: &[u8], source: impl IntoIterator<Item = (Key, Value)>) -> Step<Ev
 const TIMESTAMP_FIELDS: [K; 5] = [K::TIMESTAMP, K::AT_TIMESTAMP, K::TIME, K::TS, K::ASCTIME];
 const MIN_MILLIS: i128 = 0;
 const MAX_MILLIS: i128 = 4_133_980_800_000; // 2101-01-01T00:00:00Z
+const DATE_PARSE_FAILURE: &str = "_dateparsefailure";
+/// Where a source `@timestamp` that did not parse is kept.
+const INVALID_TIMESTAMP_KEY: &str = "_@timestamp";
 
-fn parse_timestamp(event: &mut Event) -> Step<String> {
+/// A time field's value read as `ParseTimestamp.parse` reads it: `Ok(Some)` the canonical time,
+/// `Ok(None)` certainly no time (Python's `parse` gives `None`), `Err` not sure (declined).
+type Time = Step<Option<String>>;
+
+/// `parse_timestamp`: the first present time field, or the processing time. Python stamps a line
+/// without a readable time with its own clock (`now_utc()`); the chain has none and uses `ingested`,
+/// the block's `event.ingested`, taken when the block is processed: the same kind of time, and the
+/// line's `event.ingested` equals it.
+fn parse_timestamp(event: &mut Event, ingested: &str) -> Step<String> {
     for key in TIMESTAMP_FIELDS {
         let Some(value) = event.get(key) else {
             continue;
         };
-        let parsed = match value {
-            Value::Str(text) => parse_text(text)?,
-            Value::Int(n) => from_epoch_int(*n as i128)?,
-            Value::Float(f) => from_epoch_float(*f)?,
-            _ => return Err(Decline),
-        };
-        event.shift_remove(key);
-        event.insert(K::AT_TIMESTAMP, Value::Str(parsed.clone()));
-        return Ok(parsed);
+        if let Some(parsed) = time_of(value)? {
+            event.shift_remove(key);
+            event.insert(K::AT_TIMESTAMP, Value::Str(parsed.clone()));
+            return Ok(parsed);
+        }
+        if matches!(key, K::AT_TIMESTAMP) {
+            let invalid = value.clone();
+            event.insert(INVALID_TIMESTAMP_KEY, invalid);
+        }
+        add_tag(event, DATE_PARSE_FAILURE);
+        break;
     }
-    Err(Decline) // no time: the ingest time, which the Python chain sets
+    event.insert(K::AT_TIMESTAMP, Value::Str(ingested.to_owned()));
+    Ok(ingested.to_owned())
+}
+
+fn time_of(value: &Value) -> Time {
+    match value {
+        Value::Str(text) => match parse_text(text) {
+            Err(Decline) if never_a_time(text) => Ok(None),
+            parsed => parsed,
+        },
+        Value::Int(n) => from_epoch_int(*n as i128),
+        Value::Float(f) => from_epoch_float(*f),
+        Value::Null | Value::Bool(_) | Value::List(_) | Value::Obj(_) => Ok(None),
+    }
+}
+
+/// Text without a digit of any script: neither `fromisoformat` nor `float` reads it, bar `nan` and
+/// `inf`, which are no time either.
+fn never_a_time(text: &str) -> bool {
+    !text.chars().any(char::is_numeric)
 }
 
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
@@ -278,9 +354,10 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
-fn format_millis(millis: i128) -> Step<String> {
+/// `_format_millis`, `None` outside 1970..2100 (where Python's range check gives `None` too).
+fn format_millis(millis: i128) -> Time {
     if !(MIN_MILLIS..MAX_MILLIS).contains(&millis) {
-        return Err(Decline);
+        return Ok(None);
     }
     let millis = millis as i64;
     let (seconds, fraction) = (millis.div_euclid(1000), millis.rem_euclid(1000));
@@ -301,10 +378,12 @@ fn format_millis(millis: i128) -> Step<String> {
     put(14, 2, day_seconds / 60 % 60);
     put(17, 2, day_seconds % 60);
     put(20, 3, fraction);
-    Ok(String::from_utf8(text.to_vec()).expect("ASCII digits"))
+    Ok(Some(
+        String::from_utf8(text.to_vec()).expect("ASCII digits"),
+    ))
 }
 
-fn from_epoch_int(number: i128) -> Step<String> {
+fn from_epoch_int(number: i128) -> Time {
     let magnitude = number.abs();
     let millis = if magnitude < 100_000_000_000 {
         number * 1000
@@ -318,7 +397,7 @@ fn from_epoch_int(number: i128) -> Step<String> {
     format_millis(millis)
 }
 
-fn from_epoch_float(number: f64) -> Step<String> {
+fn from_epoch_float(number: f64) -> Time {
     let magnitude = number.abs();
     let millis = if magnitude < 1e11 {
         (number * 1000.0).round_ties_even()
@@ -341,7 +420,7 @@ fn two(bytes: &[u8], at: usize) -> Option<i64> {
 
 /// ISO 8601 as Python 3.11's `datetime.fromisoformat` reads the forms loggers write:
 /// `YYYY-MM-DD[T ]HH:MM:SS[.,fraction][Z|±HH|±HHMM|±HH:MM]`, and winston's `HH:MM:SS:mmm`.
-fn parse_text(text: &str) -> Step<String> {
+fn parse_text(text: &str) -> Time {
     let text = py_strip(text);
     if !plain(text) {
         return Err(Decline);
@@ -425,7 +504,7 @@ fn parse_text(text: &str) -> Step<String> {
 }
 
 /// A decimal epoch number written as text (`1700000000.5`).
-fn epoch_text(text: &str) -> Step<String> {
+fn epoch_text(text: &str) -> Time {
     let (whole, fraction) = text.split_once('.').ok_or(Decline)?;
     if !is_ascii_digits(whole) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Decline);
@@ -1902,7 +1981,7 @@ impl Chain {
 
     fn process_event(&self, mut event: Event, ingested: &str, doc: &mut Vec<u8>) -> Step<Stub> {
         // apply_path_settings: no rules in the default config
-        let timestamp = parse_timestamp(&mut event)?;
+        let timestamp = parse_timestamp(&mut event, ingested)?;
         if let Some((alias, level)) = find_first(&event, &self.level, convert_level)? {
             alias.remove(&mut event);
             event.insert(K::LOG__LEVEL, Value::Str(level));

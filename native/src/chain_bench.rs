@@ -306,3 +306,110 @@ fn duplicate_top_level_names_are_declined() {
         }
     }
 }
+
+/// Lines that are not a JSON object, and lines without a readable time: the Python chain's
+/// documents (made with `add_metadata.host_name = "host-a"`, its clock's `@timestamp` replaced by
+/// the ingest time, which the compiled chain stamps such a line with), tags and times.
+#[test]
+fn plain_and_untimed_lines_get_the_python_chains_documents() {
+    let chain = Chain::new("host-a".into());
+    let meta = |id: &str| {
+        format!(r#""host":{{"name":"host-a"}},"event":{{"ingested":"{INGESTED}","id":"{id}"}}}}"#)
+    };
+    let log = |offset: i64| format!(r#""log":{{"file":{{"path":"{PATH}"}},"offset":{offset}}}"#);
+    let cases: [(&[u8], String, &[&str]); 7] = [
+        (
+            b"plain text\r\n",
+            format!(
+                r#"{{{},"tags":["_jsonparsefailure"],"message":"plain text","@timestamp":"{INGESTED}",{}"#,
+                log(0),
+                meta("zK5gqAGh6t0vdhvLuTJ1")
+            ),
+            &["_jsonparsefailure"],
+        ),
+        (
+            b"caf\xe9 \xed\xa0\x80",
+            format!(
+                "{{{},\"tags\":[\"_utf8error\",\"_jsonparsefailure\"],\"message\":\"caf\u{fffd} \u{fffd}\u{fffd}\u{fffd}\",\"@timestamp\":\"{INGESTED}\",{}",
+                log(7),
+                meta("-R6QviMvYY3uhKmk-mA4")
+            ),
+            &["_utf8error", "_jsonparsefailure"],
+        ),
+        (
+            b"{\"msg\":\"caf\xc3\",\"tags\":\"own\"}",
+            format!(
+                "{{\"tags\":[\"own\",\"_utf8error\"],{},\"@timestamp\":\"{INGESTED}\",\"message\":\"caf\u{fffd}\",{}",
+                log(14),
+                meta("OzWpLEubPlmJvgInagJp")
+            ),
+            &["own", "_utf8error"],
+        ),
+        (
+            br#"{"msg":"m","@timestamp":"N/A","_@timestamp":1}"#,
+            format!(
+                r#"{{"@timestamp":"{INGESTED}","_@timestamp":"N/A",{},"tags":["_dateparsefailure"],"message":"m",{}"#,
+                log(21),
+                meta("wvG6aX472nBWvtH0KrcE")
+            ),
+            &["_dateparsefailure"],
+        ),
+        (
+            br#"{"msg":"m","timestamp":false,"time":"2026-11-20T10:00:00Z"}"#,
+            format!(
+                r#"{{"timestamp":false,"time":"2026-11-20T10:00:00Z",{},"tags":["_dateparsefailure"],"@timestamp":"{INGESTED}","message":"m",{}"#,
+                log(28),
+                meta("VGZBhnA_VrAFEhewnL1x")
+            ),
+            &["_dateparsefailure"],
+        ),
+        (
+            br#"{"msg":"untimed"}"#,
+            format!(
+                r#"{{{},"@timestamp":"{INGESTED}","message":"untimed",{}"#,
+                log(35),
+                meta("q316FP68lQdDTW5n_Qcv")
+            ),
+            &[],
+        ),
+        (
+            b"[1]",
+            format!(
+                r#"{{{},"tags":["_jsonparsefailure"],"message":"[1]","@timestamp":"{INGESTED}",{}"#,
+                log(42),
+                meta("qywjIfmL5ZLLG9c_8xjL")
+            ),
+            &["_jsonparsefailure"],
+        ),
+    ];
+    for (i, (line, expected, tags)) in cases.iter().enumerate() {
+        let out = chain
+            .process_file_line(line, SOURCE_ID, PATH, i as i64 * 7, INGESTED)
+            .unwrap_or_else(|_| panic!("line {i} declined"));
+        assert_eq!(String::from_utf8_lossy(&out.doc), *expected, "line {i}");
+        assert_eq!(out.timestamp, INGESTED, "line {i}");
+        assert_eq!(out.tags, *tags, "line {i}");
+    }
+}
+
+/// What stays declined: an object the reader does not take, and a time field that may yet parse.
+#[test]
+fn unsure_lines_stay_declined() {
+    let chain = Chain::new("host-a".into());
+    for line in [
+        &br#"{"msg":"a","msg":"b"}"#[..],
+        br#"{"a":18446744073709551616}"#,
+        br#"{"a":"\ud800"}"#,
+        br#"{"time":"2026-13-01T00:00:00Z"}"#,
+        br#"{"time":1e15}"#,
+        "{\"time\":\"\u{0661}\u{0662}\"}".as_bytes(),
+    ] {
+        assert!(
+            chain
+                .process_file_line(line, SOURCE_ID, PATH, 0, INGESTED)
+                .is_err(),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+}

@@ -33,7 +33,8 @@ pytestmark = pytest.mark.integration
 INGESTED = re.compile(rb'"ingested":"[^"]*"')
 STAMP = re.compile(rb'"@timestamp":"[^"]*"')
 LONG = b'{"time":"2026-11-20T10:00:00.000Z","level":"info","msg":"' + b"y" * 3000 + b'"}'
-DECLINED = b"plain text, not JSON: the compiled chain declines it"
+DECLINED = b'{"time":"2026-11-20T10:00:00.500Z","msg":"a duplicate key: the compiled chain declines it","msg":"x"}'
+PLAIN = b"plain text, not JSON: compiled, stamped with the block's ingest time"
 
 
 class RecordingSink:
@@ -112,7 +113,7 @@ def test_a_block_with_declined_cut_and_partial_lines_is_stored_as_the_python_cha
 ) -> None:
     needs_native()
     sample = [line for _, line in generate_lines(1500, seed=11)]
-    first = [*sample[:700], DECLINED, *sample[700:701], LONG, *sample[701:1400]]
+    first = [*sample[:700], DECLINED, *sample[700:701], LONG, PLAIN, *sample[701:1400]]
     second = [b'"time":"2026-11-20T10:00:01.000Z"}', *sample[1400:1450], DECLINED, LONG, *sample[1450:]]
     logs = tmp_path / "logs"
     logs.mkdir()
