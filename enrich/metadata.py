@@ -41,8 +41,10 @@ class AddMetadata:
         self.config = config or AddMetadataConfig()
         self.host_name = self.config.host_name or socket.gethostname()
         self._clock = clock
-        self._second = -1
-        self._prefix = ""
+        self._second_text: tuple[int, str] = (-1, "")
+        """The last second formatted: one tuple, read once, so that threads sharing the processor
+        (the compiled chain's, stamping a block, and the Python chain's) never pair a second with
+        another's text."""
         self._apply: Callable[[dict[str, Any]], None] = (
             self._add_host_and_ingested if self.config.add_ingested else self._add_host
         )
@@ -55,10 +57,10 @@ class AddMetadata:
         """The current time as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC), reusing the formatted second."""
         # Rounded to the nearest millisecond: truncating would turn 03.1 (03.0999… in binary) into 03.099.
         second, millis = divmod(round(self._clock() * 1000), 1000)
-        if second != self._second:
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
-        return f"{self._prefix}.{millis:03d}Z"
+        cached = self._second_text
+        if second != cached[0]:
+            cached = self._second_text = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return f"{cached[1]}.{millis:03d}Z"
 
     def _add_host(self, event: dict[str, Any]) -> None:
         if HOST_NAME in event:
