@@ -17,21 +17,29 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from core.chunk import Chunk, Position
+from core.keys import RAW, SOURCE_ID
+from core.outcomes import EventCounts
+from core.tags import TRUNCATED_TAG
 from enrich.metadata import AddMetadata
 from ingest.batch import Batch, Batcher
 from ingest.file_source import FileSource
+from ingest.kafka_wire import ShippedLines, event_from_record, record_headers
 from ingest.pipeline import Pipeline
 from ingest.registry import Registry
-from logferry.assemble import build_processors
+from logferry.assemble import build_processors, processors_for
 from logferry.config import load_settings
+from logferry.sample import generate_lines
+from parsers.timestamp import now_utc
 from tests.golden.chain_golden import _NAMES, HOST
-from tests.ingest.test_native_pipeline import KeepingSink, needs_native, run, write_log
+from tests.ingest.test_native_pipeline import INGESTED, KeepingSink, _wrapped, needs_native, run, write_log
 from tests.ingest.test_native_plain_lines import _SAMPLE, compare_block, native_module
 
 TIME = b'"time":"2026-11-20T10:00:00Z"'
@@ -388,3 +396,101 @@ def test_event_ingested_read_on_two_threads_at_a_second_boundary_keeps_each_thre
     mine, other = _interleaved_ingested_now(metadata, clock_of)
     assert other == "2026-11-22T12:00:00.001Z"
     assert mine == time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1795348799)) + ".999Z"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The indexer: runs of shipped lines, then rebuilt events, then lines again, on one partition.
+
+
+class PartitionSource:
+    """One Kafka partition's chunks as ``KafkaSource._chunks`` makes them (runs of one shipper's lines
+    as ``ShippedLines``, other records as events), handed out once; the acks it is given, in order."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self.chunks = chunks
+        self.acks: list[dict[Position, int]] = []
+        self.counts = EventCounts()
+
+    def poll(self, budget_bytes: int = 0) -> Iterator[Chunk]:
+        chunks, self.chunks = self.chunks, []
+        yield from chunks
+
+    def ack(self, positions: dict[Position, int]) -> None:
+        self.acks.append(dict(positions))
+
+    def bytes_behind(self) -> dict[str, int]:
+        return {}
+
+    def done(self) -> bool:
+        return not self.chunks
+
+    def close(self) -> None:
+        return None
+
+
+@functools.cache
+def partition_sample() -> list[bytes]:
+    """The sample's lines, drawn once: their times follow the clock."""
+    return [line for _, line in generate_lines(1500, seed=13)]
+
+
+def partition_chunks() -> list[Chunk]:
+    """Runs of 600 and 300 sample lines (the first over two threads) between chunks of records that
+    are not plain lines (a tagged line, a record without headers): the order a partition hands them."""
+    position = ("lines:0", "")
+    sample = partition_sample()
+    chunks: list[Chunk] = []
+    record = 0
+    for at, (start, count, host) in enumerate(
+        [(0, 600, "shipper-a"), (600, 300, "shipper-b"), (900, 600, "shipper-a")]
+    ):
+        lines = sample[start : start + count]
+        shipped = ShippedLines(lines, "2049:7:kafka", "/var/log/app.log", start * 1000, host)
+        record += count
+        chunks.append(Chunk.of_lines(position, shipped, record, sum(map(len, lines))))
+        events = []
+        for line in sample[start : start + 3]:
+            shipped_event = {
+                RAW: line,
+                SOURCE_ID: "2049:8:kafka",
+                "log.file.path": "/var/log/b.log",
+                "log.offset": record,
+            }
+            headers = record_headers(shipped_event, host.encode(), (TRUNCATED_TAG,) if at != 1 else ())
+            events.append(event_from_record(line, headers if at != 2 else None, "lines", 0, record))
+            record += 1
+        chunks.append(Chunk(position, events, record, sum(map(len, sample[start : start + 3]))))
+    return chunks
+
+
+def run_times_out(doc: bytes, run: tuple[str, Any, str]) -> bytes:
+    """The document without ``event.ingested`` and without an ``@timestamp`` taken during ``run``
+    (a line without a readable time: the Python chain's clock, the compiled chain's block time)."""
+    stamp = orjson.loads(doc)["@timestamp"]
+    if run[0] <= stamp <= run[2]:
+        doc = doc.replace(b'"@timestamp":"' + stamp.encode() + b'"', b'"@timestamp":null', 1)
+    return INGESTED.sub(b"", doc)
+
+
+def test_an_indexer_partition_of_lines_events_and_lines_is_stored_in_order_and_acked_in_order() -> None:
+    """The indexer's chain compiled (blocks run ahead) stores what its Python chain stores, record for
+    record in partition order, and the partition's offsets are acknowledged only ever forward, to its end."""
+    needs_native()
+    settings = load_settings(None, source={"type": "kafka"}, processors={"add_metadata": {"host_name": HOST}})
+    batch = load_settings(None, batch={"max_events": 128}).batch
+    compiled_source, compiled_sink = PartitionSource(partition_chunks()), KeepingSink()
+    compiled = Pipeline(compiled_source, processors_for(settings), Batcher(batch), compiled_sink)
+    assert compiled.native is not None
+    compiled_run = now_utc(), compiled.run(once=True), now_utc()
+    python_source, python_sink = PartitionSource(partition_chunks()), KeepingSink()
+    wrapped = [(name, _wrapped(processor)) for name, processor in processors_for(settings)]
+    python = Pipeline(python_source, wrapped, Batcher(batch), python_sink)
+    assert python.native is None
+    python_run = now_utc(), python.run(once=True), now_utc()
+
+    assert compiled.native.processed > 1000
+    assert len(compiled_sink.docs) == len(python_sink.docs) == 1509
+    for got, expected in zip(compiled_sink.docs, python_sink.docs, strict=True):
+        assert run_times_out(got, compiled_run) == run_times_out(expected, python_run)
+    acked = [positions[("lines:0", "")] for positions in compiled_source.acks if positions]
+    assert acked == sorted(acked) and acked[-1] == 1509
