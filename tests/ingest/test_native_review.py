@@ -349,10 +349,10 @@ def test_a_stop_while_blocks_run_ahead_loses_no_line_and_acks_only_stored_lines(
 
 def _interleaved_ingested_now(metadata: AddMetadata, clock_of: dict[int, float]) -> tuple[str, str]:
     """``metadata.ingested_now()`` on this thread (its clock at the end of a second) with another
-    thread's call (its clock in the next second) run where the GIL may switch threads: between the
-    two assignments of the cached second. Both results, this thread's first."""
+    thread's call (its clock in the next second) run where the GIL may switch threads: just before
+    the result is formatted. Both results, this thread's first."""
     source, first_line = inspect.getsourcelines(AddMetadata.ingested_now)
-    switch_at = first_line + next(at for at, text in enumerate(source) if "self._second = second" in text)
+    switch_at = first_line + next(at for at, text in enumerate(source) if text.lstrip().startswith("return "))
     go, done = threading.Event(), threading.Event()
     results: dict[str, str] = {}
 
@@ -387,8 +387,9 @@ def _interleaved_ingested_now(metadata: AddMetadata, clock_of: dict[int, float])
 
 @pytest.mark.xfail(
     strict=True,
-    reason="AddMetadata.ingested_now caches (second, prefix) in two assignments; since the compiled chain "
-    "runs ahead, its thread (NativeChain.run_lines) and the Python chain (declined lines) call it at once",
+    reason="AddMetadata.ingested_now keeps its cached second and prefix in two attributes and formats from "
+    "self._prefix, which another thread may have replaced; since the compiled chain runs ahead, its thread "
+    "(NativeChain.run_lines) and the Python chain (declined lines) call it at once",
 )
 def test_event_ingested_read_on_two_threads_at_a_second_boundary_keeps_each_threads_second() -> None:
     clock_of: dict[int, float] = {}
