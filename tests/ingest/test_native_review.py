@@ -1,5 +1,6 @@
 """Review of the compiled chain's speed work: adversarial lines against the Python chain, a stop while
-blocks run ahead, and the state the chain's thread shares with the Python chain.
+blocks run ahead, an indexer partition of lines, events and lines again, and the state the chain's
+thread shares with the Python chain.
 
 The parity tests feed lines chosen to reach the corners of the new code: document plans per event
 shape (dotted names with empty or repeated parts, names that meet in objects, null parents, more than
