@@ -386,12 +386,6 @@ def _interleaved_ingested_now(metadata: AddMetadata, clock_of: dict[int, float])
     return mine, results["other"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AddMetadata.ingested_now keeps its cached second and prefix in two attributes and formats from "
-    "self._prefix, which another thread may have replaced; since the compiled chain runs ahead, its thread "
-    "(NativeChain.run_lines) and the Python chain (declined lines) call it at once",
-)
 def test_event_ingested_read_on_two_threads_at_a_second_boundary_keeps_each_threads_second() -> None:
     clock_of: dict[int, float] = {}
     metadata = AddMetadata(AddMetadata.Config(host_name=HOST), clock=lambda: clock_of[threading.get_ident()])
