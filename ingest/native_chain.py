@@ -5,8 +5,12 @@ It applies only when the configured chain is exactly the default one: every proc
 Any other pipeline (a reordered or shortened list, a changed option, a user's own processor) runs
 the Python chain, always. Within a default chain the compiled side declines every line it cannot
 turn into the very document the Python chain would (lines that are not a JSON object, rare time
-formats, lines a redaction rule may touch, field conflicts …); those lines go through the Python
-processors unchanged, so the output is the same either way, only faster.
+formats, non-ASCII text a ``key=value`` redaction would scan, field conflicts …); those lines go
+through the Python processors unchanged, so the output is the same either way, only faster.
+
+The compiled chain redacts the other lines itself and says how many values it masked; that is added
+to the ``Redact`` processor's count (``NativeChain.tally``), so the metric of redactions is the
+Python chain's whichever path a line took.
 
 Without the module (a checkout where ``./native`` was not installed) logferry still works on the
 Python path and says so once at start.
@@ -77,10 +81,16 @@ LinesResult = tuple[list[bytes], list[str], list[str], list[tuple[str, ...] | No
 """Parallel lists over a block's lines: documents, timestamps, event ids, tags (a tuple shared by the
 lines with the same tags; None: no tag); and the ascending indices of the declined lines (None in the
 other lists there)."""
+Redacted = dict[int, int]
+"""``{index: values masked}`` for the lines (events) of a compiled pass whose values ``redact`` masked."""
+CompiledLinesResult = tuple[
+    list[bytes], list[str], list[str], list[tuple[str, ...] | None], list[int], Redacted
+]
+"""What ``logferry_native.Chain.process_lines`` returns: ``LinesResult`` and ``Redacted``."""
 
 
 class _CompiledChain(Protocol):
-    def process(self, events: list[Event], ingested: str) -> list[Result]: ...
+    def process(self, events: list[Event], ingested: str) -> tuple[list[Result], Redacted]: ...
     def process_lines(
         self,
         lines: list[bytes],
@@ -90,7 +100,7 @@ class _CompiledChain(Protocol):
         skip: list[int],
         ingested: str,
         threads: int,
-    ) -> LinesResult: ...
+    ) -> CompiledLinesResult: ...
 
 
 def available() -> bool:
@@ -101,10 +111,11 @@ def available() -> bool:
 class NativeChain:
     """The compiled default chain, fed a chunk's events at a time."""
 
-    def __init__(self, metadata: AddMetadata) -> None:
+    def __init__(self, metadata: AddMetadata, redact: Redact) -> None:
         if logferry_native is None:
             raise RuntimeError("logferry_native is not installed (pip install ./native)")
         self._metadata = metadata
+        self._redact = redact
         self._chain: _CompiledChain = logferry_native.Chain(metadata.host_name)
         self.processed = 0
         self.declined = 0
@@ -116,23 +127,26 @@ class NativeChain:
         The stub holds what the batcher and the sinks read of a processed event: ``@timestamp``,
         ``event.id`` and ``tags``. A chunk shares one ``event.ingested``: it is read in microseconds.
         """
-        results = self._chain.process(events, self._metadata.ingested_now())
-        self.tally(len(results), results.count(None))
+        results, redacted = self._chain.process(events, self._metadata.ingested_now())
+        self.tally(len(results), results.count(None), sum(redacted.values()))
         return results
 
     def process_lines(self, lines: Lines) -> LinesResult:
         """A file source's block of plain lines at once, the GIL released meanwhile; the lines read
         apart (``lines.special``: cut, partial) are declined without a look (their tags are Python's)."""
-        results = self.run_lines(self._chain, lines)
-        self.tally(len(lines), len(results[4]))
-        return results
+        docs, stamps, ids, tags, declined, redacted = self.run_lines(self._chain, lines)
+        self.tally(len(lines), len(declined), sum(redacted.values()))
+        return docs, stamps, ids, tags, declined
 
-    def tally(self, lines: int, declined: int) -> None:
-        """Count a pass: ``declined`` of ``lines`` were left to the Python chain."""
+    def tally(self, lines: int, declined: int, redactions: int) -> None:
+        """Count a pass: ``declined`` of ``lines`` were left to the Python chain, and in the others
+        the compiled chain masked ``redactions`` values. Those go to the ``Redact`` processor's count,
+        which the pipeline exports (the declined lines meet that processor and it counts them itself)."""
         self.declined += declined
         self.processed += lines - declined
+        self._redact.redactions += redactions
 
-    def run_lines(self, chain: _CompiledChain, lines: Lines) -> LinesResult:
+    def run_lines(self, chain: _CompiledChain, lines: Lines) -> CompiledLinesResult:
         """``lines`` through ``chain`` with this chunk's ``event.ingested``; the lines read apart
         (cut, partial) are declined unseen."""
         return chain.process_lines(
@@ -181,7 +195,9 @@ def for_processors(
     if logferry_native is None:
         log.info("processing path: Python (logferry_native is not installed: pip install ./native)")
         return None
-    metadata = dict(processors)["add_metadata"]
-    assert isinstance(metadata, AddMetadata)
+    metadata, redact = dict(processors)["add_metadata"], dict(processors)["redact"]
+    assert isinstance(metadata, AddMetadata) and isinstance(redact, Redact)
     log.debug("processing path: compiled (logferry_native), Python for the lines it declines")
-    return NativeChain(metadata) if indexer_steps is None else kafka_native_chain.ShipperHostChain(metadata)
+    if indexer_steps is None:
+        return NativeChain(metadata, redact)
+    return kafka_native_chain.ShipperHostChain(metadata, redact)

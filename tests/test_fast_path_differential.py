@@ -86,7 +86,7 @@ def native_module() -> Any:
 
 def native_document(chain: Any, index: int, path: str, line: bytes) -> bytes | None:
     """The compiled chain's document of one line (``None`` when declined), normalized as ``document``."""
-    (result,) = chain.process([source_event(index, path, line)], NATIVE_INGESTED)
+    (result,), _ = chain.process([source_event(index, path, line)], NATIVE_INGESTED)
     if result is None:
         return None
     doc, stub = result

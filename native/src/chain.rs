@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 
 #[path = "event.rs"]
 mod event;
+#[path = "redact.rs"]
+mod redact;
 
 #[derive(Debug)]
 pub struct Decline;
@@ -28,6 +30,8 @@ pub struct Output {
     pub event_id: String,
     pub timestamp: String,
     pub tags: Vec<String>,
+    /// The values `redact` masked: what the Python `Redact` would add to its count.
+    pub redactions: usize,
 }
 
 /// What the batcher and the sinks read of a processed line, besides its document.
@@ -35,6 +39,7 @@ pub struct Stub {
     pub event_id: String,
     pub timestamp: String,
     pub tags: Vec<String>,
+    pub redactions: usize,
 }
 
 impl Stub {
@@ -44,6 +49,7 @@ impl Stub {
             event_id: self.event_id,
             timestamp: self.timestamp,
             tags: self.tags,
+            redactions: self.redactions,
         }
     }
 }
@@ -1115,7 +1121,7 @@ fn classify_status(event: &mut Event) {
     }
 }
 
-// ---------------------------------------------------------------- redact (decline whatever it may touch)
+// ---------------------------------------------------------------- redact: what it may touch (redact.rs masks it)
 
 const SECRET_TERMS: [&str; 7] = [
     "apikey",
@@ -1729,9 +1735,7 @@ impl Chain {
         fit_ecs_objects(&mut event);
         template_endpoint(&mut event);
         classify_status(&mut event);
-        if redact_would_touch(&event)? {
-            return Err(Decline);
-        }
+        let redactions = redact::redact(&mut event)?;
         // add_metadata
         let names_host = event.contains_key(K::HOST__NAME)
             || matches!(event.get(K::HOST), Some(Value::Obj(host)) if host.contains_key("name"));
@@ -1771,6 +1775,7 @@ impl Chain {
             event_id: id,
             timestamp,
             tags,
+            redactions,
         })
     }
 }
