@@ -16,8 +16,8 @@ from typing import Any
 from core.chunk import Lines
 from core.event import Event, ProcessorFn
 from enrich.metadata import AddMetadata
-from ingest.kafka_wire import SHIPPER_HOST, RestoreShipperHost, ShippedLines
 from enrich.redact import Redact
+from ingest.kafka_wire import SHIPPER_HOST, RestoreShipperHost, ShippedLines
 from ingest.native_chain import LinesResult, NativeChain, Redacted, Result, logferry_native
 
 MAX_HOSTS = 4096
@@ -96,9 +96,7 @@ class ShipperHostChain(NativeChain):
         self.tally(count, len(declined), sum(redacted.values()))
         return docs, stamps, ids, tags, declined
 
-    def _process_one_host(
-        self, host: str | None, events: list[Event], ingested: str
-    ) -> tuple[list[Result], Redacted]:
+    def _process_one_host(self, host: str | None, events: list[Event], ingested: str) -> tuple[list[Result], Redacted]:
         chain = self._chain_of(host)
         if chain is None:
             return [None] * len(events), {}

@@ -83,9 +83,7 @@ lines with the same tags; None: no tag); and the ascending indices of the declin
 other lists there)."""
 Redacted = dict[int, int]
 """``{index: values masked}`` for the lines (events) of a compiled pass whose values ``redact`` masked."""
-CompiledLinesResult = tuple[
-    list[bytes], list[str], list[str], list[tuple[str, ...] | None], list[int], Redacted
-]
+CompiledLinesResult = tuple[list[bytes], list[str], list[str], list[tuple[str, ...] | None], list[int], Redacted]
 """What ``logferry_native.Chain.process_lines`` returns: ``LinesResult`` and ``Redacted``."""
 
 
