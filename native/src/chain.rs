@@ -39,6 +39,7 @@ pub struct Stub {
     pub event_id: String,
     pub timestamp: String,
     pub tags: Vec<String>,
+    /// The values `redact` masked (`Output::redactions`).
     pub redactions: usize,
 }
 
