@@ -1175,7 +1175,7 @@ fn is_secret_name(name: &str) -> Step<bool> {
 
 fn secret_name(name: &str) -> Step<bool> {
     if !name.is_ascii() {
-        return Err(Decline);
+        return Ok(redact::non_ascii_secret_name(name));
     }
     if !name
         .bytes()

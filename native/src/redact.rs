@@ -11,7 +11,7 @@
 //! ASCII (`\w` and `\s` are Unicode there): a non-ASCII text it would scan is declined.
 
 use super::event::Event;
-use super::{is_secret_name, TopLevel, SECRET_TERMS};
+use super::{is_secret_name, TopLevel, ALLOWED_NAMES, SECRET_TERMS};
 use super::{known_kinds, redact_would_touch, secret_name, top_level_kind, Decline, Step};
 use crate::json::Value;
 use std::borrow::Cow;
@@ -252,10 +252,16 @@ fn scrub_query_secret(text: &str, count: &mut usize) -> Step<Option<String>> {
     Ok(rewrite.finish())
 }
 
-/// `Redact._mentions_secret_name`: whether `text.lower()` without `-` and `_` contains a term. Only
-/// two non-ASCII characters lowercase to anything ASCII: K (Kelvin sign) → `k` and İ → `i` + U+0307;
-/// every other one becomes non-ASCII, which no (ASCII) term can contain.
+/// `Redact._mentions_secret_name`: whether `_normalize(text)` contains a term.
 fn mentions_secret_name(text: &str) -> bool {
+    contains_term(&normalized(text))
+}
+
+/// `_normalize(text)` (`text.lower()` without `-` and `_`) as far as ASCII terms and names can tell:
+/// only two non-ASCII characters lowercase to anything ASCII, K (Kelvin sign) → `k` and İ → `i` +
+/// U+0307; every other one lowercases to non-ASCII only, here the byte 0x80, which no term or allowed
+/// name contains.
+fn normalized(text: &str) -> Vec<u8> {
     let mut normalized: Vec<u8> = Vec::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -266,11 +272,24 @@ fn mentions_secret_name(text: &str) -> bool {
             _ => normalized.push(0x80),
         }
     }
+    normalized
+}
+
+fn contains_term(normalized: &[u8]) -> bool {
     SECRET_TERMS.iter().any(|term| {
         normalized
             .windows(term.len())
             .any(|window| window == term.as_bytes())
     })
+}
+
+/// `Redact.is_secret_name` for a name with non-ASCII characters: a term in its normalized form,
+/// and its last dotted part not an allowed name.
+pub fn non_ascii_secret_name(name: &str) -> bool {
+    let normalized = normalized(name);
+    let last = normalized.rsplit(|b| *b == b'.').next().unwrap_or(&[]);
+    let allowed = ALLOWED_NAMES.iter().any(|name| name.as_bytes() == last);
+    contains_term(&normalized) && !allowed
 }
 
 // ------------------------------------------------------------------ card

@@ -334,9 +334,34 @@ fn secret_fields_are_masked_at_any_depth_and_counted() {
 }
 
 #[test]
-fn a_line_without_secrets_counts_nothing_and_a_non_ascii_key_is_declined() {
+fn a_line_without_secrets_counts_nothing_and_non_ascii_text_with_a_pair_is_declined() {
     let (_, count) = redacted(r#"{"time":1795348800,"msg":"hello","n":{"k":"v"}}"#).unwrap();
     assert_eq!(count, 0);
-    assert!(redacted(r#"{"time":1795348800,"msg":"a@b.co","n":{"TOKEN":"v"}}"#).is_none());
-    assert!(redacted(r#"{"time":1795348800,"msg":"é token=abc"}"#).is_none());
+    assert!(redacted(r#"{"time":1795348800,"msg":"\u00e9 token=abc"}"#).is_none());
+}
+
+/// Non-ASCII names as Python's `is_secret_name` judges them (its lowercasing, then the terms and the
+/// allowed names), at the top level and nested.
+#[test]
+fn non_ascii_names_are_judged_as_in_python() {
+    for (name, secret) in [
+        ("TO\u{212a}EN", true),
+        ("p\u{e4}ssword_hash", false),
+        ("\u{130}apikey", true),
+        ("prompt_to\u{212a}ens", false),
+        ("usu\u{e1}rio", false),
+        ("my_p\u{e4}sswort_token", true),
+        ("a.\u{212a}ey", false),
+        ("X-Api-\u{212a}ey", true),
+    ] {
+        assert_eq!(super::non_ascii_secret_name(name), secret, "{name:?}");
+        let masked = if secret { "\"[REDACTED]\"" } else { "\"v\"" };
+        // At the top level a dotted name is nested on output: the count tells there.
+        let top = format!(r#"{{"time":1795348800,"{name}":"v"}}"#);
+        assert_eq!(redacted(&top).expect("compiled").1, usize::from(secret));
+        let nested = format!(r#"{{"time":1795348800,"n":{{"{name}":"v"}}}}"#);
+        let (doc, count) = redacted(&nested).expect("compiled");
+        assert!(doc.contains(&format!("\"{name}\":{masked}")), "{doc}");
+        assert_eq!(count, usize::from(secret));
+    }
 }

@@ -5,8 +5,8 @@ Lines are drawn to hit every rule where it is easy to get wrong: secret names (`
 ``apiKey``, ``X-Api-Key``, allowed ``prompt_tokens``) at the top, nested and in lists; strings made of
 emails, bearer tokens in mixed case, card numbers valid or not by Luhn with spaces, dashes and word
 characters or UUIDs beside them, ``key=value`` pairs in URLs and free text, many candidates in one
-string and candidates that overlap. The compiled chain may decline a line only for non-ASCII text
-(Unicode classes it leaves to Python); any other decline fails.
+string and candidates that overlap, non-ASCII names. The compiled chain may decline a line only for
+non-ASCII text (Unicode classes it leaves to Python); any other decline fails.
 """
 
 from __future__ import annotations
@@ -129,6 +129,11 @@ _NAMES = st.sampled_from(
         "log.logger",
         "trace.id",
         "user.email",
+        "TO\u212aEN",  # Kelvin sign: "token" once lowercased
+        "\u0130apikey",
+        "prompt_to\u212aens",  # allowed once lowercased
+        "p\u00e4ssword_hash",
+        "usu\u00e1rio",
     ]
 )
 _SCALARS = st.one_of(TEXTS, TEXTS, st.none(), st.booleans(), st.integers(-5, 10**16), st.just(""), st.just(1.5))
