@@ -172,6 +172,10 @@ class Redact:
     def __init__(self, config: RedactConfig | None = None) -> None:
         self.config = config or RedactConfig()
         self.redactions = 0
+        self.compiled_redactions = 0
+        """Values the compiled chain masked in lines it processed for this processor (``NativeChain``).
+        A counter of its own: the compiled chain's thread adds to it while this one's callers add to
+        ``redactions``, and ``+=`` from two threads on one attribute can lose an addition."""
         self._mask = self.config.mask
         self._mask_template = self._mask.replace("\\", "\\\\")
         self._terms = tuple(sorted({_normalize(t) for t in self.config.fields if t}))
@@ -203,7 +207,7 @@ class Redact:
     def counts(self) -> EventCounts:
         """The values masked so far, for the pipeline's metrics (the ``CountsEvents`` contract)."""
         counts = EventCounts()
-        counts.add(REDACTED, "secret", self.redactions)
+        counts.add(REDACTED, "secret", self.redactions + self.compiled_redactions)
         return counts
 
     def is_secret_name(self, name: str) -> bool:

@@ -16,8 +16,9 @@ from typing import Any
 from core.chunk import Lines
 from core.event import Event, ProcessorFn
 from enrich.metadata import AddMetadata
+from enrich.redact import Redact
 from ingest.kafka_wire import SHIPPER_HOST, RestoreShipperHost, ShippedLines
-from ingest.native_chain import LinesResult, NativeChain, Result, logferry_native
+from ingest.native_chain import LinesResult, NativeChain, Redacted, Result, logferry_native
 
 MAX_HOSTS = 4096
 """More distinct shipper hosts than this and the cache of compiled chains starts over (memory stays bounded)."""
@@ -42,8 +43,8 @@ def without_shipper_host(processors: list[tuple[str, ProcessorFn]]) -> list[tupl
 class ShipperHostChain(NativeChain):
     """``NativeChain`` whose ``host.name`` default is each event's ``@shipper_host`` (else the indexer's host)."""
 
-    def __init__(self, metadata: AddMetadata) -> None:
-        super().__init__(metadata)
+    def __init__(self, metadata: AddMetadata, redact: Redact) -> None:
+        super().__init__(metadata, redact)
         self._by_host: dict[str | None, Any] = {None: self._chain}
 
     def process(self, events: list[Event]) -> list[Result]:
@@ -53,23 +54,26 @@ class ShipperHostChain(NativeChain):
         if not hosts:
             return []
         results: list[Result]
+        redacted: Redacted
         if hosts.count(hosts[0]) == len(hosts):
-            results = self._process_one_host(hosts[0], events, ingested)
+            results, redacted = self._process_one_host(hosts[0], events, ingested)
         else:
-            results = [None] * len(events)
+            results, redacted = [None] * len(events), {}
             runs: dict[str | None, list[int]] = {}
             for at, host in enumerate(hosts):
                 runs.setdefault(host, []).append(at)
             for host, ats in runs.items():
-                done = self._process_one_host(host, [events[at] for at in ats], ingested)
+                done, done_redacted = self._process_one_host(host, [events[at] for at in ats], ingested)
                 for at, result in zip(ats, done, strict=True):
                     results[at] = result
+                redacted.update((ats[index], count) for index, count in done_redacted.items())
         for at, result in enumerate(results):
             if result is None or SHIPPER_HOST_KEY in result[0]:
                 results[at] = None
+                redacted.pop(at, None)  # the Python chain redacts (and counts) it again
                 if hosts[at] is not None:
                     events[at][SHIPPER_HOST] = hosts[at]
-        self.tally(len(results), results.count(None))
+        self.tally(len(results), results.count(None), sum(redacted.values()))
         return results
 
     def process_lines(self, lines: Lines) -> LinesResult:
@@ -78,25 +82,28 @@ class ShipperHostChain(NativeChain):
         chain = self._chain_of(host)
         count = len(lines)
         if chain is None:
-            self.tally(count, count)
+            self.tally(count, count, 0)
             nothing: list[Any] = [None] * count
             return nothing, list(nothing), list(nothing), list(nothing), list(range(count))
-        docs, stamps, ids, tags, declined = self.run_lines(chain, lines)
+        docs, stamps, ids, tags, declined, redacted = self.run_lines(chain, lines)
         if SHIPPER_HOST_KEY in b"".join(filter(None, docs)):
             keeping = [at for at, doc in enumerate(docs) if doc is not None and SHIPPER_HOST_KEY in doc]
             declined_slot: Any = None  # what the compiled chain leaves in a declined line's slots
             for at in keeping:
                 docs[at] = stamps[at] = ids[at] = tags[at] = declined_slot
+                redacted.pop(at, None)  # the Python chain redacts (and counts) it again
             declined = sorted([*declined, *keeping])
-        self.tally(count, len(declined))
+        self.tally(count, len(declined), sum(redacted.values()))
         return docs, stamps, ids, tags, declined
 
-    def _process_one_host(self, host: str | None, events: list[Event], ingested: str) -> list[Result]:
+    def _process_one_host(self, host: str | None, events: list[Event], ingested: str) -> tuple[list[Result], Redacted]:
         chain = self._chain_of(host)
         if chain is None:
-            return [None] * len(events)
-        results: list[Result] = chain.process(events, ingested)
-        return results
+            return [None] * len(events), {}
+        results: list[Result]
+        redacted: Redacted
+        results, redacted = chain.process(events, ingested)
+        return results, redacted
 
     def _chain_of(self, host: str | None) -> Any:
         """The compiled chain whose host name is ``host``; None if it cannot be one (undecodable bytes)."""

@@ -5,9 +5,9 @@ It applies only when the configured chain is exactly the default one: every proc
 Any other pipeline (a reordered or shortened list, a changed option, a user's own processor) runs
 the Python chain, always. Within a default chain the compiled side declines every line it cannot
 turn into the very document the Python chain would (an object its reader does not take: duplicate
-keys, integers beyond 64 bits, deep nesting; rare time formats; lines a redaction rule may touch;
-field conflicts …); those lines go through the Python processors unchanged, so the output is the
-same either way, only faster.
+keys, integers beyond 64 bits, deep nesting; rare time formats; non-ASCII text a ``key=value``
+redaction would scan; field conflicts …); those lines go through the Python processors unchanged, so
+the output is the same either way, only faster.
 
 Lines that are not a JSON object (text, an array or scalar, broken JSON, invalid UTF-8 repaired with
 U+FFFD) are compiled as ``decode_json`` treats them. A line without a readable time (no time field,
@@ -18,6 +18,10 @@ value of a compiled document that is not the Python chain's byte for byte, by co
 tests compare it normalized, and hold it to equal the line's ``event.ingested``. Event ids of file
 lines do not depend on it (file identity and offset); the sinks' day partitions follow it, as they
 follow the Python chain's clock.
+
+The compiled chain redacts the other lines itself and says how many values it masked; that is added
+to the ``Redact`` processor's count (``NativeChain.tally``), so the metric of redactions is the
+Python chain's whichever path a line took.
 
 Without the module (a checkout where ``./native`` was not installed) logferry still works on the
 Python path and says so once at start.
@@ -88,10 +92,14 @@ LinesResult = tuple[list[bytes], list[str], list[str], list[tuple[str, ...] | No
 """Parallel lists over a block's lines: documents, timestamps, event ids, tags (a tuple shared by the
 lines with the same tags; None: no tag); and the ascending indices of the declined lines (None in the
 other lists there)."""
+Redacted = dict[int, int]
+"""``{index: values masked}`` for the lines (events) of a compiled pass whose values ``redact`` masked."""
+CompiledLinesResult = tuple[list[bytes], list[str], list[str], list[tuple[str, ...] | None], list[int], Redacted]
+"""What ``logferry_native.Chain.process_lines`` returns: ``LinesResult`` and ``Redacted``."""
 
 
 class _CompiledChain(Protocol):
-    def process(self, events: list[Event], ingested: str) -> list[Result]: ...
+    def process(self, events: list[Event], ingested: str) -> tuple[list[Result], Redacted]: ...
     def process_lines(
         self,
         lines: list[bytes],
@@ -101,7 +109,7 @@ class _CompiledChain(Protocol):
         skip: list[int],
         ingested: str,
         threads: int,
-    ) -> LinesResult: ...
+    ) -> CompiledLinesResult: ...
 
 
 def available() -> bool:
@@ -112,10 +120,11 @@ def available() -> bool:
 class NativeChain:
     """The compiled default chain, fed a chunk's events at a time."""
 
-    def __init__(self, metadata: AddMetadata) -> None:
+    def __init__(self, metadata: AddMetadata, redact: Redact) -> None:
         if logferry_native is None:
             raise RuntimeError("logferry_native is not installed (pip install ./native)")
         self._metadata = metadata
+        self._redact = redact
         self._chain: _CompiledChain = logferry_native.Chain(metadata.host_name)
         self.processed = 0
         self.declined = 0
@@ -127,23 +136,27 @@ class NativeChain:
         The stub holds what the batcher and the sinks read of a processed event: ``@timestamp``,
         ``event.id`` and ``tags``. A chunk shares one ``event.ingested``: it is read in microseconds.
         """
-        results = self._chain.process(events, self._metadata.ingested_now())
-        self.tally(len(results), results.count(None))
+        results, redacted = self._chain.process(events, self._metadata.ingested_now())
+        self.tally(len(results), results.count(None), sum(redacted.values()))
         return results
 
     def process_lines(self, lines: Lines) -> LinesResult:
         """A file source's block of plain lines at once, the GIL released meanwhile; the lines read
         apart (``lines.special``: cut, partial) are declined without a look (their tags are Python's)."""
-        results = self.run_lines(self._chain, lines)
-        self.tally(len(lines), len(results[4]))
-        return results
+        docs, stamps, ids, tags, declined, redacted = self.run_lines(self._chain, lines)
+        self.tally(len(lines), len(declined), sum(redacted.values()))
+        return docs, stamps, ids, tags, declined
 
-    def tally(self, lines: int, declined: int) -> None:
-        """Count a pass: ``declined`` of ``lines`` were left to the Python chain."""
+    def tally(self, lines: int, declined: int, redactions: int) -> None:
+        """Count a pass: ``declined`` of ``lines`` were left to the Python chain, and in the others
+        the compiled chain masked ``redactions`` values. Those go to the ``Redact`` processor's count,
+        which the pipeline exports (the declined lines meet that processor and it counts them itself,
+        on another thread when blocks run ahead: hence a counter of the compiled chain's own there)."""
         self.declined += declined
         self.processed += lines - declined
+        self._redact.compiled_redactions += redactions
 
-    def run_lines(self, chain: _CompiledChain, lines: Lines) -> LinesResult:
+    def run_lines(self, chain: _CompiledChain, lines: Lines) -> CompiledLinesResult:
         """``lines`` through ``chain`` with this chunk's ``event.ingested``; the lines read apart
         (cut, partial) are declined unseen."""
         return chain.process_lines(
@@ -192,7 +205,9 @@ def for_processors(
     if logferry_native is None:
         log.info("processing path: Python (logferry_native is not installed: pip install ./native)")
         return None
-    metadata = dict(processors)["add_metadata"]
-    assert isinstance(metadata, AddMetadata)
+    metadata, redact = dict(processors)["add_metadata"], dict(processors)["redact"]
+    assert isinstance(metadata, AddMetadata) and isinstance(redact, Redact)
     log.debug("processing path: compiled (logferry_native), Python for the lines it declines")
-    return NativeChain(metadata) if indexer_steps is None else kafka_native_chain.ShipperHostChain(metadata)
+    if indexer_steps is None:
+        return NativeChain(metadata, redact)
+    return kafka_native_chain.ShipperHostChain(metadata, redact)

@@ -89,7 +89,7 @@ def native_document(chain: Any, index: int, path: str, line: bytes) -> bytes | N
 
     A line without a readable time is stamped with the processing time: Python's clock there, the
     block's ``event.ingested`` here; both are normalized to ``INGEST_TIME``."""
-    (result,) = chain.process([source_event(index, path, line)], NATIVE_INGESTED)
+    (result,), _ = chain.process([source_event(index, path, line)], NATIVE_INGESTED)
     if result is None:
         return None
     doc, stub = result

@@ -20,6 +20,8 @@ use std::sync::OnceLock;
 mod event;
 #[path = "plain.rs"]
 mod plain;
+#[path = "redact.rs"]
+mod redact;
 
 #[derive(Debug)]
 pub struct Decline;
@@ -34,6 +36,8 @@ pub struct Output {
     pub event_id: String,
     pub timestamp: String,
     pub tags: Vec<String>,
+    /// The values `redact` masked: what the Python `Redact` would add to its count.
+    pub redactions: usize,
 }
 
 /// What the batcher and the sinks read of a processed line, besides its document.
@@ -41,6 +45,8 @@ pub struct Stub {
     pub event_id: String,
     pub timestamp: String,
     pub tags: Vec<String>,
+    /// The values `redact` masked (`Output::redactions`).
+    pub redactions: usize,
 }
 
 impl Stub {
@@ -50,6 +56,7 @@ impl Stub {
             event_id: self.event_id,
             timestamp: self.timestamp,
             tags: self.tags,
+            redactions: self.redactions,
         }
     }
 }
@@ -1201,7 +1208,7 @@ fn classify_status(event: &mut Event) {
     }
 }
 
-// ---------------------------------------------------------------- redact (decline whatever it may touch)
+// ---------------------------------------------------------------- redact: what it may touch (redact.rs masks it)
 
 const SECRET_TERMS: [&str; 7] = [
     "apikey",
@@ -1254,7 +1261,7 @@ fn is_secret_name(name: &str) -> Step<bool> {
 
 fn secret_name(name: &str) -> Step<bool> {
     if !name.is_ascii() {
-        return Err(Decline);
+        return Ok(redact::non_ascii_secret_name(name));
     }
     if !name
         .bytes()
@@ -1998,9 +2005,7 @@ impl Chain {
         fit_ecs_objects(&mut event);
         template_endpoint(&mut event);
         classify_status(&mut event);
-        if redact_would_touch(&event)? {
-            return Err(Decline);
-        }
+        let redactions = redact::redact(&mut event)?;
         // add_metadata
         let names_host = event.contains_key(K::HOST__NAME)
             || matches!(event.get(K::HOST), Some(Value::Obj(host)) if host.contains_key("name"));
@@ -2040,6 +2045,7 @@ impl Chain {
             event_id: id,
             timestamp,
             tags,
+            redactions,
         })
     }
 }

@@ -418,6 +418,17 @@ impl Event {
         })
     }
 
+    /// The live fields in order, their values writable in place (no field added or removed).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, Option<u8>, &mut Value)> {
+        self.entries.iter_mut().filter(|e| e.alive).map(|e| {
+            let id = match e.key {
+                Key::Known(id) => Some(id),
+                Key::Other(..) => None,
+            };
+            (e.key.as_str(), id, &mut e.value)
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.entries.iter().filter(|e| e.alive).count()
     }

@@ -48,6 +48,13 @@ impl Map {
         self.entries.iter().map(|(key, value)| (key, value))
     }
 
+    /// The members in order, their values writable in place.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Value)> {
+        self.entries
+            .iter_mut()
+            .map(|(key, value)| (key.as_str(), value))
+    }
+
     /// Whether two members have the same name (the reader declines such an object).
     fn has_duplicates(&self) -> bool {
         let names = &self.entries;

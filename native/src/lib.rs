@@ -3,15 +3,16 @@
 //! `Chain(host_name).process_lines(lines, source_id, path, first_offset, skip, ingested, threads)`
 //! takes a file source's block of plain lines (`core.chunk.Lines`: the bytes as split, and what they
 //! share) and returns parallel lists: documents, `@timestamp`s, `event.id`s, string tags (a tuple
-//! shared by the lines with the same tags, None when a line has none), and the indices of the lines
-//! it declined (the Python chain processes those).
+//! shared by the lines with the same tags, None when a line has none), the indices of the lines
+//! it declined (the Python chain processes those), and `{index: count}` of the lines whose values
+//! `redact` masked (what the Python `Redact` would have counted for them).
 //! The chain runs with the GIL released, over two threads for a large block; Python touches the
 //! results in bulk (list slices), never line by line.
 //!
 //! `Chain(host_name).process(events, ingested)` takes other sources' events (dicts with `@raw`
 //! bytes and the source's metadata) and returns, per event, `(document bytes, stub)` or `None` when
-//! the line is declined. The stub holds what the batcher and the sinks read of an event:
-//! `@timestamp`, `event.id` and the string `tags`.
+//! the line is declined, and `{index: count}` of the events with redactions. The stub holds what the
+//! batcher and the sinks read of an event: `@timestamp`, `event.id` and the string `tags`.
 
 mod chain;
 mod json;
@@ -101,8 +102,9 @@ impl Chain {
         }
     }
 
-    /// A block of plain file lines: `(docs, timestamps, event_ids, tags, declined)`, parallel lists
-    /// but `declined` (ascending indices; their entries in the other lists are None). A line's tags
+    /// A block of plain file lines: `(docs, timestamps, event_ids, tags, declined, redacted)`,
+    /// parallel lists but `declined` (ascending indices; their entries in the other lists are None)
+    /// and `redacted` (`{index: values masked}`, for the processed lines with any). A line's tags
     /// are a tuple, one object per distinct set in the block, or None. Line `i` is at
     /// `first_offset` plus the lengths of the lines before it, each + 1 (its newline). The lines at
     /// the indices of `skip` (ascending; read apart: cut, partial) are declined without a look.
@@ -125,6 +127,7 @@ impl Chain {
         Bound<'py, PyList>,
         Bound<'py, PyList>,
         Bound<'py, PyList>,
+        Bound<'py, PyDict>,
     )> {
         let count = lines.len();
         let held: Vec<Bound<'py, PyBytes>> = lines
@@ -190,6 +193,7 @@ impl Chain {
         let ids = PyList::empty(py);
         let tags = PyList::empty(py);
         let declined = PyList::empty(py);
+        let redacted = PyDict::new(py);
         // One tuple per distinct set of tags: the batcher counts tags per batch by counting tuples.
         let mut tag_sets: HashMap<Vec<String>, Bound<'py, PyTuple>> = HashMap::new();
         let mut index = 0;
@@ -209,6 +213,9 @@ impl Chain {
                         start = end;
                         stamps.append(stub.timestamp)?;
                         ids.append(stub.event_id)?;
+                        if stub.redactions > 0 {
+                            redacted.set_item(index, stub.redactions)?;
+                        }
                         if stub.tags.is_empty() {
                             tags.append(py.None())?;
                         } else if let Some(set) = tag_sets.get(stub.tags.as_slice()) {
@@ -223,18 +230,20 @@ impl Chain {
                 index += 1;
             }
         }
-        Ok((docs, stamps, ids, tags, declined))
+        Ok((docs, stamps, ids, tags, declined, redacted))
     }
 
-    /// Per event: `(document, stub)` or `None` (declined); `ingested` is `event.ingested` for all.
+    /// Per event `(document, stub)` or `None` (declined), and `{index: values masked}` for the
+    /// processed events with any; `ingested` is `event.ingested` for all.
     fn process<'py>(
         &self,
         py: Python<'py>,
         events: &Bound<'py, PyList>,
         ingested: &str,
-    ) -> PyResult<Bound<'py, PyList>> {
+    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyDict>)> {
         let results = PyList::empty(py);
-        for event in events.iter() {
+        let redacted = PyDict::new(py);
+        for (index, event) in events.iter().enumerate() {
             // A bug here must not stop the pipeline: a panic declines the line like any other doubt.
             let output = source_event(&event).and_then(|(raw, fields)| {
                 let bytes = raw.as_bytes();
@@ -247,6 +256,9 @@ impl Chain {
             match output {
                 None => results.append(py.None())?,
                 Some(out) => {
+                    if out.redactions > 0 {
+                        redacted.set_item(index, out.redactions)?;
+                    }
                     let stub = PyDict::new(py);
                     stub.set_item(intern!(py, "@timestamp"), out.timestamp)?;
                     stub.set_item(intern!(py, "event.id"), out.event_id)?;
@@ -257,7 +269,7 @@ impl Chain {
                 }
             }
         }
-        Ok(results)
+        Ok((results, redacted))
     }
 }
 

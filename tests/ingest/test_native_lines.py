@@ -26,14 +26,15 @@ def native_module() -> Any:
     return pytest.importorskip("logferry_native", reason="the compiled chain is not installed (pip install ./native)")
 
 
-def per_event(chain: Any, lines: Lines) -> tuple[list[Any], ...]:
+def per_event(chain: Any, lines: Lines) -> tuple[Any, ...]:
     """What ``process`` makes of the block's lines one source event at a time, in process_lines' form."""
     docs: list[Any] = []
     stamps: list[Any] = []
     ids: list[Any] = []
     tags: list[Any] = []
     declined = []
-    for index, result in enumerate(chain.process(lines.events(), INGESTED)):
+    results, redacted = chain.process(lines.events(), INGESTED)
+    for index, result in enumerate(results):
         if result is None:
             declined.append(index)
             result = (None, {})
@@ -42,7 +43,7 @@ def per_event(chain: Any, lines: Lines) -> tuple[list[Any], ...]:
         stamps.append(stub.get("@timestamp"))
         ids.append(stub.get("event.id"))
         tags.append(tuple(stub["tags"]) if "tags" in stub else None)
-    return docs, stamps, ids, tags, declined
+    return docs, stamps, ids, tags, declined, redacted
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -63,12 +64,12 @@ def test_skipped_lines_are_declined_and_the_others_keep_their_offsets() -> None:
     line = b'{"time":"2026-11-20T10:00:00.000Z","msg":"hello","status":500,"method":"GET","url":"/a"}'
     lines = Lines([line] * 1200, "2049:7:golden", "/var/log/app/a.log", 50)
     for threads in (1, 2):
-        docs, stamps, ids, tags, declined = chain.process_lines(
+        docs, stamps, ids, tags, declined, _ = chain.process_lines(
             lines.lines, lines.source_id, lines.path, lines.first_offset, [0, 599, 600, 1199], INGESTED, threads
         )
         assert declined == [0, 599, 600, 1199]
         assert [docs[i] for i in declined] == [None] * 4 and [ids[i] for i in declined] == [None] * 4
-        expected = chain.process([lines.event(i) for i in range(1200)], INGESTED)
+        expected, _ = chain.process([lines.event(i) for i in range(1200)], INGESTED)
         for i in set(range(1200)) - set(declined):
             doc, stub = expected[i]
             assert (docs[i], stamps[i], ids[i]) == (doc, stub["@timestamp"], stub["event.id"])

@@ -56,8 +56,15 @@ def needs_native() -> None:
         pytest.skip("the compiled chain is not installed (pip install ./native)")
 
 
+DECLINED_LINE = b'{"time":"2026-11-20T10:00:00.000Z","msg":"a key twice","user":"a","user":"b"}'
+"""A line the compiled chain declines (orjson keeps the last of two same keys; its reader does not take
+them), so that the Python chain runs between compiled runs."""
+
+
 def write_log(path: Path, lines: int) -> Path:
-    path.write_bytes(b"".join(line + b"\n" for _, line in generate_lines(lines, seed=5)))
+    """``lines`` sample lines, every 97th replaced by one the compiled chain declines."""
+    sample = [DECLINED_LINE if at % 97 == 50 else line for at, (_, line) in enumerate(generate_lines(lines, seed=5))]
+    path.write_bytes(b"".join(line + b"\n" for line in sample))
     return path
 
 

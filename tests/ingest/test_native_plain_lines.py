@@ -173,7 +173,9 @@ def compiled_document(doc: bytes, stamp: str) -> bytes:
 
 def compare_block(chain: Any, lines: list[bytes], threads: int = 1) -> list[int]:
     """Every line the compiled chain keeps is the Python chain's; the indices it kept."""
-    docs, stamps, ids, tags, declined = chain.process_lines(lines, SOURCE_ID, PATH, FIRST_OFFSET, [], INGESTED, threads)
+    docs, stamps, ids, tags, declined, _ = chain.process_lines(
+        lines, SOURCE_ID, PATH, FIRST_OFFSET, [], INGESTED, threads
+    )
     compiled = []
     offset = FIRST_OFFSET
     for index, line in enumerate(lines):
@@ -219,7 +221,7 @@ def test_plain_lines_and_lines_without_a_time_are_compiled_as_python_processes_t
 def test_the_tags_of_such_lines_are_the_python_chains() -> None:
     chain = native_module().Chain(HOST)
     lines = [b"not json", b"caf\xe9", b'{"msg":"caf\xe9","tags":"own"}', b'{"time":"soon"}', b'{"msg":"untimed"}']
-    _, _, _, tags, declined = chain.process_lines(lines, SOURCE_ID, PATH, 0, [], INGESTED, 1)
+    _, _, _, tags, declined, _ = chain.process_lines(lines, SOURCE_ID, PATH, 0, [], INGESTED, 1)
     assert declined == []
     assert tags == [
         ("_jsonparsefailure",),
