@@ -173,9 +173,9 @@ class Redact:
         self.config = config or RedactConfig()
         self.redactions = 0
         self.compiled_redactions = 0
-        """Values the compiled chain masked in lines it processed for this processor (``NativeChain``).
-        A counter of its own: the compiled chain's thread adds to it while this one's callers add to
-        ``redactions``, and ``+=`` from two threads on one attribute can lose an addition."""
+        """Values the compiled chain masked in lines it processed for this processor (``NativeChain``,
+        which adds under its lock). A counter of its own: the compiled chain's threads add to it while
+        this processor's caller adds to ``redactions``, and ``+=`` from two threads can lose one."""
         self._mask = self.config.mask
         self._mask_template = self._mask.replace("\\", "\\\\")
         self._terms = tuple(sorted({_normalize(t) for t in self.config.fields if t}))

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -54,14 +55,13 @@ from parsers.timestamp import ParseTimestamp
 
 log = logging.getLogger("logferry.native")
 
-THREADS = min(2, os.cpu_count() or 1)
-"""Threads the compiled chain runs a block of file lines on (two: halves at once, order kept).
+THREADS = 1 if (os.cpu_count() or 1) <= 2 else 2
+"""Threads the compiled chain splits one block of file lines over (halves at once, order kept).
 
-Two where there are two cores: on this 2-core machine, quiet, ``bench.pipeline`` b took 2.21 s
-instead of 3.20 s for 200k lines with the same CPU (15.2 vs 15.6 µs per line), and c (into DuckDB,
-whose writer thread shares the cores) 9.2 instead of 9.6 s. With both cores busy with other work
-two threads gained nothing and cost ~7% more CPU (best of 5, 100k lines). More than two halves were
-not tried: the file source and the batcher keep one core's worth of Python busy already."""
+A pipeline already runs ``ingest.pipeline.AHEAD`` blocks at once, each on a thread of its own; on this
+2-core machine splitting each block as well cost CPU (a thread started per block, 15-30% more CPU per
+line) and time: ``bench.pipeline`` b 0.63 s with two threads per block against 0.61 s with one
+(200k lines, two blocks ahead, best of four). Where there are more cores, a block is split in two."""
 
 try:
     import logferry_native
@@ -128,6 +128,8 @@ class NativeChain:
         self._chain: _CompiledChain = logferry_native.Chain(metadata.host_name)
         self.processed = 0
         self.declined = 0
+        self._tally_lock = threading.Lock()
+        """A pipeline runs blocks on several threads at once (``ingest.pipeline.AHEAD``), each tallied."""
         self.threads = THREADS
 
     def process(self, events: list[Event]) -> list[Result]:
@@ -152,9 +154,10 @@ class NativeChain:
         the compiled chain masked ``redactions`` values. Those go to the ``Redact`` processor's count,
         which the pipeline exports (the declined lines meet that processor and it counts them itself,
         on another thread when blocks run ahead: hence a counter of the compiled chain's own there)."""
-        self.declined += declined
-        self.processed += lines - declined
-        self._redact.compiled_redactions += redactions
+        with self._tally_lock:
+            self.declined += declined
+            self.processed += lines - declined
+            self._redact.compiled_redactions += redactions
 
     def run_lines(self, chain: _CompiledChain, lines: Lines) -> CompiledLinesResult:
         """``lines`` through ``chain`` with this chunk's ``event.ingested``; the lines read apart
