@@ -76,11 +76,8 @@ fn chain_cost() {
     );
 }
 
-/// `process_file_line` is `process` with the three file fields: same document, id, time and tags,
-/// and the same declines, over every real-logger corpus line and lines whose own fields collide
-/// with the source's.
-#[test]
-fn file_line_entry_matches_process() {
+/// Every line of the real loggers' corpora (`tests/corpus/*.log`).
+fn corpus_lines() -> Vec<Vec<u8>> {
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
     let mut lines: Vec<Vec<u8>> = Vec::new();
     for entry in std::fs::read_dir(corpus).expect("tests/corpus") {
@@ -90,6 +87,15 @@ fn file_line_entry_matches_process() {
             lines.extend(text.split(|b| *b == b'\n').map(<[u8]>::to_vec));
         }
     }
+    lines
+}
+
+/// `process_file_line` is `process` with the three file fields: same document, id, time and tags,
+/// and the same declines, over every real-logger corpus line and lines whose own fields collide
+/// with the source's.
+#[test]
+fn file_line_entry_matches_process() {
+    let mut lines = corpus_lines();
     assert!(lines.len() > 100, "the corpus is there");
     lines.extend([
         br#"{"time":1,"log.offset":5,"log.file.path":"/x","msg":"own source fields"}"#.to_vec(),
@@ -133,15 +139,7 @@ thread_local! {
 /// each processed twice so that the second meets its shape's plan.
 #[test]
 fn planned_documents_are_the_trees() {
-    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
-    let mut lines: Vec<Vec<u8>> = Vec::new();
-    for entry in std::fs::read_dir(corpus).expect("tests/corpus") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "log") {
-            let text = std::fs::read(&path).expect("readable");
-            lines.extend(text.split(|b| *b == b'\n').map(<[u8]>::to_vec));
-        }
-    }
+    let mut lines = corpus_lines();
     let parts17 = (0..17)
         .map(|i| format!("p{i}"))
         .collect::<Vec<_>>()

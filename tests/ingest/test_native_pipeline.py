@@ -210,29 +210,40 @@ def test_a_block_that_fails_ahead_stops_the_run_and_loses_no_line(tmp_path: Path
     lines and those after it stay unacknowledged, and the next run stores them: each line once."""
     needs_native()
     log = write_log(tmp_path / "app.log", 3000)
-    settings = load_settings(
-        None,
-        data_dir=tmp_path / "data",
-        input={"paths": [str(log)], "read_buffer_bytes": 16384},
-        batch={"max_events": 50},
-    )
-    registry = settings.data_dir / "registry.json"
-    source = FileSource(settings.input, Registry(registry), once=True)
+    settings = small_blocks(tmp_path, log, max_events=50)
+    source = FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=True)
     first_sink = KeepingSink()
     pipeline = Pipeline(source, build_processors(settings), Batcher(settings.batch), first_sink)
     assert pipeline.native is not None
     pipeline.native = FailingOnTenthBlock(pipeline.native)
     with pytest.raises(RuntimeError, match="block 10"):
         pipeline.run(once=True)
-    first = [orjson.loads(doc)["log"]["offset"] for doc in first_sink.docs]
-    (acked,) = [state.offset for state in Registry(registry).files.values()]
+    first, acked, second, line_starts = rerun_after(settings, log, first_sink)
+    assert 0 < len(first) < 3000
+    assert first == line_starts[: len(first)], "the first run stored lines in order, up to the failed block"
+    assert second == [start for start in line_starts if start >= acked], "the next run starts where the acks ended"
+    assert acked == 0 or acked in line_starts[1 : len(first) + 1], "acknowledged: lines stored, no further"
 
+
+def small_blocks(tmp_path: Path, log: Path, max_events: int) -> Settings:
+    """Settings that read ``log`` in 16 KiB blocks (many blocks run ahead) into small batches."""
+    return load_settings(
+        None,
+        data_dir=tmp_path / "data",
+        input={"paths": [str(log)], "read_buffer_bytes": 16384},
+        batch={"max_events": max_events},
+    )
+
+
+def rerun_after(settings: Settings, log: Path, first_sink: KeepingSink) -> tuple[list[int], int, list[int], list[int]]:
+    """After a first run that ended early into ``first_sink``, run again to the end: the offsets the
+    first run stored, the offset it acknowledged, the offsets the second run stored, and every line's
+    start in ``log``."""
+    first = [orjson.loads(doc)["log"]["offset"] for doc in first_sink.docs]
+    (acked,) = [state.offset for state in Registry(settings.data_dir / "registry.json").files.values()]
     _, second_sink = run(settings, build_processors(settings))
     second = [orjson.loads(doc)["log"]["offset"] for doc in second_sink.docs]
     line_starts = [0]
     for line in log.read_bytes().splitlines(keepends=True)[:-1]:
         line_starts.append(line_starts[-1] + len(line))
-    assert 0 < len(first) < 3000
-    assert first == line_starts[: len(first)], "the first run stored lines in order, up to the failed block"
-    assert second == [start for start in line_starts if start >= acked], "the next run starts where the acks ended"
-    assert acked == 0 or acked in line_starts[1 : len(first) + 1], "acknowledged: lines stored, no further"
+    return first, acked, second, line_starts

@@ -40,7 +40,15 @@ from logferry.config import load_settings
 from logferry.sample import generate_lines
 from parsers.timestamp import now_utc
 from tests.golden.chain_golden import _NAMES, HOST
-from tests.ingest.test_native_pipeline import INGESTED, KeepingSink, _wrapped, needs_native, run, write_log
+from tests.ingest.test_native_pipeline import (
+    INGESTED,
+    KeepingSink,
+    _wrapped,
+    needs_native,
+    rerun_after,
+    small_blocks,
+    write_log,
+)
 from tests.ingest.test_native_plain_lines import _SAMPLE, compare_block, native_module
 
 TIME = b'"time":"2026-11-20T10:00:00Z"'
@@ -317,27 +325,14 @@ def test_a_stop_while_blocks_run_ahead_loses_no_line_and_acks_only_stored_lines(
     stores every line from there: no line lost."""
     needs_native()
     log = write_log(tmp_path / "app.log", 6000)
-    settings = load_settings(
-        None,
-        data_dir=tmp_path / "data",
-        input={"paths": [str(log)], "read_buffer_bytes": 16384},
-        batch={"max_events": 100},
-    )
-    registry = settings.data_dir / "registry.json"
+    settings = small_blocks(tmp_path, log, max_events=100)
     stop = threading.Event()
     first_sink = StoppingSink(stop, after=1000)
-    source = FileSource(settings.input, Registry(registry), once=True)
+    source = FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=True)
     pipeline = Pipeline(source, build_processors(settings), Batcher(settings.batch), first_sink, stop=stop)
     assert pipeline.native is not None
     pipeline.run(once=True)
-    first = [orjson.loads(doc)["log"]["offset"] for doc in first_sink.docs]
-    (acked,) = [state.offset for state in Registry(registry).files.values()]
-
-    _, second_sink = run(settings, build_processors(settings))
-    second = [orjson.loads(doc)["log"]["offset"] for doc in second_sink.docs]
-    line_starts = [0]
-    for line in log.read_bytes().splitlines(keepends=True)[:-1]:
-        line_starts.append(line_starts[-1] + len(line))
+    first, acked, second, line_starts = rerun_after(settings, log, first_sink)
     assert 1000 <= len(first) < 6000, "stopped part way"
     assert first == line_starts[: len(first)], "the first run stored the file's first lines, in order"
     assert acked in line_starts[1 : len(first) + 1], "acknowledged up to a stored line's end, no further"
