@@ -174,7 +174,7 @@ class KafkaSource:
         """What one consumer poll returns, per partition in offset order: runs of one file's plain lines
         as ``ShippedLines`` (no event made per line), any other record as an event."""
         try:
-            messages: list[Any] = self.consumer.consume(self.max_records, self.poll_timeout)
+            messages = self._fetched()
         except KafkaException as exc:
             raise SinkUnavailable(f"Kafka consumer failed: {exc}") from exc
         if not messages:
@@ -191,6 +191,19 @@ class KafkaSource:
         self.last_record = time.monotonic()
         for partition, records in by_partition.items():
             yield from self._chunks(partition, records)
+
+    def _fetched(self) -> list[Any]:
+        """Up to ``max_records`` records the consumer has fetched, at once; only when it holds none,
+        wait up to ``poll_timeout`` for the first. librdkafka's batch ``consume(n, timeout)`` waits for
+        all ``n`` (each record that arrives starts the wait again): asking it for 5,000 while 3,000
+        were there held the indexer idle for most of the timeout, a hundred times a run."""
+        consumer, most = self.consumer, self.max_records
+        messages: list[Any] = consumer.consume(most, 0)
+        if not messages:
+            messages = consumer.consume(1, self.poll_timeout)
+            if messages and most > 1:
+                messages += consumer.consume(most - 1, 0)
+        return messages
 
     def _chunks(self, partition: int, records: list[Any]) -> Iterator[Chunk]:
         """One partition's records as chunks, in order; each chunk ends after its last record."""

@@ -6,6 +6,7 @@ record, and their events are exactly what ``event_from_record`` rebuilds from ea
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -96,3 +97,40 @@ def test_runs_of_plain_lines_and_other_records_come_in_order_as_their_events(
     starts = [start for start, _, _ in runs]
     assert {0, 4, 6, 8, 11} <= set(starts)
     assert runs[-1][2] == "shipper-2" and all(host == "shipper-1" for _, _, host in runs[:-1])
+
+
+def test_a_poll_hands_what_was_fetched_without_waiting_for_a_full_batch(
+    kafka_bootstrap: str, scaleout_topic: Callable[[int], str]
+) -> None:
+    """Ten records and a poll that may take 5,000 and wait ten minutes: the poll hands the ten once
+    they are fetched, it does not wait for the other 4,990 (librdkafka's batch consume would)."""
+    topic = scaleout_topic(1)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    records = file_lines(b"2049:9:z", [b'{"n":%d}' % n for n in range(10)])
+    for value, headers in records:
+        producer.produce(topic, value=value, headers=headers, partition=0)
+    assert producer.flush(30) == 0
+    config = KafkaConfig(
+        bootstrap_servers=[kafka_bootstrap],
+        topic=topic,
+        group=f"g-{uuid.uuid4().hex}",
+        max_poll_records=5000,
+        poll_timeout_ms=600_000,
+    )
+    source = KafkaSource(config)
+    got: list[Chunk] = []
+
+    def poll_until_ten() -> None:
+        for _ in range(200):
+            if sum(chunk.count for chunk in got) >= 10:
+                return
+            got.extend(source.poll())
+
+    polls = threading.Thread(target=poll_until_ten, daemon=True)
+    polls.start()
+    polls.join(120)
+    assert not polls.is_alive(), "a poll waited for records that were never coming"
+    source.close()
+    assert [event for chunk in got for event in chunk.events] == [
+        event_from_record(value, headers, topic, 0, at) for at, (value, headers) in enumerate(records)
+    ]
