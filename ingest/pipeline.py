@@ -162,7 +162,7 @@ class Pipeline:
 
         Processing runs on this thread and writing on a writer thread, one batch ahead at most, so the
         sink's I/O (DuckDB's insert, an HTTP round trip) overlaps the next batch's parsing. The
-        compiled chain runs one block of lines ahead on a thread of its own (see ``_consume``).
+        compiled chain runs ``AHEAD`` blocks of lines ahead, each on a thread of its own (see ``_consume``).
         Positions are acknowledged back on this thread, in batch order, because a Kafka consumer is
         not thread-safe.
         """
@@ -232,7 +232,8 @@ class Pipeline:
         metrics.LINES_READ.labels(self._source_label).inc(count)
         metrics.BYTES_READ.labels(self._source_label).inc(chunk.nbytes)
         native = self.native
-        if native is not None and chunk.lines is not None and self._ahead is not None:
+        if native is not None and chunk.lines is not None:
+            assert self._ahead is not None  # started with the run whenever there is a compiled chain
             self._pending.append((chunk, self._ahead.submit(native.process_lines, chunk.lines)))
             self._finish_pending(AHEAD)
             return
@@ -243,8 +244,6 @@ class Pipeline:
                 batch = feed(process(event))
                 if batch is not None:
                     self._submit(batch)
-        elif chunk.lines is not None:
-            self._consume_lines(chunk.lines, native.process_lines(chunk.lines))
         else:
             feed_serialized = self.batcher.feed_serialized
             for event, result in zip(chunk.events, native.process(chunk.events), strict=True):

@@ -1706,16 +1706,12 @@ impl Plan {
 
     /// Whether `event` has exactly this plan's names (a hash may collide).
     fn fits(&self, event: &Event) -> bool {
-        self.names.len() == event.len()
-            && self
-                .names
-                .iter()
-                .zip(event.iter())
-                .all(|(name, (key, id, _))| match (name, id) {
-                    (ShapeName::Known(a), Some(b)) => *a == b,
-                    (ShapeName::Other(a), None) => **a == *key,
-                    _ => false,
-                })
+        let mut names = self.names.iter();
+        event.iter().all(|(key, id, _)| match (names.next(), id) {
+            (Some(ShapeName::Known(a)), Some(b)) => *a == b,
+            (Some(ShapeName::Other(a)), None) => **a == *key,
+            _ => false,
+        }) && names.next().is_none()
     }
 
     fn write(&self, out: &mut Vec<u8>, event: &Event) {
