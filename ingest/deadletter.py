@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from pathlib import Path
 
 import orjson
@@ -24,8 +25,11 @@ class DeadLetterUnavailable(SinkUnavailable):
 
 
 class DeadLetterFile:
+    """Appends are serialized: the Elasticsearch sink writes batches from more than one thread."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.Lock()
 
     def write(self, sink: str, records: list[tuple[str, bytes]]) -> None:
         """Append ``(reason, shipped document)`` pairs; the document is kept verbatim as JSON."""
@@ -38,7 +42,8 @@ class DeadLetterFile:
             lines.append(orjson.dumps({"@timestamp": now, "sink": sink, "reason": reason, "event": event}))
         data = b"\n".join(lines) + b"\n"
         try:
-            self._append(data)
+            with self._lock:
+                self._append(data)
         except OSError as exc:
             raise DeadLetterUnavailable(
                 f"cannot append {len(records)} record(s) to the dead-letter file {self.path}: {exc.strerror or exc}"

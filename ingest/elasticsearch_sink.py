@@ -8,10 +8,14 @@ bounded by one batch. Client errors (mapping conflict, bad value) go to the dead
 their reason. ``_id`` is the deterministic event id, so a replay overwrites instead of duplicating.
 
 What to send and what an answer means is decided in ``elastic.bulk`` without I/O; this module only
-posts. A batch goes out as ``BULK_IN_FLIGHT`` requests at once: one bulk request is indexed by one
-write thread per shard, so a single request in flight leaves the cluster's other cores idle while
-the next batch is parsed. The client's own helpers are not used: ``helpers.bulk`` does not retry
-per-item 429s and would re-serialize documents that the batcher has already serialized once.
+posts. A batch goes out as one request (more only past ``MAX_REQUEST_BYTES``), and the pipeline
+writes ``concurrency`` batches at once, each from a writer thread of its own, acknowledging them in
+order: one bulk request is indexed by one write thread per shard, so a single request in flight
+leaves the cluster's other cores idle. Two batches at once rather than one batch cut in two keeps
+the node busy without a pause at the end of each batch for the slower half. Everything a write
+changes that outlives it (counts, the resume point, the dead-letter file) is safe for that.
+The client's own helpers are not used: ``helpers.bulk`` does not retry per-item 429s and would
+re-serialize documents that the batcher has already serialized once.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import datetime as dt
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -55,6 +58,7 @@ log = logging.getLogger("logferry.elasticsearch")
 
 SINK_NAME = "elasticsearch"
 BULK_IN_FLIGHT = 2
+"""Batches the pipeline writes at once (``concurrency``), one ``_bulk`` request each."""
 MAX_REQUEST_BYTES = 20 * 1024 * 1024
 """Well under Elasticsearch's 100 MB ``http.max_content_length``; a 5 MB batch is never cut by it."""
 
@@ -63,6 +67,7 @@ class ElasticsearchSink:
     """Writes batches to ``<prefix>-YYYY.MM.DD`` indices; refused documents go to the dead-letter store."""
 
     name = SINK_NAME
+    concurrency = BULK_IN_FLIGHT
 
     def __init__(
         self,
@@ -85,8 +90,10 @@ class ElasticsearchSink:
         self.counts = EventCounts()
         self.retry = RetryPolicy(config.retry_initial_backoff, config.retry_max_backoff)
         self._actions = ActionLines()
-        self._posters = ThreadPoolExecutor(BULK_IN_FLIGHT, thread_name_prefix="elasticsearch-bulk")
-        self._resume: tuple[Batch, list[bytes], list[str | None], list[int]] | None = None
+        self._counting = threading.Lock()
+        self._resume: dict[int, tuple[Batch, list[bytes], list[str | None], list[int]]] = {}
+        """Where a ``write`` that gave up stands, by batch: a later call with that batch (from any
+        thread) goes on from there, while other threads write other batches."""
 
     # ------------------------------------------------------------------ start
 
@@ -122,21 +129,22 @@ class ElasticsearchSink:
         Raises ``SinkUnavailable`` (retriable) only when ``stop`` is set while items are still
         pending; a call with the same batch resumes with the items that were still pending.
         """
-        if self._resume is not None and self._resume[0] is batch:
-            _, actions, indices, pending = self._resume
+        point = self._resume.pop(id(batch), None)
+        if point is not None and point[0] is batch:
+            _, actions, indices, pending = point
         else:
             planned = plan(batch.timestamps(), batch.event_ids(), self.daily, self._actions)
             actions, indices, pending = planned.actions, planned.indices, planned.pending
             self._dead_letter(batch, planned.refused)
         attempt = 0
         while pending:
-            self._resume = (batch, actions, indices, pending)
+            self._resume[id(batch)] = (batch, actions, indices, pending)
             pending, refused, failure = self._send(batch, actions, indices, pending)
             self._dead_letter(batch, refused)
             if not pending:
                 break
             if failure is not None and classify_exception(failure) == "fail":
-                self._resume = (batch, actions, indices, pending)
+                self._resume[id(batch)] = (batch, actions, indices, pending)
                 raise SinkRejected(f"Elasticsearch refused the bulk request: {failure}") from failure
             problem = (
                 f"bulk request failed: {failure}"
@@ -145,30 +153,30 @@ class ElasticsearchSink:
             )
             attempt += 1
             metrics.SINK_RETRIES.labels(self.name).inc()
-            self.counts.add(RETRIED, type(failure).__name__ if failure is not None else "not_accepted", len(pending))
-            self._resume = (batch, actions, indices, pending)
+            reason = type(failure).__name__ if failure is not None else "not_accepted"
+            with self._counting:
+                self.counts.add(RETRIED, reason, len(pending))
+            self._resume[id(batch)] = (batch, actions, indices, pending)
             if self.stop.is_set():
                 raise SinkUnavailable(f"stopped with {len(pending)} documents not indexed: {problem}")
             delay = self.retry.delay(attempt)
             log.warning("elasticsearch: %s; retry %d in %.1fs", problem, attempt, delay)
             self.stop.wait(delay)
-        self._resume = None
+        self._resume.pop(id(batch), None)
 
     def _send(
         self, batch: Batch, actions: list[bytes], indices: list[str | None], pending: list[int]
     ) -> tuple[list[int], list[Refusal], BaseException | None]:
-        """Post the pending documents as up to ``BULK_IN_FLIGHT`` requests at once.
+        """Post the pending documents, one request per ``MAX_REQUEST_BYTES`` at most, one after another.
 
         Returns the positions to send again (in batch order), those refused for good, and the
         first whole-request failure if any request failed.
         """
-        runs = list(chunks(pending, actions, batch.docs, BULK_IN_FLIGHT, MAX_REQUEST_BYTES))
-        bodies = [bulk_body(actions, batch.docs, run) for run in runs]
-        outcomes = list(self._posters.map(self._try_bulk, bodies)) if len(bodies) > 1 else [self._try_bulk(bodies[0])]
         retry: list[int] = []
         refused: list[Refusal] = []
         failure: BaseException | None = None
-        for run, (response, error) in zip(runs, outcomes, strict=True):
+        for run in chunks(pending, actions, batch.docs, 1, MAX_REQUEST_BYTES):
+            response, error = self._try_bulk(bulk_body(actions, batch.docs, run))
             if error is not None:
                 retry += run
                 failure = failure or error
@@ -219,8 +227,9 @@ class ElasticsearchSink:
         counts: dict[str, int] = {}
         for r in refused:
             counts[r.error_type] = counts.get(r.error_type, 0) + 1
-        for error_type, n in counts.items():
-            self.counts.add(DEAD_LETTERED, error_type, n)
+        with self._counting:
+            for error_type, n in counts.items():
+                self.counts.add(DEAD_LETTERED, error_type, n)
         log.warning("elasticsearch: %d documents dead-lettered (%s)", len(refused), ", ".join(sorted(counts)))
 
     def _dead_letter_to_index(self, batch: Batch, refused: list[Refusal]) -> list[Refusal]:
@@ -249,5 +258,4 @@ class ElasticsearchSink:
         return [r for r, ok in zip(refused, accepted(response, len(refused)), strict=True) if not ok]
 
     def close(self) -> None:
-        self._posters.shutdown(wait=True)
         self.client.close()

@@ -58,7 +58,11 @@ class Source(Protocol):
 
 
 class Sink(Protocol):
-    """Where batches go. ``counts`` is what the sink dead-lettered, truncated or retried, by reason."""
+    """Where batches go. ``counts`` is what the sink dead-lettered, truncated or retried, by reason.
+
+    A sink may set ``concurrency`` (default 1) to have that many batches written at once, each from
+    a writer thread of its own; its ``write`` must then be safe to call from them together.
+    """
 
     name: str
 
@@ -151,8 +155,14 @@ class Pipeline:
                 self._counting_processors.append((name, processor))
         self._exported: dict[tuple[str, str, str], int] = {}
         self._source_label = type(source).__name__
-        self._outbox: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
-        self._written: queue.SimpleQueue[Batch] = queue.SimpleQueue()
+        self._writers = max(1, int(getattr(sink, "concurrency", 1)))
+        self._outbox: queue.Queue[tuple[int, Batch] | None] = queue.Queue(maxsize=1)
+        self._submitted = 0
+        self._written: queue.SimpleQueue[tuple[int, Batch]] = queue.SimpleQueue()
+        self._finished: dict[int, Batch] = {}
+        self._acked = 0
+        self._writers_quit = threading.Event()
+        self._exporting = threading.Lock()
         self._writer_failure: BaseException | None = None
         self._ahead: ThreadPoolExecutor | None = None
         self._pending: collections.deque[tuple[Chunk, Future[native_chain.LinesResult]]] = collections.deque()
@@ -160,8 +170,9 @@ class Pipeline:
     def run(self, *, once: bool = False) -> RunStats:
         """Read → process → write until ``stop`` is set (or, with ``once``, until the source is drained).
 
-        Processing runs on this thread and writing on a writer thread, one batch ahead at most, so the
-        sink's I/O (DuckDB's insert, an HTTP round trip) overlaps the next batch's parsing. The
+        Processing runs on this thread and writing on the sink's ``concurrency`` writer threads, one
+        batch ahead at most, so the sink's I/O (DuckDB's insert, an HTTP round trip) overlaps the next
+        batch's parsing. The
         compiled chain runs ``AHEAD`` blocks of lines ahead, each on a thread of its own (see ``_consume``).
         Positions are acknowledged back on this thread, in batch order, because a Kafka consumer is
         not thread-safe.
@@ -171,8 +182,12 @@ class Pipeline:
 
     def _run(self, once: bool) -> RunStats:
         last_progress = time.monotonic()
-        writer = threading.Thread(target=self._write_loop, name=f"{self.sink.name}-writer", daemon=True)
-        writer.start()
+        writers = [
+            threading.Thread(target=self._write_loop, name=f"{self.sink.name}-writer-{n}", daemon=True)
+            for n in range(self._writers)
+        ]
+        for writer in writers:
+            writer.start()
         if self.native is not None:
             self._ahead = ThreadPoolExecutor(AHEAD, thread_name_prefix="compiled-chain")
         try:
@@ -199,8 +214,10 @@ class Pipeline:
             batch = self.batcher.flush()
             if batch is not None:
                 self._submit(batch)
-            self._submit(None)
-            writer.join()
+            for _ in writers:
+                self._submit(None)
+            for writer in writers:
+                writer.join()
             self._acknowledge()
             self._raise_writer_failure()
         finally:
@@ -208,9 +225,12 @@ class Pipeline:
                 self._ahead.shutdown(cancel_futures=True)
                 self._ahead = None
                 self._pending.clear()
-            if writer.is_alive():
+            self._writers_quit.set()
+            if any(writer.is_alive() for writer in writers):
                 self.stop.set()
-                writer.join(self.shutdown_grace + 5)
+                deadline = time.monotonic() + self.shutdown_grace + 5
+                for writer in writers:
+                    writer.join(max(0.0, deadline - time.monotonic()))
             self.source.close()
             self.sink.close()
             self._export_gauges()
@@ -296,11 +316,16 @@ class Pipeline:
         return event
 
     def _submit(self, batch: Batch | None) -> None:
-        """Hand a batch to the writer; blocks while the writer is a batch behind (backpressure)."""
+        """Hand a batch (``None``: one writer's end) to the writers; blocks while every writer is busy
+        and one batch waits (backpressure). Batches are numbered so they are acknowledged in order."""
+        item = None
+        if batch is not None:
+            item = (self._submitted, batch)
+            self._submitted += 1
         while True:
             self._raise_writer_failure()
             try:
-                self._outbox.put(batch, timeout=0.2)
+                self._outbox.put(item, timeout=0.2)
                 return
             except queue.Full:
                 self._acknowledge()
@@ -310,13 +335,25 @@ class Pipeline:
             raise self._writer_failure
 
     def _write_loop(self) -> None:
-        """The writer thread: write each batch (retrying) and pass it back to be acknowledged."""
+        """A writer thread: write each batch (retrying) and pass it back to be acknowledged.
+
+        It ends at its ``None``, or when the run ends without one (the reading thread failed).
+        """
         try:
-            while (batch := self._outbox.get()) is not None:
-                self._write(batch)
-                self._written.put(batch)
+            while True:
+                try:
+                    item = self._outbox.get(timeout=0.2)
+                except queue.Empty:
+                    if self._writers_quit.is_set():
+                        return
+                    continue
+                if item is None:
+                    return
+                self._write(item[1])
+                self._written.put(item)
         except BaseException as exc:  # noqa: BLE001 - handed to the reading thread, which raises it
-            self._writer_failure = exc
+            if self._writer_failure is None:
+                self._writer_failure = exc
 
     def _write(self, batch: Batch) -> None:
         """Write one batch, retrying retriable failures with backoff and jitter."""
@@ -347,12 +384,19 @@ class Pipeline:
         self._export_counts(self.sink.name, self.sink.counts)
 
     def _acknowledge(self) -> None:
-        """Advance the source past every batch the writer finished, in order, and count them."""
+        """Advance the source past every batch the writers finished, in batch order, and count them.
+
+        A batch finished before an older one waits for it: positions never move past a batch that
+        is not in the sink yet.
+        """
         while True:
             try:
-                batch = self._written.get_nowait()
+                number, done = self._written.get_nowait()
             except queue.Empty:
-                return
+                break
+            self._finished[number] = done
+        while (batch := self._finished.pop(self._acked, None)) is not None:
+            self._acked += 1
             self.source.ack(batch.positions)
             self.stats.written += len(batch)
             self.stats.batches += 1
@@ -367,15 +411,16 @@ class Pipeline:
     def _export_counts(self, component: str, counts: EventCounts) -> None:
         """Add what a component counted since the last export to the shared metric family.
 
-        Called on the thread that drives the component (the writer for the sink, this one for
-        processors), so its counts do not change underneath.
+        Called by the writers for the sink and by this thread for the others; one at a time, so no
+        total is exported twice. ``counts.items()`` is a snapshot.
         """
-        for (outcome, reason), total in counts.items():
-            key = (component, outcome, reason)
-            new = total - self._exported.get(key, 0)
-            if new:
-                metrics.COMPONENT_EVENTS.labels(component, outcome, reason).inc(new)
-                self._exported[key] = total
+        with self._exporting:
+            for (outcome, reason), total in counts.items():
+                key = (component, outcome, reason)
+                new = total - self._exported.get(key, 0)
+                if new:
+                    metrics.COMPONENT_EVENTS.labels(component, outcome, reason).inc(new)
+                    self._exported[key] = total
 
     def _export_gauges(self) -> None:
         for path, behind in self.source.bytes_behind().items():
