@@ -3,8 +3,11 @@
 (a) bare: read lines, orjson.loads, orjson.dumps — the floor any JSON log shipper pays;
 (b) logferry's read → parse → enrich → serialize, with the configured processor chain: the compiled
     chain (``logferry_native``) where it applies, and with ``--python`` also the Python chain alone;
-(c) end to end into DuckDB (`Pipeline` with the file source and the DuckDB sink).
-Prints events/s and MB/s for each and the ratios to (a).
+(c) end to end into DuckDB (`Pipeline` with the file source and the DuckDB sink);
+(d) DuckDB's own insert of the documents c stores, batched as c batches them and prepared beforehand:
+    ``DuckDBSink.write`` of each batch into a fresh store, nothing else. It is the store's ceiling, as
+    raw ``_bulk`` is Elasticsearch's in ``bench.elasticsearch``: c cannot pass it, whatever the chain costs.
+Prints events/s and MB/s for each and the ratios to (a), and c's ratio to (d).
 
     python -m bench.pipeline [--lines 1000000] [--python] [--threads 2]
 
@@ -22,7 +25,7 @@ import orjson
 
 from core.outcomes import EventCounts
 from ingest import native_chain
-from ingest.batch import Batcher
+from ingest.batch import Batch, Batcher
 from ingest.deadletter import DeadLetterFile
 from ingest.duckdb_sink import DuckDBSink
 from ingest.file_source import FileSource
@@ -77,6 +80,33 @@ class _NullSink:
         return None
 
 
+class _KeepingSink(_NullSink):
+    name = "keeping"
+
+    def __init__(self) -> None:
+        self.batches: list[Batch] = []
+
+    def write(self, batch: Batch) -> None:
+        self.batches.append(batch)
+
+
+def prepared_batches(settings) -> list[Batch]:  # type: ignore[no-untyped-def]
+    """The batches c hands its sink (the same chain and batcher), kept for (d)."""
+    source = FileSource(settings.input, Registry(settings.data_dir / "keep-registry.json"), once=True)
+    sink = _KeepingSink()
+    Pipeline(source, build_processors(settings), Batcher(settings.batch), sink).run(once=True)
+    return sink.batches
+
+
+def store_only(batches: list[Batch], data_dir: Path) -> int:
+    """(d): every batch through ``DuckDBSink.write`` into a fresh store, closed (checkpointed) at the end."""
+    sink = DuckDBSink(DayStore(data_dir / "events"), DeadLetterFile(data_dir / "dl.ndjson"))
+    for batch in batches:
+        sink.write(batch)
+    sink.close()
+    return sum(len(batch) for batch in batches)
+
+
 def end_to_end(path: Path, settings) -> int:  # type: ignore[no-untyped-def]
     source = FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=True)
     store = DayStore(settings.data_dir / "events")
@@ -112,6 +142,10 @@ def main() -> None:
             results["b … Python chain only"] = timed(processing, corpus, s3, False)
         s2 = load_settings(None, data_dir=root / "c", input={"paths": [str(corpus)]})
         results["c end to end into DuckDB"] = timed(end_to_end, corpus, s2)
+        s4 = load_settings(None, data_dir=root / "d", input={"paths": [str(corpus)]})
+        batches = prepared_batches(s4)
+        results["d DuckDB's insert alone"] = timed(store_only, batches, root / "d")
+        del batches
         base_n, base_secs, base_cpu = results["a bare loads+dumps"]
         base_rate, base_per_line = base_n / base_secs, base_cpu / base_n
         for name, (n, secs, cpu) in results.items():
@@ -121,6 +155,9 @@ def main() -> None:
                 f"  ratio {rate / base_rate:5.2f}"
                 f"  CPU {cpu / n * 1e6:6.2f} µs/line, ratio {base_per_line / (cpu / n):5.2f}"
             )
+        c_n, c_secs, _ = results["c end to end into DuckDB"]
+        d_n, d_secs, _ = results["d DuckDB's insert alone"]
+        print(f"c / d (end to end against the store's own insert): {c_n / c_secs / (d_n / d_secs):.2f}")
         print("targets: b/a >= 0.5, c/a >= 0.3 (the CPU ratios are the ones to quote on a shared machine)")
 
 
