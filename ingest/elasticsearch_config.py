@@ -25,6 +25,12 @@ class ElasticsearchConfig(ConnectionConfig):
         "deadletter.ndjson",
         description="Relative to data_dir unless absolute; also the fallback when the dead-letter index fails.",
     )
+    workers: int = Field(
+        2,
+        ge=1,
+        le=32,
+        description="Batches written at once, one _bulk request each (Filebeat's worker); about the data nodes' cores.",
+    )
     retry_initial_backoff: float = Field(0.2, gt=0, description="First wait (s) before a retried bulk.")
     retry_max_backoff: float = Field(10.0, gt=0, description="Cap (s) of the exponential backoff; retries never end.")
     startup_timeout: float = Field(

@@ -1,4 +1,4 @@
-"""The Elasticsearch sink is written by two writer threads at once (``concurrency``): every line lands
+"""The Elasticsearch sink is written by ``workers`` writer threads at once (two by default): every line lands
 once or is dead-lettered once, and the registry ends at the end of the file."""
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ def app_line(seq: int) -> bytes:
     return orjson.dumps(line) + b"\n"
 
 
-def test_two_writers_index_every_line_once_and_dead_letter_the_refused_ones(
-    es_client: Elasticsearch, es_url: str, index_prefix: str, tmp_path: Path
+@pytest.mark.parametrize("workers", [None, 1, 3])
+def test_writers_index_every_line_once_and_dead_letter_the_refused_ones(
+    es_client: Elasticsearch, es_url: str, index_prefix: str, tmp_path: Path, workers: int | None
 ) -> None:
+    """``workers`` unset is the default, two writers."""
     log = tmp_path / "app.log"
     log.write_bytes(b"".join(app_line(seq) for seq in range(LINES)))
     settings = load_settings(
@@ -40,10 +42,15 @@ def test_two_writers_index_every_line_once_and_dead_letter_the_refused_ones(
         input={"paths": [str(log)], "read_buffer_bytes": 16384},
         batch={"max_events": 50},
         sink={"type": "elasticsearch"},
-        elasticsearch={"hosts": [es_url], "index_prefix": index_prefix, "deadletter": "file"},
+        elasticsearch={
+            "hosts": [es_url],
+            "index_prefix": index_prefix,
+            "deadletter": "file",
+            **({} if workers is None else {"workers": workers}),
+        },
     )
     pipeline = assemble(settings, once=True)
-    assert isinstance(pipeline.sink, ElasticsearchSink) and pipeline.sink.concurrency == 2
+    assert isinstance(pipeline.sink, ElasticsearchSink) and pipeline.sink.concurrency == (workers or 2)
     stats = pipeline.run(once=True)
 
     refused = {seq for seq in range(LINES) if seq % REFUSED_EVERY == 0}
