@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import ApiError, Elasticsearch, helpers
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError
@@ -113,9 +113,18 @@ def primaries_ready(client: Elasticsearch, prefix: str) -> None:
 
 
 def es_count(client: Elasticsearch, prefix: str) -> int:
-    primaries_ready(client, prefix)
-    client.indices.refresh(index=f"{prefix}-*", allow_no_indices=True, ignore_unavailable=True)
-    return int(client.count(index=f"{prefix}-2*", allow_no_indices=True, ignore_unavailable=True)["count"])
+    """Documents in the daily indices. While an indexer runs it may create the next day's index between
+    the health check and the count; that 503 is waited out too (up to 90 s), like the first one."""
+    deadline = time.monotonic() + 90
+    while True:
+        primaries_ready(client, prefix)
+        try:
+            client.indices.refresh(index=f"{prefix}-*", allow_no_indices=True, ignore_unavailable=True)
+            return int(client.count(index=f"{prefix}-2*", allow_no_indices=True, ignore_unavailable=True)["count"])
+        except ApiError as exc:
+            if exc.meta.status != 503 or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
 
 
 def es_docs(client: Elasticsearch, prefix: str) -> dict[str, dict[str, Any]]:
