@@ -179,10 +179,16 @@ def chunks(
     Each cut is where the running total crosses its share, so no small remainder run is left to
     go after the others. Order is kept inside and across runs; a document larger than
     ``max_bytes`` goes alone (it is Elasticsearch's to refuse with a reason, not ours to drop).
-    Sizes are summed in C (map, accumulate, bisect): this runs for every batch.
+    Sizes are summed in C (map, accumulate, bisect): this runs for every batch. One part that fits
+    (the sink's case: a batch is smaller than a request may be) is only summed.
     """
     if not positions:
         return
+    if parts <= 1:
+        whole = sum(map(len, map(actions.__getitem__, positions))) + sum(map(len, map(docs.__getitem__, positions)))
+        if whole + 2 * len(positions) <= max_bytes:
+            yield list(positions)
+            return
     sizes = map(add, map(len, map(actions.__getitem__, positions)), map(len, map(docs.__getitem__, positions)))
     ends = list(accumulate(map(add, sizes, repeat(2))))
     total = ends[-1]

@@ -166,6 +166,14 @@ def test_chunks_of_uneven_documents_are_exactly_as_many_as_requests_in_flight(pa
     assert max(sizes) - min(sizes) <= 2 * max(len(d) for d in docs) + 200
 
 
+def test_one_part_is_one_run_exactly_while_it_fits_the_request_bound() -> None:
+    actions = [b"a" * 8] * 10
+    docs = [b"d" * 90] * 10  # 1,000 bytes in all with actions and newlines
+    positions = [0, 2, 3, 4, 5, 6, 7, 8, 9, 1]
+    assert list(chunks(positions, actions, docs, parts=1, max_bytes=1000)) == [positions]
+    assert list(chunks(positions, actions, docs, parts=1, max_bytes=999)) == [positions[:5], positions[5:]]
+
+
 def test_a_document_larger_than_the_request_bound_goes_alone_not_dropped() -> None:
     actions = [b"a"] * 3
     docs = [b"x", b"y" * 1000, b"z"]
