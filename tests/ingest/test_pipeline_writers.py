@@ -78,26 +78,34 @@ class RecordingSource(FileSource):
         super().ack(positions)
 
 
-def test_a_later_batch_written_first_is_acknowledged_only_after_the_older_one(tmp_path: Path) -> None:
-    log = tmp_path / "app.log"
+def start(
+    tmp_path: Path, log: Path, sink: HoldsFirstBatch
+) -> tuple[Pipeline, RecordingSource, threading.Thread, list[BaseException]]:
+    """``LINES`` lines in ``log``, run once into ``sink`` on a thread of its own; what it raises is kept."""
     log.write_bytes(b"".join(line(n) for n in range(LINES)))
     plain = file_source(tmp_path, once=True, read_buffer_bytes=READ)
     source = RecordingSource(plain.config, plain.registry, once=True)
     source.acks = []
     settings = load_settings(None, data_dir=tmp_path / "data")
-    sink = HoldsFirstBatch()
     batcher = Batcher(BatchConfig(max_events=BATCH, max_age=60.0), serialize)
-    pipeline = Pipeline(source, build_processors(settings), batcher, sink)
+    pipeline = Pipeline(source, build_processors(settings), batcher, sink, shutdown_grace=1.0)
     failures: list[BaseException] = []
 
     def run() -> None:
         try:
             pipeline.run(once=True)
-        except BaseException as exc:  # noqa: BLE001 - asserted below
+        except BaseException as exc:  # noqa: BLE001 - asserted by the tests
             failures.append(exc)
 
     runner = threading.Thread(target=run)
     runner.start()
+    return pipeline, source, runner, failures
+
+
+def test_a_later_batch_written_first_is_acknowledged_only_after_the_older_one(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    sink = HoldsFirstBatch()
+    pipeline, source, runner, failures = start(tmp_path, log, sink)
     try:
         assert sink.later_written.wait(60), "a second writer never wrote while the first batch was held"
         time.sleep(0.6)  # the pipeline thread acknowledges at least every 0.2 s while it waits
@@ -132,24 +140,8 @@ class FailsSecondBatch(HoldsFirstBatch):
 
 def test_a_writer_failing_ends_the_run_and_no_position_passes_the_failed_batch(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
-    log.write_bytes(b"".join(line(n) for n in range(LINES)))
-    plain = file_source(tmp_path, once=True, read_buffer_bytes=READ)
-    source = RecordingSource(plain.config, plain.registry, once=True)
-    source.acks = []
-    settings = load_settings(None, data_dir=tmp_path / "data")
     sink = FailsSecondBatch()
-    batcher = Batcher(BatchConfig(max_events=BATCH, max_age=60.0), serialize)
-    pipeline = Pipeline(source, build_processors(settings), batcher, sink, shutdown_grace=1.0)
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            pipeline.run(once=True)
-        except BaseException as exc:  # noqa: BLE001 - asserted below
-            failures.append(exc)
-
-    runner = threading.Thread(target=run)
-    runner.start()
+    _, source, runner, failures = start(tmp_path, log, sink)
     assert sink.later_written.wait(60)
     sink.release.set()
     runner.join(60)
