@@ -185,7 +185,10 @@ def chunks(
     if not positions:
         return
     if parts <= 1:
-        whole = sum(map(len, map(actions.__getitem__, positions))) + sum(map(len, map(docs.__getitem__, positions)))
+        if len(positions) == len(docs):  # every document (positions never repeat)
+            whole = sum(map(len, actions)) + sum(map(len, docs))
+        else:
+            whole = sum(map(len, map(actions.__getitem__, positions))) + sum(map(len, map(docs.__getitem__, positions)))
         if whole + 2 * len(positions) <= max_bytes:
             yield list(positions)
             return
@@ -207,7 +210,16 @@ def chunks(
 
 
 def bulk_body(actions: Sequence[bytes], docs: Sequence[bytes], positions: Sequence[int]) -> bytes:
-    """The NDJSON ``_bulk`` body of the documents at ``positions``: action line, document bytes as given."""
+    """The NDJSON ``_bulk`` body of the documents at ``positions``: action line, document bytes as given.
+
+    A whole batch in order (the usual body) is interleaved by two slice assignments, not pair by pair.
+    """
+    n = len(docs)
+    if len(positions) == n and len(actions) == n and list(positions) == list(range(n)):
+        parts: list[bytes] = [b""] * (2 * n + 1)
+        parts[0 : 2 * n : 2] = actions
+        parts[1 : 2 * n : 2] = docs
+        return b"\n".join(parts)
     pairs = zip(map(actions.__getitem__, positions), map(docs.__getitem__, positions), strict=True)
     return b"\n".join(chain(chain.from_iterable(pairs), (b"",)))
 

@@ -140,6 +140,14 @@ def test_bulk_body_pairs_actions_with_the_documents_bytes_unchanged() -> None:
     assert body.endswith(b"\n")
 
 
+def test_bulk_body_of_every_document_in_order_or_not_is_the_same_pairing() -> None:
+    docs = [b'{"n":%d}' % i for i in range(5)]
+    actions = [action_line("p-1", f"id{i}") for i in range(5)]
+    for positions in ([0, 1, 2, 3, 4], [4, 0, 1, 2, 3], [1, 2, 3]):
+        expected = b"".join(actions[i] + b"\n" + docs[i] + b"\n" for i in positions)
+        assert bulk_body(actions, docs, positions) == expected, positions
+
+
 def test_chunks_split_evenly_in_order_and_bound_the_request_size() -> None:
     actions = [b"a" * 8] * 10
     docs = [b"d" * 90] * 10  # 100 bytes a document with its action and newlines
