@@ -46,3 +46,57 @@ def test_a_second_writer_on_the_same_store_is_refused_with_the_holders_pid(tmp_p
     finally:
         first.close()
     DuckDBSink(store, DeadLetterFile(tmp_path / "dl.ndjson")).close()
+
+
+ROWS = 3000
+
+
+def test_a_replayed_batch_with_an_id_twice_and_a_refused_document_stores_each_id_once(tmp_path: Path) -> None:
+    """An id twice in a batch far apart, the batch written twice, and a document DuckDB refuses at its
+    end: every id stored once, the refused one dead-lettered at each write."""
+    deadletter = DeadLetterFile(tmp_path / "deadletter.ndjson")
+    sink = DuckDBSink(
+        DayStore(tmp_path / "events"),
+        deadletter,
+    )
+    batcher = Batcher(BatchConfig(max_events=100_000))
+    for i in range(ROWS):
+        batcher.feed(
+            {"@timestamp": f"2026-11-20T10:{i // 60 % 60:02d}:{i % 60:02d}.000Z", "event.id": f"e{i}", "seq": i}
+        )
+    batcher.feed({"@timestamp": "2026-11-20T11:00:00.000Z", "event.id": "e0", "seq": -1})
+    batcher.feed({"@timestamp": "2026-11-20Tnot-a-time", "event.id": "bad", "seq": 99_999})
+    batch = batcher.flush()
+    assert batch is not None
+    try:
+        sink.write(batch)
+        sink.write(batch)
+    finally:
+        sink.close()
+    docs = stored_docs(tmp_path)
+    assert sorted(d["event"]["id"] for d in docs) == sorted(f"e{i}" for i in range(ROWS))
+    assert {d["seq"] for d in docs} <= {*range(ROWS), -1} and len(docs) == ROWS
+    records = [orjson.loads(line) for line in deadletter.path.read_bytes().splitlines()]
+    assert [r["event"]["seq"] for r in records] == [99_999, 99_999], "refused once per write of the batch"
+    assert sink.counts.get(DEAD_LETTERED, REFUSED) == 2
+
+
+def test_every_refused_document_among_many_is_found_and_only_those(tmp_path: Path) -> None:
+    """Refused rows are found by halving the batch: bad documents side by side, at both ends and alone."""
+    bad = {0, 1, 2, 777, 1498, 1499, ROWS - 1}
+    deadletter = DeadLetterFile(tmp_path / "deadletter.ndjson")
+    sink = DuckDBSink(DayStore(tmp_path / "events"), deadletter)
+    batcher = Batcher(BatchConfig(max_events=100_000))
+    for i in range(ROWS):
+        stamp = "2026-11-20Tnot-a-time" if i in bad else f"2026-11-20T10:{i // 60 % 60:02d}:{i % 60:02d}.000Z"
+        batcher.feed({"@timestamp": stamp, "event.id": f"e{i}", "seq": i})
+    batch = batcher.flush()
+    assert batch is not None
+    try:
+        sink.write(batch)
+    finally:
+        sink.close()
+    assert sorted(d["seq"] for d in stored_docs(tmp_path)) == sorted(set(range(ROWS)) - bad)
+    records = [orjson.loads(line) for line in deadletter.path.read_bytes().splitlines()]
+    assert [r["event"]["seq"] for r in records] == sorted(bad)
+    assert all(r["reason"].startswith("duckdb: ") for r in records)
