@@ -172,10 +172,9 @@ class Pipeline:
 
         Processing runs on this thread and writing on the sink's ``concurrency`` writer threads, one
         batch ahead at most, so the sink's I/O (DuckDB's insert, an HTTP round trip) overlaps the next
-        batch's parsing. The
-        compiled chain runs ``AHEAD`` blocks of lines ahead, each on a thread of its own (see ``_consume``).
-        Positions are acknowledged back on this thread, in batch order, because a Kafka consumer is
-        not thread-safe.
+        batch's parsing. The compiled chain runs ``AHEAD`` blocks of lines ahead, each on a thread of
+        its own (see ``_consume``). Positions are acknowledged back on this thread, in batch order,
+        because a Kafka consumer is not thread-safe.
         """
         with collector_tuned():
             return self._run(once)
