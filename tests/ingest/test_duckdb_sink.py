@@ -18,19 +18,31 @@ from tests.ingest.helpers import stored_docs
 pytestmark = pytest.mark.integration
 
 
-def test_a_document_duckdb_refuses_is_dead_lettered_and_the_rest_of_the_batch_is_stored(tmp_path: Path) -> None:
+def write_events(tmp_path: Path, events: list[dict[str, object]], times: int = 1) -> tuple[DuckDBSink, DeadLetterFile]:
+    """One batch of ``events`` written ``times`` into a store under ``tmp_path``; the sink is closed after."""
     deadletter = DeadLetterFile(tmp_path / "deadletter.ndjson")
     sink = DuckDBSink(DayStore(tmp_path / "events"), deadletter)
-    batcher = Batcher(BatchConfig())
-    for i in range(5):
-        batcher.feed({"@timestamp": f"2026-11-20T10:00:0{i}.000Z", "event.id": f"e{i}", "seq": i})
-    batcher.feed({"@timestamp": "2026-11-20Tnot-a-time", "event.id": "bad", "seq": 99})
+    batcher = Batcher(BatchConfig(max_events=100_000))
+    for event in events:
+        batcher.feed(event)
     batch = batcher.flush()
     assert batch is not None
     try:
-        sink.write(batch)
+        for _ in range(times):
+            sink.write(batch)
     finally:
         sink.close()
+    return sink, deadletter
+
+
+def stamp(i: int) -> str:
+    return f"2026-11-20T10:{i // 60 % 60:02d}:{i % 60:02d}.000Z"
+
+
+def test_a_document_duckdb_refuses_is_dead_lettered_and_the_rest_of_the_batch_is_stored(tmp_path: Path) -> None:
+    events: list[dict[str, object]] = [{"@timestamp": stamp(i), "event.id": f"e{i}", "seq": i} for i in range(5)]
+    events.append({"@timestamp": "2026-11-20Tnot-a-time", "event.id": "bad", "seq": 99})
+    sink, deadletter = write_events(tmp_path, events)
     assert sorted(d["seq"] for d in stored_docs(tmp_path)) == [0, 1, 2, 3, 4]
     (record,) = [orjson.loads(line) for line in deadletter.path.read_bytes().splitlines()]
     assert record["event"]["seq"] == 99 and record["reason"].startswith("duckdb: ")
@@ -54,25 +66,10 @@ ROWS = 3000
 def test_a_replayed_batch_with_an_id_twice_and_a_refused_document_stores_each_id_once(tmp_path: Path) -> None:
     """An id twice in a batch far apart, the batch written twice, and a document DuckDB refuses at its
     end: every id stored once, the refused one dead-lettered at each write."""
-    deadletter = DeadLetterFile(tmp_path / "deadletter.ndjson")
-    sink = DuckDBSink(
-        DayStore(tmp_path / "events"),
-        deadletter,
-    )
-    batcher = Batcher(BatchConfig(max_events=100_000))
-    for i in range(ROWS):
-        batcher.feed(
-            {"@timestamp": f"2026-11-20T10:{i // 60 % 60:02d}:{i % 60:02d}.000Z", "event.id": f"e{i}", "seq": i}
-        )
-    batcher.feed({"@timestamp": "2026-11-20T11:00:00.000Z", "event.id": "e0", "seq": -1})
-    batcher.feed({"@timestamp": "2026-11-20Tnot-a-time", "event.id": "bad", "seq": 99_999})
-    batch = batcher.flush()
-    assert batch is not None
-    try:
-        sink.write(batch)
-        sink.write(batch)
-    finally:
-        sink.close()
+    events: list[dict[str, object]] = [{"@timestamp": stamp(i), "event.id": f"e{i}", "seq": i} for i in range(ROWS)]
+    events.append({"@timestamp": "2026-11-20T11:00:00.000Z", "event.id": "e0", "seq": -1})
+    events.append({"@timestamp": "2026-11-20Tnot-a-time", "event.id": "bad", "seq": 99_999})
+    sink, deadletter = write_events(tmp_path, events, times=2)
     docs = stored_docs(tmp_path)
     assert sorted(d["event"]["id"] for d in docs) == sorted(f"e{i}" for i in range(ROWS))
     assert {d["seq"] for d in docs} <= {*range(ROWS), -1} and len(docs) == ROWS
@@ -84,18 +81,11 @@ def test_a_replayed_batch_with_an_id_twice_and_a_refused_document_stores_each_id
 def test_every_refused_document_among_many_is_found_and_only_those(tmp_path: Path) -> None:
     """Refused rows are found by halving the batch: bad documents side by side, at both ends and alone."""
     bad = {0, 1, 2, 777, 1498, 1499, ROWS - 1}
-    deadletter = DeadLetterFile(tmp_path / "deadletter.ndjson")
-    sink = DuckDBSink(DayStore(tmp_path / "events"), deadletter)
-    batcher = Batcher(BatchConfig(max_events=100_000))
-    for i in range(ROWS):
-        stamp = "2026-11-20Tnot-a-time" if i in bad else f"2026-11-20T10:{i // 60 % 60:02d}:{i % 60:02d}.000Z"
-        batcher.feed({"@timestamp": stamp, "event.id": f"e{i}", "seq": i})
-    batch = batcher.flush()
-    assert batch is not None
-    try:
-        sink.write(batch)
-    finally:
-        sink.close()
+    events: list[dict[str, object]] = [
+        {"@timestamp": "2026-11-20Tnot-a-time" if i in bad else stamp(i), "event.id": f"e{i}", "seq": i}
+        for i in range(ROWS)
+    ]
+    _, deadletter = write_events(tmp_path, events)
     assert sorted(d["seq"] for d in stored_docs(tmp_path)) == sorted(set(range(ROWS)) - bad)
     records = [orjson.loads(line) for line in deadletter.path.read_bytes().splitlines()]
     assert [r["event"]["seq"] for r in records] == sorted(bad)
