@@ -57,10 +57,10 @@ def bare(path: Path) -> int:
     return n
 
 
-def processing(path: Path, settings, compiled: bool = True) -> int:  # type: ignore[no-untyped-def]
-    """Source, processors and serialization, no sink: what the hot path costs."""
+def processing(path: Path, settings, compiled: bool = True, sink: _NullSink | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Source, processors and serialization into ``sink``, by default none: what the hot path costs."""
     source = FileSource(settings.input, Registry(settings.data_dir / "bench-registry.json"), once=True)
-    pipeline = Pipeline(source, build_processors(settings), Batcher(settings.batch), _NullSink())
+    pipeline = Pipeline(source, build_processors(settings), Batcher(settings.batch), sink or _NullSink())
     if compiled and pipeline.native is None:
         print("  (logferry_native is not installed: the Python chain runs; pip install ./native)")
     if not compiled:
@@ -90,11 +90,10 @@ class _KeepingSink(_NullSink):
         self.batches.append(batch)
 
 
-def prepared_batches(settings) -> list[Batch]:  # type: ignore[no-untyped-def]
+def prepared_batches(path: Path, settings) -> list[Batch]:  # type: ignore[no-untyped-def]
     """The batches c hands its sink (the same chain and batcher), kept for (d)."""
-    source = FileSource(settings.input, Registry(settings.data_dir / "keep-registry.json"), once=True)
     sink = _KeepingSink()
-    Pipeline(source, build_processors(settings), Batcher(settings.batch), sink).run(once=True)
+    processing(path, settings, sink=sink)
     return sink.batches
 
 
@@ -143,7 +142,7 @@ def main() -> None:
         s2 = load_settings(None, data_dir=root / "c", input={"paths": [str(corpus)]})
         results["c end to end into DuckDB"] = timed(end_to_end, corpus, s2)
         s4 = load_settings(None, data_dir=root / "d", input={"paths": [str(corpus)]})
-        batches = prepared_batches(s4)
+        batches = prepared_batches(corpus, s4)
         results["d DuckDB's insert alone"] = timed(store_only, batches, root / "d")
         del batches
         base_n, base_secs, base_cpu = results["a bare loads+dumps"]

@@ -143,8 +143,8 @@ class ElasticsearchSink:
             self._dead_letter(batch, refused)
             if not pending:
                 break
+            self._resume[id(batch)] = (batch, actions, indices, pending)
             if failure is not None and classify_exception(failure) == "fail":
-                self._resume[id(batch)] = (batch, actions, indices, pending)
                 raise SinkRejected(f"Elasticsearch refused the bulk request: {failure}") from failure
             problem = (
                 f"bulk request failed: {failure}"
@@ -156,7 +156,6 @@ class ElasticsearchSink:
             reason = type(failure).__name__ if failure is not None else "not_accepted"
             with self._counting:
                 self.counts.add(RETRIED, reason, len(pending))
-            self._resume[id(batch)] = (batch, actions, indices, pending)
             if self.stop.is_set():
                 raise SinkUnavailable(f"stopped with {len(pending)} documents not indexed: {problem}")
             delay = self.retry.delay(attempt)
