@@ -1,4 +1,4 @@
-"""Service fixtures: a real Elasticsearch and Kafka for the tests that need them.
+"""Service fixtures: a real Elasticsearch and Kafka (and Chromium, tests/browser.py) for the tests that need them.
 
 By default `scripts/services up` starts both on 127.0.0.1 (once per session; the script is
 idempotent and locks, so parallel sessions share one pair of servers). ELASTICSEARCH_URL and
@@ -25,13 +25,17 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError
 
+from tests.browser import BROWSER_FIXTURES
+
+pytest_plugins = ["tests.browser"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES_SCRIPT = REPO_ROOT / "scripts" / "services"
 LOOPBACK = "127.0.0.1"
 
 ELASTICSEARCH_FIXTURES = frozenset({"es_url", "es_client", "index_prefix"})
 KAFKA_FIXTURES = frozenset({"kafka_bootstrap", "kafka_admin", "kafka_topic", "kafka_group_id"})
-SERVICE_MARKERS = ("elasticsearch", "kafka")
+SERVICE_MARKERS = ("elasticsearch", "kafka", "browser")
 
 
 def services_required() -> bool:
@@ -70,7 +74,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.elasticsearch)
         if used & KAFKA_FIXTURES:
             item.add_marker(pytest.mark.kafka)
-        if used & (ELASTICSEARCH_FIXTURES | KAFKA_FIXTURES):
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if used & (ELASTICSEARCH_FIXTURES | KAFKA_FIXTURES | BROWSER_FIXTURES):
             item.add_marker(pytest.mark.integration)
 
 
