@@ -27,6 +27,7 @@ from core.event import Event, ProcessorFn
 from core.outcomes import RETRIED, CountsEvents, EventCounts
 from core.retry import RetryPolicy
 from core.tags import add_tag
+from enrich.event_metrics import EventMetricStore
 from ingest import native_chain
 from ingest.batch import Batch, Batcher
 
@@ -137,6 +138,7 @@ class Pipeline:
         shutdown_grace: float = 10.0,
         progress: Callable[[RunStats, Source], None] | None = None,
         stop: threading.Event | None = None,
+        event_metrics: EventMetricStore | None = None,
     ) -> None:
         self.source = source
         self.processors = processors
@@ -166,6 +168,10 @@ class Pipeline:
         self._writer_failure: BaseException | None = None
         self._ahead: ThreadPoolExecutor | None = None
         self._pending: collections.deque[tuple[Chunk, Future[native_chain.LinesResult]]] = collections.deque()
+        self.event_metrics = event_metrics
+        """Where the metrics made from events go (``enrich/event_metrics.py``); counted after the chain,
+        by this thread, into ``_tally``, and folded in after each chunk."""
+        self._tally = event_metrics.tally() if event_metrics is not None else None
 
     def run(self, *, once: bool = False) -> RunStats:
         """Read → process → write until ``stop`` is set (or, with ``once``, until the source is drained).
@@ -195,9 +201,11 @@ class Pipeline:
                 for chunk in self.source.poll():
                     got = True
                     self._consume(chunk)
+                    self._report_event_metrics()
                     if self.stop.is_set():
                         break
                 self._finish_pending(0)
+                self._report_event_metrics()
                 batch = self.batcher.due()
                 if batch is not None:
                     self._submit(batch)
@@ -265,7 +273,10 @@ class Pipeline:
                     self._submit(batch)
         else:
             feed_serialized = self.batcher.feed_serialized
-            for event, result in zip(chunk.events, native.process(chunk.events), strict=True):
+            results = native.process(chunk.events)
+            if self._tally is not None:
+                self._tally.observe_documents([None if result is None else result[0] for result in results])
+            for event, result in zip(chunk.events, results, strict=True):
                 batch = feed(process(event)) if result is None else feed_serialized(*result)
                 if batch is not None:
                     self._submit(batch)
@@ -283,6 +294,8 @@ class Pipeline:
         """A block of plain file lines, ``compiled`` by the compiled chain: the runs between declined
         lines go to the batcher as list slices, each declined line through the Python chain, in order."""
         docs, stamps, ids, tags, declined = compiled
+        if self._tally is not None:
+            self._tally.observe_documents(docs)
         feed, feed_compiled = self.batcher.feed, self.batcher.feed_compiled
         start = 0
         for index in declined:
@@ -312,7 +325,14 @@ class Pipeline:
                 metrics.PROCESSOR_ERRORS.labels(name).inc()
                 add_tag(event, PROCESSOR_ERROR_TAG)
                 event["logferry.processor_error"] = f"{name}: {type(exc).__name__}: {exc}"
+        if self._tally is not None:
+            self._tally.observe(event)
         return event
+
+    def _report_event_metrics(self) -> None:
+        """Fold what the tally counted into the metric store (once per chunk: a dict per distinct fact)."""
+        if self._tally is not None and self.event_metrics is not None and len(self._tally):
+            self.event_metrics.add(self._tally.take())
 
     def _submit(self, batch: Batch | None) -> None:
         """Hand a batch (``None``: one writer's end) to the writers; blocks while every writer is busy

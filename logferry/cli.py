@@ -38,6 +38,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "index": LazyCommand(
         "logferry.commands.scaleout:index", "Consume the shippers' Kafka topic as one of a group of indexers."
     ),
+    "alerts": LazyCommand(
+        "logferry.commands.alerts:alerts", "List alert rules and their states, or backtest a rule over stored history."
+    ),
     "retention": LazyCommand(
         "logferry.commands.retention:retention", "Delete Elasticsearch indices and DuckDB day files older than N days."
     ),

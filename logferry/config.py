@@ -24,7 +24,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from alerts.config import AlertsConfig
 from core.errors import ConfigError
+from enrich.event_metrics import EventMetricsConfig
 from enrich.options import EnrichOptions
 from ingest.config import BatchConfig, DuckDBConfig, FileInputConfig
 from ingest.elasticsearch_config import ElasticsearchConfig
@@ -60,6 +62,14 @@ class Settings(BaseSettings):
     api: ApiConfig = ApiConfig()
     pipeline: list[str] = Field(default_factory=lambda: list(DEFAULT_ORDER))
     processors: ProcessorOptions = Field(default_factory=ProcessorOptions)
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig,
+        description="Alert rules over the stored events, evaluated by run and serve (one process at a time).",
+    )
+    event_metrics: EventMetricsConfig = Field(
+        default_factory=EventMetricsConfig,
+        description="Prometheus metrics made from processed events (http_requests_total, …) on /metrics.",
+    )
 
     @field_validator("pipeline")
     @classmethod

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from query.duckdb_backend import DuckDBBackend
 from query.es_backend import ElasticsearchBackend
+from query.expr import Expr, Field
 from query.filters import Filters
 from query.results import BackendUnavailable, QueryTimeout
 
@@ -36,3 +38,12 @@ class Backend(Protocol):
     def top(self, f: Filters, field: str, size: int, errors: bool) -> dict[str, Any]: ...
 
     def latency(self, f: Filters, by: str | None, size: int) -> dict[str, Any]: ...
+
+    def count_by(self, f: Filters, by: Field | None, conditions: Sequence[Expr], limit: int) -> dict[Any, list[int]]:
+        """Per value of ``by`` (or one ``None`` group), the events matching each condition; the ``limit``
+        groups with most events matching any, ties by key. What alert rules measure (alerts/)."""
+        ...
+
+    def duration_values_by(self, f: Filters, by: Field | None, limit: int) -> dict[Any, list[tuple[float, int]]]:
+        """Per value of ``by``, the ``event.duration`` values (ms) with their counts, ascending."""
+        ...

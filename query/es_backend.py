@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -12,7 +12,8 @@ from core.timefmt import iso_ms
 from elastic.errors import api_reason
 from elastic.naming import DailyIndex
 from query.dsl import compile_dsl
-from query.expr import Expr, and_
+from query.expr import Exists, Expr, Field, and_, or_
+from query.fields import ECS_FIELDS
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
 from query.results import (
     BackendUnavailable,
@@ -22,6 +23,7 @@ from query.results import (
     decode_cursor,
     encode_cursor,
     latency_stats,
+    rank,
 )
 from query.timerange import day_bounds, days_touched
 
@@ -36,6 +38,7 @@ KEY_FIELD = {
 MAX_LISTED_INDICES = 60  # beyond this many days, search the daily pattern with the time filter
 SHARD_SIZE = 10_000  # terms aggregations stay exact for realistic cardinalities
 NS_PER_MS = 1_000_000.0
+COMPOSITE_PAGE = 10_000  # (group, duration) pairs per request of duration_values_by
 T = TypeVar("T")
 
 
@@ -199,6 +202,57 @@ class ElasticsearchBackend:
         if by:
             out["series"] = [{"key": b["key"], **_stats(b)} for b in a["series"]["buckets"]]
         return out
+
+    # -- measures of alert rules (alerts/) ------------------------------------------------------
+
+    def count_by(self, f: Filters, by: Field | None, conditions: Sequence[Expr], limit: int) -> dict[Any, list[int]]:
+        """As ``DuckDBBackend.count_by``: one terms aggregation (count desc, key asc) of filter counts."""
+        counts = {f"c{i}": {"filter": compile_dsl(c)} for i, c in enumerate(conditions)}
+        query = self._query(f, or_(*conditions), *([Exists(by)] if by is not None else []))
+        if by is None:
+            body = self._search(f, query=query, size=0, track_total_hits=True, aggs=counts)
+            a = body["aggregations"]
+            if not body["hits"]["total"]["value"]:
+                return {}
+            return {None: [a[f"c{i}"]["doc_count"] for i in range(len(conditions))]}
+        aggs = {
+            "groups": {
+                "terms": {
+                    "field": by.name,
+                    "size": limit,
+                    "shard_size": max(SHARD_SIZE, limit),
+                    "order": [{"_count": "desc"}, {"_key": "asc"}],
+                },
+                "aggs": counts,
+            }
+        }
+        buckets = self._search(f, query=query, size=0, aggs=aggs)["aggregations"]["groups"]["buckets"]
+        return {b["key"]: [b[f"c{i}"]["doc_count"] for i in range(len(conditions))] for b in buckets}
+
+    def duration_values_by(self, f: Filters, by: Field | None, limit: int) -> dict[Any, list[tuple[float, int]]]:
+        """As ``DuckDBBackend.duration_values_by``: every (group, duration) pair through a composite
+        aggregation, page by page, so the percentiles are exact rather than t-digest estimates."""
+        sources: list[dict[str, Any]] = [{"d": {"terms": {"field": "event.duration"}}}]
+        if by is not None:
+            sources.insert(0, {"k": {"terms": {"field": by.name}}})
+        query = self._query(f, Exists(ECS_FIELDS["event.duration"]), *([Exists(by)] if by is not None else []))
+        values: dict[Any, list[tuple[float, int]]] = {}
+        after: dict[str, Any] | None = None
+        while True:
+            composite: dict[str, Any] = {"size": COMPOSITE_PAGE, "sources": sources}
+            if after is not None:
+                composite["after"] = after
+            result = self._search(f, query=query, size=0, aggs={"pairs": {"composite": composite}})
+            page = result["aggregations"]["pairs"]
+            for b in page.get("buckets", []):
+                values.setdefault(b["key"].get("k"), []).append((b["key"]["d"] / NS_PER_MS, b["doc_count"]))
+            after = page.get("after_key")
+            if after is None or len(page.get("buckets", [])) < COMPOSITE_PAGE:
+                break
+        if by is None:
+            return values
+        ranked = rank({k: sum(n for _, n in v) for k, v in values.items()}, limit)
+        return {k: sorted(values[k]) for k, _ in ranked}
 
 
 def _stats(a: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import click
 from core.errors import ConfigError, LogferryError
 from core.outcomes import DEAD_LETTERED
 from ingest.pipeline import Pipeline, RunStats, Sink
+from logferry.alerting import start_alerts
 from logferry.assemble import assemble
 from logferry.command_settings import settings_for
 from logferry.components import day_store, query_app
@@ -29,13 +30,23 @@ if TYPE_CHECKING:
     from store.day_store import DayStore
 
 
-def run_pipeline(settings: Settings, *, once: bool, serve: bool = False) -> tuple[RunStats, Sink]:
-    """Assemble and run until done (``once``) or signalled; configuration mistakes are usage errors."""
+def run_pipeline(
+    settings: Settings, *, once: bool, serve: bool = False, alerts: bool = False
+) -> tuple[RunStats, Sink]:
+    """Assemble and run until done (``once``) or signalled; configuration mistakes are usage errors.
+
+    ``alerts``: evaluate ``[alerts]`` rules beside the pipeline (``run``), stopped with it.
+    """
     try:
         pipeline = assemble(settings, once=once)
         if serve:
             start_api_thread(settings, pipeline.stop)
-        return run_until_signal(pipeline, once=once), pipeline.sink
+        evaluator = start_alerts(settings, pipeline.stop) if alerts else None
+        try:
+            return run_until_signal(pipeline, once=once), pipeline.sink
+        finally:
+            if evaluator is not None:
+                evaluator.stop()
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     except LogferryError as exc:
@@ -108,7 +119,7 @@ def run(ctx: click.Context, verbose: bool, serve: bool) -> None:
     [source] and [sink] of the config choose other components (a file source and DuckDB by default).
     """
     configure_logging(verbose)
-    stats, sink = run_pipeline(settings_for(ctx), once=False, serve=serve)
+    stats, sink = run_pipeline(settings_for(ctx), once=False, serve=serve, alerts=True)
     click.echo(summary(stats, sink), err=True)
 
 

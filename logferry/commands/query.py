@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+import threading
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,7 @@ def serve(
 
     from core.errors import ConfigError
     from elastic.naming import validate_prefix
+    from logferry.alerting import start_alerts
     from logferry.components import query_app
 
     settings = settings_for(
@@ -69,7 +71,15 @@ def serve(
         except ConfigError as exc:
             raise click.UsageError(str(exc)) from None
     click.echo(f"serving the {settings.api.backend} backend on http://{settings.api.host}:{settings.api.port}/docs")
-    uvicorn.run(query_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+    stop = threading.Event()
+    try:
+        start_alerts(settings, stop)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        uvicorn.run(query_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+    finally:
+        stop.set()
 
 
 def filter_options(*, q_argument: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
