@@ -188,11 +188,13 @@ class Received:
 @dataclass
 class WebhookReceiver:
     """A loopback HTTP server that records every JSON document POSTed to it (Alertmanager's webhook, or
-    logferry's own receivers); ``failing`` makes it answer 503 (a receiver that is down)."""
+    logferry's own receivers); ``failing`` makes it answer 503 (a receiver that is down), ``refusing``
+    400 (a receiver that will never take it)."""
 
     port: int = field(default_factory=free_port)
     received: list[Received] = field(default_factory=list)
     failing: bool = False
+    refusing: bool = False
     attempts: int = 0
     _server: ThreadingHTTPServer | None = None
 
@@ -208,8 +210,8 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
                 receiver.attempts += 1
-                if receiver.failing:
-                    self.send_response(503)
+                if receiver.failing or receiver.refusing:
+                    self.send_response(503 if receiver.failing else 400)
                     self.end_headers()
                     return
                 receiver.received.append(Received(self.path, json.loads(raw), time.time()))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+import signal
 import threading
 import sys
 from collections.abc import Callable
@@ -73,13 +74,19 @@ def serve(
     click.echo(f"serving the {settings.api.backend} backend on http://{settings.api.host}:{settings.api.port}/docs")
     stop = threading.Event()
     try:
-        start_alerts(settings, stop)
+        evaluator = start_alerts(settings, stop)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    # uvicorn shuts down on SIGTERM and raises it again once done; handled here, the process ends by
+    # returning, after the alert evaluator stopped and let its lease go.
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
     try:
         uvicorn.run(query_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
     finally:
         stop.set()
+        if evaluator is not None:
+            evaluator.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def filter_options(*, q_argument: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
