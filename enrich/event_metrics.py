@@ -237,6 +237,8 @@ class EventMetricStore:
             return
         with self._lock:
             now = self._clock()
+            if now - self._last_sweep >= min(60.0, self.config.expire_after / 10):
+                self._sweep(now)  # first, so the values that expired free their places under the caps
             label = self._label
             size = len(self.config.buckets) + 1
             for (service, endpoint, method, status, level, error_type, error, bucket), (n, dur) in counts.items():
@@ -259,8 +261,6 @@ class EventMetricStore:
                     hist.count += n
                     hist.sum_ns += dur
                     hist.touched = now
-            if now - self._last_sweep >= min(60.0, self.config.expire_after / 10):
-                self._sweep(now)
 
     def _label(self, name: str, value: str | None, n: int, now: float) -> str:
         if value is None:

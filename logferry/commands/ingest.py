@@ -8,10 +8,12 @@ Elasticsearch.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -93,8 +95,15 @@ def summary(stats: RunStats, sink: Sink) -> str:
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress and retries.")
+@click.option(
+    "--metrics-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="LOGFERRY_METRICS_FILE",
+    help="At the end, write the metrics (those made from the events too) to this file in Prometheus' text "
+    "format, e.g. for node_exporter's textfile collector (*.prom).",
+)
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[str, ...], verbose: bool) -> None:
+def ingest(ctx: click.Context, paths: tuple[str, ...], verbose: bool, metrics_file: Path | None) -> None:
     """Read PATH_OR_GLOB… to the end once, write to DuckDB, checkpoint, exit (like `filebeat --once`).
 
     Run again on the same files and nothing new is written. `-` reads standard input. The sink is
@@ -107,6 +116,21 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], verbose: bool) -> None:
         settings = settings_for(ctx, source={"type": "file"}, input={"paths": list(paths)})
     stats, sink = run_pipeline(settings, once=True)
     click.echo(summary(stats, sink), err=True)
+    if metrics_file is not None:
+        write_metrics_file(metrics_file)
+
+
+def write_metrics_file(path: Path) -> None:
+    """The process's metrics in Prometheus' text format, replacing ``path`` whole (a collector that reads
+    it meanwhile sees the old file or the new one, never half of one)."""
+    from prometheus_client import generate_latest
+
+    from core.metrics import REGISTRY
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(generate_latest(REGISTRY))
+    os.replace(tmp, path)
 
 
 @click.command()

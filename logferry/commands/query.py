@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 import shutil
 import signal
-import threading
 import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
