@@ -171,6 +171,77 @@ class SlackReceiver(_Model):
 ReceiverConfig = Annotated[AlertmanagerReceiver | WebhookReceiver | SlackReceiver, Field(discriminator="type")]
 
 
+RECEIVERS_EXAMPLE = """\
+[[alerts.receivers]]
+type = "alertmanager"
+url = "http://127.0.0.1:9093"
+
+[[alerts.receivers]]
+type = "webhook"
+url = "https://hooks.example.com/logferry"
+headers = { Authorization = "Bearer …" }
+
+[[alerts.receivers]]
+type = "slack"
+url = "https://hooks.example.com/slack/T000/B000/XXXX"
+"""
+
+RULES_EXAMPLE = """\
+# The monitoring guides' HighErrorRate, from the stored lines, one alert per endpoint. Every rule takes the
+# filters of the API: q, level, user, endpoint, path, status, tag, service.
+[[alerts.rules]]
+name = "HighErrorRate"
+kind = "ratio"
+q = "method:*"
+numerator = { status = "5xx" }
+threshold = 0.05
+min_count = 20
+window = "5m"
+for = "5m"
+group_by = "endpoint"
+labels = { severity = "page" }
+annotations = { summary = "{value} of the requests to {group} failed" }
+
+[[alerts.rules]]
+name = "HighResponseTime"
+kind = "latency"
+percentile = 95
+threshold_ms = 2000
+window = "5m"
+for = "5m"
+
+[[alerts.rules]]
+name = "PaymentErrors"
+kind = "count"
+service = "payments"
+level = "error"
+threshold = 50
+window = "10m"
+
+[[alerts.rules]]
+name = "ServiceQuiet"
+kind = "flatline"
+group_by = "service"
+window = "10m"
+lookback = "1h"
+
+[[alerts.rules]]
+name = "ErrorSpike"
+kind = "spike"
+level = "error"
+factor = 3
+min_count = 20
+window = "5m"
+
+[[alerts.rules]]
+name = "NewErrorType"
+kind = "new_value"
+field = "error.type"
+window = "10m"
+lookback = "7d"
+"""
+
+
 class AlertsConfig(_Model):
     """``[alerts]``: evaluated by ``run`` and ``serve``, one process per deployment at a time (a lease)."""
 
@@ -194,11 +265,14 @@ class AlertsConfig(_Model):
     retry_initial_backoff: Seconds = Field(1.0, gt=0)
     retry_max_backoff: Seconds = Field(60.0, gt=0)
     receivers: list[ReceiverConfig] = Field(
-        default_factory=list, description="[[alerts.receivers]] type = alertmanager | webhook | slack, url = …"
+        default_factory=list,
+        description="[[alerts.receivers]] type = alertmanager | webhook | slack, url = …, e.g.:",
+        json_schema_extra={"toml_example": RECEIVERS_EXAMPLE},
     )
     rules: list[RuleConfig] = Field(
         default_factory=list,
-        description="[[alerts.rules]] name, kind = count | ratio | latency | flatline | spike | new_value, …",
+        description="[[alerts.rules]] name, kind = count | ratio | latency | flatline | spike | new_value, …, e.g.:",
+        json_schema_extra={"toml_example": RULES_EXAMPLE},
     )
 
     @model_validator(mode="after")

@@ -146,6 +146,10 @@ def _toml_table(model: BaseModel, path: list[str], lines: list[str]) -> None:
             continue
         if info.description:
             lines.append(f"# {info.description}")
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        example = extra.get("toml_example")
+        if isinstance(example, str):  # a list of tables: shown as commented tables, the value stays empty
+            lines += [f"#   {line}".rstrip() for line in example.splitlines()]
         lines.append(f"# {name} =" if value is None else f"{name} = {_toml_value(value)}")
     for name, value, description in subtables:
         lines.append("")

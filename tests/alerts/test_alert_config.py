@@ -104,3 +104,15 @@ def test_the_lease_lasts_three_intervals_and_at_least_30_seconds() -> None:
     assert AlertsConfig(interval=5).lease_seconds() == 30.0
     assert AlertsConfig(interval=60).lease_seconds() == 180.0
     assert AlertsConfig(interval=5, lease=12).lease_seconds() == 12.0
+
+
+def test_the_documented_examples_of_rules_and_receivers_load(tmp_path: Path) -> None:
+    from alerts.config import RECEIVERS_EXAMPLE, RULES_EXAMPLE
+
+    example = (Path(__file__).resolve().parents[2] / "logferry.example.toml").read_text()
+    assert "#   name = \"HighErrorRate\"" in example and "#   type = \"alertmanager\"" in example
+    config = tmp_path / "rules.toml"
+    config.write_text(RECEIVERS_EXAMPLE + "\n" + RULES_EXAMPLE)
+    settings = load_settings(config, data_dir=tmp_path)
+    assert {r.kind for r in settings.alerts.rules} == {"count", "ratio", "latency", "flatline", "spike", "new_value"}
+    assert [r.type for r in settings.alerts.receivers] == ["alertmanager", "webhook", "slack"]
