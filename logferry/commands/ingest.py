@@ -32,9 +32,7 @@ if TYPE_CHECKING:
     from store.day_store import DayStore
 
 
-def run_pipeline(
-    settings: Settings, *, once: bool, serve: bool = False, alerts: bool = False
-) -> tuple[RunStats, Sink]:
+def run_pipeline(settings: Settings, *, once: bool, serve: bool = False, alerts: bool = False) -> tuple[RunStats, Sink]:
     """Assemble and run until done (``once``) or signalled; configuration mistakes are usage errors.
 
     ``alerts``: evaluate ``[alerts]`` rules beside the pipeline (``run``), stopped with it.

@@ -110,7 +110,7 @@ def test_the_documented_examples_of_rules_and_receivers_load(tmp_path: Path) -> 
     from alerts.config import RECEIVERS_EXAMPLE, RULES_EXAMPLE
 
     example = (Path(__file__).resolve().parents[2] / "logferry.example.toml").read_text()
-    assert "#   name = \"HighErrorRate\"" in example and "#   type = \"alertmanager\"" in example
+    assert '#   name = "HighErrorRate"' in example and '#   type = "alertmanager"' in example
     config = tmp_path / "rules.toml"
     config.write_text(RECEIVERS_EXAMPLE + "\n" + RULES_EXAMPLE)
     settings = load_settings(config, data_dir=tmp_path)
