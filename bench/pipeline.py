@@ -3,6 +3,8 @@
 (a) bare: read lines, orjson.loads, orjson.dumps — the floor any JSON log shipper pays;
 (b) logferry's read → parse → enrich → serialize, with the configured processor chain: the compiled
     chain (``logferry_native``) where it applies, and with ``--python`` also the Python chain alone;
+    counting the metrics made from events as ``run`` does (``enrich/event_metrics.py``); (b0) the same
+    without them, and b/b0, their cost;
 (c) end to end into DuckDB (`Pipeline` with the file source and the DuckDB sink);
 (d) DuckDB's own insert of the documents c stores, batched as c batches them and prepared beforehand:
     ``DuckDBSink.write`` of each batch into a fresh store, nothing else. It is the store's ceiling, as
@@ -24,6 +26,7 @@ from pathlib import Path
 import orjson
 
 from core.outcomes import EventCounts
+from enrich.event_metrics import EventMetricStore
 from ingest import native_chain
 from ingest.batch import Batch, Batcher
 from ingest.deadletter import DeadLetterFile
@@ -57,10 +60,13 @@ def bare(path: Path) -> int:
     return n
 
 
-def processing(path: Path, settings, compiled: bool = True, sink: _NullSink | None = None) -> int:  # type: ignore[no-untyped-def]
+def processing(path: Path, settings, compiled: bool = True, sink: _NullSink | None = None, metrics: bool = True) -> int:  # type: ignore[no-untyped-def]
     """Source, processors and serialization into ``sink``, by default none: what the hot path costs."""
     source = FileSource(settings.input, Registry(settings.data_dir / "bench-registry.json"), once=True)
-    pipeline = Pipeline(source, build_processors(settings), Batcher(settings.batch), sink or _NullSink())
+    store = EventMetricStore(settings.event_metrics) if metrics else None
+    pipeline = Pipeline(
+        source, build_processors(settings), Batcher(settings.batch), sink or _NullSink(), event_metrics=store
+    )
     if compiled and pipeline.native is None:
         print("  (logferry_native is not installed: the Python chain runs; pip install ./native)")
     if not compiled:
@@ -136,6 +142,8 @@ def main() -> None:
         results["a bare loads+dumps"] = timed(bare, corpus)
         s1 = load_settings(None, data_dir=root / "b", input={"paths": [str(corpus)]})
         results["b read+parse+enrich+serialize"] = timed(processing, corpus, s1)
+        s0 = load_settings(None, data_dir=root / "b0", input={"paths": [str(corpus)]})
+        results["b0 … without event metrics"] = timed(processing, corpus, s0, True, None, False)
         if args.python:
             s3 = load_settings(None, data_dir=root / "b-python", input={"paths": [str(corpus)]})
             results["b … Python chain only"] = timed(processing, corpus, s3, False)
@@ -154,6 +162,9 @@ def main() -> None:
                 f"  ratio {rate / base_rate:5.2f}"
                 f"  CPU {cpu / n * 1e6:6.2f} µs/line, ratio {base_per_line / (cpu / n):5.2f}"
             )
+        b_n, b_secs, b_cpu = results["b read+parse+enrich+serialize"]
+        b0_n, b0_secs, b0_cpu = results["b0 … without event metrics"]
+        print(f"b / b0 (the metrics made from events): wall {b_secs / b0_secs:.3f}, CPU {b_cpu / b0_cpu:.3f}")
         c_n, c_secs, _ = results["c end to end into DuckDB"]
         d_n, d_secs, _ = results["d DuckDB's insert alone"]
         print(f"c / d (end to end against the store's own insert): {c_n / c_secs / (d_n / d_secs):.2f}")
