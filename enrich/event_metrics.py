@@ -16,8 +16,9 @@ which Prometheus treats as no label. The names take an optional ``prefix``.
 Two halves, so the compiled chain can count as cheaply as it processes:
 
 - ``EventTally``: what a pipeline saw since it last reported, as counts per *fact* (one tuple of the
-  values above, ``FACT_FIELDS``) — one dict update per event for the Python chain (``observe``), or a
-  block's facts counted by the compiled chain and added as data (``add_facts``);
+  values above, ``FACT_FIELDS``, with its events, duration sum and histogram buckets) — one dict
+  update per event for the Python chain (``observe``), or a block's facts counted by the compiled
+  chain (``native/src/facts.rs``) and added as data, one row per distinct fact (``add_facts``);
 - ``EventMetricStore``: the series, where facts become labels under the cardinality caps (a label
   past ``label_value_cap`` values counts as ``__other__`` and the overflow is counted), idle series
   expire, and Prometheus collects them.
@@ -46,13 +47,13 @@ CAPPED_LABELS = ("service", "endpoint", "method", "status", "level", "error_type
 _STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 _METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
-Fact = tuple[str | None, str | None, str | None, int | None, str | None, str | None, bool, int]
-"""``(service, endpoint, method, status, level, error_type, error, bucket)`` of one event.
-
-``bucket`` is the index of the first histogram bound not below the duration (``len(buckets)`` for
-+Inf), or -1 when the event is not an HTTP request or has no duration. The compiled chain reports
-the same tuples with their counts and duration sums (``EventTally.add_facts``)."""
-FACT_FIELDS = ("service", "endpoint", "method", "status", "level", "error_type", "error", "bucket")
+Fact = tuple[str | None, str | None, str | None, int | None, str | None, str | None, bool]
+"""``(service, endpoint, method, status, level, error_type, error)`` of one event: what it counts under."""
+FACT_FIELDS = ("service", "endpoint", "method", "status", "level", "error_type", "error")
+Counts = list[Any]
+"""Per fact: ``[events, summed event.duration (ns) of those with a bucket, events per histogram bucket]``;
+the bucket list (one per bound, then +Inf) is ``None`` until an event of the fact has a duration. The
+compiled chain reports the same as rows ``(*fact, events, duration_ns, buckets)`` (``EventTally.add_facts``)."""
 
 
 class EventMetricsConfig(BaseModel):
@@ -93,26 +94,23 @@ def bucket_bounds_ns(buckets: Iterable[float]) -> list[int]:
 class EventTally:
     """Counts per fact since the last ``take``; fed by one pipeline thread (events, or a block's facts)."""
 
-    __slots__ = ("_bounds", "_counts")
+    __slots__ = ("_bounds", "_counts", "_size")
 
     def __init__(self, buckets: Iterable[float] = DEFAULT_BUCKETS) -> None:
         self._bounds = bucket_bounds_ns(buckets)
-        self._counts: dict[Fact, list[int]] = {}
-        """fact -> [events, summed event.duration in ns of those with a bucket]."""
+        self._size = len(self._bounds) + 1
+        self._counts: dict[Fact, Counts] = {}
 
     def observe(self, event: dict[str, Any]) -> None:
-        """Count one finished event (flat dotted keys, as the processors leave it)."""
+        """Count one finished event (flat dotted keys, as the processors leave it).
+
+        An HTTP request (an ``http.request.method``) with an int ``event.duration`` counts in the
+        bucket of the first bound not below it (``bisect_left``: a duration of exactly 2 s is ``le="2"``).
+        """
         get = event.get
         method = get("http.request.method")
         if type(method) is not str:
             method = None
-        bucket = -1
-        duration = 0
-        if method is not None:
-            value = get("event.duration")
-            if type(value) is int:
-                duration = value
-                bucket = bisect_left(self._bounds, value)
         service, endpoint, status, level, error_type, tags = (
             get("service.name"),
             get("endpoint"),
@@ -129,19 +127,25 @@ class EventTally:
             level if type(level) is str else None,
             error_type if type(error_type) is str else None,
             type(tags) is list and ERROR_TAG in tags,
-            bucket,
         )
         counts = self._counts.get(fact)
         if counts is None:
-            self._counts[fact] = [1, duration]
-        else:
-            counts[0] += 1
-            counts[1] += duration
+            counts = self._counts[fact] = [0, 0, None]
+        counts[0] += 1
+        if method is not None:
+            duration = get("event.duration")
+            if type(duration) is int:
+                hist = counts[2]
+                if hist is None:
+                    hist = counts[2] = [0] * self._size
+                hist[bisect_left(self._bounds, duration)] += 1
+                counts[1] += duration
 
     def observe_documents(self, docs: Iterable[bytes | None]) -> None:
         """Count documents the compiled chain wrote (``None``: a declined line, counted by ``observe``).
 
-        Until the compiled chain reports its facts itself, its documents are read back here.
+        For a compiled chain that does not count its facts (an older build of ``logferry_native``), and
+        for the rare lines the indexer's chain takes back: read back from the documents.
         """
         for doc in docs:
             if doc is not None:
@@ -168,18 +172,25 @@ class EventTally:
         }
         self.observe(flat)
 
-    def add_facts(self, facts: Iterable[tuple[Any, ...]]) -> None:
-        """Add a block's facts as the compiled chain counted them: ``(*fact, events, duration_ns_sum)``."""
-        for row in facts:
-            fact: Fact = row[:8]
+    def add_facts(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Add a block's facts as the compiled chain counted them: ``(*fact, events, duration_ns, buckets)``."""
+        for row in rows:
+            fact: Fact = row[:7]
             counts = self._counts.get(fact)
             if counts is None:
-                self._counts[fact] = [row[8], row[9]]
-            else:
-                counts[0] += row[8]
-                counts[1] += row[9]
+                counts = self._counts[fact] = [0, 0, None]
+            counts[0] += row[7]
+            buckets = row[9]
+            if buckets is not None:
+                counts[1] += row[8]
+                hist = counts[2]
+                counts[2] = list(buckets) if hist is None else [a + b for a, b in zip(hist, buckets, strict=True)]
 
-    def take(self) -> dict[Fact, list[int]]:
+    def rows(self) -> list[tuple[Any, ...]]:
+        """What was counted as the compiled chain's rows (``add_facts`` takes them); the tally is kept."""
+        return [(*fact, n, duration, hist) for fact, (n, duration, hist) in self._counts.items()]
+
+    def take(self) -> dict[Fact, Counts]:
         """What was counted since the last take; the tally starts again from nothing."""
         counts, self._counts = self._counts, {}
         return counts
@@ -231,7 +242,7 @@ class EventMetricStore:
 
     # -- folding ---------------------------------------------------------------------------------
 
-    def add(self, counts: dict[Fact, list[int]]) -> None:
+    def add(self, counts: dict[Fact, Counts]) -> None:
         """Fold a tally's counts into the series, admitting label values under the caps."""
         if not counts:
             return
@@ -241,7 +252,7 @@ class EventMetricStore:
                 self._sweep(now)  # first, so the values that expired free their places under the caps
             label = self._label
             size = len(self.config.buckets) + 1
-            for (service, endpoint, method, status, level, error_type, error, bucket), (n, dur) in counts.items():
+            for (service, endpoint, method, status, level, error_type, error), (n, dur, buckets) in counts.items():
                 s = label("service", service, n, now)
                 self._bump(self._events, (s, label("level", level, n, now)), n, now)
                 if error:
@@ -253,12 +264,12 @@ class EventMetricStore:
                 klass = _STATUS_CLASSES[status // 100 - 1] if status is not None and 100 <= status <= 599 else ""
                 key = (s, e, label("method", method, n, now), label("status", code or None, n, now), klass)
                 self._bump(self._requests, key, n, now)
-                if bucket >= 0:
+                if buckets is not None and len(buckets) == size:  # (another size: counted before a reconfigure)
                     hist = self._durations.get((s, e))
                     if hist is None:
                         hist = self._durations[(s, e)] = _Histogram(size)
-                    hist.buckets[min(bucket, size - 1)] += n
-                    hist.count += n
+                    hist.buckets = [a + b for a, b in zip(hist.buckets, buckets, strict=True)]
+                    hist.count += sum(buckets)
                     hist.sum_ns += dur
                     hist.touched = now
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from core.chunk import Lines
@@ -40,6 +40,7 @@ from core.event import Event, ProcessorFn
 from enrich.ecs_objects import FitEcsObjects
 from enrich.endpoint import TemplateEndpoint
 from enrich.event_id import AssignId
+from enrich.event_metrics import bucket_bounds_ns
 from enrich.metadata import AddMetadata
 from enrich.redact import Redact
 from enrich.status import ClassifyStatus
@@ -118,19 +119,63 @@ def available() -> bool:
 
 
 class NativeChain:
-    """The compiled default chain, fed a chunk's events at a time."""
+    """The compiled default chain, fed a chunk's events at a time.
 
-    def __init__(self, metadata: AddMetadata, redact: Redact) -> None:
+    With ``fact_buckets`` (the pipeline counts the metrics made from events) the compiled chain counts
+    the facts of the lines it compiles (``native/src/facts.rs``); ``take_facts`` hands them over, as
+    rows ``enrich.event_metrics.EventTally.add_facts`` takes. A build of ``logferry_native`` without
+    them leaves ``counts_facts`` false: the pipeline then reads the compiled documents back.
+    """
+
+    def __init__(self, metadata: AddMetadata, redact: Redact, fact_buckets: Sequence[float] | None = None) -> None:
         if logferry_native is None:
             raise RuntimeError("logferry_native is not installed (pip install ./native)")
         self._metadata = metadata
         self._redact = redact
-        self._chain: _CompiledChain = logferry_native.Chain(metadata.host_name)
+        self._bounds = bucket_bounds_ns(fact_buckets) if fact_buckets is not None else None
+        self.counts_facts = self._bounds is not None and hasattr(logferry_native, "take_facts")
+        self._chain: _CompiledChain = self.compiled(metadata.host_name)
         self.processed = 0
         self.declined = 0
         self._tally_lock = threading.Lock()
         """A pipeline runs blocks on several threads at once (``ingest.pipeline.AHEAD``), each tallied."""
+        self._facts: dict[int, tuple[object, list[tuple[Any, ...]]]] = {}
+        """Per block not yet taken up (its ``Lines``, or its list of events: by identity, the block kept
+        alive with its entry so that its id is not another's), the facts it counted."""
         self.threads = THREADS
+
+    def compiled(self, host_name: str | None) -> Any:
+        """A ``logferry_native.Chain`` for ``host_name``, counting facts when this chain does."""
+        assert logferry_native is not None
+        if self.counts_facts:
+            return logferry_native.Chain(host_name, self._bounds)
+        return logferry_native.Chain(host_name)
+
+    def keep_facts(self, block: object, rows: list[tuple[Any, ...]]) -> None:
+        """Keep what a call counted (taken on its thread right after it) until its block is taken up."""
+        if rows:
+            with self._tally_lock:
+                self._facts[id(block)] = (block, rows)
+
+    def call_facts(self) -> list[tuple[Any, ...]]:
+        """The facts of the call this thread just made to the compiled chain."""
+        if not self.counts_facts:
+            return []
+        assert logferry_native is not None
+        rows: list[tuple[Any, ...]] = logferry_native.take_facts()
+        return rows
+
+    def take_facts(self, block: object) -> list[tuple[Any, ...]]:
+        """The facts of the lines of ``block`` compiled (rows for ``EventTally.add_facts``), once: a block
+        that never gets taken up (a run stopped with blocks in flight, re-read later) counts nothing."""
+        with self._tally_lock:
+            kept = self._facts.pop(id(block), None)
+        return kept[1] if kept is not None else []
+
+    def forget_facts(self) -> None:
+        """Drop the facts of blocks never taken up (the run is over)."""
+        with self._tally_lock:
+            self._facts.clear()
 
     def process(self, events: list[Event]) -> list[Result]:
         """Per event ``(document, stub)``, or ``None`` for a line the Python chain must process.
@@ -139,6 +184,7 @@ class NativeChain:
         ``event.id`` and ``tags``. A chunk shares one ``event.ingested``: it is read in microseconds.
         """
         results, redacted = self._chain.process(events, self._metadata.ingested_now())
+        self.keep_facts(events, self.call_facts())
         self.tally(len(results), results.count(None), sum(redacted.values()))
         return results
 
@@ -146,6 +192,7 @@ class NativeChain:
         """A file source's block of plain lines at once, the GIL released meanwhile; the lines read
         apart (``lines.special``: cut, partial) are declined without a look (their tags are Python's)."""
         docs, stamps, ids, tags, declined, redacted = self.run_lines(self._chain, lines)
+        self.keep_facts(lines, self.call_facts())
         self.tally(len(lines), len(declined), sum(redacted.values()))
         return docs, stamps, ids, tags, declined
 
@@ -184,7 +231,9 @@ def _is_default(processor: Any, cls: type[Any]) -> bool:
 
 
 def for_processors(
-    processors: list[tuple[str, ProcessorFn]], serializer: Callable[[Event], bytes]
+    processors: list[tuple[str, ProcessorFn]],
+    serializer: Callable[[Event], bytes],
+    fact_buckets: Sequence[float] | None = None,
 ) -> NativeChain | None:
     """The compiled chain if it reproduces ``processors`` (the default chain with default options)
     followed by ``serializer`` (the ECS document, ``ingest.document.serialize``); for the indexer's
@@ -212,5 +261,5 @@ def for_processors(
     assert isinstance(metadata, AddMetadata) and isinstance(redact, Redact)
     log.debug("processing path: compiled (logferry_native), Python for the lines it declines")
     if indexer_steps is None:
-        return NativeChain(metadata, redact)
-    return kafka_native_chain.ShipperHostChain(metadata, redact)
+        return NativeChain(metadata, redact, fact_buckets)
+    return kafka_native_chain.ShipperHostChain(metadata, redact, fact_buckets)

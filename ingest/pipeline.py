@@ -42,6 +42,8 @@ ahead split over two threads per block 0.79 s; two blocks ahead on one thread ea
 same CPU (1.0-1.1 s): the chain's threads never wait for this one, and no thread is started per block.
 """
 WRITE_RETRY = RetryPolicy(initial=0.4, cap=30.0)
+EVENT_METRICS_EVERY = 1.0
+"""Seconds between two folds of what the pipeline counted into the metrics made from events."""
 """How the writer waits before trying a batch again that the sink could not take yet (core/retry.py)."""
 
 
@@ -142,7 +144,8 @@ class Pipeline:
     ) -> None:
         self.source = source
         self.processors = processors
-        self.native = native_chain.for_processors(processors, batcher.serialize)
+        buckets = event_metrics.config.buckets if event_metrics is not None else None
+        self.native = native_chain.for_processors(processors, batcher.serialize, buckets)
         """The compiled chain when ``processors`` are the default chain (see ingest/native_chain.py)."""
         self.batcher = batcher
         self.sink = sink
@@ -172,6 +175,7 @@ class Pipeline:
         """Where the metrics made from events go (``enrich/event_metrics.py``); counted after the chain,
         by this thread, into ``_tally``, and folded in after each chunk."""
         self._tally = event_metrics.tally() if event_metrics is not None else None
+        self._last_fold = time.monotonic()
 
     def run(self, *, once: bool = False) -> RunStats:
         """Read → process → write until ``stop`` is set (or, with ``once``, until the source is drained).
@@ -232,6 +236,9 @@ class Pipeline:
                 self._ahead.shutdown(cancel_futures=True)
                 self._ahead = None
                 self._pending.clear()
+                if self.native is not None:
+                    self.native.forget_facts()
+            self._report_event_metrics(now=True)
             self._writers_quit.set()
             if any(writer.is_alive() for writer in writers):
                 self.stop.set()
@@ -274,7 +281,9 @@ class Pipeline:
         else:
             feed_serialized = self.batcher.feed_serialized
             results = native.process(chunk.events)
-            if self._tally is not None:
+            if self._tally is not None and native.counts_facts:
+                self._tally.add_facts(native.take_facts(chunk.events))
+            elif self._tally is not None:
                 self._tally.observe_documents([None if result is None else result[0] for result in results])
             for event, result in zip(chunk.events, results, strict=True):
                 batch = feed(process(event)) if result is None else feed_serialized(*result)
@@ -294,8 +303,11 @@ class Pipeline:
         """A block of plain file lines, ``compiled`` by the compiled chain: the runs between declined
         lines go to the batcher as list slices, each declined line through the Python chain, in order."""
         docs, stamps, ids, tags, declined = compiled
-        if self._tally is not None:
-            self._tally.observe_documents(docs)
+        if self._tally is not None and self.native is not None:
+            if self.native.counts_facts:
+                self._tally.add_facts(self.native.take_facts(lines))
+            else:
+                self._tally.observe_documents(docs)
         feed, feed_compiled = self.batcher.feed, self.batcher.feed_compiled
         start = 0
         for index in declined:
@@ -329,9 +341,17 @@ class Pipeline:
             self._tally.observe(event)
         return event
 
-    def _report_event_metrics(self) -> None:
-        """Fold what the tally counted into the metric store (once per chunk: a dict per distinct fact)."""
-        if self._tally is not None and self.event_metrics is not None and len(self._tally):
+    def _report_event_metrics(self, *, now: bool = False) -> None:
+        """Fold what the tally counted (the Python chain's events and the facts the compiled chain counted
+        for the blocks taken up) into the metric store every ``EVENT_METRICS_EVERY`` seconds, or ``now``.
+
+        Folding costs per distinct fact; the facts of a second's chunks are far fewer than the sum of
+        each chunk's (bench.pipeline b, 200k lines: 17,017 facts folded chunk by chunk, 0.25 µs of CPU
+        a line; once a second, a fraction of that)."""
+        if self._tally is None or self.event_metrics is None or not len(self._tally):
+            return
+        if now or time.monotonic() - self._last_fold >= EVENT_METRICS_EVERY:
+            self._last_fold = time.monotonic()
             self.event_metrics.add(self._tally.take())
 
     def _submit(self, batch: Batch | None) -> None:

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from enrich.event_metrics import DEFAULT_BUCKETS, EventTally, bucket_bounds_ns
 from tests.conftest import services_required
 from tests.golden.chain_golden import (
     _LINES,
@@ -33,6 +34,7 @@ from tests.golden.chain_golden import (
     chain_settings,
     decode_input,
     document,
+    run_chain,
     source_event,
 )
 
@@ -188,3 +190,64 @@ def test_native_chain_never_differs_from_the_python_chain(line: bytes, index: in
 def default_chains() -> tuple[Any, list[tuple[str, Any]]]:
     """The compiled and the Python chain under the default config, built once for all examples."""
     return native_module().Chain(HOST), build_chain(chain_settings("default"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The metrics made from events (``enrich/event_metrics.py``): the compiled chain counts each line it
+# compiles (``native/src/facts.rs``); its facts must be the ones ``EventTally.observe`` reads from the
+# Python chain's event of the same line.
+
+
+def native_facts(chain: Any, index: int, path: str, line: bytes) -> list[tuple[Any, ...]] | None:
+    """The facts the compiled chain counted for one line (``None`` when it declined the line)."""
+    (result,), _ = chain.process([source_event(index, path, line)], NATIVE_INGESTED)
+    rows: list[tuple[Any, ...]] = native_module().take_facts()
+    return None if result is None else rows
+
+
+def python_facts(chain: list[tuple[str, Any]], index: int, path: str, line: bytes) -> list[tuple[Any, ...]]:
+    tally = EventTally()
+    event = run_chain(chain, source_event(index, path, line))
+    assert event is not None
+    tally.observe(event)
+    return tally.rows()
+
+
+def counting_chain() -> Any:
+    return native_module().Chain(HOST, bucket_bounds_ns(DEFAULT_BUCKETS))
+
+
+def test_native_chain_counts_the_facts_the_python_chain_counts_on_the_golden_corpus() -> None:
+    native, python = counting_chain(), build_chain(chain_settings("default"))
+    compared, requests = 0, 0
+    for index, (path, line) in enumerate(ROWS):
+        got = native_facts(native, index, path, line)
+        if got is None:
+            continue
+        expected = python_facts(python, index, path, line)
+        assert got == expected, (index, path, line[:200])
+        compared += 1
+        requests += got[0][2] is not None
+    assert compared > len(ROWS) // 2 and requests > 1000
+
+
+def test_a_chain_without_buckets_counts_nothing() -> None:
+    chain = native_module().Chain(HOST)
+    path, line = ROWS[0]
+    chain.process([source_event(0, path, line)], NATIVE_INGESTED)
+    assert native_module().take_facts() == []
+
+
+@given(line=_ANY_LINE, index=st.integers(min_value=0, max_value=10**6))
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+def test_native_facts_never_differ_from_the_python_chain(line: bytes, index: int) -> None:
+    line = line.replace(b"\n", b" ")
+    path = "/var/log/fuzz/fuzz.log"
+    got = native_facts(counting_chains()[0], index, path, line)
+    if got is not None:
+        assert got == python_facts(counting_chains()[1], index, path, line)
+
+
+@functools.cache
+def counting_chains() -> tuple[Any, list[tuple[str, Any]]]:
+    return counting_chain(), build_chain(chain_settings("default"))

@@ -18,6 +18,8 @@ use std::sync::OnceLock;
 
 #[path = "event.rs"]
 mod event;
+#[path = "facts.rs"]
+pub mod facts;
 #[path = "plain.rs"]
 mod plain;
 #[path = "redact.rs"]
@@ -1816,6 +1818,8 @@ fn write_tree(out: &mut Vec<u8>, event: &Event) -> Step<()> {
 
 pub struct Chain {
     host_name: String,
+    /// The duration buckets (ns) of the metrics made from events, when the chain counts them.
+    fact_bounds: Option<Vec<i64>>,
     error: ErrorAliases,
     http: HttpAliases,
     common: Vec<(&'static str, Vec<Alias>, Convert)>,
@@ -1827,6 +1831,7 @@ impl Chain {
     pub fn new(host_name: String) -> Self {
         Chain {
             host_name,
+            fact_bounds: None,
             error: ErrorAliases {
                 panics: aliases(&["panic"]),
                 objects: aliases(&["error", "err"]),
@@ -1957,6 +1962,12 @@ impl Chain {
         Ok(stub.with_doc(doc))
     }
 
+    /// The chain that also counts each compiled line's fact (`facts.rs`) in its thread's tally.
+    pub fn counting_facts(mut self, bounds: Vec<i64>) -> Self {
+        self.fact_bounds = Some(bounds);
+        self
+    }
+
     /// `process_file_line` appending the document to `docs`, which is left as it was on `Decline`:
     /// a block's documents written one after another into one buffer stay in the cache, where a
     /// fresh buffer per line cost about as much as the chain itself (measured in process_lines).
@@ -2037,6 +2048,9 @@ impl Chain {
             _ => Vec::new(),
         };
         write_nested(doc, &event)?;
+        if let Some(bounds) = &self.fact_bounds {
+            facts::count(&event, bounds);
+        }
         Ok(Stub {
             event_id: id,
             timestamp,

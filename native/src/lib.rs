@@ -17,6 +17,7 @@
 mod chain;
 mod json;
 
+use chain::facts::{self, Tally};
 use json::Value;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -81,9 +82,9 @@ fn process_file_line(
     }
 }
 
-/// A run of a block's lines: their documents one after another, and per line its document's end and
-/// stub, or None when declined.
-type Run = (Vec<u8>, Vec<Option<(usize, chain::Stub)>>);
+/// A run of a block's lines: their documents one after another, per line its document's end and
+/// stub (None when declined), and the facts its lines counted.
+type Run = (Vec<u8>, Vec<Option<(usize, chain::Stub)>>, Tally);
 
 /// Below this many lines a block runs on the calling thread: a thread's start costs more than it saves.
 const THREADED_MIN_LINES: usize = 512;
@@ -95,10 +96,17 @@ struct Chain {
 
 #[pymethods]
 impl Chain {
+    /// `buckets`: the bounds (ns) of `http_request_duration_seconds`; given, the chain counts the
+    /// metrics made from events for the lines it compiles (`take_facts` hands them over).
     #[new]
-    fn new(host_name: String) -> Self {
+    #[pyo3(signature = (host_name, buckets=None))]
+    fn new(host_name: String, buckets: Option<Vec<i64>>) -> Self {
+        let chain = chain::Chain::new(host_name);
         Chain {
-            chain: chain::Chain::new(host_name),
+            chain: match buckets {
+                Some(bounds) => chain.counting_facts(bounds),
+                None => chain,
+            },
         }
     }
 
@@ -164,7 +172,7 @@ impl Chain {
                     }
                 })
                 .collect();
-            (docs, stubs)
+            (docs, stubs, facts::take())
         };
         let runs: Vec<Run> = py.allow_threads(|| {
             if threads > 1 && count >= THREADED_MIN_LINES {
@@ -179,7 +187,11 @@ impl Chain {
                     let rest = match second.map(|thread| thread.join()) {
                         Some(Ok(rest)) => rest,
                         // A panic outside the per-line guard declines the half: Python processes it.
-                        Some(Err(_)) => (Vec::new(), (half..count).map(|_| None).collect()),
+                        Some(Err(_)) => (
+                            Vec::new(),
+                            (half..count).map(|_| None).collect(),
+                            Tally::default(),
+                        ),
                         None => run(half..count),
                     };
                     vec![first, rest]
@@ -199,7 +211,9 @@ impl Chain {
         // One tuple per distinct set of tags: the batcher counts tags per batch by counting tuples.
         let mut tag_sets: FxHashMap<Vec<String>, Bound<'py, PyAny>> = FxHashMap::default();
         let mut index = 0;
-        for (buffer, stubs) in runs {
+        let mut counted = Tally::default();
+        for (buffer, stubs, tally) in runs {
+            counted.merge(tally);
             let mut start = 0;
             for output in stubs {
                 match output {
@@ -232,6 +246,7 @@ impl Chain {
                 index += 1;
             }
         }
+        facts::keep(counted);
         let docs = PyList::new(py, docs)?;
         let stamps = PyList::new(py, stamps)?;
         let ids = PyList::new(py, ids)?;
@@ -279,8 +294,38 @@ impl Chain {
     }
 }
 
+/// The facts counted by the calls of this thread since it last asked (`Chain(…, buckets)` counts them),
+/// each once with its counts: `(service, endpoint, method, status, level, error_type, error, events,
+/// duration_ns, buckets)`, `buckets` the events per histogram bucket (None: none had a duration).
+/// Asked on the thread that called `process_lines` or `process`, right after, they are that call's.
+#[pyfunction]
+fn take_facts(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+    let list = PyList::empty(py);
+    for (f, counts) in facts::take().drain() {
+        let buckets = if counts.buckets.is_empty() {
+            py.None().into_bound(py)
+        } else {
+            PyList::new(py, counts.buckets)?.into_any()
+        };
+        let fact = (f.service, f.endpoint, f.method, f.status);
+        let rest = (
+            f.level,
+            f.error_type,
+            f.error,
+            counts.events,
+            counts.duration,
+            buckets,
+        );
+        list.append((
+            fact.0, fact.1, fact.2, fact.3, rest.0, rest.1, rest.2, rest.3, rest.4, rest.5,
+        ))?;
+    }
+    Ok(list)
+}
+
 #[pymodule]
 fn logferry_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Chain>()?;
+    module.add_function(wrap_pyfunction!(take_facts, module)?)?;
     Ok(())
 }

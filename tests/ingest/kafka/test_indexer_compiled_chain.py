@@ -18,6 +18,7 @@ import pytest
 
 from core.keys import RAW, SOURCE_ID
 from core.tags import TRUNCATED_TAG
+from enrich.event_metrics import DEFAULT_BUCKETS, EventTally
 from ingest.document import serialize
 from ingest.kafka_native_chain import ShipperHostChain, without_shipper_host
 from ingest.kafka_wire import H_HOST, SHIPPER_HOST, ShippedLines, event_from_record, record_headers
@@ -171,3 +172,38 @@ def test_runs_of_shipped_lines_go_through_the_compiled_chain_with_their_shippers
             assert compiled_document(doc) == python_document(python, event), (path, at, lines[at][:200])
             assert orjson.loads(doc)["event"]["id"] == ids[at]
     assert compiled > 2000 and declined > 0
+
+
+@pytest.mark.parametrize("as_lines", [False, True], ids=["events", "shipped-lines"])
+def test_the_indexers_compiled_chain_counts_the_metrics_the_python_chain_counts(as_lines: bool) -> None:
+    """What the compiled side counts for the lines it keeps, plus what the Python chain counts for the
+    ones it declines or takes back (a line naming ``@shipper_host``), is what the Python chain alone counts."""
+    native_module()
+    chain = for_processors(processors_for(INDEXER_SETTINGS), serialize, DEFAULT_BUCKETS)
+    assert isinstance(chain, ShipperHostChain) and chain.counts_facts
+    python = processors_for(INDEXER_SETTINGS)
+    lines = [(path, line) for path, line in ROWS if b"\n" not in line] + [("/o.log", line) for line in ODD_LINES]
+    together, alone = EventTally(), EventTally()
+    if as_lines:
+        block = ShippedLines([line for _, line in lines], "2049:1:run", "/var/log/app/x.log", 0, "shipper-a")
+        docs, *_rest, declined = chain.process_lines(block)
+        events = [block.event(at) for at in range(len(lines))]
+        declined_events = [events[at] for at in declined]
+        together.add_facts(chain.take_facts(block))
+    else:
+        events = records(lines)
+        originals = copy.deepcopy(events)
+        results = chain.process(events)
+        declined_events = [event for event, result in zip(events, results, strict=True) if result is None]
+        together.add_facts(chain.take_facts(events))
+        events = originals
+    for event in declined_events:
+        out = run_chain(python, copy.deepcopy(event))
+        assert out is not None
+        together.observe(out)
+    for event in events:
+        out = run_chain(python, copy.deepcopy(event))
+        assert out is not None
+        alone.observe(out)
+    assert together.take() == alone.take()
+    assert declined_events, "no line went to the Python chain: the test shows nothing"
