@@ -104,8 +104,9 @@ def test_rule(
     from alerts.evaluator import at_time
 
     fired = sum(1 for t in transitions if t.state == "firing")
+    label = rules[rule_name].group_label
     for t in transitions:
         value = "-" if t.value is None else f"{t.value:.6g}"
-        group = f"  {t.group}" if t.group else ""
+        group = f"  {label}={t.group}" if label else ""
         click.echo(f"{at_time(t.at).isoformat()}  {t.state:<8}{group}  value {value}  count {t.count}")
     click.echo(f"{rule_name}: fired {fired} time(s) between {t_start.isoformat()} and {t_end.isoformat()}")
