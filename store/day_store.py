@@ -312,11 +312,22 @@ class StoreGate:
             self._gate_fd = None
 
     def _let_go_if_waited_for(self) -> bool:
-        """The watcher's check; False once the gate is not held any more."""
-        with self._cond:
+        """The watcher's check; False once the gate is not held any more.
+
+        A gate whose own side is busy taking it (``held`` waits for the other side under this lock)
+        is skipped this round rather than waited for: the watcher must go on to the gates that side
+        waits for. In ``logferry run`` the writer and an idle reader of the same process (a query
+        that could not use the writer's connection) are such a pair: waiting here held the reader
+        until the writer gave up, a minute later.
+        """
+        if not self._cond.acquire(blocking=False):
+            return True
+        try:
             if self._gate_fd is not None and not self._users and self._other_waits():
                 self._let_go()
             return self._gate_fd is not None
+        finally:
+            self._cond.release()
 
 
 _local_writes: dict[Path, tuple[StoreGate, duckdb.DuckDBPyConnection]] = {}
