@@ -30,7 +30,17 @@ from alerts import metrics
 from alerts.config import AlertsConfig
 from alerts.notify import Delivery, Receiver
 from alerts.rules import Rule
-from alerts.state import FIRING, PENDING, RESOLVED, AlertState, Transition, advance, fingerprint, forget_delivered
+from alerts.state import (
+    FIRING,
+    INACTIVE,
+    PENDING,
+    RESOLVED,
+    AlertState,
+    Transition,
+    advance,
+    fingerprint,
+    forget_delivered,
+)
 from alerts.store import Lease, StateStore
 from core.errors import LogferryError, QueryError
 from core.retry import RetryPolicy
@@ -172,10 +182,16 @@ class Evaluator:
                 metrics.EVALUATIONS.labels("failed").inc()
                 log.warning("alert step %s not evaluated, the store did not answer: %s", at_time(step), exc)
                 break
-            self.shared.store.append_history(transitions)
-            with self.shared.lock:
-                self.shared.state.evaluated_to = step
-            self.shared.save()
+            try:
+                self.shared.store.append_history(transitions)
+                with self.shared.lock:
+                    self.shared.state.evaluated_to = step
+                self.shared.save()
+            except Exception:
+                # The step moved the alerts in memory but is not saved: the next tick reloads what was
+                # saved and evaluates the step again, so its transitions are kept, not skipped.
+                self._had_lease = False
+                raise
             done += transitions
             for delivery in self.deliveries:
                 delivery.wake()
@@ -200,6 +216,7 @@ class Evaluator:
         transitions: list[Transition] = []
         with self.shared.lock:
             state = self.shared.state
+            transitions += retire_unknown_rules(state, {rule.name for rule in self.rules}, at_ms)
             for rule, measures in measured:
                 changes = advance(state, rule.name, int(rule.hold.total_seconds() * 1000), at_ms, measures)
                 transitions += changes
@@ -253,6 +270,20 @@ class Evaluator:
         for rule in self.rules:
             for state in (PENDING, FIRING):
                 metrics.ALERTS.labels(rule.name, state).set(counts.get((rule.name, state), 0))
+
+
+def retire_unknown_rules(state: AlertState, rules: set[str], at_ms: int) -> list[Transition]:
+    """Alerts of rules no longer configured: a firing one resolves (its receivers hear it), a pending
+    one is dropped."""
+    out = []
+    for alert in [a for a in state.alerts.values() if a.rule not in rules and a.state != RESOLVED]:
+        if alert.state == FIRING or alert.heard_firing():
+            alert.state, alert.resolved_at, alert.evaluated_at = RESOLVED, at_ms, at_ms
+            out.append(Transition(at_ms, alert.rule, alert.group, RESOLVED, None, 0))
+        else:
+            del state.alerts[alert.key]
+            out.append(Transition(at_ms, alert.rule, alert.group, INACTIVE, None, 0))
+    return out
 
 
 def default_summary(rule: Rule, group: str, value: str, count: int) -> str:

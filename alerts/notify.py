@@ -196,7 +196,11 @@ class Delivery:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            wait = self.run_once()
+            try:
+                wait = self.run_once()
+            except Exception:  # noqa: BLE001 - a failure to save (the store is down) must not end delivery
+                log.exception("alert delivery to %s failed; trying again", self.receiver.name)
+                wait = self.IDLE_WAIT
             self._wake.wait(wait)
             self._wake.clear()
 

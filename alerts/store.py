@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -161,11 +162,13 @@ def _step_sequence(transitions: list[Transition]) -> list[int]:
 class ElasticsearchLease:
     """A lease document renewed with optimistic concurrency; another holder's unexpired lease is respected."""
 
-    def __init__(self, client: Any, index: str, owner: str, seconds: float) -> None:
+    def __init__(self, client: Any, index: str, owner: str, seconds: float, ready: Callable[[], None]) -> None:
         self.client = client
         self.index = index
         self.owner = owner
         self.seconds = seconds
+        self._ready = ready
+        """Creates the index when missing: at the first try, so a cluster that is down delays nothing."""
         self._held = False
 
     @property
@@ -178,6 +181,7 @@ class ElasticsearchLease:
         now = time.time()
         doc = {"kind": "lease", "owner": self.owner, "expires": now + self.seconds}
         try:
+            self._ready()
             try:
                 found = self.client.get(index=self.index, id="lease")
             except NotFoundError:
@@ -312,5 +316,4 @@ class ElasticsearchStateStore:
             after = hits[-1]["sort"]
 
     def lease(self, owner: str) -> Lease:
-        self._ensure()
-        return ElasticsearchLease(self.client, self.index, owner, self.lease_seconds)
+        return ElasticsearchLease(self.client, self.index, owner, self.lease_seconds, self._ensure)
