@@ -23,12 +23,16 @@ import orjson
 
 from core.errors import QueryError
 from query.expr import Expr, and_
+from query.fields import ECS_FIELDS
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
 from query.results import (
+    LEVEL_SERIES,
     BackendUnavailable,
     QueryTimeout,
     assemble_buckets,
     bucket_starts,
+    context_filters,
+    context_source,
     decode_cursor,
     encode_cursor,
     latency_stats,
@@ -36,7 +40,7 @@ from query.results import (
     rank,
 )
 from query.sql import compile_sql
-from query.timerange import days_within
+from query.timerange import days_within, interval_name
 from store.day_store import DayStore, StoreBusy, StoreGate, local_write_cursor
 
 UTC = dt.UTC
@@ -399,3 +403,61 @@ class DuckDBBackend:
             ranked = rank({k: n for k, n in events.items() if k is not None}, size)
             out["series"] = [{"key": k, **stats([k])} for k, _ in ranked]
         return out
+
+    def histogram(self, f: Filters, width_ms: int) -> dict[str, Any]:
+        level = ECS_FIELDS["log.level"].sql
+        totals: dict[int, int] = defaultdict(int)
+        level_totals: dict[str, int] = defaultdict(int)
+        counts: list[tuple[int, str, int]] = []
+        select = f"epoch_ms(ts) // {width_ms} * {width_ms} AS b, {level} AS k, count(*)"
+        for b, k, n in self._rows(f, select, "GROUP BY ALL"):
+            totals[b] += n
+            if k is not None:
+                level_totals[k] += n
+                counts.append((b, k, n))
+        keys = [k for k, _ in rank(level_totals, LEVEL_SERIES)]
+        kept = set(keys)
+        per: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for b, k, n in counts:
+            if k in kept:
+                per[b][k] += n
+        out = assemble_buckets(interval_name(width_ms), bucket_starts(f.start, f.end, width_ms), totals, per, keys)
+        return {**out, "interval_ms": width_ms, "total": sum(totals.values()), "levels": keys}
+
+    def event(self, event_id: str, at: dt.datetime | None) -> dict[str, Any] | None:
+        """The stored document of ``event_id``, looked up in the day of ``at`` (every day, newest first, without)."""
+        days = self.store.days()
+        if at is not None:
+            days = days_within(at, at + dt.timedelta(microseconds=1), days)
+        for day in reversed(days):
+            rows = self._day_rows(day, "SELECT doc FROM events WHERE id = ?", [event_id])
+            if rows:
+                found: dict[str, Any] = orjson.loads(rows[0][0])
+                return found
+        return None
+
+    def context(self, event_id: str, at: dt.datetime | None, n: int) -> dict[str, Any] | None:
+        doc = self.event(event_id, at)
+        if doc is None:
+            return None
+        source = context_source(doc)
+        if source is None:
+            return {"event": doc, "source": None, "before": [], "after": []}
+        offset_sql = ECS_FIELDS["log.offset"].sql
+        sides = {}
+        for side, f in context_filters(doc, source).items():
+            desc = side == "before"
+            order = "DESC" if desc else "ASC"
+            where, params = self._where(f)
+            rows: list[tuple[Any, ...]] = []
+            for day in reversed(self._days(f)) if desc else self._days(f):
+                rows += self._day_rows(
+                    day,
+                    f"SELECT {offset_sql} AS o, epoch_us(ts), id, doc FROM events WHERE {where} "
+                    f"ORDER BY o {order}, ts {order}, id {order} LIMIT ?",
+                    [*params, n],
+                )
+            rows.sort(key=lambda r: (r[0], r[1], r[2]), reverse=desc)
+            docs = [orjson.loads(r[3]) for r in rows[:n]]
+            sides[side] = docs[::-1] if desc else docs
+        return {"event": doc, "source": source, **sides}
