@@ -19,7 +19,7 @@
     var order = keys.map(function (_, i) { return keys.length - 1 - i; });
     var series = [{ value: function (u, v) { return v == null ? "" : new Date(v * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC"; } }];
     order.forEach(function (i) {
-      series.push({ label: keys[i], fill: colour(keys[i], i), stroke: colour(keys[i], i), width: 0,
+      series.push({ label: keys[i], fill: colour(keys[i], i), stroke: colour(keys[i], i), width: 0, points: { show: false },
         paths: uPlot.paths.bars({ size: [0.92, 80], align: 1 }),
         value: function (u, v, si, idx) { return idx == null ? "" : raw[i][idx]; } });
     });
@@ -133,7 +133,7 @@
         render();
       } else if (e.key === "Tab" || (e.key === "Enter" && active >= 0)) {
         e.preventDefault(); accept(active);
-      } else if (e.key === "Escape") { hide(); }
+      } else if (e.key === "Escape") { e.preventDefault(); hide(); }
     });
     q.addEventListener("blur", function () { setTimeout(hide, 100); });
   }
