@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Security
 from fastapi.params import Depends
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from core.errors import QueryError
 from query.api_params import UNAUTHORIZED, RequireApiKey
@@ -63,6 +64,20 @@ def create_app(
     @app.exception_handler(QueryError)
     async def _bad_query(request: Request, exc: QueryError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(405)
+    async def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+        """``Allow`` lists every method of the path: Starlette's names only the first route's, and
+        ``/api/v1/saved-searches/{name}`` has three routes (GET, PUT, DELETE)."""
+        allowed = sorted(
+            {
+                m
+                for r in app.routes
+                if isinstance(r, APIRoute) and r.path_regex.match(request.url.path)
+                for m in r.methods or ()
+            }
+        )
+        return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(allowed)})
 
     @app.exception_handler(BackendUnavailable)
     @app.exception_handler(QueryTimeout)

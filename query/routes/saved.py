@@ -38,7 +38,7 @@ def get_saved(name: NameParam, saved: SavedParam) -> dict[str, Any]:
     return found
 
 
-@router.put("/{name}", response_model=SavedSearch)
+@router.put("/{name}", response_model=SavedSearch, responses={400: {"description": "The body is not JSON."}})
 def put_saved(name: NameParam, body: SavedSearchBody, saved: SavedParam) -> dict[str, Any]:
     """Save (or replace) ``name``: the query parameters of a search, as the API and the page name them."""
     return saved.put(name, body.params)

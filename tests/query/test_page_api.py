@@ -96,7 +96,8 @@ def test_export_csv_has_the_rows_the_api_gives(api: TestClient) -> None:
     rows = list(csv.DictReader(io.StringIO(resp.text)))
     events, cursor = [], None
     while True:
-        page = api.get("/api/v1/events", params={**params, "size": 1000, **({"cursor": cursor} if cursor else {})}).json()
+        extra = {"cursor": cursor} if cursor else {}
+        page = api.get("/api/v1/events", params={**params, "size": 1000, **extra}).json()
         events += page["events"]
         cursor = page["next"]
         if cursor is None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import urllib.parse
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser import LoopbackPage
+from tests.browser import SCREENSHOTS, LoopbackPage
 from tests.query.query_corpus import END, START
 from tests.ui.conftest import Served
 
@@ -42,8 +43,11 @@ def shown_total(page: Any) -> int:
 
 
 def histogram_sum(page: Any) -> int:
-    return int(page.evaluate("JSON.parse(document.getElementById('histogram-data').textContent)"
-                             ".buckets.reduce((a, b) => a + b.count, 0)"))
+    return int(
+        page.evaluate(
+            "JSON.parse(document.getElementById('histogram-data').textContent).buckets.reduce((a, b) => a + b.count, 0)"
+        )
+    )
 
 
 SEED_QUESTIONS = {
@@ -75,7 +79,8 @@ def test_errors_per_5_minutes_view_matches_the_api(loopback_page: LoopbackPage, 
     assert shown == api
     assert len(api["buckets"]) == 2 * 24 * 12
     assert page.locator("#errors-chart canvas").count() == 1
-    assert page.locator("main strong").first.inner_text().replace(",", "") == str(sum(b["count"] for b in api["buckets"]))
+    shown = page.locator("main strong").first.inner_text().replace(",", "")
+    assert shown == str(sum(b["count"] for b in api["buckets"]))
     loopback_page.screenshot(f"errors-over-time-{served.backend}")
 
 
@@ -86,6 +91,8 @@ def test_histogram_totals_equal_the_apis(loopback_page: LoopbackPage, served: Se
     assert 60 <= len(api["buckets"]) <= 120
     assert page.locator("#histogram canvas").count() == 1
     loopback_page.screenshot(f"search-{served.backend}")
+    # What a user sees first, the window only (docs/ui-search.png in the README is this one).
+    page.screenshot(path=str(SCREENSHOTS / f"search-window-{served.backend}.png"))
 
 
 def test_a_click_on_a_field_value_adds_the_filter(loopback_page: LoopbackPage, served: Served) -> None:
@@ -203,7 +210,7 @@ def test_the_csv_export_has_the_rows_the_api_gives(loopback_page: LoopbackPage, 
     page = open_page(loopback_page, served, level="error")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
-    rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
     events, cursor = [], None
     while True:
         extra = {"cursor": cursor} if cursor else {}
@@ -218,7 +225,8 @@ def test_the_csv_export_has_the_rows_the_api_gives(loopback_page: LoopbackPage, 
 
 def test_the_stats_views_show_the_apis_numbers(loopback_page: LoopbackPage, served: Served) -> None:
     page = open_page(loopback_page, served, "/stats/top", field="error.type", errors="true")
-    api = served.api.get("/api/v1/stats/top", params={**RANGE, "field": "error.type", "errors": "true", "size": 20}).json()
+    top = {"field": "error.type", "errors": "true", "size": 20}
+    api = served.api.get("/api/v1/stats/top", params={**RANGE, **top}).json()
     cells = page.locator("table.stats tbody tr td:first-child").all_inner_texts()
     assert cells == [str(e["key"]) for e in api["top"]]
     loopback_page.screenshot(f"top-values-{served.backend}")
