@@ -20,7 +20,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from query.api_params import PROBLEMS, BackendParam, FilterParams
-from query.backend import Backend
+from query.backend import Backend, BackendUnavailable, QueryTimeout
 from query.filters import Filters
 
 router = APIRouter(prefix="/api/v1", tags=["events"], responses=PROBLEMS)
@@ -75,7 +75,8 @@ def _time(doc: dict[str, Any]) -> dt.datetime | None:
 
 @router.get("/tail", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
 async def tail(request: Request, f: FilterParams, store: BackendParam) -> StreamingResponse:
-    """A ``text/event-stream``: ``event: events`` with a JSON list of new matching documents, oldest first.
+    """A ``text/event-stream``: ``event: events`` with a JSON list of new matching documents, oldest first
+    (``event: unavailable`` with the reason while the store cannot be read; the stream goes on).
 
     ``from`` and ``to`` are not used: the stream starts at now (less a few seconds) and follows.
     """
@@ -87,7 +88,13 @@ async def tail(request: Request, f: FilterParams, store: BackendParam) -> Stream
         while time.monotonic() - started < TAIL_MAX_SECONDS:
             if await request.is_disconnected():
                 return
-            new, skipped = await run_in_threadpool(state.poll)
+            try:
+                new, skipped = await run_in_threadpool(state.poll)
+            except (BackendUnavailable, QueryTimeout) as exc:
+                # The store is busy or down for a moment: say so, keep the stream and its watermark.
+                yield b"event: unavailable\ndata: " + orjson.dumps(str(exc)) + b"\n\n"
+                await asyncio.sleep(TAIL_POLL)
+                continue
             if new:
                 yield b"event: events\ndata: " + orjson.dumps(new) + b"\n\n"
                 last_sent = time.monotonic()

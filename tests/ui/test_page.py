@@ -207,10 +207,12 @@ def test_a_saved_search_round_trips(loopback_page: LoopbackPage, served: Served)
 
 
 def test_the_csv_export_has_the_rows_the_api_gives(loopback_page: LoopbackPage, served: Served) -> None:
-    page = open_page(loopback_page, served, level="error")
+    page = open_page(loopback_page, served, level="error", columns="@timestamp,message,user.id")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
-    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0] == "@timestamp,message,user.id"  # the columns shown
+    rows = list(csv.DictReader(io.StringIO(text)))
     events, cursor = [], None
     while True:
         extra = {"cursor": cursor} if cursor else {}
@@ -220,7 +222,9 @@ def test_the_csv_export_has_the_rows_the_api_gives(loopback_page: LoopbackPage, 
         if cursor is None:
             break
     assert len(rows) == len(events) > 0
-    assert [(r["@timestamp"], r["message"]) for r in rows] == [(e["@timestamp"], e["message"]) for e in events]
+    assert [(r["@timestamp"], r["message"], r["user.id"]) for r in rows] == [
+        (e["@timestamp"], e["message"], e.get("user", {}).get("id", "")) for e in events
+    ]
 
 
 def test_the_stats_views_show_the_apis_numbers(loopback_page: LoopbackPage, served: Served) -> None:

@@ -121,6 +121,7 @@ def test_login_keeps_the_key_in_an_httponly_strict_cookie(new_loopback_page: Any
     target = "/?" + urllib.parse.urlencode({"from": START.isoformat(), "to": END.isoformat(), "level": "error"})
     page.goto(keyed.url + target)
     assert urllib.parse.urlsplit(page.url).path == "/login"
+    lp.screenshot("login")
     page.get_by_label("API key").fill("wrong")
     page.get_by_role("button", name="Log in").click()
     assert page.get_by_role("alert").inner_text() == "wrong key"

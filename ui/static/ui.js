@@ -198,6 +198,7 @@
       if (paused) buffer = buffer.concat(docs); else show(docs);
       say();
     });
+    source.addEventListener("unavailable", function (ev) { status.textContent = "waiting for the store: " + JSON.parse(ev.data); });
     source.addEventListener("skipped", function (ev) { status.textContent += " · " + ev.data + " skipped in a burst"; });
     toggle.addEventListener("click", function () {
       paused = !paused;

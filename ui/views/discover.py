@@ -104,19 +104,30 @@ def _row(doc: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
         "level": str(level or ""),
         "cells": cells,
         "error": (str(error_type or ""), str(error_message or "")) if error_type or error_message else None,
-        "doc": doc,
     }
+
+
+@router.get("/ui/event", response_class=HTMLResponse)
+def event(request: Request, id: str, at: str | None = None) -> HTMLResponse:
+    """One whole document as pretty JSON (an htmx fragment, fetched when its row is first opened)."""
+    doc = backend(request).event(id, _when(at))
+    if doc is None:
+        raise HTTPException(404, f"no event {id!r}")
+    return render(request, "_event.html", doc=doc)
+
+
+def _when(at: str | None) -> dt.datetime | None:
+    try:
+        return parse_time(at, dt.datetime.now(dt.UTC)) if at else None
+    except QueryError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/ui/context", response_class=HTMLResponse)
 def context(request: Request, id: str, at: str | None = None, n: int = CONTEXT_LINES) -> HTMLResponse:
     """The lines around an event in its file (an htmx fragment under the expanded row)."""
     n = max(1, min(200, n))
-    try:
-        when = parse_time(at, dt.datetime.now(dt.UTC)) if at else None
-    except QueryError as exc:
-        raise HTTPException(422, str(exc)) from None
-    found = backend(request).context(id, when, n)
+    found = backend(request).context(id, _when(at), n)
     if found is None:
         raise HTTPException(404, f"no event {id!r}")
     return render(request, "_context.html", found=found, n=n, event_id=id)
