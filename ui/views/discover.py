@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from core.errors import QueryError
-from query.fields import ALIASES, ECS_FIELDS
+from query.fields import ALIASES
 from query.results import field_value
 from query.routes.fields import SAMPLE, sampled_fields
 from query.timerange import histogram_width, parse_time
@@ -54,7 +54,8 @@ def discover(request: Request) -> HTMLResponse:
         histogram, events, fields = hist.result(), page.result(), sample.result()
     except QueryError as exc:
         return render(request, "discover.html", status_code=422, error=str(exc), window=window, view=VIEW)
-    names = sorted({*(x["name"] for x in fields["fields"]), *ECS_FIELDS, *ALIASES})
+    present = {x["name"] for x in fields["fields"]}
+    names = sorted(present | {alias for alias, name in ALIASES.items() if name in present})
     return render(
         request,
         "discover.html",
