@@ -31,8 +31,7 @@ from query.results import (
     QueryTimeout,
     assemble_buckets,
     bucket_starts,
-    context_filters,
-    context_source,
+    context_answer,
     decode_cursor,
     encode_cursor,
     latency_stats,
@@ -336,11 +335,18 @@ class DuckDBBackend:
         """Buckets x every key in one scan, ranked here: for a key of few values (endpoint, service,
         status class, error type) this costs a third of the two scans, whose second one evaluates
         ``CASE WHEN key IN (top keys)`` on every error row."""
+        totals, per, keys = self._bucketed(f, width_ms, KEY_SQL[by], top, ERROR_EXPR)
+        return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, per, keys)
+
+    def _bucketed(
+        self, f: Filters, width_ms: int, key_sql: str, top: int, *extra: Expr
+    ) -> tuple[dict[int, int], dict[int, dict[str, int]], list[str]]:
+        """Counts per bucket, and per bucket and key for the ``top`` keys (ranked over the range), in one scan."""
         totals: dict[int, int] = defaultdict(int)
         key_totals: dict[str, int] = defaultdict(int)
         counts: list[tuple[int, str, int]] = []
-        select = f"epoch_ms(ts) // {width_ms} * {width_ms} AS b, {KEY_SQL[by]} AS k, count(*)"
-        for b, k, n in self._rows(f, select, "GROUP BY ALL", ERROR_EXPR):
+        select = f"epoch_ms(ts) // {width_ms} * {width_ms} AS b, {key_sql} AS k, count(*)"
+        for b, k, n in self._rows(f, select, "GROUP BY ALL", *extra):
             totals[b] += n
             if k is not None:
                 key_totals[k] += n
@@ -351,7 +357,7 @@ class DuckDBBackend:
         for b, k, n in counts:
             if k in kept:
                 per[b][k] += n
-        return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, per, keys)
+        return totals, per, keys
 
     def top(self, f: Filters, field: str, size: int, errors: bool) -> dict[str, Any]:
         extra = (ERROR_EXPR,) if errors else ()
@@ -405,22 +411,7 @@ class DuckDBBackend:
         return out
 
     def histogram(self, f: Filters, width_ms: int) -> dict[str, Any]:
-        level = ECS_FIELDS["log.level"].sql
-        totals: dict[int, int] = defaultdict(int)
-        level_totals: dict[str, int] = defaultdict(int)
-        counts: list[tuple[int, str, int]] = []
-        select = f"epoch_ms(ts) // {width_ms} * {width_ms} AS b, {level} AS k, count(*)"
-        for b, k, n in self._rows(f, select, "GROUP BY ALL"):
-            totals[b] += n
-            if k is not None:
-                level_totals[k] += n
-                counts.append((b, k, n))
-        keys = [k for k, _ in rank(level_totals, LEVEL_SERIES)]
-        kept = set(keys)
-        per: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for b, k, n in counts:
-            if k in kept:
-                per[b][k] += n
+        totals, per, keys = self._bucketed(f, width_ms, ECS_FIELDS["log.level"].sql, LEVEL_SERIES)
         out = assemble_buckets(interval_name(width_ms), bucket_starts(f.start, f.end, width_ms), totals, per, keys)
         return {**out, "interval_ms": width_ms, "total": sum(totals.values()), "levels": keys}
 
@@ -437,27 +428,20 @@ class DuckDBBackend:
         return None
 
     def context(self, event_id: str, at: dt.datetime | None, n: int) -> dict[str, Any] | None:
-        doc = self.event(event_id, at)
-        if doc is None:
-            return None
-        source = context_source(doc)
-        if source is None:
-            return {"event": doc, "source": None, "before": [], "after": []}
         offset_sql = ECS_FIELDS["log.offset"].sql
-        sides = {}
-        for side, f in context_filters(doc, source).items():
-            desc = side == "before"
-            order = "DESC" if desc else "ASC"
+
+        def lines(f: Filters, before: bool) -> list[dict[str, Any]]:
+            order = "DESC" if before else "ASC"
             where, params = self._where(f)
             rows: list[tuple[Any, ...]] = []
-            for day in reversed(self._days(f)) if desc else self._days(f):
+            for day in self._days(f):
                 rows += self._day_rows(
                     day,
                     f"SELECT {offset_sql} AS o, epoch_us(ts), id, doc FROM events WHERE {where} "
                     f"ORDER BY o {order}, ts {order}, id {order} LIMIT ?",
                     [*params, n],
                 )
-            rows.sort(key=lambda r: (r[0], r[1], r[2]), reverse=desc)
-            docs = [orjson.loads(r[3]) for r in rows[:n]]
-            sides[side] = docs[::-1] if desc else docs
-        return {"event": doc, "source": source, **sides}
+            rows.sort(key=lambda r: (r[0], r[1], r[2]), reverse=before)
+            return [orjson.loads(r[3]) for r in rows[:n]]
+
+        return context_answer(self.event(event_id, at), lines)

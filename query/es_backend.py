@@ -21,8 +21,7 @@ from query.results import (
     QueryTimeout,
     assemble_buckets,
     bucket_starts,
-    context_filters,
-    context_source,
+    context_answer,
     decode_cursor,
     encode_cursor,
     latency_stats,
@@ -238,24 +237,13 @@ class ElasticsearchBackend:
         return hits[0]["_source"] if hits else None
 
     def context(self, event_id: str, at: dt.datetime | None, n: int) -> dict[str, Any] | None:
-        doc = self.event(event_id, at)
-        if doc is None:
-            return None
-        source = context_source(doc)
-        if source is None:
-            return {"event": doc, "source": None, "before": [], "after": []}
-        sides = {}
-        for side, f in context_filters(doc, source).items():
-            order = "desc" if side == "before" else "asc"
-            body = self._search(
-                f,
-                query=self._query(f),
-                size=n,
-                sort=[{"log.offset": order}, {"@timestamp": order}, {"event.id": order}],
-            )
-            docs = [h["_source"] for h in body["hits"]["hits"]]
-            sides[side] = docs[::-1] if side == "before" else docs
-        return {"event": doc, "source": source, **sides}
+        def lines(f: Filters, before: bool) -> list[dict[str, Any]]:
+            order = "desc" if before else "asc"
+            sort = [{"log.offset": order}, {"@timestamp": order}, {"event.id": order}]
+            body = self._search(f, query=self._query(f), size=n, sort=sort)
+            return [h["_source"] for h in body["hits"]["hits"]]
+
+        return context_answer(self.event(event_id, at), lines)
 
 
 def _stats(a: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -151,6 +151,24 @@ def context_source(doc: dict[str, Any]) -> dict[str, Any] | None:
     if type(found["log.offset"]) is not int:
         return None
     return found
+
+
+def context_answer(
+    doc: dict[str, Any] | None, lines: Callable[[Filters, bool], list[dict[str, Any]]]
+) -> dict[str, Any] | None:
+    """The context of ``doc``: ``lines(filters, before)`` gives a side's documents nearest first."""
+    if doc is None:
+        return None
+    source = context_source(doc)
+    if source is None:
+        return {"event": doc, "source": None, "before": [], "after": []}
+    sides = context_filters(doc, source)
+    return {
+        "event": doc,
+        "source": source,
+        "before": lines(sides["before"], True)[::-1],
+        "after": lines(sides["after"], False),
+    }
 
 
 def context_filters(doc: dict[str, Any], source: dict[str, Any]) -> dict[str, Filters]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
@@ -20,6 +21,7 @@ from query.backend import Backend
 from query.filters import Filters, filters_from_params
 from ui.state import QUICK_RANGES, State
 
+T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
 STATIC_ROUTE = "/ui/static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -108,6 +110,17 @@ def page_filters(request: Request, state: State) -> tuple[Filters | None, str | 
     except QueryError as exc:
         return None, str(exc), None
     return f, None, Window(f.start, f.end, state.get("from"), state.get("to"))
+
+
+def ask(request: Request, state: State, question: Callable[[Filters], T]) -> tuple[T | None, str | None, Window | None]:
+    """The answer to ``question`` over the URL's filters, or the API's 422 text instead."""
+    f, error, window = page_filters(request, state)
+    if f is None:
+        return None, error, window
+    try:
+        return question(f), None, window
+    except QueryError as exc:
+        return None, str(exc), window
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -24,7 +24,7 @@ from query.backend import Backend, BackendUnavailable, QueryTimeout
 from query.filters import Filters
 
 router = APIRouter(prefix="/api/v1", tags=["events"], responses=PROBLEMS)
-TAIL_POLL = 0.4  # s between two looks at the store
+TAIL_POLL = 0.25  # s between two looks at the store (one small query each, per open tail)
 TAIL_SLACK = dt.timedelta(seconds=10)
 TAIL_PAGE = 500
 TAIL_PAGES_PER_POLL = 10  # a burst beyond 5,000 events per poll is skipped and said so

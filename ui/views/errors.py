@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from core.errors import QueryError
+from query.filters import Filters
 from query.timerange import interval_ms
-from ui.pages import backend, page_filters, page_guard, render
+from ui.pages import ask, backend, page_guard, render
 from ui.state import State
 from ui.views import View
 
@@ -24,14 +26,13 @@ def errors(request: Request) -> HTMLResponse:
     by = by if by in BY else "endpoint"
     interval = state.get("interval", "auto")
     interval = interval if interval in INTERVALS else "auto"
-    f, error, window = page_filters(request, state)
-    result = None
-    if f is not None:
-        try:
-            name, width = interval_ms(interval, f.start, f.end, request.app.state.api_config.max_buckets)
-            result = backend(request).errors_over_time(f, name, width, by, 10)
-        except QueryError as exc:
-            error = str(exc)
+    max_buckets = request.app.state.api_config.max_buckets
+
+    def question(f: Filters) -> dict[str, Any]:
+        name, width = interval_ms(interval, f.start, f.end, max_buckets)
+        return backend(request).errors_over_time(f, name, width, by, 10)
+
+    result, error, window = ask(request, state, question)
     totals: dict[str, int] = {}
     for bucket in (result or {}).get("buckets", []):
         for key, n in bucket["series"].items():

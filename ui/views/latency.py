@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from core.errors import QueryError
-from ui.pages import backend, page_filters, page_guard, render
+from ui.pages import ask, backend, page_guard, render
 from ui.state import State
 from ui.views import View
 
@@ -23,19 +20,11 @@ def latency(request: Request) -> HTMLResponse:
     state = State(request.query_params)
     sort = state.get("sort", "p95")
     sort = sort if sort in SORTS else "p95"
-    f, error, window = page_filters(request, state)
-    result = None
-    series: list[dict[str, Any]] = []
-    if f is not None:
-        try:
-            result = backend(request).latency(f, "endpoint", ENDPOINTS_SHOWN)
-        except QueryError as exc:
-            error = str(exc)
-        else:
-            series = sorted(
-                result["series"],
-                key=lambda s: (s["key"],) if sort == "key" else (s[sort] is None, -(s[sort] or 0), s["key"]),
-            )
+    result, error, window = ask(request, state, lambda f: backend(request).latency(f, "endpoint", ENDPOINTS_SHOWN))
+    series = sorted(
+        (result or {}).get("series", []),
+        key=lambda s: (s["key"],) if sort == "key" else (s[sort] is None, -(s[sort] or 0), s["key"]),
+    )
     return render(
         request,
         "latency.html",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from core.errors import QueryError
-from ui.pages import backend, page_filters, page_guard, render
+from ui.pages import ask, backend, page_guard, render
 from ui.state import State
 from ui.views import View
 
@@ -27,13 +26,7 @@ def top(request: Request) -> HTMLResponse:
     field = state.get("field", "endpoint")
     field = field if field in FIELDS else "endpoint"
     only_errors = state.get("errors") in ("true", "1", "on")
-    f, error, window = page_filters(request, state)
-    result = None
-    if f is not None:
-        try:
-            result = backend(request).top(f, field, 20, only_errors)
-        except QueryError as exc:
-            error = str(exc)
+    result, error, window = ask(request, state, lambda f: backend(request).top(f, field, 20, only_errors))
     return render(
         request,
         "top.html",
