@@ -5,13 +5,13 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
 from query.api_params import LOGIN_ROUTE, SESSION_COOKIE, RequireApiKey, session_token
-from ui.pages import HERE, STATIC_ROUTE, LoginRequired, login_url, render
+from ui.pages import HERE, STATIC_ROUTE, LoginRequired, login_url, render, same_site
 from ui.views import VIEWS
 
 LOGOUT_ROUTE = "/logout"
@@ -42,7 +42,7 @@ def install_ui(app: FastAPI) -> None:
     def login_form(request: Request, next: str = "/") -> HTMLResponse:
         return render(request, "login.html", next=_local(next), error=None, key_needed=_guard(request) is not None)
 
-    @app.post(LOGIN_ROUTE, include_in_schema=False)
+    @app.post(LOGIN_ROUTE, include_in_schema=False, dependencies=[Depends(same_site)])
     async def login(request: Request) -> Response:
         """The key from the form, once; the answer sets the HttpOnly, SameSite=Strict login cookie."""
         form = urllib.parse.parse_qs((await request.body()).decode(errors="replace"))
@@ -65,7 +65,7 @@ def install_ui(app: FastAPI) -> None:
         )
         return response
 
-    @app.post(LOGOUT_ROUTE, include_in_schema=False)
+    @app.post(LOGOUT_ROUTE, include_in_schema=False, dependencies=[Depends(same_site)])
     def logout() -> Response:
         response = RedirectResponse(LOGIN_ROUTE, status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")

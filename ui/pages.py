@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -27,7 +26,6 @@ STATIC_ROUTE = "/ui/static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["static"] = lambda name: f"{STATIC_ROUTE}/{name}"
 templates.env.globals["quick_ranges"] = QUICK_RANGES
-templates.env.filters["tojson_attr"] = lambda value: json.dumps(value, separators=(",", ":"))
 
 
 def _pretty(doc: Any) -> str:
@@ -56,6 +54,14 @@ def page_guard(request: Request) -> None:
     token = bearer[7:] if bearer.lower().startswith("bearer ") else None
     if not guard.allows(request.headers.get("x-api-key"), token, request.cookies.get(SESSION_COOKIE)):
         raise LoginRequired()
+
+
+def same_site(request: Request) -> None:
+    """A form the page posts (save, delete, log in or out) must come from a page of this server: the
+    login cookie is SameSite=Strict, but without a key there is no cookie, so the browser's own
+    ``Sec-Fetch-Site`` says where the form was."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise HTTPException(403, "this form is accepted from this server's own pages only")
 
 
 def login_url(request: Request) -> str:

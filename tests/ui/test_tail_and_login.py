@@ -160,3 +160,19 @@ def test_a_login_never_redirects_off_the_server(new_loopback_page: Any, keyed: A
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state("load")
     assert page.url == keyed.url + "/"
+
+
+def test_a_form_posted_from_another_site_is_refused(keyed: Any) -> None:
+    """The saved-search and login forms take posts from this server's pages only (the browser's Sec-Fetch-Site)."""
+    for route, body in (("/saved", "name=x&state=q%3Dlevel%3Aerror"), ("/login", f"key={KEY}"), ("/logout", "")):
+        resp = keyed.api.post(
+            route,
+            content=body,
+            headers={
+                "Sec-Fetch-Site": "cross-site",
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-API-Key": KEY,  # past the key check: the origin alone is refused
+            },
+        )
+        assert resp.status_code == 403, route
+        assert SESSION_COOKIE not in resp.headers.get("set-cookie", "")

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core.errors import QueryError
 from query.saved import SAVED_PARAMS, SavedSearches
-from ui.pages import page_guard, render
+from ui.pages import page_guard, render, same_site
 from ui.views import View
 
 router = APIRouter(dependencies=[Depends(page_guard)])
@@ -29,7 +29,7 @@ def saved(request: Request) -> HTMLResponse:
     return render(request, "saved.html", error=None, window=None, view=VIEW, searches=searches)
 
 
-@router.post("/saved")
+@router.post("/saved", dependencies=[Depends(same_site)])
 async def save(request: Request) -> Response:
     """From the search page's form: ``name`` and ``state`` (the page's query string)."""
     form = urllib.parse.parse_qs((await request.body()).decode(errors="replace"))
@@ -44,7 +44,7 @@ async def save(request: Request) -> Response:
     return RedirectResponse("/saved?" + urllib.parse.urlencode({"saved": name}), status_code=303)
 
 
-@router.post("/saved/delete")
+@router.post("/saved/delete", dependencies=[Depends(same_site)])
 async def delete(request: Request) -> Response:
     form = urllib.parse.parse_qs((await request.body()).decode(errors="replace"))
     _store(request).delete((form.get("name") or [""])[0])
