@@ -15,6 +15,7 @@ ERROR_MESSAGE = "error.message"
 ERROR_TYPE = "error.type"
 ERROR_STACK = "error.stack_trace"
 
+
 def _as_stack(value: Any) -> Any:
     """A stack is a string, or a list of frame strings some loggers write; joined one per line."""
     if type(value) is str:

@@ -243,7 +243,10 @@ def _parse_python(lines: list[str], first: int) -> Stack:
 
 
 def _js_frame(text: str) -> Frame:
-    """``at [async ][new ]f (file:line:col)`` or ``at file:line:col`` (``at `` already removed)."""
+    """``at [async ][new ]f (file:line:col)`` or ``at file:line:col`` (``at `` already removed; an
+    uncaught error's last frame ends `` {`` when Node prints the error's own properties after it)."""
+    if text.endswith(" {"):
+        text = _strip(text[:-2])
     function = ""
     location = text
     if text.endswith(")"):
@@ -333,8 +336,10 @@ def _java_frame(text: str) -> Frame | None:
     if not dot:
         return None
     cls = _drop_digits_after(_drop_digits_after(_drop_addresses(cls), "$$Lambda$"), "$Proxy")
-    library = text[:paren].find("/") >= 0 and text[:paren].split("/")[0].startswith(("java.", "jdk.")) or any(
-        cls.startswith(prefix) for prefix in JAVA_LIBRARIES
+    library = (
+        text[:paren].find("/") >= 0
+        and text[:paren].split("/")[0].startswith(("java.", "jdk."))
+        or any(cls.startswith(prefix) for prefix in JAVA_LIBRARIES)
     )
     return Frame(cls, method, library)
 
@@ -448,7 +453,7 @@ def _go_library(package: str, function: str, location: str) -> bool:
 
 
 def _parse_go(lines: list[str]) -> Stack:
-    kind: str | None = None
+    panics: list[tuple[str, str]] = []
     message_lines: list[str] = []
     frames: list[Frame] = []
     started = False
@@ -461,36 +466,51 @@ def _parse_go(lines: list[str]) -> Stack:
             if named is not None:
                 started = True
                 package, function = named
-                if function.startswith("created by ") or package.startswith("created by "):
-                    i += 2
-                    continue
-                if len(frames) < MAX_FRAMES:
+                if not (function.startswith("created by ") or package.startswith("created by ")) and (
+                    len(frames) < MAX_FRAMES
+                ):
                     frames.append(Frame(package, function, _go_library(package, function, lines[i + 1])))
                 i += 2
                 continue
         if started and not text:
             break  # the next goroutine
         if not started:
-            if kind is None and not message_lines and (text.startswith("panic: ") or text.startswith("fatal error: ")):
+            if text.startswith("panic: ") or text.startswith("fatal error: "):
                 kind = "panic" if text.startswith("panic: ") else "fatal error"
                 message = text[len(kind) + 2 :]
                 if message.endswith(" [recovered]"):
                     message = message[: -len(" [recovered]")]
-                message_lines.append(message)
+                panics.append((kind, message))
             elif text.startswith("goroutine ") and text.endswith(":"):
                 started = True
-            elif kind is None and text and not text.startswith("panic: "):
+            elif not panics and text:
                 message_lines.append(text)
         i += 1
-    # Frames above the panic belong to the deferred function that recovered it.
+    # Frames above the last panic(…) ran after it: a deferred function that recovered it (and maybe
+    # logged debug.Stack()), or one that panicked again, which then raised the last panic printed.
+    cut = -1
     for at in range(len(frames) - 1, -1, -1):
         frame = frames[at]
         if (frame.module == "" and frame.function == "panic") or (
             frame.module == "runtime" and frame.function == "gopanic"
         ):
-            frames = frames[at + 1 :]
+            cut = at
             break
-    return Stack("go", (Raised(kind, _strip("\n".join(message_lines)), tuple(frames)),))
+    if not panics:
+        below = frames[cut + 1 :] if cut >= 0 else frames
+        return Stack("go", (Raised(None, _strip("\n".join(message_lines)), tuple(below)),))
+    if len(panics) > 1 and cut >= 0:
+        kind, message = panics[-1]
+        first_kind, first_message = panics[0]
+        return Stack(
+            "go",
+            (
+                Raised(kind, message, tuple(frames[:cut])),
+                Raised(first_kind, first_message, tuple(frames[cut + 1 :])),
+            ),
+        )
+    kind, message = panics[-1]
+    return Stack("go", (Raised(kind, message, tuple(frames[cut + 1 :] if cut >= 0 else frames)),))
 
 
 # ----------------------------------------------------------------------------------------------- reader
