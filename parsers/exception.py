@@ -360,7 +360,7 @@ def _parse_java(lines: list[str]) -> Stack:
 
     def close() -> None:
         if header or frames:
-            text = header[0]
+            text = header[0] if header else ""
             if text.startswith("Exception in thread "):
                 quote = text.find('" ', 21)
                 text = text[quote + 2 :] if quote >= 0 else text
