@@ -32,7 +32,8 @@ AWKWARD = [
     "PaymentDeclined: card 1 declined",
     "Traceback (most recent call last):\n",
     "Traceback (most recent call last):\n  File \"/a.py\", line 1\n",
-    "Traceback (most recent call last):\r\n  File \"C:\\app\\shop\\pay.py\", line 3, in f\r\nÄrger: caf\u00e9 \u2028 5\r\n",
+    "Traceback (most recent call last):\r\n"
+    "  File \"C:\\app\\shop\\pay.py\", line 3, in f\r\nÄrger: caf\u00e9 \u2028 5\r\n",
     "    at x (/a.js:1:2)",
     "Error [ERR_X]: coded 12\n    at new URL (node:internal/url:1:2)\n    at f (file:///app/src/x.mjs:3:4)",
     "Ünïcödé: 'quoted é' and \"x\" 12\n    at ƒ (/app/ü/ß.js:1:1)",
@@ -43,7 +44,8 @@ AWKWARD = [
     "panic: x [recovered]\n\tpanic: y\n\ngoroutine 1 [running]:\nmain.f()\n\t/app/m.go:1\n",
     "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\nmain.main()\n\t/a/m.go:9 +0x1",
     "card declined\nmain.charge\n\t/app/main.go:20\nruntime.main\n\t/usr/local/go/src/runtime/proc.go:250",
-    "github.com/acme/shop/pay.(*Charger).Charge(0xc0, {0x4d2, 0x5})\n\t/root/go/pkg/mod/github.com/acme@v1/pay.go:5 +0x1",
+    "github.com/acme/shop/pay.(*Charger).Charge(0xc0, {0x4d2, 0x5})\n"
+    "\t/root/go/pkg/mod/github.com/acme@v1/pay.go:5 +0x1",
     "it's 'not closed and `x` can't 'really' be",
     "a=1 b= =c key=value (x=y) [1] {2} <3> 4.",
     "  ...  ,,, <*> <*> '' \"\" ``",
