@@ -212,7 +212,7 @@ _STACK_LINES = st.sampled_from(
         "    at new URL (node:internal/url:806:29)",
         "    at /app/node_modules/json5/lib/parse.js:12:3",
         "    at Function.executeUserEntryPoint [as runMain] (node:internal/modules/run_main:164:12) {",
-        "Exception in thread \"main\" java.lang.IllegalStateException: pool 7 closed",
+        'Exception in thread "main" java.lang.IllegalStateException: pool 7 closed',
         "\tat com.example.Pool.get(Pool.java:42)",
         "\tat java.base/java.lang.Thread.run(Thread.java:840)",
         "Caused by: java.io.IOException: x",
@@ -251,3 +251,29 @@ def test_the_error_fingerprint_is_the_same_in_both_languages(
     assert native.error_grouping("svc", kind, message, stack, frames) == grouping("svc", kind, message, stack, frames)
     if stack is not None:
         assert native.exception_line(stack) == exception_line(stack)
+
+
+ERROR_CORPUS = CORPUS / "errors"
+
+
+def test_both_chains_give_the_real_programs_errors_the_same_grouping_key() -> None:
+    """Every line of ``tests/corpus/errors`` (Python, Node and Go programs' exceptions, two releases):
+    the compiled chain writes the Python chain's document, grouping key, title and culprit included,
+    and declines few of them."""
+    native = native_module().Chain(HOST)
+    python = build_chain(chain_settings("default"))
+    compared = declined = 0
+    keys: set[str] = set()
+    for path in sorted(ERROR_CORPUS.glob("*.log")):
+        for index, line in enumerate(path.read_bytes().splitlines()):
+            source = f"/var/log/errors/{path.name}"
+            got = native_document(native, index, source, line)
+            if got is None:
+                declined += 1
+                continue
+            compared += 1
+            expected = document(python, index, source, line)
+            assert got == expected, (path.name, index, line[:300])
+            keys.add(orjson.loads(got)["error"]["grouping_key"])
+    assert compared > 1000 and declined < compared / 2, (compared, declined)
+    assert len(keys) >= 20  # the corpus' 26 root causes, less those only in declined lines
