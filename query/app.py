@@ -23,7 +23,7 @@ from query.config import ApiConfig
 from query.docs import install_docs
 from query.filters import EndpointTemplater
 from query.metrics import API_LATENCY, API_REQUESTS
-from query.routes import events, health, stats
+from query.routes import errors, events, health, patterns, stats
 
 
 def create_app(api: ApiConfig, backend: Backend, *, templater: EndpointTemplater) -> FastAPI:
@@ -48,6 +48,8 @@ def create_app(api: ApiConfig, backend: Backend, *, templater: EndpointTemplater
     refused: dict[int | str, dict[str, Any]] | None = UNAUTHORIZED if api.api_key else None
     app.include_router(events.router, dependencies=guard, responses=refused)
     app.include_router(stats.router, dependencies=guard, responses=refused)
+    app.include_router(errors.router, dependencies=guard, responses=refused)
+    app.include_router(patterns.router, dependencies=guard, responses=refused)
     app.include_router(health.liveness)
     app.include_router(health.router, dependencies=guard, responses=refused)
     install_docs(app, dependencies=guard)

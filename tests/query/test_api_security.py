@@ -19,6 +19,9 @@ GUARDED = {
     "/api/v1/stats/errors-over-time",
     "/api/v1/stats/top",
     "/api/v1/stats/latency",
+    "/api/v1/errors/groups",
+    "/api/v1/errors/groups/{key}/state",
+    "/api/v1/patterns",
     "/readyz",
     "/metrics",
 }
