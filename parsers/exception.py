@@ -23,6 +23,7 @@ answer byte for byte; ``tests/parsers/exception_vectors.json`` holds the cases b
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 WS = " \t\r\n\x0b\x0c"
@@ -242,6 +243,23 @@ def _parse_python(lines: list[str], first: int) -> Stack:
 # ---------------------------------------------------------------------------------------------- Node.js
 
 
+def _matching_open(text: str) -> int:
+    """The index of the ``(`` opening the group the text's last ``)`` closes; -1 when none does."""
+    last = text.rfind("(")
+    if last >= 0 and ")" not in text[last + 1 : -1]:
+        return last  # nothing nested: the usual frame, without a walk per character
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        c = text[i]
+        if c == ")":
+            depth += 1
+        elif c == "(":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
 def _js_frame(text: str) -> Frame:
     """``at [async ][new ]f (file:line:col)`` or ``at file:line:col`` (``at `` already removed; an
     uncaught error's last frame ends `` {`` when Node prints the error's own properties after it)."""
@@ -250,17 +268,10 @@ def _js_frame(text: str) -> Frame:
     function = ""
     location = text
     if text.endswith(")"):
-        depth = 0
-        for i in range(len(text) - 1, -1, -1):
-            c = text[i]
-            if c == ")":
-                depth += 1
-            elif c == "(":
-                depth -= 1
-                if depth == 0:
-                    function = _strip(text[:i])
-                    location = text[i + 1 : -1]
-                    break
+        opening = _matching_open(text)
+        if opening >= 0:
+            function = _strip(text[:opening])
+            location = text[opening + 1 : -1]
     for prefix in ("async ", "new "):
         if function.startswith(prefix):
             function = function[len(prefix) :]
@@ -409,16 +420,9 @@ def _go_function(line: str) -> tuple[str, str] | None:
     ``panic({…})`` → ("", ``panic``)."""
     text = _strip(line)
     if text.endswith(")"):
-        depth = 0
-        for i in range(len(text) - 1, -1, -1):
-            c = text[i]
-            if c == ")":
-                depth += 1
-            elif c == "(":
-                depth -= 1
-                if depth == 0:
-                    text = text[:i]
-                    break
+        opening = _matching_open(text)
+        if opening >= 0:
+            text = text[:opening]
     if not text or " " in text:
         return None
     slash = text.rfind("/")
@@ -516,8 +520,11 @@ def _parse_go(lines: list[str]) -> Stack:
 # ----------------------------------------------------------------------------------------------- reader
 
 
+@functools.lru_cache(maxsize=64)
 def parse_stack(text: str) -> Stack | None:
-    """The exception chain a runtime printed in ``text``, or None when no runtime's structure is there."""
+    """The exception chain a runtime printed in ``text``, or None when no runtime's structure is there.
+
+    Remembered for the last few stacks: ``tag_error`` and ``fingerprint_error`` read the same one."""
     lines = _lines(text)
     for i, line in enumerate(lines):
         if _strip(line) == PY_HEADER:

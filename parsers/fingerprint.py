@@ -18,6 +18,7 @@ several callers into several groups; ``bench/error_grouping.py`` measures 1, 2 a
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,15 +47,15 @@ def _is_word_char(c: str) -> bool:
     return c.isalnum() or c == "_"
 
 
-def _has_digit(text: str) -> bool:
-    return any("0" <= c <= "9" for c in text)
+_has_digit = re.compile("[0-9]").search
+_split_ws = re.compile("[ \t\r\n\x0b\x0c]+").split
 
 
 def _variable(core: str) -> bool:
     """A word that is a value rather than language: a number, an id with a digit (hex, UUID, IP,
     version, ``user_42``), an e-mail or ``user@host``, a path or URL."""
     return (
-        _has_digit(core)
+        _has_digit(core) is not None
         or "@" in core
         or core.startswith("/")
         or core.startswith("~/")
@@ -89,6 +90,8 @@ def _words(line: str) -> list[str]:
 
     A quote opens only where a word may start (after a non-word character) and closes at the same
     quote followed by a non-word character, so the apostrophe of "can't" is no quote."""
+    if "'" not in line and '"' not in line and "`" not in line:
+        return [word for word in _split_ws(line) if word]
     words: list[str] = []
     current: list[str] = []
     i, n = 0, len(line)
@@ -143,9 +146,11 @@ def _culprit(raised: Raised) -> str | None:
     return f"{frame.module} in {frame.function}" if frame.module else frame.function
 
 
-def title(kind: str | None, message: str) -> str:
-    """``PaymentDeclined: card <*> declined``: the type and the masked first line of the message."""
-    masked = mask_message(message)
+def title(kind: str | None, message: str, masked: str | None = None) -> str:
+    """``PaymentDeclined: card <*> declined``: the type and the masked first line of the message
+    (``masked``, when the caller masked it already)."""
+    if masked is None:
+        masked = mask_message(message)
     text = f"{kind}: {masked}" if kind and masked else kind or masked
     return text[:TITLE_CHARS]
 
@@ -169,6 +174,7 @@ def grouping(
     chain = list(parsed.chain) if parsed is not None and parsed.chain else []
     if not chain:
         chain = [Raised(kind, message, ())]
+    masked = mask_message(message)
     parts = [KEY_VERSION, service]
     for position, raised in enumerate(chain):
         top = _top_frames(raised, frames)
@@ -176,10 +182,10 @@ def grouping(
         parts.append(named)
         parts.extend(top)
         if not top or not named:
-            parts.append(mask_message(message if position == 0 else raised.message))
+            parts.append(masked if position == 0 else mask_message(raised.message))
         parts.append("")
     digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-    return digest, title(kind if kind is not None else chain[0].type, message), _culprit(chain[0])
+    return digest, title(kind if kind is not None else chain[0].type, message, masked), _culprit(chain[0])
 
 
 class FingerprintError:

@@ -115,23 +115,20 @@ fn split_type(line: &str, extra: &str) -> (Option<String>, String) {
 }
 
 fn last_components(path: &str) -> String {
-    let normal = path.replace('\\', "/");
-    let parts: Vec<&str> = normal.split('/').filter(|part| !part.is_empty()).collect();
-    let kept = &parts[parts.len().saturating_sub(2)..];
-    kept.iter()
-        .enumerate()
-        .map(|(i, part)| {
-            if i + 1 < kept.len() && part.bytes().any(|b| b.is_ascii_digit()) {
-                "<*>".to_string()
-            } else {
-                (*part).to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
+    // The last two non-empty parts, separated by `/` or `\\`, found from the end without a copy.
+    let mut parts = path.rsplit(['/', '\\']).filter(|part| !part.is_empty());
+    let last = parts.next().unwrap_or("");
+    match parts.next() {
+        None => last.to_string(),
+        Some(dir) if dir.bytes().any(|b| b.is_ascii_digit()) => format!("<*>/{last}"),
+        Some(dir) => format!("{dir}/{last}"),
+    }
 }
 
 fn drop_addresses(name: &str) -> String {
+    if !name.contains("/0x") {
+        return name.to_string();
+    }
     let mut name = name.to_string();
     while let Some(at) = name.find("/0x") {
         let mut end = at + 3;

@@ -139,7 +139,10 @@ fn culprit(raised: &Raised) -> Option<String> {
 }
 
 pub fn title(kind: Option<&str>, message: &str) -> String {
-    let masked = mask_message(message);
+    title_of_masked(kind, mask_message(message))
+}
+
+fn title_of_masked(kind: Option<&str>, masked: String) -> String {
     let text = match kind {
         Some(kind) if !kind.is_empty() && !masked.is_empty() => format!("{kind}: {masked}"),
         Some(kind) if !kind.is_empty() => kind.to_string(),
@@ -174,6 +177,7 @@ pub fn grouping(
             frames: Vec::new(),
         });
     }
+    let masked = mask_message(message);
     let mut parts: Vec<String> = vec![KEY_VERSION.to_string(), service.to_string()];
     for (position, raised) in chain.iter().enumerate() {
         let top: Vec<String> = meaningful(raised)
@@ -190,11 +194,11 @@ pub fn grouping(
         let empty = top.is_empty();
         parts.extend(top);
         if empty || named.is_empty() {
-            parts.push(mask_message(if position == 0 {
-                message
+            parts.push(if position == 0 {
+                masked.clone()
             } else {
-                &raised.message
-            }));
+                mask_message(&raised.message)
+            });
         }
         parts.push(String::new());
     }
@@ -204,7 +208,12 @@ pub fn grouping(
     hasher
         .finalize_variable(&mut digest)
         .expect("the buffer is the digest's size");
-    let key: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut key = String::with_capacity(32);
+    for b in digest {
+        key.push(HEX[(b >> 4) as usize] as char);
+        key.push(HEX[(b & 15) as usize] as char);
+    }
     let shown = kind.or(chain[0].kind.as_deref());
-    (key, title(shown, message), culprit(&chain[0]))
+    (key, title_of_masked(shown, masked), culprit(&chain[0]))
 }
