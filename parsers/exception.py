@@ -138,6 +138,12 @@ def _split_type(line: str, extra: str = "") -> tuple[str | None, str]:
     return None, stripped
 
 
+def _joined(message: str, rest: list[str]) -> str:
+    """A message and the lines after its first (a multi-line message), stripped as one text."""
+    more = "\n".join(rest)
+    return _strip(message + "\n" + more) if more else message
+
+
 def _last_components(path: str, count: int = 2) -> str:
     """The last ``count`` components of a path (``/srv/app/shop/pay.py`` → ``shop/pay.py``); a
     directory component with a digit (a release or build directory) reads ``<*>``."""
@@ -218,10 +224,7 @@ def _python_segment(lines: list[str]) -> Raised:
     if not text:
         return Raised(None, "", tuple(reversed(frames)))
     kind, message = _split_type(text[0], "<>")
-    rest = "\n".join(text[1:])
-    if rest:
-        message = _strip(message + "\n" + rest)
-    return Raised(kind, message, tuple(reversed(frames)))
+    return Raised(kind, _joined(message, text[1:]), tuple(reversed(frames)))
 
 
 def _parse_python(lines: list[str], first: int) -> Stack:
@@ -310,10 +313,7 @@ def _parse_js(lines: list[str], first_frame: int) -> Stack:
     if not header:
         return Stack("javascript", (Raised(None, "", tuple(frames)),))
     kind, message = _split_js_header(header[0])
-    rest = "\n".join(header[1:])
-    if rest:
-        message = _strip(message + "\n" + rest)
-    return Stack("javascript", (Raised(kind, message, tuple(frames)),))
+    return Stack("javascript", (Raised(kind, _joined(message, header[1:]), tuple(frames)),))
 
 
 def _split_js_header(line: str) -> tuple[str | None, str]:
@@ -376,10 +376,7 @@ def _parse_java(lines: list[str]) -> Stack:
                 quote = text.find('" ', 21)
                 text = text[quote + 2 :] if quote >= 0 else text
             kind, message = _split_type(text)
-            rest = "\n".join(header[1:])
-            if rest:
-                message = _strip(message + "\n" + rest)
-            chain.append(Raised(kind, message, tuple(frames)))
+            chain.append(Raised(kind, _joined(message, header[1:]), tuple(frames)))
 
     for line in lines:
         text = _strip(line)

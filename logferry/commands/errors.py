@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -18,6 +18,10 @@ from logferry.command_groups import WholeSummaryGroup
 from logferry.command_settings import settings_for
 from logferry.commands.query import _Query, filter_options, require_data_dir
 
+if TYPE_CHECKING:
+    from logferry.config import Settings
+    from query.filters import Filters
+
 SPARK = "▁▂▃▄▅▆▇█"
 STATE_MARKS = {"regressed": "REGRESSED", "resolved": "resolved", "ignored": "ignored", "open": ""}
 
@@ -25,33 +29,18 @@ STATE_MARKS = {"regressed": "REGRESSED", "resolved": "resolved", "ignored": "ign
 class _StoreQuery(_Query):
     """``_Query`` for the error-group and pattern routes, and for a group's state change."""
 
-    def _local(self, route: str, params: dict[str, Any]) -> dict[str, Any]:
-        from core.errors import LogferryError, QueryError
-        from enrich.endpoint import TemplateEndpoint
-        from logferry.components import query_backend
-        from query.filters import filters_from_params
+    def answer(self, route: str, params: dict[str, Any], f: Filters, settings: Settings) -> dict[str, Any]:
         from query.groups import error_groups
         from query.patterns import mine
         from query.timerange import interval_ms
 
-        settings = settings_for(self.ctx)
-        require_data_dir(settings)
-        if self._backend is None:
-            self._backend = query_backend(settings)
-        templater = TemplateEndpoint(settings.processors.template_endpoint).template
-        try:
-            f = filters_from_params(params, templater=templater)
-            if route == "/api/v1/patterns":
-                total = self._backend.search_events(f, 1, "desc", None)["total"]
-                return mine(self._backend.messages(f, params["sample"]), total, params["limit"])
-            name, width = interval_ms(params["interval"], f.start, f.end, settings.api.max_buckets)
-            return error_groups(
-                self._backend, self._backend.states, f, name, width, params["sort"], params["limit"], params["state"]
-            )
-        except QueryError as exc:
-            raise click.UsageError(str(exc)) from None
-        except LogferryError as exc:
-            raise click.ClickException(str(exc)) from None
+        if route == "/api/v1/patterns":
+            total = self._backend.search_events(f, 1, "desc", None)["total"]
+            return mine(self._backend.messages(f, params["sample"]), total, params["limit"])
+        name, width = interval_ms(params["interval"], f.start, f.end, settings.api.max_buckets)
+        return error_groups(
+            self._backend, self._backend.states, f, name, width, params["sort"], params["limit"], params["state"]
+        )
 
     def decide(self, key: str, decision: str) -> dict[str, Any]:
         """Set a group's state through the API (``--url``) or in the store's state keeping."""

@@ -114,6 +114,20 @@ fn split_type(line: &str, extra: &str) -> (Option<String>, String) {
     (None, stripped.to_string())
 }
 
+/// A message and the lines after its first (a multi-line message), stripped as one text.
+fn joined<S: AsRef<str>>(message: String, rest: &[S]) -> String {
+    let more = rest
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<&str>>()
+        .join("\n");
+    if more.is_empty() {
+        message
+    } else {
+        strip(&format!("{message}\n{more}")).to_string()
+    }
+}
+
 fn last_components(path: &str) -> String {
     // The last two non-empty parts, separated by `/` or `\\`, found from the end without a copy.
     let mut parts = path.rsplit(['/', '\\']).filter(|part| !part.is_empty());
@@ -222,14 +236,10 @@ fn python_segment(lines: &[&str]) -> Raised {
             frames,
         };
     }
-    let (kind, mut message) = split_type(text[0], "<>");
-    let rest = text[1..].join("\n");
-    if !rest.is_empty() {
-        message = strip(&format!("{message}\n{rest}")).to_string();
-    }
+    let (kind, message) = split_type(text[0], "<>");
     Raised {
         kind,
-        message,
+        message: joined(message, &text[1..]),
         frames,
     }
 }
@@ -369,16 +379,12 @@ fn parse_js(lines: &[&str], first_frame: usize) -> Stack {
             }],
         };
     }
-    let (kind, mut message) = split_js_header(header[0]);
-    let rest = header[1..].join("\n");
-    if !rest.is_empty() {
-        message = strip(&format!("{message}\n{rest}")).to_string();
-    }
+    let (kind, message) = split_js_header(header[0]);
     Stack {
         language: "javascript",
         chain: vec![Raised {
             kind,
-            message,
+            message: joined(message, &header[1..]),
             frames,
         }],
     }
@@ -432,16 +438,10 @@ fn java_raised(header: &[String], frames: Vec<Frame>) -> Raised {
             text = &text[20 + quote + 2..];
         }
     }
-    let (kind, mut message) = split_type(text, "");
-    if header.len() > 1 {
-        let rest = header[1..].join("\n");
-        if !rest.is_empty() {
-            message = strip(&format!("{message}\n{rest}")).to_string();
-        }
-    }
+    let (kind, message) = split_type(text, "");
     Raised {
         kind,
-        message,
+        message: joined(message, header.get(1..).unwrap_or(&[])),
         frames,
     }
 }
