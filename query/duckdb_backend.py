@@ -22,10 +22,10 @@ import duckdb
 import orjson
 
 from core.errors import QueryError
-from query.expr import Exists, Expr, and_
+from query.expr import Expr, and_
 from query.fields import ECS_FIELDS
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
-from query.groups import Details, FileGroupStates, GroupStates, InRange
+from query.groups import GROUPED, Details, FileGroupStates, GroupStates, InRange
 from query.results import (
     BackendUnavailable,
     QueryTimeout,
@@ -56,7 +56,6 @@ KEY_SQL = {
     "status": "status",
 }
 GROUP_KEY = ECS_FIELDS["error.grouping_key"]
-GROUPED = Exists(GROUP_KEY)
 STATES_FILE = "error-groups.json"
 
 
@@ -423,7 +422,7 @@ class DuckDBBackend:
         spans: dict[str, tuple[dt.datetime, dt.datetime]] = {}
         sql = (
             f"SELECT {GROUP_KEY.sql} AS k, min(ts), max(ts) FROM events "
-            f"WHERE {GROUP_KEY.sql} IN ({', '.join('?' * len(keys))}) GROUP BY ALL"
+            f"WHERE list_contains(tags, 'error') AND {GROUP_KEY.sql} IN ({', '.join('?' * len(keys))}) GROUP BY ALL"
         )
         for day in self.store.days():
             for key, first, last in self._day_rows(day, sql, list(keys)):
@@ -433,7 +432,7 @@ class DuckDBBackend:
 
     def group_details(self, f: Filters, keys: list[str], width_ms: int) -> dict[str, Details]:
         details: dict[str, Details] = {key: Details() for key in keys}
-        where, params = self._where(f)
+        where, params = self._where(f, GROUPED)
         listed = f"{GROUP_KEY.sql} IN ({', '.join('?' * len(keys))})"
         select = f"{GROUP_KEY.sql} AS k, endpoint, service, epoch_ms(ts) // {width_ms} * {width_ms} AS b, count(*)"
         newest: dict[str, tuple[int, str, dt.date]] = {}

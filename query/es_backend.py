@@ -16,7 +16,7 @@ from query.dsl import compile_dsl
 from query.expr import Exists, Expr, and_
 from query.fields import ECS_FIELDS
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
-from query.groups import MAX_GROUPS, TOP_VALUES, Details, GroupStates, IndexGroupStates, InRange
+from query.groups import GROUPED, MAX_GROUPS, TOP_VALUES, Details, GroupStates, IndexGroupStates, InRange
 from query.results import (
     BackendUnavailable,
     QueryTimeout,
@@ -36,7 +36,6 @@ KEY_FIELD = {
     "status_class": "http.response.status_class",
     "status": "http.response.status_code",
 }
-GROUPED = Exists(ECS_FIELDS["error.grouping_key"])
 GROUP_KEY = "error.grouping_key"
 STATES_SUFFIX = "error-groups"
 USERS_EXACT_BELOW = 40_000  # cardinality's precision_threshold (its maximum): exact for fewer users
@@ -243,7 +242,7 @@ class ElasticsearchBackend:
                 ignore_unavailable=True,
                 allow_no_indices=True,
                 size=0,
-                query={"terms": {GROUP_KEY: keys}},
+                query={"bool": {"filter": [compile_dsl(GROUPED), {"terms": {GROUP_KEY: keys}}]}},
                 aggs={
                     "groups": {
                         "terms": {"field": GROUP_KEY, "size": len(keys)},
@@ -259,7 +258,7 @@ class ElasticsearchBackend:
         top = {"size": TOP_VALUES, "shard_size": SHARD_SIZE, "order": [{"_count": "desc"}, {"_key": "asc"}]}
         body = self._search(
             f,
-            query={"bool": {"filter": [self._query(f), {"terms": {GROUP_KEY: keys}}]}},
+            query={"bool": {"filter": [self._query(f, GROUPED), {"terms": {GROUP_KEY: keys}}]}},
             size=0,
             aggs={
                 "groups": {

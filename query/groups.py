@@ -28,6 +28,8 @@ import orjson
 
 from core.errors import QueryError
 from core.timefmt import iso_ms
+from query.expr import And, Exists, Term
+from query.fields import ECS_FIELDS
 from query.filters import Filters
 from query.results import bucket_starts, rank
 
@@ -42,6 +44,9 @@ TOP_VALUES = 3
 MAX_GROUPS = 10_000
 """Groups a query considers at most (the terms aggregation's size in Elasticsearch)."""
 KEY_LENGTH = 32
+GROUPED = And((Term(ECS_FIELDS["tags"], "error"), Exists(ECS_FIELDS["error.grouping_key"])))
+"""The events groups are made of: tagged ``error`` (``fingerprint_error`` keys only those; the tag is a
+typed column in DuckDB, so most rows are passed over before their document is read) with a key."""
 
 
 @dataclass
