@@ -38,7 +38,9 @@ KEY_FIELD = {
 }
 GROUP_KEY = "error.grouping_key"
 STATES_SUFFIX = "error-groups"
-USERS_EXACT_BELOW = 40_000  # cardinality's precision_threshold (its maximum): exact for fewer users
+USERS_EXACT_BELOW = 40_000
+"""cardinality's precision_threshold (its maximum): below it the count is exact in practice (a hash set),
+as DuckDB's; a terms list of users per group would break search.max_buckets on a large store."""
 PAGE = 10_000  # hits per request (index.max_result_window)
 MAX_LISTED_INDICES = 60  # beyond this many days, search the daily pattern with the time filter
 SHARD_SIZE = 10_000  # terms aggregations stay exact for realistic cardinalities
@@ -222,7 +224,7 @@ class ElasticsearchBackend:
                     "aggs": {
                         "first": {"min": {"field": "@timestamp"}},
                         "last": {"max": {"field": "@timestamp"}},
-                        "users": {"terms": {"field": "user.id", "size": USERS_EXACT_BELOW}},
+                        "users": {"cardinality": {"field": "user.id", "precision_threshold": USERS_EXACT_BELOW}},
                     },
                 }
             },
@@ -231,7 +233,7 @@ class ElasticsearchBackend:
         for bucket in body["aggregations"]["groups"]["buckets"]:
             group = InRange()
             group.add(bucket["doc_count"], _time(bucket["first"]["value"]), _time(bucket["last"]["value"]))
-            group.users.update(user["key"] for user in bucket["users"]["buckets"])
+            group.user_count = int(bucket["users"]["value"])
             stats[bucket["key"]] = group
         return stats
 

@@ -55,8 +55,15 @@ class InRange:
 
     count: int = 0
     users: set[str] = field(default_factory=set)
+    """The distinct user ids, where the backend lists them (DuckDB merges the days' lists)."""
+    user_count: int | None = None
+    """Or their number, where the backend counts them (Elasticsearch's cardinality)."""
     first: dt.datetime | None = None
     last: dt.datetime | None = None
+
+    @property
+    def distinct_users(self) -> int:
+        return len(self.users) if self.user_count is None else self.user_count
 
     def add(self, count: int, first: dt.datetime, last: dt.datetime) -> None:
         self.count += count
@@ -244,7 +251,7 @@ def error_groups(
             rows.append((key, in_range, first_ever, last_ever, shown, new, regressed))
     order = {
         "count": lambda r: (-r[1].count, r[0]),
-        "users": lambda r: (-len(r[1].users), -r[1].count, r[0]),
+        "users": lambda r: (-r[1].distinct_users, -r[1].count, r[0]),
         "last": lambda r: (-r[3].timestamp(), r[0]),
         "first": lambda r: (-r[2].timestamp(), r[0]),
     }[sort]
@@ -265,7 +272,7 @@ def error_groups(
                 "type": error.get("type"),
                 "culprit": error.get("culprit"),
                 "count": in_range.count,
-                "users": len(in_range.users),
+                "users": in_range.distinct_users,
                 "first_seen": iso_ms(first_ever),
                 "last_seen": iso_ms(last_ever),
                 "new": new,
