@@ -314,11 +314,10 @@ class StoreGate:
     def _let_go_if_waited_for(self) -> bool:
         """The watcher's check; False once the gate is not held any more.
 
-        A gate whose own side is busy taking it (``held`` waits for the other side under this lock)
-        is skipped this round rather than waited for: the watcher must go on to the gates that side
-        waits for. In ``logferry run`` the writer and an idle reader of the same process (a query
-        that could not use the writer's connection) are such a pair: waiting here held the reader
-        until the writer gave up, a minute later.
+        A gate whose lock is taken is passed over until the next round: ``held`` keeps it while it
+        waits for the file lock (up to its timeout), and the one watcher of the process must not wait
+        there, since the other side it waits for may be this process's own holder (``logferry run``
+        queries the day its writer holds) that only the watcher lets go.
         """
         if not self._cond.acquire(blocking=False):
             return True
