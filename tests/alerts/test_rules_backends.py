@@ -193,3 +193,37 @@ def test_the_evaluator_keeps_the_same_history_in_the_data_dir_over_duckdb_and_in
         for t in backtest(rule, duckdb_backend, START, END, 60)
     )
     assert sorted((r["at"], r["rule"], r["group"], r["state"]) for r in in_data_dir) == backtested
+
+
+NEW_GROUP = Rule(
+    AlertsConfig.model_validate(
+        {
+            "rules": [
+                {"name": "NewErrorGroup", "kind": "new_value", "field": "error.grouping_key", "window": "10m"},
+            ]
+        }
+    ).rules[0]
+)
+
+
+@pytest.mark.elasticsearch
+def test_a_new_error_group_is_a_new_value_of_its_grouping_key_on_both_backends(
+    duckdb_backend: Backend, es_backend: Backend, alert_docs: list[bytes]
+) -> None:
+    """``error.grouping_key`` (the error groups of issue 19): the group KafkaError's lines make is new at minute 140."""
+    import orjson
+
+    kafka_keys = {
+        d["error"]["grouping_key"]
+        for d in map(orjson.loads, alert_docs)
+        if d.get("error", {}).get("type") == "KafkaError" and "grouping_key" in d["error"]
+    }
+    assert kafka_keys, "the chain gave KafkaError's lines no grouping key"
+    on_duckdb = [t.to_dict() for t in backtest(NEW_GROUP, duckdb_backend, START, END, 60)]
+    assert on_duckdb == [t.to_dict() for t in backtest(NEW_GROUP, es_backend, START, END, 60)]
+    late = {t["group"] for t in on_duckdb if t["state"] == "firing" and 139 <= minute_of(t["at"]) <= 151}
+    assert late == kafka_keys
+
+
+def minute_of(at_ms: int) -> float:
+    return minute(dt.datetime.fromtimestamp(at_ms / 1000, dt.UTC))
