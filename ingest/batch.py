@@ -29,7 +29,7 @@ class Batch:
     events are made on first access to ``events``, so a sink that never reads them never pays.
     """
 
-    __slots__ = ("_events", "_fed", "_compiled", "_runs_made", "docs", "positions", "nbytes", "started")
+    __slots__ = ("_events", "_fed", "_compiled", "_runs_made", "docs", "positions", "marked", "nbytes", "started")
 
     def __init__(
         self,
@@ -48,6 +48,9 @@ class Batch:
         """How many runs have their events made (``events``)."""
         self.docs = docs if docs is not None else []
         self.positions = positions if positions is not None else {}
+        self.marked = len(self.docs) if positions else 0
+        """How many documents precede the last ``mark``: the source lines of those are all within
+        ``positions``; the ones after belong to a block whose position a later batch carries."""
         self.nbytes = nbytes
         self.started = time.monotonic() if started is None else started
 
@@ -161,6 +164,7 @@ class Batcher:
     def mark(self, position: Position, offset: int) -> None:
         """Lines up to ``offset`` of a source have been fed (or dropped): ack them with this batch."""
         self._batch.positions[position] = offset
+        self._batch.marked = len(self._batch.docs)
 
     def due(self) -> Batch | None:
         """The batch, if it has waited ``max_age``: a trickle is flushed at least that often."""

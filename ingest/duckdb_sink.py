@@ -1,78 +1,111 @@
-"""The embedded default sink: batches into per-day DuckDB files, idempotent on the event id.
+"""The embedded default sink: batches into per-day DuckDB files as Arrow columns, a replay stored once.
 
-A batch goes to DuckDB as one ``VARCHAR[]`` parameter, not through a spool file: nothing is left
-on disk when the process is killed, and a full disk has one less place to fail. A failure of the
-store itself (disk full, I/O error, a database DuckDB invalidated after one) is raised as
-retriable after closing every connection, so the retry reconnects and the offsets do not move;
-only a document DuckDB refuses on its own goes to the dead-letter file.
+A batch goes to DuckDB as one Arrow table of typed columns read from the shipped documents
+(``store.columns``: compiled, no JSON parsed inside DuckDB) and appended in one transaction per day
+file. A failure of the store itself (disk full, I/O error, a database DuckDB invalidated after one)
+is raised as retriable after closing every connection, so the retry reconnects and the offsets do
+not move; only a document the store cannot take goes to the dead-letter file, with the reason.
 
-Each document is parsed once into the fields the typed columns read (``store.day_store``), and a
-batch goes in by a plain INSERT; only a batch the primary key refuses (a replay) pays for
-INSERT OR IGNORE, so a replay still stores nothing twice.
+Idempotency without a unique index. Rows carry ``batch``: the number of the write whose
+acknowledgement covers them. Batches are acknowledged in order (``ingest.pipeline``), and a batch's
+positions cover every document before its last ``mark`` (``Batch.marked``); documents after it belong
+to a block a later batch acknowledges, so they carry the next number. Each write records its
+positions in the day file's ``batches`` table, in the transaction of its rows. At start-up,
+``recover`` asks the source how far it acknowledged (the registry is the truth) and deletes the rows
+of the previous run whose batch was never acknowledged: the source reads those lines again, so
+they are stored exactly once. A run that ended cleanly has none to delete. Numbers are
+``run << 32 | sequence``; ``.writer-run.json`` beside the day files names the run and the days it
+wrote, written before its first row in each day.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import os
 import shutil
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import duckdb
+import orjson
+import pyarrow as pa
 
+from core.chunk import Position
 from core.errors import SinkUnavailable
 from core.outcomes import DEAD_LETTERED, MISSING_TIMESTAMP, REFUSED, EventCounts
-from core.timefmt import utc_day
 from ingest.batch import Batch
 from ingest.deadletter import DeadLetterFile
+from ingest.registry import write_all
+from store.columns import DocReader
 from store.day_store import (
     DayStore,
     StoreBusy,
     StoreGate,
     WriterLock,
     is_storage_fault,
-    rows_from_docs,
     share_write_connection,
 )
 
 log = logging.getLogger("logferry.duckdb")
 
-BATCH_ROWS = rows_from_docs("SELECT CAST(unnest(?::VARCHAR[]) AS JSON) AS j")
-# A plain INSERT costs about half of INSERT OR IGNORE; a batch that repeats an id (a replay after a
-# crash, rare) fails it on the primary key and is inserted again ignoring the ids already stored.
-INSERT_NEW_DOCS = f"INSERT INTO events {BATCH_ROWS}"
-INSERT_DOCS = f"INSERT OR IGNORE INTO events {BATCH_ROWS}"
-# Bulk loads of a whole NDJSON file (the benchmarks' and tests' fixtures), not the sink's path.
-INSERT_FILE = f"INSERT OR IGNORE INTO events {rows_from_docs('SELECT j FROM read_ndjson_objects(?) t(j)')}"
 NO_TIMESTAMP = "missing or invalid @timestamp: the document has no UTC day to be stored under"
-INSERT_ONE = f"INSERT OR IGNORE INTO events {rows_from_docs('SELECT CAST(? AS JSON) AS j')}"
+RUN_BITS = 32
+RUN_FILE = ".writer-run.json"
 
 
 class StoreFailed(SinkUnavailable):
     """DuckDB could not store a batch for a reason of its own (disk, I/O); retried after reconnecting."""
 
 
-class DuckDBSink:
-    """Writes each batch day by day; a document DuckDB refuses goes to the dead-letter file.
+@runtime_checkable
+class Acknowledges(Protocol):
+    """A source that can say how far it acknowledged a position (None: it will not read it again)."""
 
-    Construction takes the store's writer lock (``StoreBusy`` when another process writes). A day
+    def acknowledged(self, position: Position) -> int | None: ...
+
+
+class DuckDBSink:
+    """Writes each batch day by day; a document the store refuses goes to the dead-letter file.
+
+    Construction takes the store's writer lock (``StoreBusy`` when another process writes) and
+    starts a run; call ``recover(source)`` before the first write (``logferry.assemble`` does). A day
     file stays open between batches only while no reader waits for it (see ``StoreGate``).
     """
 
     name = "duckdb"
 
     def __init__(
-        self, store: DayStore, deadletter: DeadLetterFile, open_days: int = 4, gate_timeout: float = 60.0
+        self,
+        store: DayStore,
+        deadletter: DeadLetterFile,
+        open_days: int = 4,
+        gate_timeout: float = 60.0,
+        compiled: bool = True,
     ) -> None:
         self.store = store
         self.deadletter = deadletter
         self.open_days = open_days
         self.gate_timeout = gate_timeout
         self.counts = EventCounts()
+        self.reader = DocReader(compiled)
         self._writer_lock = WriterLock(store.directory)
         self._writer_lock.acquire()
         self._connections: dict[dt.date, duckdb.DuckDBPyConnection] = {}
         self._gates: dict[dt.date, StoreGate] = {}
+        try:
+            self._runs = WriterRuns(store.directory / RUN_FILE)
+            self._runs.start()
+        except BaseException:
+            self._writer_lock.release()
+            raise
+        self._next = self._runs.run << RUN_BITS
+        self._last_day: dt.date | None = None
+        self._retrying: tuple[Batch, int, set[dt.date]] | None = None
+        """The last batch written, its number and the days committed: writing it again skips those."""
+
+    # -- connections ------------------------------------------------------------------------------
 
     def connection(self, day: dt.date) -> duckdb.DuckDBPyConnection:
         """The open connection to one day's file (created on first write); the oldest day is closed."""
@@ -90,20 +123,124 @@ class DuckDBSink:
             gate = self._gates[day] = self.store.gate(day, exclusive=True, on_release=lambda: self._close(day))
         return gate
 
-    def write(self, batch: Batch) -> None:
-        """Return only when every document is in DuckDB (committed) or in the dead-letter file."""
-        by_day: dict[dt.date, list[bytes]] = {}
-        refused: list[tuple[str, bytes]] = []
-        for stamp, doc in zip(batch.timestamps(), batch.docs, strict=True):
-            day = utc_day(stamp)
-            if day is None:
-                refused.append((NO_TIMESTAMP, doc))
-            else:
-                by_day.setdefault(day, []).append(doc)
+    # -- recovery ---------------------------------------------------------------------------------
+
+    def recover(self, source: object) -> int:
+        """Delete the previous run's rows that ``source`` never acknowledged; returns how many.
+
+        The previous run's batches are read newest first until one whose positions the source has
+        acknowledged: every row numbered past it is ahead of the source's positions, so the source
+        reads it again. A position the source does not know (another kind of source, a registry
+        entry gone) keeps every row: a duplicate is possible then, a loss never.
+        """
+        previous = self._runs.previous
+        if previous is None:
+            return 0
+        acknowledged = source.acknowledged if isinstance(source, Acknowledges) else None
+        run, days = previous["run"], [dt.date.fromisoformat(d) for d in previous["days"]]
+        lo, hi = run << RUN_BITS, (run + 1) << RUN_BITS
+        deleted = 0
         try:
-            for day, docs in sorted(by_day.items()):
+            start = previous.get("delete_from")
+            if start is None:
+                start = self._unacknowledged_from(days, lo, hi, acknowledged)
+                self._runs.deciding(start)
+            elif start < 0:
+                start = None
+            for day in days:
+                if not self.store.path(day).exists():
+                    continue
                 with self._gate(day).held(self.gate_timeout):
-                    refused.extend(self._write_day(day, docs))
+                    con = self.connection(day)
+                    con.execute("BEGIN")
+                    if start is not None:
+                        found = con.execute(
+                            "SELECT count(*) FROM events WHERE batch >= ? AND batch < ?", [start, hi]
+                        ).fetchone()
+                        if found and found[0]:
+                            con.execute("DELETE FROM events WHERE batch >= ? AND batch < ?", [start, hi])
+                            deleted += found[0]
+                    con.execute("DELETE FROM batches WHERE batch < ?", [hi])
+                    con.execute("COMMIT")
+        except StoreBusy as exc:
+            raise StoreFailed(str(exc)) from None
+        except (duckdb.Error, OSError) as exc:
+            if is_storage_fault(exc):
+                for day in list(self._connections):
+                    self._close(day)
+            raise StoreFailed(f"recovering {self.store.directory}: {' '.join(str(exc).split())}") from None
+        if deleted:
+            log.warning(
+                "the previous run stopped before %d stored events were acknowledged; deleted them, the source "
+                "reads them again",
+                deleted,
+            )
+        self._runs.recovered()
+        return deleted
+
+    def _unacknowledged_from(self, days: list[dt.date], lo: int, hi: int, acknowledged: Any) -> int | None:
+        """The first batch number of the previous run (``lo``…``hi``) not acknowledged; None: keep all."""
+        if acknowledged is None:
+            return None
+        entries: dict[int, str] = {}
+        for day in days:
+            if not self.store.path(day).exists():
+                continue
+            with self._gate(day).held(self.gate_timeout):
+                con = self.connection(day)
+                for number, positions in con.execute(
+                    "SELECT batch, positions FROM batches WHERE batch >= ? AND batch < ?", [lo, hi]
+                ).fetchall():
+                    entries[number] = positions
+        for number in sorted(entries, reverse=True):
+            done = True
+            for key, sub, offset in orjson.loads(entries[number]):
+                reached = acknowledged((key, sub))
+                if reached is None:
+                    log.warning("the source does not know %s:%s; keeping every row of the previous run", key, sub)
+                    return None
+                if reached < offset:
+                    done = False
+            if done:
+                return number + 1
+        return lo
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def write(self, batch: Batch) -> None:
+        """Return only when every document is in DuckDB (committed) or in the dead-letter file.
+
+        A batch written again (retried after a failure) keeps its number and skips the days already
+        committed, so a retry stores nothing twice. Documents are not looked up by id: ids are unique
+        by construction (file identity + offset), and a replay after a crash is undone by ``recover``.
+        """
+        if self._runs.previous is not None:
+            log.warning("writing without recovering the previous run: its unacknowledged rows stay")
+            self._runs.recovered()
+        if self._retrying is not None and self._retrying[0] is batch:
+            _, number, done = self._retrying
+        else:
+            number, done = self._next + 1, set()
+            self._next = number
+            self._retrying = (batch, number, done)
+        rows = self.reader.read(batch.docs, (number, number + 1, batch.marked))
+        positions = None
+        if batch.positions:
+            positions = orjson.dumps([[p[0], p[1], offset] for p, offset in batch.positions.items()]).decode()
+        refused = [(NO_TIMESTAMP, batch.docs[i]) for i in rows.no_day]
+        refused += [(f"duckdb: {why}", batch.docs[i]) for i, why in rows.refused]
+        try:
+            for day, table in sorted(rows.days.items()):
+                if day in done:
+                    continue
+                with self._gate(day).held(self.gate_timeout):
+                    refused.extend(self._write_day(day, table, number, positions))
+                done.add(day)
+            if positions is not None and not rows.days and self._last_day is not None:
+                # Nothing stored, but later rows may be numbered past it: keep what it acknowledges.
+                day = self._last_day
+                with self._gate(day).held(self.gate_timeout):
+                    self._write_day(day, None, number, positions)
         except StoreBusy as exc:
             raise StoreFailed(str(exc)) from None
         if refused:
@@ -111,38 +248,62 @@ class DuckDBSink:
             for reason, _ in refused:
                 self.counts.add(DEAD_LETTERED, MISSING_TIMESTAMP if reason == NO_TIMESTAMP else REFUSED)
 
-    def _write_day(self, day: dt.date, docs: list[bytes]) -> list[tuple[str, bytes]]:
-        """Insert the day's documents; those DuckDB refuses for their content are returned, with the reason.
+    def _write_day(
+        self, day: dt.date, table: pa.Table | None, number: int, positions: str | None
+    ) -> list[tuple[str, bytes]]:
+        """Append the day's rows and the batch's positions in one transaction.
 
-        The rows go in whole; rows refused are halved until the documents at fault are found, so a
-        bad document costs two statements per halving (~25 in 5,000 rows), not one per row: measured,
-        5,000 rows with one refused took 35.6 s one by one and take 0.2 s halved.
+        The columns are typed before DuckDB sees them, so DuckDB has no reason of its own to refuse
+        a row; should it, the rows at fault are found by halving (each part committed alone) and
+        returned with the reason.
         """
-        texts = [doc.decode("utf-8", "replace") for doc in docs]
+        self._runs.wrote(day)
+        self._last_day = day
         try:
             con = self.connection(day)
+            con.execute("BEGIN")
         except (duckdb.Error, OSError) as exc:
             if is_storage_fault(exc):
                 self._fail(day, exc)
             raise
+        try:
+            if table is not None:
+                con.from_arrow(table).insert_into("events")
+            if positions is not None:
+                con.execute("INSERT INTO batches VALUES (?, ?)", [number, positions])
+            con.execute("COMMIT")
+            return []
+        except (duckdb.Error, OSError) as exc:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            if is_storage_fault(exc) or table is None:
+                self._fail(day, exc)
+            log.warning("%s refused a batch (%s); finding the rows at fault", self.store.path(day), exc)
+        return self._write_halved(day, con, table, number, positions)
+
+    def _write_halved(
+        self, day: dt.date, con: duckdb.DuckDBPyConnection, table: pa.Table, number: int, positions: str | None
+    ) -> list[tuple[str, bytes]]:
         refused: list[tuple[str, bytes]] = []
-        parts = [(texts, docs)]
-        while parts:
-            part_texts, part_docs = parts.pop()
-            try:
-                if len(part_texts) == 1:
-                    con.execute(INSERT_ONE, [part_texts[0]])
-                else:
-                    _insert_rows(con, part_texts)
-                continue
-            except (duckdb.Error, OSError) as exc:
-                if is_storage_fault(exc):
-                    self._fail(day, exc)
-                if len(part_texts) == 1:
-                    refused.append((f"duckdb: {exc}", part_docs[0]))
+        parts = [table]
+        try:
+            while parts:
+                part = parts.pop()
+                try:
+                    con.from_arrow(part).insert_into("events")
                     continue
-            mid = len(part_texts) // 2
-            parts += [(part_texts[mid:], part_docs[mid:]), (part_texts[:mid], part_docs[:mid])]
+                except duckdb.Error as exc:
+                    if is_storage_fault(exc):
+                        raise
+                    if part.num_rows == 1:
+                        refused.append((f"duckdb: {' '.join(str(exc).split())}", part["doc"][0].as_py().encode()))
+                        continue
+                mid = part.num_rows // 2
+                parts += [part.slice(mid), part.slice(0, mid)]
+            if positions is not None:
+                con.execute("INSERT INTO batches VALUES (?, ?)", [number, positions])
+        except (duckdb.Error, OSError) as exc:
+            self._fail(day, exc)
         return refused
 
     def _fail(self, day: dt.date, exc: BaseException) -> None:
@@ -168,14 +329,69 @@ class DuckDBSink:
         self._writer_lock.release()
 
 
+class WriterRuns:
+    """``.writer-run.json``: this run's number and the days it wrote; the previous run's, until recovered.
+
+    Written whole (temp, fsync, rename) before the first row of each day, so a run killed at any
+    point has every day it wrote listed here.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.run = 0
+        self.days: list[str] = []
+        self.previous: dict[str, Any] | None = None
+
+    def start(self) -> None:
+        """Begin a run after the last one recorded; that one becomes ``previous`` (to recover)."""
+        last: dict[str, Any] = {}
+        if self.path.exists():
+            try:
+                last = orjson.loads(self.path.read_bytes())
+            except (OSError, orjson.JSONDecodeError) as exc:
+                log.warning("%s is unreadable (%s): the previous run is not recovered", self.path, exc)
+        pending = last.get("previous")
+        if pending is not None and pending.get("delete_from") is not None:
+            self.previous = pending  # a recovery that was decided and not finished: finish it first
+        elif last.get("days"):
+            self.previous = {"run": int(last["run"]), "days": list(last["days"]), "delete_from": None}
+        self.run = max(int(last.get("run", 0)), int((pending or {}).get("run", 0))) + 1
+        self._save()
+
+    def wrote(self, day: dt.date) -> None:
+        text = day.isoformat()
+        if text not in self.days:
+            self.days.append(text)
+            self._save()
+
+    def deciding(self, start: int | None) -> None:
+        """The rows to delete are decided: kept, so a recovery stopped half-way deletes the same."""
+        assert self.previous is not None
+        self.previous["delete_from"] = start if start is not None else -1
+        self._save()
+
+    def recovered(self) -> None:
+        self.previous = None
+        self._save()
+
+    def _save(self) -> None:
+        body = orjson.dumps({"run": self.run, "days": self.days, "previous": self.previous})
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            write_all(fd, body)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
 def remove_spool(data_dir: Path) -> None:
     """Delete ``<data_dir>/spool``, where earlier versions staged batches (killed runs left files)."""
     shutil.rmtree(data_dir / "spool", ignore_errors=True)
-
-
-def _insert_rows(con: duckdb.DuckDBPyConnection, texts: list[str]) -> None:
-    """A plain INSERT; only rows the primary key refuses (a replay) pay for INSERT OR IGNORE."""
-    try:
-        con.execute(INSERT_NEW_DOCS, [texts])
-    except duckdb.ConstraintException:
-        con.execute(INSERT_DOCS, [texts])

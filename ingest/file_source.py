@@ -575,6 +575,24 @@ class FileSource:
             self.registry.advance(positions)
             self.registry.save()
 
+    def acknowledged(self, position: Position) -> int | None:
+        """Where this source will read ``position`` again: the registry's offset of a file that is
+        still where the registry says, with the same first bytes; None when it will not (a file
+        deleted, moved or truncated since, a retired generation): a sink keeps what it stored then."""
+        key, source_id = position
+        state = self.registry.get(key)
+        if state is None or state.source_id != source_id:
+            return None
+        try:
+            with open(state.path, "rb", buffering=0) as file:
+                st = os.fstat(file.fileno())
+                head = os.pread(file.fileno(), FINGERPRINT_MAX, 0)
+        except OSError:
+            return None
+        if file_key(st) != key or not _head_matches(head, state) or st.st_size < state.offset:
+            return None
+        return state.offset
+
     def done(self) -> bool:
         """One-shot mode: every matched file was read to its end and closed."""
         return not self.harvesters
@@ -756,6 +774,10 @@ class StdinSource:
 
     def ack(self, positions: dict[Position, int]) -> None:
         """Standard input cannot be re-read: there is nothing to persist."""
+
+    def acknowledged(self, position: Position) -> int | None:
+        """Standard input is never read again: a sink keeps everything it stored."""
+        return None
 
     def done(self) -> bool:
         return self.finished

@@ -38,6 +38,7 @@ from query.results import (
 from query.sql import compile_sql
 from query.timerange import days_within
 from store.day_store import DayStore, StoreBusy, StoreGate, local_write_cursor
+from store.schema import BY_FIELD, compat_view_sql, layout_of
 
 UTC = dt.UTC
 RESULTS_KEPT = 512  # per-day query results remembered (see DuckDBBackend._day_rows)
@@ -46,12 +47,15 @@ RESULT_ROWS_BUDGET = 500_000  # rows over all remembered results
 MANY_VALUED = frozenset({"user"})  # errors over time by these keys ranks them first (two scans)
 FOREIGN_LOCK_WAIT = 2.0  # s; a file locked outside the StoreGate (not logferry) is retried this long
 KEY_SQL = {
-    "endpoint": "endpoint",
-    "user": "user_id",
-    "service": "service",
-    "error.type": "error_type",
-    "status_class": "status_class",
-    "status": "status",
+    key: BY_FIELD[field].name
+    for key, field in {
+        "endpoint": "endpoint",
+        "user": "user.id",
+        "service": "service.name",
+        "error.type": "error.type",
+        "status_class": "http.response.status_class",
+        "status": "http.response.status_code",
+    }.items()
 }
 
 
@@ -74,6 +78,9 @@ class DuckDBBackend:
         self.open_days = open_days
         self._open: OrderedDict[dt.date, duckdb.DuckDBPyConnection] = OrderedDict()
         self._has_table: set[dt.date] = set()
+        self._older_layout: dict[dt.date, str] = {}
+        """Days whose file has an older layout (no writer rewrote it yet), by database name: each
+        query's cursor reads them through a view of the current layout (``compat_view_sql``)."""
         self._lock = threading.Lock()
         self._gates: dict[dt.date, StoreGate] = {}
         self._results: OrderedDict[tuple[dt.date, str, str], list[tuple[Any, ...]]] = OrderedDict()
@@ -100,11 +107,12 @@ class DuckDBBackend:
                 self._close_least_recent()
             self._open[day] = con
             if day not in self._has_table:
-                found = con.execute(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_name = 'events'"
-                ).fetchone()
-                if not (found and found[0]):
+                layout = layout_of(con)
+                if layout is None:
                     return None
+                if layout == 1:
+                    database = con.execute("SELECT current_database()").fetchone()
+                    self._older_layout[day] = database[0] if database else day.isoformat()
                 self._has_table.add(day)
             return con
 
@@ -163,7 +171,10 @@ class DuckDBBackend:
                     return
                 with self._lock:
                     con = base.cursor()
+                    older = self._older_layout.get(day)
                 try:
+                    if older is not None:
+                        con.execute(compat_view_sql(older))
                     with self._interrupt_after(con, deadline):
                         yield con, True
                 finally:
@@ -195,6 +206,8 @@ class DuckDBBackend:
             con = self._open.pop(day, None)
             if con is not None:
                 con.close()
+            self._has_table.discard(day)  # the writer may create the table, or rewrite it in the current layout
+            self._older_layout.pop(day, None)
             for key in [k for k in self._results if k[0] == day]:
                 self._kept_rows -= len(self._results.pop(key))
 

@@ -15,6 +15,7 @@
 //! batcher and the sinks read of an event: `@timestamp`, `event.id` and the string `tags`.
 
 mod chain;
+mod columns;
 mod json;
 
 use json::Value;
@@ -282,5 +283,6 @@ impl Chain {
 #[pymodule]
 fn logferry_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Chain>()?;
+    module.add_class::<columns::DocColumns>()?;
     Ok(())
 }
