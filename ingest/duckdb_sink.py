@@ -14,8 +14,8 @@ positions in the day file's ``batches`` table, in the transaction of its rows. A
 ``recover`` asks the source how far it acknowledged (the registry is the truth) and deletes the rows
 of the previous run whose batch was never acknowledged: the source reads those lines again, so
 they are stored exactly once. A run that ended cleanly has none to delete. Numbers are
-``run << 32 | sequence``; ``.writer-run.json`` beside the day files names the run and the days it
-wrote, written before its first row in each day.
+``run << 32 | sequence``; the writer lock's file names the run and the days it wrote, written before
+its first row in each day.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -31,13 +30,13 @@ from typing import Any, Protocol, runtime_checkable
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from core.chunk import Position
 from core.errors import SinkUnavailable
 from core.outcomes import DEAD_LETTERED, MISSING_TIMESTAMP, REFUSED, EventCounts
 from ingest.batch import Batch
 from ingest.deadletter import DeadLetterFile
-from ingest.registry import write_all
 from store.columns import DocReader
 from store.day_store import (
     DayStore,
@@ -47,12 +46,12 @@ from store.day_store import (
     is_storage_fault,
     share_write_connection,
 )
+from store.schema import BATCH_COLUMN, SOURCE_ID_COLUMN
 
 log = logging.getLogger("logferry.duckdb")
 
 NO_TIMESTAMP = "missing or invalid @timestamp: the document has no UTC day to be stored under"
 RUN_BITS = 32
-RUN_FILE = ".writer-run.json"
 
 
 class StoreFailed(SinkUnavailable):
@@ -95,7 +94,7 @@ class DuckDBSink:
         self._connections: dict[dt.date, duckdb.DuckDBPyConnection] = {}
         self._gates: dict[dt.date, StoreGate] = {}
         try:
-            self._runs = WriterRuns(store.directory / RUN_FILE)
+            self._runs = WriterRuns(self._writer_lock)
             self._runs.start()
         except BaseException:
             self._writer_lock.release()
@@ -104,6 +103,14 @@ class DuckDBSink:
         self._last_day: dt.date | None = None
         self._retrying: tuple[Batch, int, set[dt.date]] | None = None
         """The last batch written, its number and the days committed: writing it again skips those."""
+        self._source: Acknowledges | None = None
+        self._resumed_at: dict[str, int | None] = {}
+        """Per source seen in this run, the offset it was read from (what it had acknowledged then)."""
+        self._stored_before: dict[dt.date, dict[str, int]] = {}
+        """Per day written in this run, the highest ``source_end`` of each source before this run."""
+        self._checked: set[tuple[str, dt.date]] = set()
+        self._tails: list[tuple[int, set[dt.date]]] = []
+        """Rows stored with no source yet (after their batch's last mark): their number and days."""
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -133,6 +140,8 @@ class DuckDBSink:
         reads it again. A position the source does not know (another kind of source, a registry
         entry gone) keeps every row: a duplicate is possible then, a loss never.
         """
+        if isinstance(source, Acknowledges):
+            self._source = source
         previous = self._runs.previous
         if previous is None:
             return 0
@@ -192,18 +201,21 @@ class DuckDBSink:
                     "SELECT batch, positions FROM batches WHERE batch >= ? AND batch < ?", [lo, hi]
                 ).fetchall():
                     entries[number] = positions
+        # Newest first, to the last batch whose positions the source has all acknowledged; a position
+        # the source does not read again counts as acknowledged, but its rows must not be deleted.
+        not_read_again = False
         for number in sorted(entries, reverse=True):
-            done = True
+            done, unread = True, False
             for key, sub, offset in orjson.loads(entries[number]):
                 reached = acknowledged((key, sub))
                 if reached is None:
-                    log.warning("the source does not know %s:%s; keeping every row of the previous run", key, sub)
-                    return None
-                if reached < offset:
+                    unread = True
+                elif reached < offset:
                     done = False
             if done:
-                return number + 1
-        return lo
+                return None if not_read_again else number + 1
+            not_read_again = not_read_again or unread
+        return None if not_read_again else lo
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -223,7 +235,10 @@ class DuckDBSink:
             number, done = self._next + 1, set()
             self._next = number
             self._retrying = (batch, number, done)
-        rows = self.reader.read(batch.docs, (number, number + 1, batch.marked))
+        segments = [(index, source_key(position), offset) for index, position, offset in batch.marks]
+        for _, position, _ in batch.marks:
+            self._resume_point(position)
+        rows = self.reader.read(batch.docs, (number, number + 1, batch.marked), segments)
         positions = None
         if batch.positions:
             positions = orjson.dumps([[p[0], p[1], offset] for p, offset in batch.positions.items()]).decode()
@@ -241,6 +256,7 @@ class DuckDBSink:
                 day = self._last_day
                 with self._gate(day).held(self.gate_timeout):
                     self._write_day(day, None, number, positions)
+            self._attribute_tails(batch, number, rows.days)
         except StoreBusy as exc:
             raise StoreFailed(str(exc)) from None
         if refused:
@@ -268,7 +284,11 @@ class DuckDBSink:
             raise
         try:
             if table is not None:
-                con.from_arrow(table).insert_into("events")
+                once = self._drop_replayed(day, con, table)
+                if once:
+                    _insert_new_ids(con, table, once)
+                else:
+                    con.from_arrow(table).insert_into("events")
             if positions is not None:
                 con.execute("INSERT INTO batches VALUES (?, ?)", [number, positions])
             con.execute("COMMIT")
@@ -306,6 +326,82 @@ class DuckDBSink:
             self._fail(day, exc)
         return refused
 
+    def _resume_point(self, position: Position) -> int | None:
+        """Where the source began reading ``position`` in this run (asked once, at its first batch)."""
+        key = source_key(position)
+        if key not in self._resumed_at:
+            self._resumed_at[key] = None if self._source is None else self._source.acknowledged(position)
+        return self._resumed_at[key]
+
+    def _drop_replayed(self, day: dt.date, con: duckdb.DuckDBPyConnection, table: pa.Table) -> list[str]:
+        """Delete what an earlier run stored of a source past where this run began reading it; returns
+        the sources in ``table`` that cannot be read again (standard input), stored once by id.
+
+        The source reads those lines again (its registry was lost, or a killed run stored them
+        unacknowledged): the registry is the truth, and the rows come back with this run's batches.
+        Checked once per source and day, against the highest offset each source had in the day file
+        when this run first opened it, so a source new to the day costs nothing. A source read only
+        once (stdin) has no position to resume from; a stream piped again has the same ids (content
+        and offset), looked up among that source's rows only.
+        """
+        keys = [key for key in pc.unique(table.column(SOURCE_ID_COLUMN)).to_pylist() if key is not None]
+        once = [key for key in keys if self._source is not None and self._resumed_at.get(key, 0) is None]
+        before = self._stored_before.get(day)
+        if before is None:
+            before = self._stored_before[day] = dict(
+                con.execute(
+                    "SELECT source_id, max(source_end) FROM events WHERE source_id IS NOT NULL GROUP BY ALL"
+                ).fetchall()
+            )
+        if not before:
+            return once
+        for key in keys:
+            if (key, day) in self._checked:
+                continue
+            self._checked.add((key, day))
+            start = self._resumed_at.get(key)
+            if start is None or before.get(key, -1) <= start:
+                continue
+            con.execute("DELETE FROM events WHERE source_id = ? AND source_end > ?", [key, start])
+            log.warning(
+                "%s: deleted what an earlier run stored of %s past offset %d: this run reads it again",
+                self.store.path(day),
+                key,
+                start,
+            )
+        return once
+
+    def _attribute_tails(self, batch: Batch, number: int, days: dict[dt.date, pa.Table]) -> None:
+        """Give the rows stored before their block's mark the source that mark names, once seen.
+
+        A batch's rows after its last mark are lines of a block that ends in a later batch; they
+        are stored at once (numbered ``number + 1``) and get their source with that batch's first mark.
+        """
+        if batch.marks and self._tails:
+            _, position, reached = batch.marks[0]
+            numbers = [n for n, _ in self._tails]
+            touched = set().union(*(d for _, d in self._tails))
+            for day in sorted(touched):
+                if not self.store.path(day).exists():
+                    continue
+                with self._gate(day).held(self.gate_timeout):
+                    con = self.connection(day)
+                    try:
+                        con.execute(
+                            f"UPDATE events SET source_id = ?, source_end = ? WHERE batch IN "
+                            f"({', '.join('?' * len(numbers))}) AND source_id IS NULL",
+                            [source_key(position), reached, *numbers],
+                        )
+                    except (duckdb.Error, OSError) as exc:
+                        if is_storage_fault(exc):
+                            self._fail(day, exc)
+                        raise
+            self._tails = []
+        if batch.marked < len(batch.docs):
+            tail_days = {day for day, table in days.items() if pc.max(table.column(BATCH_COLUMN)).as_py() > number}
+            if tail_days:
+                self._tails.append((number + 1, tail_days))
+
     def _fail(self, day: dt.date, exc: BaseException) -> None:
         """Drop the connection (DuckDB may have invalidated the database) and raise a retriable error."""
         self._close(day)
@@ -330,14 +426,12 @@ class DuckDBSink:
 
 
 class WriterRuns:
-    """``.writer-run.json``: this run's number and the days it wrote; the previous run's, until recovered.
+    """This run's number and the days it wrote, and the previous run's until recovered, kept in the
+    writer lock's file (``WriterLock.record``), synced before the first row of each day, so a run
+    killed at any point has every day it wrote listed there."""
 
-    Written whole (temp, fsync, rename) before the first row of each day, so a run killed at any
-    point has every day it wrote listed here.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, lock: WriterLock) -> None:
+        self.lock = lock
         self.run = 0
         self.days: list[str] = []
         self.previous: dict[str, Any] | None = None
@@ -345,11 +439,11 @@ class WriterRuns:
     def start(self) -> None:
         """Begin a run after the last one recorded; that one becomes ``previous`` (to recover)."""
         last: dict[str, Any] = {}
-        if self.path.exists():
+        if self.lock.previous:
             try:
-                last = orjson.loads(self.path.read_bytes())
-            except (OSError, orjson.JSONDecodeError) as exc:
-                log.warning("%s is unreadable (%s): the previous run is not recovered", self.path, exc)
+                last = orjson.loads(self.lock.previous)
+            except orjson.JSONDecodeError as exc:
+                log.warning("%s: the last run's record is unreadable (%s): it is not recovered", self.lock.path, exc)
         pending = last.get("previous")
         if pending is not None and pending.get("delete_from") is not None:
             self.previous = pending  # a recovery that was decided and not finished: finish it first
@@ -375,21 +469,26 @@ class WriterRuns:
         self._save()
 
     def _save(self) -> None:
-        body = orjson.dumps({"run": self.run, "days": self.days, "previous": self.previous})
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            write_all(fd, body)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        self.lock.record(orjson.dumps({"run": self.run, "days": self.days, "previous": self.previous}))
+
+
+def _insert_new_ids(con: duckdb.DuckDBPyConnection, table: pa.Table, sources: list[str]) -> None:
+    """Append ``table``, less the rows of ``sources`` whose id those sources already stored."""
+    marks = ", ".join("?" * len(sources))
+    con.register("incoming_rows", table)
+    try:
+        con.execute(
+            f"INSERT INTO events SELECT * FROM incoming_rows WHERE source_id IS NULL OR source_id NOT IN ({marks}) "
+            f"OR id NOT IN (SELECT id FROM events WHERE source_id IN ({marks}))",
+            [*sources, *sources],
+        )
+    finally:
+        con.unregister("incoming_rows")
+
+
+def source_key(position: Position) -> str:
+    """What ``source_id`` holds for a position: a file generation's source id, a Kafka partition."""
+    return position[1] or position[0]
 
 
 def remove_spool(data_dir: Path) -> None:

@@ -154,6 +154,7 @@ class FileSource:
         self._skipped: dict[str, int] = {}
         self._head_only: set[str] = set()  # states without checks, already logged
         self._started = False  # after the first scan, new files are rotations: read from their start
+        self._began: dict[str, int] = {}  # per source id, the offset this run began reading it at
         self._pinner = None if once else _Pinner(self)
 
     # -- discovery -------------------------------------------------------------------------------
@@ -247,6 +248,7 @@ class FileSource:
             with contextlib.suppress(OSError):
                 _checkpoint(state, start, _block_before(file.fileno(), start))
         self.registry.put(key, state)
+        self._began.setdefault(state.source_id, start)
         self.harvesters[key] = Harvester(key, path, file, file.fileno(), state, start, start)
 
     def _identify(
@@ -576,22 +578,12 @@ class FileSource:
             self.registry.save()
 
     def acknowledged(self, position: Position) -> int | None:
-        """Where this source will read ``position`` again: the registry's offset of a file that is
-        still where the registry says, with the same first bytes; None when it will not (a file
-        deleted, moved or truncated since, a retired generation): a sink keeps what it stored then."""
-        key, source_id = position
-        state = self.registry.get(key)
-        if state is None or state.source_id != source_id:
-            return None
-        try:
-            with open(state.path, "rb", buffering=0) as file:
-                st = os.fstat(file.fileno())
-                head = os.pread(file.fileno(), FINGERPRINT_MAX, 0)
-        except OSError:
-            return None
-        if file_key(st) != key or not _head_matches(head, state) or st.st_size < state.offset:
-            return None
-        return state.offset
+        """Where this run reads ``position``'s file generation from (what the registry had acknowledged
+        of it, or 0), once the first scan has opened the files; None for a generation this run does
+        not read (deleted, truncated away, out of the globs): a sink keeps what it stored of it."""
+        if not self._started:
+            self.scan()
+        return self._began.get(position[1])
 
     def done(self) -> bool:
         """One-shot mode: every matched file was read to its end and closed."""

@@ -3,7 +3,7 @@
 The compiled reader (``logferry_native.DocColumns``, ``native/src/columns.rs``) reads each document
 once, without the GIL and without a Python object per value, into Arrow buffers wrapped here without a
 copy. Without the compiled module, and for the few documents it does not take (a time in a form it
-does not read, a document that is not one JSON object), ``read_doc`` reads the same values in Python.
+does not read, a document that is not one JSON object), ``read_event`` reads the same values in Python.
 Both follow ``store.schema.COLUMNS``.
 """
 
@@ -18,7 +18,7 @@ import orjson
 import pyarrow as pa
 
 from core.timefmt import utc_day
-from store.schema import BATCH_COLUMN, COLUMNS, DOC_COLUMN, TIMESTAMP, Column
+from store.schema import BATCH_COLUMN, COLUMNS, DOC_COLUMN, SOURCE_END_COLUMN, SOURCE_ID_COLUMN, TIMESTAMP, Column
 
 try:
     from logferry_native import DocColumns as _NativeColumns
@@ -32,8 +32,16 @@ NO_TIME = "@timestamp is not a time the store reads"
 
 TABLE_SCHEMA = pa.schema(
     [pa.field(c.name, c.arrow_type) for c in COLUMNS]
-    + [pa.field(DOC_COLUMN, pa.large_string()), pa.field(BATCH_COLUMN, pa.int64())]
+    + [
+        pa.field(DOC_COLUMN, pa.large_string()),
+        pa.field(SOURCE_ID_COLUMN, pa.large_string()),
+        pa.field(SOURCE_END_COLUMN, pa.int64()),
+        pa.field(BATCH_COLUMN, pa.int64()),
+    ]
 )
+Segments = list[tuple[int, str, int]]
+"""Where each run of rows was read: ``(end row, source id, source offset reached)``, ascending; rows
+past the last end have no known source yet."""
 
 
 @dataclass
@@ -59,11 +67,15 @@ class DocReader:
             spec = [(c.field, c.kind, c.divisor) for c in COLUMNS]
             self.native = _NativeColumns(spec, TIMESTAMP)
 
-    def read(self, docs: list[bytes], labels: tuple[int, int, int]) -> Rows:
+    def read(self, docs: list[bytes], labels: tuple[int, int, int], segments: Segments | None = None) -> Rows:
         """``docs`` as ``Rows``; ``labels`` is ``(first, second, cut)``: rows before index ``cut``
-        get ``batch`` = ``first``, the others ``second`` (see ``ingest.duckdb_sink``)."""
+        get ``batch`` = ``first``, the others ``second``; ``segments`` fill ``source_id`` and
+        ``source_end`` (see ``ingest.duckdb_sink``)."""
+        segments = segments or []
+        if not docs:
+            return Rows()
         if self.native is None:
-            return _from_python(docs, range(len(docs)), labels)
+            return _from_python(docs, range(len(docs)), labels, segments)
         columns, (doc_offsets, doc_data), runs, failed = self.native.build(docs)
         count = len(docs)
         arrays = [_array(c, count, buffers) for c, buffers in zip(COLUMNS, columns, strict=True)]
@@ -72,6 +84,7 @@ class DocReader:
                 pa.large_string(), count, [None, pa.py_buffer(doc_offsets), pa.py_buffer(doc_data)], null_count=0
             )
         )
+        arrays += _sources(count, segments)
         arrays.append(_labels(count, labels))
         table = pa.Table.from_arrays(arrays, schema=TABLE_SCHEMA)
         rows = Rows()
@@ -84,7 +97,7 @@ class DocReader:
                 day = dt.date.fromordinal(EPOCH_DAY + day_number)
                 parts.setdefault(day, []).append(table.slice(start, end - start))
         if python_rows:
-            slow = _from_python(docs, python_rows, labels)
+            slow = _from_python(docs, python_rows, labels, segments)
             for day, part in slow.days.items():
                 parts.setdefault(day, []).append(part)
             rows.no_day, rows.refused = slow.no_day, slow.refused
@@ -121,40 +134,66 @@ def _labels(count: int, labels: tuple[int, int, int]) -> pa.Array:
     )
 
 
-def _from_python(docs: list[bytes], indexes: Any, labels: tuple[int, int, int]) -> Rows:
+def _sources(count: int, segments: Segments) -> list[pa.Array]:
+    """The ``source_id`` and ``source_end`` arrays of ``count`` rows read in ``segments``."""
+    ids: list[pa.Array] = []
+    ends: list[pa.Array] = []
+    start = 0
+    for stop, source, reached in segments:
+        stop = min(stop, count)
+        if stop > start:
+            ids.append(pa.repeat(pa.scalar(source, pa.large_string()), stop - start))
+            ends.append(pa.repeat(pa.scalar(reached, pa.int64()), stop - start))
+            start = stop
+    if start < count:
+        ids.append(pa.nulls(count - start, pa.large_string()))
+        ends.append(pa.nulls(count - start, pa.int64()))
+    if len(ids) == 1:
+        return [ids[0], ends[0]]
+    return [pa.concat_arrays(ids), pa.concat_arrays(ends)]
+
+
+def _source_of(index: int, segments: Segments) -> tuple[str | None, int | None]:
+    for stop, source, reached in segments:
+        if index < stop:
+            return source, reached
+    return None, None
+
+
+def _from_python(docs: list[bytes], indexes: Any, labels: tuple[int, int, int], segments: Segments) -> Rows:
     """The Python reader over ``docs[i]`` for ``i`` in ``indexes``: what the compiled one reads."""
     first, second, cut = labels
     rows = Rows()
     by_day: dict[dt.date, list[dict[str, Any]]] = {}
     for i in indexes:
         doc = docs[i]
-        values = read_doc(doc)
-        if isinstance(values, str):
-            rows.refused.append((i, values))
+        try:
+            event = orjson.loads(doc)
+        except orjson.JSONDecodeError:
+            rows.refused.append((i, "the document is not JSON (or not UTF-8)"))
             continue
-        day = utc_day(values.pop(TIMESTAMP + "text"))
+        if type(event) is not dict:
+            rows.refused.append((i, NOT_AN_OBJECT))
+            continue
+        day = utc_day(_at(event, TIMESTAMP))
         if day is None:
             rows.no_day.append(i)
             continue
+        values = read_event(event)
+        if isinstance(values, str):
+            rows.refused.append((i, values))
+            continue
         values[DOC_COLUMN] = doc.decode("utf-8", "replace")
+        values[SOURCE_ID_COLUMN], values[SOURCE_END_COLUMN] = _source_of(i, segments)
         values[BATCH_COLUMN] = first if i < cut else second
         by_day.setdefault(day, []).append(values)
     rows.days = {day: pa.Table.from_pylist(items, schema=TABLE_SCHEMA) for day, items in by_day.items()}
     return rows
 
 
-def read_doc(doc: bytes) -> dict[str, Any] | str:
-    """The columns of one document as ``{name: value}`` (plus its ``@timestamp`` text under
-    ``"@timestamptext"``), or why the store cannot take it."""
-    try:
-        event = orjson.loads(doc)
-    except orjson.JSONDecodeError:
-        return "the document is not JSON (or not UTF-8)"
-    if type(event) is not dict:
-        return NOT_AN_OBJECT
+def read_event(event: dict[str, Any]) -> dict[str, Any] | str:
+    """The columns of one parsed document as ``{name: value}``, or why the store cannot take it."""
     values: dict[str, Any] = {}
-    stamp = _at(event, TIMESTAMP)
-    values[TIMESTAMP + "text"] = stamp
     for column in COLUMNS:
         value = _at(event, column.field)
         if column.kind == "timestamp":

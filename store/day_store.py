@@ -111,13 +111,15 @@ class WriterLock:
     """At most one writing process per store directory: ``flock`` on ``DIR/.lock``, our pid inside.
 
     The kernel drops the lock when the process dies (even on kill -9), so a stale file never
-    blocks the next writer.
+    blocks the next writer. After the pid, the holder may keep one line of its own (``record``):
+    what the next writer must know about this run; ``previous`` is the line the last holder left.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.path = directory / ".lock"
         self._fd: int | None = None
+        self.previous = b""
 
     def acquire(self) -> None:
         """Take the lock or raise ``StoreBusy`` naming the process that holds it."""
@@ -126,15 +128,25 @@ class WriterLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            holder = os.pread(fd, 32, 0).split(b"\n")[0].decode(errors="replace").strip() or "?"
             os.close(fd)
             raise StoreBusy(
                 f"another logferry process (pid {holder}) is writing to {self.directory}; "
                 "stop it first, or query beside it (serve, search and stats can run alongside)"
             ) from None
+        left = os.pread(fd, 1 << 20, 0).split(b"\n")
+        self.previous = left[1] if len(left) > 2 else b""  # a line is whole only with its newline
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+
+    def record(self, line: bytes) -> None:
+        """Keep ``line`` after the pid, synced: one ``pwrite`` (a kill cannot cut it), then the rest cut off."""
+        assert self._fd is not None and b"\n" not in line
+        body = f"{os.getpid()}\n".encode() + line + b"\n"
+        os.pwrite(self._fd, body, 0)
+        os.ftruncate(self._fd, len(body))
+        os.fsync(self._fd)
 
     def release(self) -> None:
         if self._fd is not None:

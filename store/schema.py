@@ -77,6 +77,8 @@ BY_FIELD: dict[str, Column] = {c.field: c for c in COLUMNS}
 TIMESTAMP = "@timestamp"
 
 DOC_COLUMN = "doc"
+SOURCE_ID_COLUMN = "source_id"
+SOURCE_END_COLUMN = "source_end"
 BATCH_COLUMN = "batch"
 
 # The document compresses to about two thirds of DuckDB's default (FSST/dictionary) with zstd, at
@@ -84,8 +86,11 @@ BATCH_COLUMN = "batch"
 EVENTS_DDL = (
     "CREATE TABLE IF NOT EXISTS events (\n    "
     + ",\n    ".join(f"{c.name} {c.sql_type}" for c in COLUMNS)
-    + f",\n    {DOC_COLUMN} VARCHAR NOT NULL USING COMPRESSION zstd,\n    {BATCH_COLUMN} BIGINT NOT NULL\n)"
+    + f",\n    {DOC_COLUMN} VARCHAR NOT NULL USING COMPRESSION zstd,"
+    + f"\n    {SOURCE_ID_COLUMN} VARCHAR,\n    {SOURCE_END_COLUMN} BIGINT,\n    {BATCH_COLUMN} BIGINT NOT NULL\n)"
 )
+"""``source_id`` and ``source_end``: the source (a file generation's id, a Kafka partition) and the
+offset reached by the block of lines a row was read in; NULL until known (see ``ingest.duckdb_sink``)."""
 
 BATCHES_DDL = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -137,7 +142,8 @@ def _layout1_select(database: str) -> str:
     read from the document by SQL that means what the reader means, ``batch`` 0 (never a replay's)."""
     select = ", ".join(c.name if c.name in LAYOUT1_COLUMNS else f"{from_doc_sql(c)} AS {c.name}" for c in COLUMNS)
     return (
-        f"SELECT {select}, CAST({DOC_COLUMN} AS VARCHAR) AS {DOC_COLUMN}, CAST(0 AS BIGINT) AS {BATCH_COLUMN} "
+        f"SELECT {select}, CAST({DOC_COLUMN} AS VARCHAR) AS {DOC_COLUMN}, CAST(NULL AS VARCHAR) AS {SOURCE_ID_COLUMN}, "
+        f"CAST(NULL AS BIGINT) AS {SOURCE_END_COLUMN}, CAST(0 AS BIGINT) AS {BATCH_COLUMN} "
         f'FROM "{database}".main.events'
     )
 
