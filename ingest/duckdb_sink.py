@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 from core.chunk import Position
 from core.errors import SinkUnavailable
 from core.outcomes import DEAD_LETTERED, MISSING_TIMESTAMP, REFUSED, EventCounts
+from enrich.event_id import event_id as file_event_id
 from ingest.batch import Batch
 from ingest.deadletter import DeadLetterFile
 from store.columns import DocReader
@@ -52,6 +53,8 @@ log = logging.getLogger("logferry.duckdb")
 
 NO_TIMESTAMP = "missing or invalid @timestamp: the document has no UTC day to be stored under"
 RUN_BITS = 32
+WRITER_THREADS = 1
+RECENT_SOURCES = 16  # sources of the last marks, tried for the rows after a batch's last mark
 
 
 class StoreFailed(SinkUnavailable):
@@ -110,6 +113,7 @@ class DuckDBSink:
         """Per day written in this run, the highest ``source_end`` of each source before this run."""
         self._checked: set[tuple[str, dt.date]] = set()
         self._tails: list[tuple[int, set[dt.date]]] = []
+        self._recent_sources: list[str] = []
         """Rows stored with no source yet (after their batch's last mark): their number and days."""
 
     # -- connections ------------------------------------------------------------------------------
@@ -121,6 +125,9 @@ class DuckDBSink:
             while len(self._connections) >= self.open_days:
                 self._gates[min(self._connections)].release()
             con = self._connections[day] = self.store.connect(day, create=True)
+            # Appending an Arrow batch on one thread costs a quarter less CPU than on two (the
+            # compiled chain has the other core); bench.duckdb_insert measures both.
+            con.execute(f"SET threads = {WRITER_THREADS}")
             share_write_connection(self.store.path(day), self._gate(day), con)
         return con
 
@@ -238,6 +245,10 @@ class DuckDBSink:
         segments = [(index, source_key(position), offset) for index, position, offset in batch.marks]
         for _, position, _ in batch.marks:
             self._resume_point(position)
+        if batch.marked < len(batch.docs):
+            tail = self._tail_source(batch)
+            if tail is not None:
+                segments.append((len(batch.docs), *tail))
         rows = self.reader.read(batch.docs, (number, number + 1, batch.marked), segments)
         positions = None
         if batch.positions:
@@ -371,12 +382,32 @@ class DuckDBSink:
             )
         return once
 
-    def _attribute_tails(self, batch: Batch, number: int, days: dict[dt.date, pa.Table]) -> None:
-        """Give the rows stored before their block's mark the source that mark names, once seen.
+    def _tail_source(self, batch: Batch) -> tuple[str, int] | None:
+        """The source of the rows after the batch's last mark, when their ids prove it, and the
+        offset that stands for their block's end: the first such row's, plus one.
 
-        A batch's rows after its last mark are lines of a block that ends in a later batch; they
-        are stored at once (numbered ``number + 1``) and get their source with that batch's first mark.
+        Those rows are lines of one block whose mark a later batch carries; usually the next block
+        of a file just marked. A file line's id is a hash of its source id and offset
+        (``enrich.event_id``): the first row's id, recomputed for the recent sources, names the
+        block's source without waiting for its mark. A replay that reads that row again starts at
+        or before it, and ``source_end`` = its offset + 1 is past such a start.
         """
+        try:
+            first = orjson.loads(batch.docs[batch.marked])
+            event_id, offset = first["event"]["id"], first["log"]["offset"]
+        except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
+            return None
+        if not isinstance(event_id, str) or type(offset) is not int:
+            return None
+        candidates = [source_key(p) for _, p, _ in reversed(batch.marks)] + self._recent_sources[::-1]
+        for key in dict.fromkeys(candidates):
+            if file_event_id(key, offset) == event_id:
+                return key, offset + 1
+        return None
+
+    def _attribute_tails(self, batch: Batch, number: int, days: dict[dt.date, pa.Table]) -> None:
+        """Give the rows stored with no source yet the source their block's mark names, once seen
+        (rare: a new file's first block cut across batches, or a Kafka partition's)."""
         if batch.marks and self._tails:
             _, position, reached = batch.marks[0]
             numbers = [n for n, _ in self._tails]
@@ -397,10 +428,19 @@ class DuckDBSink:
                             self._fail(day, exc)
                         raise
             self._tails = []
-        if batch.marked < len(batch.docs):
-            tail_days = {day for day, table in days.items() if pc.max(table.column(BATCH_COLUMN)).as_py() > number}
-            if tail_days:
-                self._tails.append((number + 1, tail_days))
+        for _, position, _ in batch.marks:
+            key = source_key(position)
+            if key in self._recent_sources:
+                self._recent_sources.remove(key)
+            self._recent_sources.append(key)
+        del self._recent_sources[:-RECENT_SOURCES]
+        unattributed = {
+            day
+            for day, table in days.items()
+            if table.column(SOURCE_ID_COLUMN).null_count and pc.max(table.column(BATCH_COLUMN)).as_py() > number
+        }
+        if unattributed:
+            self._tails.append((number + 1, unattributed))
 
     def _fail(self, day: dt.date, exc: BaseException) -> None:
         """Drop the connection (DuckDB may have invalidated the database) and raise a retriable error."""
