@@ -62,10 +62,11 @@ class StoreFailed(SinkUnavailable):
 
 
 @runtime_checkable
-class Acknowledges(Protocol):
-    """A source that can say how far it acknowledged a position (None: it will not read it again)."""
+class Rereads(Protocol):
+    """A source that can say which offsets of a position this run reads again: from what it had
+    acknowledged to what is there to read (None: it will not read the position again)."""
 
-    def acknowledged(self, position: Position) -> int | None: ...
+    def rereads(self, position: Position) -> tuple[int, int] | None: ...
 
 
 class DuckDBSink:
@@ -106,9 +107,9 @@ class DuckDBSink:
         self._last_day: dt.date | None = None
         self._retrying: tuple[Batch, int, set[dt.date]] | None = None
         """The last batch written, its number and the days committed: writing it again skips those."""
-        self._source: Acknowledges | None = None
-        self._resumed_at: dict[str, int | None] = {}
-        """Per source seen in this run, the offset it was read from (what it had acknowledged then)."""
+        self._source: Rereads | None = None
+        self._resumed_at: dict[str, tuple[int, int] | None] = {}
+        """Per source seen in this run, the offsets it reads again (``Rereads``)."""
         self._stored_before: dict[dt.date, dict[str, int]] = {}
         """Per day written in this run, the highest ``source_end`` of each source before this run."""
         self._checked: set[tuple[str, dt.date]] = set()
@@ -140,44 +141,32 @@ class DuckDBSink:
     # -- recovery ---------------------------------------------------------------------------------
 
     def recover(self, source: object) -> int:
-        """Delete the previous run's rows that ``source`` never acknowledged; returns how many.
+        """Delete the previous run's rows that ``source`` never acknowledged and reads again; returns how many.
 
         The previous run's batches are read newest first until one whose positions the source has
-        acknowledged: every row numbered past it is ahead of the source's positions, so the source
-        reads it again. A position the source does not know (another kind of source, a registry
-        entry gone) keeps every row: a duplicate is possible then, a loss never.
+        acknowledged: every row numbered past it is ahead of the source's positions. Of those, the
+        rows of a source that this run reads again, up to where it can (``Rereads``), are deleted:
+        they come back with this run's batches. Rows of a source it does not read again (a file
+        deleted since, standard input) stay: a duplicate is possible then, a loss never.
         """
-        if isinstance(source, Acknowledges):
+        if isinstance(source, Rereads):
             self._source = source
         previous = self._runs.previous
         if previous is None:
             return 0
-        acknowledged = source.acknowledged if isinstance(source, Acknowledges) else None
         run, days = previous["run"], [dt.date.fromisoformat(d) for d in previous["days"]]
-        lo, hi = run << RUN_BITS, (run + 1) << RUN_BITS
+        hi = (run + 1) << RUN_BITS
         deleted = 0
         try:
-            start = previous.get("delete_from")
-            if start is None:
-                start = self._unacknowledged_from(days, lo, hi, acknowledged)
-                self._runs.deciding(start)
-            elif start < 0:
-                start = None
+            decision = previous.get("decision")
+            if decision is None:
+                decision = self._decide(days, run, source.rereads if isinstance(source, Rereads) else None)
+                self._runs.deciding(decision)
             for day in days:
                 if not self.store.path(day).exists():
                     continue
                 with self._gate(day).held(self.gate_timeout):
-                    con = self.connection(day)
-                    con.execute("BEGIN")
-                    if start is not None:
-                        found = con.execute(
-                            "SELECT count(*) FROM events WHERE batch >= ? AND batch < ?", [start, hi]
-                        ).fetchone()
-                        if found and found[0]:
-                            con.execute("DELETE FROM events WHERE batch >= ? AND batch < ?", [start, hi])
-                            deleted += found[0]
-                    con.execute("DELETE FROM batches WHERE batch < ?", [hi])
-                    con.execute("COMMIT")
+                    deleted += self._delete_unacknowledged(day, decision, hi)
         except StoreBusy as exc:
             raise StoreFailed(str(exc)) from None
         except (duckdb.Error, OSError) as exc:
@@ -194,11 +183,35 @@ class DuckDBSink:
         self._runs.recovered()
         return deleted
 
-    def _unacknowledged_from(self, days: list[dt.date], lo: int, hi: int, acknowledged: Any) -> int | None:
-        """The first batch number of the previous run (``lo``…``hi``) not acknowledged; None: keep all."""
-        if acknowledged is None:
-            return None
-        entries: dict[int, str] = {}
+    def _delete_unacknowledged(self, day: dt.date, decision: dict[str, Any], hi: int) -> int:
+        con = self.connection(day)
+        con.execute("BEGIN")
+        conditions, params = [], []
+        if decision["nulls"]:
+            conditions.append("source_id IS NULL")
+        for key, (first, last) in decision["spans"].items():
+            conditions.append("(source_id = ? AND source_end > ? AND source_end <= ?)")
+            params += [key, first, last]
+        found = 0
+        if decision["from"] is not None and conditions:
+            where = f"batch >= ? AND batch < ? AND ({' OR '.join(conditions)})"
+            counted = con.execute(f"SELECT count(*) FROM events WHERE {where}", [decision["from"], hi, *params])
+            found = (counted.fetchone() or (0,))[0]
+            if found:
+                con.execute(f"DELETE FROM events WHERE {where}", [decision["from"], hi, *params])
+        con.execute("DELETE FROM batches WHERE batch < ?", [hi])
+        con.execute("COMMIT")
+        return found
+
+    def _decide(self, days: list[dt.date], run: int, rereads: Any) -> dict[str, Any]:
+        """Which of the previous run's rows to delete: those numbered from ``from`` on, of the sources
+        in ``spans`` within their span, and those without a source if ``nulls``."""
+        keep = {"from": None, "nulls": False, "spans": {}}
+        if rereads is None:
+            return keep
+        lo, hi = run << RUN_BITS, (run + 1) << RUN_BITS
+        entries: dict[int, list[list[Any]]] = {}
+        keys: set[str] = set()
         for day in days:
             if not self.store.path(day).exists():
                 continue
@@ -207,22 +220,42 @@ class DuckDBSink:
                 for number, positions in con.execute(
                     "SELECT batch, positions FROM batches WHERE batch >= ? AND batch < ?", [lo, hi]
                 ).fetchall():
-                    entries[number] = positions
+                    entries[number] = orjson.loads(positions)
         # Newest first, to the last batch whose positions the source has all acknowledged; a position
-        # the source does not read again counts as acknowledged, but its rows must not be deleted.
-        not_read_again = False
+        # it does not read again (or not up to that offset) counts as acknowledged, its rows stay.
+        start, everything_read = lo, True
         for number in sorted(entries, reverse=True):
             done, unread = True, False
-            for key, sub, offset in orjson.loads(entries[number]):
-                reached = acknowledged((key, sub))
-                if reached is None:
+            for p0, p1, offset in entries[number]:
+                span = rereads((p0, p1))
+                if span is None or offset > span[1]:
                     unread = True
-                elif reached < offset:
+                elif span[0] < offset:
                     done = False
             if done:
-                return None if not_read_again else number + 1
-            not_read_again = not_read_again or unread
-        return None if not_read_again else lo
+                start = number + 1
+                break
+            everything_read = everything_read and not unread
+        for day in days:
+            if not self.store.path(day).exists():
+                continue
+            with self._gate(day).held(self.gate_timeout):
+                con = self.connection(day)
+                keys |= {
+                    key
+                    for (key,) in con.execute(
+                        "SELECT DISTINCT source_id FROM events WHERE batch >= ? AND batch < ? "
+                        "AND source_id IS NOT NULL",
+                        [start, hi],
+                    ).fetchall()
+                }
+        position_of = {source_key((p0, p1)): (p0, p1) for positions in entries.values() for p0, p1, _ in positions}
+        spans = {}
+        for key in keys:
+            span = rereads(position_of[key]) if key in position_of else None
+            if span is not None:
+                spans[key] = list(span)
+        return {"from": start, "nulls": everything_read, "spans": spans}
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -337,11 +370,11 @@ class DuckDBSink:
             self._fail(day, exc)
         return refused
 
-    def _resume_point(self, position: Position) -> int | None:
+    def _resume_point(self, position: Position) -> tuple[int, int] | None:
         """Where the source began reading ``position`` in this run (asked once, at its first batch)."""
         key = source_key(position)
         if key not in self._resumed_at:
-            self._resumed_at[key] = None if self._source is None else self._source.acknowledged(position)
+            self._resumed_at[key] = None if self._source is None else self._source.rereads(position)
         return self._resumed_at[key]
 
     def _drop_replayed(self, day: dt.date, con: duckdb.DuckDBPyConnection, table: pa.Table) -> list[str]:
@@ -370,15 +403,15 @@ class DuckDBSink:
             if (key, day) in self._checked:
                 continue
             self._checked.add((key, day))
-            start = self._resumed_at.get(key)
-            if start is None or before.get(key, -1) <= start:
+            span = self._resumed_at.get(key)
+            if span is None or before.get(key, -1) <= span[0]:
                 continue
-            con.execute("DELETE FROM events WHERE source_id = ? AND source_end > ?", [key, start])
+            con.execute("DELETE FROM events WHERE source_id = ? AND source_end > ? AND source_end <= ?", [key, *span])
             log.warning(
                 "%s: deleted what an earlier run stored of %s past offset %d: this run reads it again",
                 self.store.path(day),
                 key,
-                start,
+                span[0],
             )
         return once
 
@@ -485,10 +518,10 @@ class WriterRuns:
             except orjson.JSONDecodeError as exc:
                 log.warning("%s: the last run's record is unreadable (%s): it is not recovered", self.lock.path, exc)
         pending = last.get("previous")
-        if pending is not None and pending.get("delete_from") is not None:
+        if pending is not None and pending.get("decision") is not None:
             self.previous = pending  # a recovery that was decided and not finished: finish it first
         elif last.get("days"):
-            self.previous = {"run": int(last["run"]), "days": list(last["days"]), "delete_from": None}
+            self.previous = {"run": int(last["run"]), "days": list(last["days"]), "decision": None}
         self.run = max(int(last.get("run", 0)), int((pending or {}).get("run", 0))) + 1
         self._save()
 
@@ -498,10 +531,10 @@ class WriterRuns:
             self.days.append(text)
             self._save()
 
-    def deciding(self, start: int | None) -> None:
+    def deciding(self, decision: dict[str, Any]) -> None:
         """The rows to delete are decided: kept, so a recovery stopped half-way deletes the same."""
         assert self.previous is not None
-        self.previous["delete_from"] = start if start is not None else -1
+        self.previous["decision"] = decision
         self._save()
 
     def recovered(self) -> None:
