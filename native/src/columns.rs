@@ -431,8 +431,8 @@ fn found_at(doc: &[u8], at: usize, end: usize) -> Found {
     }
 }
 
-/// Walk the object at `at`, recording the wanted values; returns the end of the object. The first
-/// occurrence of a key counts (as DuckDB's JSON reader).
+/// Walk the object at `at`, recording the wanted values; returns the end of the object. Of a key
+/// written twice the last value counts, as in the parsed document (shipped documents have none).
 fn walk_object(doc: &[u8], at: usize, node: &Node, found: &mut [Option<Found>]) -> Option<usize> {
     if doc.get(at) != Some(&b'{') {
         return None;
@@ -464,18 +464,14 @@ fn walk_object(doc: &[u8], at: usize, node: &Node, found: &mut [Option<Found>]) 
             Some(child) if !child.children.is_empty() && doc.get(pos) == Some(&b'{') => {
                 let end = walk_object(doc, pos, child, found)?;
                 if let Some(column) = child.column {
-                    if found[column].is_none() {
-                        found[column] = Some(Found::Raw { start: pos, end });
-                    }
+                    found[column] = Some(Found::Raw { start: pos, end });
                 }
                 end
             }
             Some(child) => {
                 let end = value_end(doc, pos)?;
                 if let Some(column) = child.column {
-                    if found[column].is_none() {
-                        found[column] = Some(found_at(doc, pos, end));
-                    }
+                    found[column] = Some(found_at(doc, pos, end));
                 }
                 end
             }
