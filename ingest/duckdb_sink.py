@@ -206,7 +206,7 @@ class DuckDBSink:
     def _decide(self, days: list[dt.date], run: int, rereads: Any) -> dict[str, Any]:
         """Which of the previous run's rows to delete: those numbered from ``from`` on, of the sources
         in ``spans`` within their span, and those without a source if ``nulls``."""
-        keep = {"from": None, "nulls": False, "spans": {}}
+        keep: dict[str, Any] = {"from": None, "nulls": False, "spans": {}}
         if rereads is None:
             return keep
         lo, hi = run << RUN_BITS, (run + 1) << RUN_BITS
