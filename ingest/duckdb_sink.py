@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import shutil
 from pathlib import Path
@@ -54,6 +55,7 @@ log = logging.getLogger("logferry.duckdb")
 NO_TIMESTAMP = "missing or invalid @timestamp: the document has no UTC day to be stored under"
 RUN_BITS = 32
 WRITER_THREADS = 1
+JOURNAL_KEPT = 1024  # batches' positions kept per day file while a run writes
 RECENT_SOURCES = 16  # sources of the last marks, tried for the rows after a batch's last mark
 
 
@@ -209,6 +211,7 @@ class DuckDBSink:
         keep: dict[str, Any] = {"from": None, "nulls": False, "spans": {}}
         if rereads is None:
             return keep
+        rereads = functools.lru_cache(maxsize=None)(rereads)  # a broker round trip for a Kafka partition
         lo, hi = run << RUN_BITS, (run + 1) << RUN_BITS
         entries: dict[int, list[list[Any]]] = {}
         keys: set[str] = set()
@@ -335,6 +338,9 @@ class DuckDBSink:
                     con.from_arrow(table).insert_into("events")
             if positions is not None:
                 con.execute("INSERT INTO batches VALUES (?, ?)", [number, positions])
+                if number % JOURNAL_KEPT == 0:
+                    # Recovery reads back to the last acknowledged batch: a few in flight, never thousands.
+                    con.execute("DELETE FROM batches WHERE batch < ?", [number - JOURNAL_KEPT])
             con.execute("COMMIT")
             return []
         except (duckdb.Error, OSError) as exc:
