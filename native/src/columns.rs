@@ -40,7 +40,11 @@ impl Kind {
             "int32" => Kind::Int32,
             "int64" => Kind::Int64,
             "float64" => Kind::Float64,
-            other => return Err(PyValueError::new_err(format!("unknown column kind {other:?}"))),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown column kind {other:?}"
+                )))
+            }
         })
     }
 }
@@ -61,8 +65,15 @@ impl Node {
 /// What a document holds at a wanted path: the kind of JSON value and its span in the document.
 #[derive(Clone, Copy)]
 enum Found {
-    Str { start: usize, end: usize, escaped: bool },
-    Raw { start: usize, end: usize },
+    Str {
+        start: usize,
+        end: usize,
+        escaped: bool,
+    },
+    Raw {
+        start: usize,
+        end: usize,
+    },
     Null,
 }
 
@@ -76,7 +87,7 @@ struct Bits {
 
 impl Bits {
     fn push(&mut self, valid: bool) {
-        if self.len % 8 == 0 {
+        if self.len.is_multiple_of(8) {
             self.bytes.push(0);
         }
         if valid {
@@ -89,15 +100,34 @@ impl Bits {
 }
 
 enum Builder {
-    Text { valid: Bits, offsets: Vec<i64>, data: Vec<u8> },
-    List { valid: Bits, offsets: Vec<i32>, item_valid: Bits, item_offsets: Vec<i64>, data: Vec<u8> },
-    Fixed { valid: Bits, values: Vec<u8>, kind: Kind, divisor: f64 },
+    Text {
+        valid: Bits,
+        offsets: Vec<i64>,
+        data: Vec<u8>,
+    },
+    List {
+        valid: Bits,
+        offsets: Vec<i32>,
+        item_valid: Bits,
+        item_offsets: Vec<i64>,
+        data: Vec<u8>,
+    },
+    Fixed {
+        valid: Bits,
+        values: Vec<u8>,
+        kind: Kind,
+        divisor: f64,
+    },
 }
 
 impl Builder {
     fn new(kind: Kind, divisor: f64, rows: usize) -> Builder {
         match kind {
-            Kind::Text => Builder::Text { valid: Bits::default(), offsets: vec![0], data: Vec::with_capacity(rows * 16) },
+            Kind::Text => Builder::Text {
+                valid: Bits::default(),
+                offsets: vec![0],
+                data: Vec::with_capacity(rows * 16),
+            },
             Kind::TextList => Builder::List {
                 valid: Bits::default(),
                 offsets: vec![0],
@@ -105,17 +135,30 @@ impl Builder {
                 item_offsets: vec![0],
                 data: Vec::new(),
             },
-            _ => Builder::Fixed { valid: Bits::default(), values: Vec::with_capacity(rows * 8), kind, divisor },
+            _ => Builder::Fixed {
+                valid: Bits::default(),
+                values: Vec::with_capacity(rows * 8),
+                kind,
+                divisor,
+            },
         }
     }
 
     /// Append one row's value; the reason when this reader cannot take the row (its value is then null).
     fn push(&mut self, doc: &[u8], found: Option<Found>) -> Result<(), &'static str> {
         match self {
-            Builder::Text { valid, offsets, data } => {
+            Builder::Text {
+                valid,
+                offsets,
+                data,
+            } => {
                 match found {
                     None | Some(Found::Null) => valid.push(false),
-                    Some(Found::Str { start, end, escaped }) => {
+                    Some(Found::Str {
+                        start,
+                        end,
+                        escaped,
+                    }) => {
                         unescape_into(&doc[start..end], escaped, data);
                         valid.push(true);
                     }
@@ -127,14 +170,24 @@ impl Builder {
                 offsets.push(data.len() as i64);
                 Ok(())
             }
-            Builder::List { valid, offsets, item_valid, item_offsets, data } => {
+            Builder::List {
+                valid,
+                offsets,
+                item_valid,
+                item_offsets,
+                data,
+            } => {
                 match found {
                     Some(Found::Raw { start, end }) if doc[start] == b'[' => {
                         let mut count = 0;
                         let ok = for_each_item(doc, start, end, |item| {
                             match item {
                                 Found::Null => item_valid.push(false),
-                                Found::Str { start, end, escaped } => {
+                                Found::Str {
+                                    start,
+                                    end,
+                                    escaped,
+                                } => {
                                     unescape_into(&doc[start..end], escaped, data);
                                     item_valid.push(true);
                                 }
@@ -162,9 +215,18 @@ impl Builder {
                 }
                 Ok(())
             }
-            Builder::Fixed { valid, values, kind, divisor } => {
+            Builder::Fixed {
+                valid,
+                values,
+                kind,
+                divisor,
+            } => {
                 let text: Option<std::borrow::Cow<'_, [u8]>> = match found {
-                    Some(Found::Str { start, end, escaped }) => {
+                    Some(Found::Str {
+                        start,
+                        end,
+                        escaped,
+                    }) => {
                         if escaped {
                             let mut owned = Vec::new();
                             unescape_into(&doc[start..end], true, &mut owned);
@@ -173,7 +235,9 @@ impl Builder {
                             Some((&doc[start..end]).into())
                         }
                     }
-                    Some(Found::Raw { start, end }) if *kind != Kind::Timestamp => Some((&doc[start..end]).into()),
+                    Some(Found::Raw { start, end }) if *kind != Kind::Timestamp => {
+                        Some((&doc[start..end]).into())
+                    }
                     _ => None,
                 };
                 let mut ok = true;
@@ -191,7 +255,7 @@ impl Builder {
                     },
                     (Kind::Int32, Some(t)) => parse_integer(&t)
                         .filter(|n| i32::try_from(*n).is_ok())
-                        .map(|n| (n as i64).to_le_bytes()),
+                        .map(|n| n.to_le_bytes()),
                     (Kind::Int64, Some(t)) => parse_integer(&t).map(|n| n.to_le_bytes()),
                     (_, Some(t)) => parse_double(&t).map(|x| (x / *divisor).to_le_bytes()),
                 };
@@ -214,13 +278,42 @@ impl Builder {
     /// `(null count, buffers…)` of the Arrow array, in Arrow's buffer order.
     fn into_buffers<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let bytes = |b: &[u8]| PyBytes::new(py, b).into_any();
-        let le64 = |v: &[i64]| PyBytes::new(py, &v.iter().flat_map(|n| n.to_le_bytes()).collect::<Vec<u8>>()).into_any();
+        let le64 = |v: &[i64]| {
+            PyBytes::new(
+                py,
+                &v.iter().flat_map(|n| n.to_le_bytes()).collect::<Vec<u8>>(),
+            )
+            .into_any()
+        };
         match self {
-            Builder::Text { valid, offsets, data } => {
-                PyTuple::new(py, [valid.nulls.into_pyobject(py)?.into_any(), bytes(&valid.bytes), le64(&offsets), bytes(&data)])
-            }
-            Builder::List { valid, offsets, item_valid, item_offsets, data } => {
-                let offsets32 = PyBytes::new(py, &offsets.iter().flat_map(|n| n.to_le_bytes()).collect::<Vec<u8>>()).into_any();
+            Builder::Text {
+                valid,
+                offsets,
+                data,
+            } => PyTuple::new(
+                py,
+                [
+                    valid.nulls.into_pyobject(py)?.into_any(),
+                    bytes(&valid.bytes),
+                    le64(&offsets),
+                    bytes(&data),
+                ],
+            ),
+            Builder::List {
+                valid,
+                offsets,
+                item_valid,
+                item_offsets,
+                data,
+            } => {
+                let offsets32 = PyBytes::new(
+                    py,
+                    &offsets
+                        .iter()
+                        .flat_map(|n| n.to_le_bytes())
+                        .collect::<Vec<u8>>(),
+                )
+                .into_any();
                 PyTuple::new(
                     py,
                     [
@@ -234,9 +327,14 @@ impl Builder {
                     ],
                 )
             }
-            Builder::Fixed { valid, values, .. } => {
-                PyTuple::new(py, [valid.nulls.into_pyobject(py)?.into_any(), bytes(&valid.bytes), bytes(&values)])
-            }
+            Builder::Fixed { valid, values, .. } => PyTuple::new(
+                py,
+                [
+                    valid.nulls.into_pyobject(py)?.into_any(),
+                    bytes(&valid.bytes),
+                    bytes(&values),
+                ],
+            ),
         }
     }
 }
@@ -273,7 +371,8 @@ impl DocColumns {
                 let at = match node.children.iter().position(|(k, _)| k == part.as_bytes()) {
                     Some(at) => at,
                     None => {
-                        node.children.push((part.as_bytes().to_vec(), Node::default()));
+                        node.children
+                            .push((part.as_bytes().to_vec(), Node::default()));
                         node.children.len() - 1
                     }
                 };
@@ -288,7 +387,11 @@ impl DocColumns {
                 day_column = Some(index);
             }
         }
-        Ok(DocColumns { root, kinds, day_column })
+        Ok(DocColumns {
+            root,
+            kinds,
+            day_column,
+        })
     }
 
     /// `(columns, doc_buffers, runs, failed)` for a list of documents (bytes): per column the
@@ -300,16 +403,34 @@ impl DocColumns {
         &self,
         py: Python<'py>,
         docs: &Bound<'py, PyList>,
-    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyTuple>, Bound<'py, PyList>, Bound<'py, PyList>)> {
-        let held: Vec<Bound<'py, PyBytes>> = docs.iter().map(|d| d.downcast_into::<PyBytes>()).collect::<Result<_, _>>()?;
+    ) -> PyResult<(
+        Bound<'py, PyList>,
+        Bound<'py, PyTuple>,
+        Bound<'py, PyList>,
+        Bound<'py, PyList>,
+    )> {
+        let held: Vec<Bound<'py, PyBytes>> = docs
+            .iter()
+            .map(|d| d.downcast_into::<PyBytes>())
+            .collect::<Result<_, _>>()?;
         let raws: Vec<&[u8]> = held.iter().map(|b| b.as_bytes()).collect();
         let built = py.allow_threads(|| self.read(&raws));
         let columns = PyList::empty(py);
         for builder in built.builders {
             columns.append(builder.into_buffers(py)?)?;
         }
-        let offsets: Vec<u8> = built.doc_offsets.iter().flat_map(|n| n.to_le_bytes()).collect();
-        let doc = PyTuple::new(py, [PyBytes::new(py, &offsets), PyBytes::new(py, &built.doc_data)])?;
+        let offsets: Vec<u8> = built
+            .doc_offsets
+            .iter()
+            .flat_map(|n| n.to_le_bytes())
+            .collect();
+        let doc = PyTuple::new(
+            py,
+            [
+                PyBytes::new(py, &offsets),
+                PyBytes::new(py, &built.doc_data),
+            ],
+        )?;
         let runs = PyList::new(py, built.runs)?;
         let failed = PyList::new(py, built.failed)?;
         Ok((columns, doc, runs, failed))
@@ -319,7 +440,11 @@ impl DocColumns {
 impl DocColumns {
     fn read(&self, docs: &[&[u8]]) -> Built {
         let rows = docs.len();
-        let mut builders: Vec<Builder> = self.kinds.iter().map(|(k, s)| Builder::new(*k, *s, rows)).collect();
+        let mut builders: Vec<Builder> = self
+            .kinds
+            .iter()
+            .map(|(k, s)| Builder::new(*k, *s, rows))
+            .collect();
         let total: usize = docs.iter().map(|d| d.len()).sum();
         let mut doc_offsets = Vec::with_capacity(rows + 1);
         doc_offsets.push(0i64);
@@ -332,7 +457,9 @@ impl DocColumns {
             let mut reason = None;
             if std::str::from_utf8(doc).is_err() {
                 reason = Some("the document is not UTF-8");
-            } else if !walk_object(doc, skip_ws(doc, 0), &self.root, &mut found).is_some_and(|end| skip_ws(doc, end) == doc.len()) {
+            } else if walk_object(doc, skip_ws(doc, 0), &self.root, &mut found)
+                .is_none_or(|end| skip_ws(doc, end) != doc.len())
+            {
                 reason = Some("the document is not one JSON object");
                 found.iter_mut().for_each(|f| *f = None);
             }
@@ -355,7 +482,13 @@ impl DocColumns {
             doc_data.extend_from_slice(doc);
             doc_offsets.push(doc_data.len() as i64);
         }
-        Built { builders, doc_offsets, doc_data, runs, failed }
+        Built {
+            builders,
+            doc_offsets,
+            doc_data,
+            runs,
+            failed,
+        }
     }
 }
 
@@ -371,6 +504,15 @@ fn skip_ws(doc: &[u8], mut at: usize) -> usize {
 fn string_end(doc: &[u8], at: usize) -> Option<(usize, bool)> {
     let mut pos = at + 1;
     let mut escaped = false;
+    // Keys and most values are short: a plain loop beats setting up a vector search for them.
+    let short = doc.len().min(pos + 24);
+    while pos < short {
+        match doc[pos] {
+            b'"' => return Some((pos + 1, false)),
+            b'\\' => break,
+            _ => pos += 1,
+        }
+    }
     loop {
         let hit = pos + memchr2(b'"', b'\\', &doc[pos..])?;
         if doc[hit] == b'"' {
@@ -382,6 +524,14 @@ fn string_end(doc: &[u8], at: usize) -> Option<(usize, bool)> {
             return None;
         }
     }
+}
+
+/// The end of the value starting at `at`, and whether it is a string with escapes.
+fn value_span(doc: &[u8], at: usize) -> Option<(usize, bool)> {
+    if doc.get(at) == Some(&b'"') {
+        return string_end(doc, at);
+    }
+    value_end(doc, at).map(|end| (end, false))
 }
 
 /// The end of the value starting at `at`.
@@ -412,7 +562,9 @@ fn value_end(doc: &[u8], at: usize) -> Option<usize> {
         }
         _ => {
             let mut pos = at;
-            while pos < doc.len() && !matches!(doc[pos], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+            while pos < doc.len()
+                && !matches!(doc[pos], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+            {
                 pos += 1;
             }
             (pos > at).then_some(pos)
@@ -420,12 +572,13 @@ fn value_end(doc: &[u8], at: usize) -> Option<usize> {
     }
 }
 
-fn found_at(doc: &[u8], at: usize, end: usize) -> Found {
+fn found_at(doc: &[u8], at: usize, end: usize, escaped: bool) -> Found {
     match doc[at] {
-        b'"' => {
-            let escaped = doc[at + 1..end - 1].contains(&b'\\');
-            Found::Str { start: at + 1, end: end - 1, escaped }
-        }
+        b'"' => Found::Str {
+            start: at + 1,
+            end: end - 1,
+            escaped,
+        },
         b'n' if &doc[at..end] == b"null" => Found::Null,
         _ => Found::Raw { start: at, end },
     }
@@ -469,9 +622,9 @@ fn walk_object(doc: &[u8], at: usize, node: &Node, found: &mut [Option<Found>]) 
                 end
             }
             Some(child) => {
-                let end = value_end(doc, pos)?;
+                let (end, escaped) = value_span(doc, pos)?;
                 if let Some(column) = child.column {
-                    found[column] = Some(found_at(doc, pos, end));
+                    found[column] = Some(found_at(doc, pos, end, escaped));
                 }
                 end
             }
@@ -493,8 +646,10 @@ fn for_each_item(doc: &[u8], start: usize, end: usize, mut each: impl FnMut(Foun
         return true;
     }
     while pos < end {
-        let Some(item_end) = value_end(doc, pos) else { return false };
-        each(found_at(doc, pos, item_end));
+        let Some((item_end, escaped)) = value_span(doc, pos) else {
+            return false;
+        };
+        each(found_at(doc, pos, item_end, escaped));
         pos = skip_ws(doc, item_end);
         match doc.get(pos) {
             Some(b',') => pos = skip_ws(doc, pos + 1),
@@ -529,20 +684,25 @@ fn unescape_into(raw: &[u8], escaped: bool, out: &mut Vec<u8>) {
             b'b' => out.push(8),
             b'f' => out.push(12),
             b'u' => {
-                let hex = |p: usize| raw.get(p..p + 4).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u32::from_str_radix(h, 16).ok());
+                let hex = |p: usize| {
+                    raw.get(p..p + 4)
+                        .and_then(|h| std::str::from_utf8(h).ok())
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                };
                 let Some(first) = hex(pos) else { return };
                 pos += 4;
-                let code = if (0xD800..0xDC00).contains(&first) && raw.get(pos..pos + 2) == Some(b"\\u") {
-                    match hex(pos + 2) {
-                        Some(second) if (0xDC00..0xE000).contains(&second) => {
-                            pos += 6;
-                            0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+                let code =
+                    if (0xD800..0xDC00).contains(&first) && raw.get(pos..pos + 2) == Some(b"\\u") {
+                        match hex(pos + 2) {
+                            Some(second) if (0xDC00..0xE000).contains(&second) => {
+                                pos += 6;
+                                0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+                            }
+                            _ => 0xFFFD,
                         }
-                        _ => 0xFFFD,
-                    }
-                } else {
-                    first
-                };
+                    } else {
+                        first
+                    };
                 let ch = char::from_u32(code).unwrap_or('\u{FFFD}');
                 let mut buf = [0u8; 4];
                 out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
@@ -564,7 +724,9 @@ fn parse_integer(text: &[u8]) -> Option<i64> {
     }
     let x = t.parse::<f64>().ok()?;
     let r = x.round();
-    (r.is_finite() && r >= -9.223372036854776e18 && r < 9.223372036854776e18).then_some(r as i64)
+    (-9.223372036854776e18..9.223372036854776e18)
+        .contains(&r)
+        .then_some(r as i64)
 }
 
 fn parse_double(text: &[u8]) -> Option<f64> {
@@ -683,7 +845,10 @@ mod tests {
     #[test]
     fn times_and_days() {
         assert_eq!(parse_timestamp(b"1970-01-01T00:00:00.000Z"), Some(0));
-        assert_eq!(parse_timestamp(b"1970-01-02T00:00:01.5Z"), Some(86_401_500_000));
+        assert_eq!(
+            parse_timestamp(b"1970-01-02T00:00:01.5Z"),
+            Some(86_401_500_000)
+        );
         assert_eq!(parse_timestamp(b"1970-01-01T01:00:00+01:00"), Some(0));
         assert_eq!(parse_timestamp(b"1969-12-31T23:59:59.999999Z"), Some(-1));
         assert_eq!(parse_timestamp(b"2026-02-30T00:00:00Z"), None);
