@@ -23,6 +23,7 @@ import orjson
 
 from core.errors import QueryError
 from query.expr import Expr, and_
+from query.fields import KEY_FIELDS
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
 from query.results import (
     BackendUnavailable,
@@ -46,17 +47,7 @@ RESULT_ROWS_KEPT = 20_000  # larger results (latency's per-value rows) are not k
 RESULT_ROWS_BUDGET = 500_000  # rows over all remembered results
 MANY_VALUED = frozenset({"user"})  # errors over time by these keys ranks them first (two scans)
 FOREIGN_LOCK_WAIT = 2.0  # s; a file locked outside the StoreGate (not logferry) is retried this long
-KEY_SQL = {
-    key: BY_FIELD[field].name
-    for key, field in {
-        "endpoint": "endpoint",
-        "user": "user.id",
-        "service": "service.name",
-        "error.type": "error.type",
-        "status_class": "http.response.status_class",
-        "status": "http.response.status_code",
-    }.items()
-}
+KEY_SQL = {key: BY_FIELD[field].name for key, field in KEY_FIELDS.items()}
 
 
 def _integral(param: Any) -> Any:

@@ -13,6 +13,7 @@ from elastic.errors import api_reason
 from elastic.naming import DailyIndex
 from query.dsl import compile_dsl
 from query.expr import Expr, and_
+from query.fields import KEY_FIELDS
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
 from query.results import (
     BackendUnavailable,
@@ -25,14 +26,7 @@ from query.results import (
 )
 from query.timerange import day_bounds, days_touched
 
-KEY_FIELD = {
-    "endpoint": "endpoint",
-    "user": "user.id",
-    "service": "service.name",
-    "error.type": "error.type",
-    "status_class": "http.response.status_class",
-    "status": "http.response.status_code",
-}
+KEY_FIELD = KEY_FIELDS
 MAX_LISTED_INDICES = 60  # beyond this many days, search the daily pattern with the time filter
 SHARD_SIZE = 10_000  # terms aggregations stay exact for realistic cardinalities
 NS_PER_MS = 1_000_000.0

@@ -61,6 +61,16 @@ ECS_FIELDS: dict[str, Field] = {
     )
 }
 
+KEY_FIELDS = {
+    "endpoint": "endpoint",
+    "user": "user.id",
+    "service": "service.name",
+    "error.type": "error.type",
+    "status_class": "http.response.status_class",
+    "status": "http.response.status_code",
+}
+"""The keys the API groups and ranks by (``by``, ``field``), and the ECS field each one is."""
+
 # Durations typed by people are milliseconds; the document stores ECS nanoseconds.
 DURATION_MS = Field("event.duration", _N, _col("event.duration"), scale=NS_PER_MS)
 
