@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,19 +13,21 @@ from core.timefmt import iso_ms
 from elastic.errors import api_reason
 from elastic.naming import DailyIndex
 from query.dsl import compile_dsl
-from query.expr import Expr, and_
+from query.expr import Expr, MatchAll, and_
 from query.fields import KEY_FIELDS
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
 from query.results import (
+    LEVEL_SERIES,
     BackendUnavailable,
     QueryTimeout,
     assemble_buckets,
     bucket_starts,
+    context_answer,
     decode_cursor,
     encode_cursor,
     latency_stats,
 )
-from query.timerange import day_bounds, days_touched
+from query.timerange import EARLIEST, LATEST, day_bounds, days_touched, interval_name
 
 KEY_FIELD = KEY_FIELDS
 MAX_LISTED_INDICES = 60  # beyond this many days, search the daily pattern with the time filter
@@ -193,6 +196,48 @@ class ElasticsearchBackend:
         if by:
             out["series"] = [{"key": b["key"], **_stats(b)} for b in a["series"]["buckets"]]
         return out
+
+    def histogram(self, f: Filters, width_ms: int) -> dict[str, Any]:
+        order = [{"_count": "desc"}, {"_key": "asc"}]
+        body = self._search(
+            f,
+            query=self._query(f),
+            size=0,
+            track_total_hits=True,
+            aggs={
+                "levels": {"terms": {"field": "log.level", "size": LEVEL_SERIES, "order": order}},
+                "hist": {
+                    "date_histogram": {"field": "@timestamp", "fixed_interval": f"{width_ms}ms", "min_doc_count": 1},
+                    "aggs": {"series": {"terms": {"field": "log.level", "size": 4 * LEVEL_SERIES}}},
+                },
+            },
+        )
+        aggs = body["aggregations"]
+        keys = [b["key"] for b in aggs["levels"]["buckets"]]
+        kept = set(keys)
+        totals: dict[int, int] = {}
+        series: dict[int, dict[str, int]] = {}
+        for b in aggs["hist"]["buckets"]:
+            totals[b["key"]] = b["doc_count"]
+            series[b["key"]] = {s["key"]: s["doc_count"] for s in b["series"]["buckets"] if s["key"] in kept}
+        out = assemble_buckets(interval_name(width_ms), bucket_starts(f.start, f.end, width_ms), totals, series, keys)
+        return {**out, "interval_ms": width_ms, "total": body["hits"]["total"]["value"], "levels": keys}
+
+    def event(self, event_id: str, at: dt.datetime | None) -> dict[str, Any] | None:
+        """The stored document of ``event_id``, looked up in the index of ``at`` (every daily index without)."""
+        f = Filters(at, at + dt.timedelta(milliseconds=1), MatchAll()) if at else Filters(EARLIEST, LATEST, MatchAll())
+        body = self._search(f, query={"term": {"event.id": event_id}}, size=1)
+        hits = body["hits"]["hits"]
+        return hits[0]["_source"] if hits else None
+
+    def context(self, event_id: str, at: dt.datetime | None, n: int) -> dict[str, Any] | None:
+        def lines(f: Filters, before: bool) -> list[dict[str, Any]]:
+            order = "desc" if before else "asc"
+            sort = [{"log.offset": order}, {"@timestamp": order}, {"event.id": order}]
+            body = self._search(f, query=self._query(f), size=n, sort=sort)
+            return [h["_source"] for h in body["hits"]["hits"]]
+
+        return context_answer(self.event(event_id, at), lines)
 
 
 def _stats(a: dict[str, Any]) -> dict[str, Any]:

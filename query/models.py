@@ -63,3 +63,45 @@ class Health(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+class Histogram(BaseModel):
+    interval: str = Field(description="Bar width, e.g. 30s, 5m, 1h.")
+    interval_ms: int
+    total: int = Field(description="Events matching the filters in the range (an aggregation, not the rows shown).")
+    levels: list[str] = Field(description="The levels stacked, most frequent first; the rest is 'other'.")
+    buckets: list[Bucket] = Field(description="One per bar, oldest first; 'series' holds the count per level.")
+
+
+class FieldValue(BaseModel):
+    value: str | int | float | bool
+    count: int
+
+
+class FieldInfo(BaseModel):
+    name: str = Field(description="Dotted field name as stored.")
+    count: int = Field(description="Sampled events that have the field.")
+    distinct: int = Field(description="Distinct values in the sample.")
+    top: list[FieldValue]
+
+
+class Fields(BaseModel):
+    total: int = Field(description="Events matching the filters.")
+    sampled: int = Field(description="Newest matching events the counts are over.")
+    fields: list[FieldInfo]
+
+
+class Context(BaseModel):
+    event: dict[str, Any]
+    source: dict[str, Any] | None = Field(description="host.name, log.file.path and log.offset; null when unknown.")
+    before: list[dict[str, Any]] = Field(description="Lines before the event in its file, oldest first.")
+    after: list[dict[str, Any]] = Field(description="Lines after it, oldest first.")
+
+
+class SavedSearchBody(BaseModel):
+    params: dict[str, str] = Field(description="Query parameters of the search (q, from, to, level, …, columns).")
+
+
+class SavedSearch(SavedSearchBody):
+    name: str
+    saved_at: str

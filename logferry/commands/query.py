@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from logferry.config import Settings
 
 BAR = "█"
+GRACEFUL_SHUTDOWN_SECONDS = 3
 LEVEL_COLOURS = {"error": "red", "fatal": "red", "critical": "red", "warn": "yellow", "debug": "blue"}
 
 
@@ -50,7 +51,7 @@ def serve(
     es_url: str | None,
     index_prefix: str | None,
 ) -> None:
-    """Serve the query API (OpenAPI at /docs) over the embedded data dir or Elasticsearch."""
+    """Serve the web page (at /) and the query API (OpenAPI at /docs) over the embedded data dir or Elasticsearch."""
     import uvicorn
 
     from core.errors import ConfigError
@@ -68,8 +69,16 @@ def serve(
             validate_prefix(settings.elasticsearch.index_prefix)
         except ConfigError as exc:
             raise click.UsageError(str(exc)) from None
-    click.echo(f"serving the {settings.api.backend} backend on http://{settings.api.host}:{settings.api.port}/docs")
-    uvicorn.run(query_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+    base = f"http://{settings.api.host}:{settings.api.port}"
+    click.echo(f"serving the {settings.api.backend} backend: the page at {base}/, the API's docs at {base}/docs")
+    # A live tail's stream stays open: on SIGINT wait for open requests a few seconds, not for ever.
+    uvicorn.run(
+        query_app(settings),
+        host=settings.api.host,
+        port=settings.api.port,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
 
 
 def filter_options(*, q_argument: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
