@@ -24,10 +24,20 @@ from query.config import ApiConfig
 from query.docs import install_docs
 from query.filters import EndpointTemplater
 from query.metrics import API_LATENCY, API_REQUESTS
-from query.routes import events, export, fields, health, histogram, saved, stats, tail
+from query.routes import errors, events, export, fields, health, histogram, patterns, saved, stats, tail
 from query.saved import SavedSearches
 
-ROUTERS = (events.router, histogram.router, fields.router, tail.router, export.router, saved.router, stats.router)
+ROUTERS = (
+    events.router,
+    histogram.router,
+    fields.router,
+    tail.router,
+    export.router,
+    saved.router,
+    stats.router,
+    errors.router,
+    patterns.router,
+)
 
 
 def create_app(

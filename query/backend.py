@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from query.duckdb_backend import DuckDBBackend
 from query.es_backend import ElasticsearchBackend
 from query.filters import Filters
+from query.groups import Details, GroupStates, InRange
 from query.results import BackendUnavailable, QueryTimeout
 
 __all__ = [
@@ -50,3 +51,14 @@ class Backend(Protocol):
         """The event and the ``n`` lines before and after it in its file (``host.name`` + ``log.file.path``,
         by ``log.offset``); None when the event is not found."""
         ...
+
+    states: GroupStates
+    """Where a person's decisions on error groups are kept (``query.groups``)."""
+
+    def group_stats(self, f: Filters) -> dict[str, InRange]: ...
+
+    def group_lifetimes(self, keys: list[str]) -> dict[str, tuple[dt.datetime, dt.datetime]]: ...
+
+    def group_details(self, f: Filters, keys: list[str], width_ms: int) -> dict[str, Details]: ...
+
+    def messages(self, f: Filters, limit: int) -> list[tuple[dt.datetime, str]]: ...

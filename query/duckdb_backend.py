@@ -25,6 +25,7 @@ from core.errors import QueryError
 from query.expr import Expr, and_
 from query.fields import ECS_FIELDS, KEY_FIELDS
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
+from query.groups import GROUPED, Details, FileGroupStates, GroupStates, InRange
 from query.results import (
     LEVEL_SERIES,
     BackendUnavailable,
@@ -50,6 +51,8 @@ RESULT_ROWS_BUDGET = 500_000  # rows over all remembered results
 MANY_VALUED = frozenset({"user"})  # errors over time by these keys ranks them first (two scans)
 FOREIGN_LOCK_WAIT = 2.0  # s; a file locked outside the StoreGate (not logferry) is retried this long
 KEY_SQL = {key: BY_FIELD[field].name for key, field in KEY_FIELDS.items()}
+GROUP_KEY = ECS_FIELDS["error.grouping_key"]
+STATES_FILE = "error-groups.json"
 
 
 def _integral(param: Any) -> Any:
@@ -78,6 +81,8 @@ class DuckDBBackend:
         self._gates: dict[dt.date, StoreGate] = {}
         self._results: OrderedDict[tuple[dt.date, str, str], list[tuple[Any, ...]]] = OrderedDict()
         self._kept_rows = 0
+        self.states: GroupStates = FileGroupStates(store.directory / STATES_FILE)
+        """Error group states, kept in the store's directory beside the day files."""
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -454,3 +459,71 @@ class DuckDBBackend:
             return [orjson.loads(r[3]) for r in rows[:n]]
 
         return context_answer(self.event(event_id, at), lines)
+
+    # -- error groups (query.groups) -------------------------------------------------------------
+
+    def group_stats(self, f: Filters) -> dict[str, InRange]:
+        stats: dict[str, InRange] = defaultdict(InRange)
+        select = f"{GROUP_KEY.sql} AS k, user_id, min(ts), max(ts), count(*)"
+        for key, user, first, last, n in self._rows(f, select, "GROUP BY ALL", GROUPED):
+            group = stats[key]
+            group.add(n, first, last)
+            if user is not None:
+                group.users.add(user)
+        return dict(stats)
+
+    def group_lifetimes(self, keys: list[str]) -> dict[str, tuple[dt.datetime, dt.datetime]]:
+        spans: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+        sql = (
+            f"SELECT {GROUP_KEY.sql} AS k, min(ts), max(ts) FROM events "
+            f"WHERE list_contains(tags, 'error') AND {GROUP_KEY.sql} IN ({', '.join('?' * len(keys))}) GROUP BY ALL"
+        )
+        for day in self.store.days():
+            for key, first, last in self._day_rows(day, sql, list(keys)):
+                known = spans.get(key)
+                spans[key] = (first, last) if known is None else (min(known[0], first), max(known[1], last))
+        return spans
+
+    def group_details(self, f: Filters, keys: list[str], width_ms: int) -> dict[str, Details]:
+        details: dict[str, Details] = {key: Details() for key in keys}
+        where, params = self._where(f, GROUPED)
+        listed = f"{GROUP_KEY.sql} IN ({', '.join('?' * len(keys))})"
+        select = f"{GROUP_KEY.sql} AS k, endpoint, service, epoch_ms(ts) // {width_ms} * {width_ms} AS b, count(*)"
+        newest: dict[str, tuple[int, str, dt.date]] = {}
+        for day in self._days(f):
+            sql = f"SELECT {select} FROM events WHERE {where} AND {listed} GROUP BY ALL"
+            for key, endpoint, service, bucket, n in self._day_rows(day, sql, [*params, *keys]):
+                detail = details[key]
+                if endpoint is not None:
+                    detail.endpoints[endpoint] = detail.endpoints.get(endpoint, 0) + n
+                if service is not None:
+                    detail.services[service] = detail.services.get(service, 0) + n
+                detail.buckets[bucket] = detail.buckets.get(bucket, 0) + n
+            sql = (
+                f"SELECT k, us, id FROM (SELECT {GROUP_KEY.sql} AS k, epoch_us(ts) AS us, id, row_number() "
+                f"OVER (PARTITION BY {GROUP_KEY.sql} ORDER BY ts DESC, id DESC) AS n FROM events "
+                f"WHERE {where} AND {listed}) WHERE n = 1"
+            )
+            for key, us, event_id in self._day_rows(day, sql, [*params, *keys]):
+                if key not in newest or (us, event_id) > newest[key][:2]:
+                    newest[key] = (us, event_id, day)
+        samples = self._documents(list(newest.values()))
+        for key, doc in zip(newest, samples, strict=True):
+            details[key].sample = doc
+        return details
+
+    # -- patterns (query.patterns) ---------------------------------------------------------------
+
+    def messages(self, f: Filters, limit: int) -> list[tuple[dt.datetime, str]]:
+        """The ``message`` of the newest ``limit`` events matching, newest first (events without one skipped)."""
+        where, params = self._where(f)
+        out: list[tuple[dt.datetime, str]] = []
+        for day in reversed(self._days(f)):
+            if len(out) >= limit:
+                break
+            sql = (
+                f"SELECT ts, message FROM events WHERE {where} AND message IS NOT NULL "
+                "ORDER BY ts DESC, id DESC LIMIT ?"
+            )
+            out += self._day_rows(day, sql, [*params, limit - len(out)])
+        return out

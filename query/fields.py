@@ -39,6 +39,8 @@ ECS_FIELDS: dict[str, Field] = {
         Field("error.type", _K, _col("error.type")),
         Field("error.grouping_key", _K, _col("error.grouping_key")),
         Field("error.stack_trace", _T, _doc("error.stack_trace")),
+        Field("error.grouping_name", _K, _doc("error.grouping_name")),
+        Field("error.culprit", _K, _doc("error.culprit")),
         Field("http.request.method", _K, _col("http.request.method"), case="upper"),
         Field("url.original", _K, _doc("url.original")),
         Field("url.path", _K, _col("url.path")),

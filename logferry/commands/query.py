@@ -21,6 +21,7 @@ from query.filters import FILTER_PARAMS
 
 if TYPE_CHECKING:
     from logferry.config import Settings
+    from query.filters import Filters
 
 BAR = "█"
 GRACEFUL_SHUTDOWN_SECONDS = 3
@@ -149,7 +150,6 @@ class _Query:
         from enrich.endpoint import TemplateEndpoint
         from logferry.components import query_backend
         from query.filters import filters_from_params
-        from query.timerange import interval_ms
 
         settings = settings_for(self.ctx)
         require_data_dir(settings)
@@ -157,15 +157,20 @@ class _Query:
             self._backend = query_backend(settings)
         templater = TemplateEndpoint(settings.processors.template_endpoint).template
         try:
-            f = filters_from_params(params, templater=templater)
-            if route == "/api/v1/events":
-                return dict(self._backend.search_events(f, params["size"], "desc", params.get("cursor")))
-            name, width = interval_ms(params["interval"], f.start, f.end, settings.api.max_buckets)
-            return dict(self._backend.errors_over_time(f, name, width, params.get("by"), params["top"]))
+            return self.answer(route, params, filters_from_params(params, templater=templater), settings)
         except QueryError as exc:
             raise click.UsageError(str(exc)) from None
         except LogferryError as exc:
             raise click.ClickException(str(exc)) from None
+
+    def answer(self, route: str, params: dict[str, Any], f: Filters, settings: Settings) -> dict[str, Any]:
+        """What the API's ``route`` answers, from the store (``self._backend``) directly."""
+        from query.timerange import interval_ms
+
+        if route == "/api/v1/events":
+            return dict(self._backend.search_events(f, params["size"], "desc", params.get("cursor")))
+        name, width = interval_ms(params["interval"], f.start, f.end, settings.api.max_buckets)
+        return dict(self._backend.errors_over_time(f, name, width, params.get("by"), params["top"]))
 
 
 @click.command()

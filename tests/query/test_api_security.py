@@ -26,6 +26,9 @@ GUARDED = {
     "/api/v1/export",
     "/api/v1/saved-searches",
     "/api/v1/saved-searches/{name}",
+    "/api/v1/errors/groups",
+    "/api/v1/errors/groups/{key}/state",
+    "/api/v1/patterns",
     "/readyz",
     "/metrics",
 }
