@@ -114,6 +114,8 @@ class Evaluator:
         policy = RetryPolicy(config.retry_initial_backoff, config.retry_max_backoff)
         self.deliveries = [Delivery(r, shared, policy, clock) for r in receivers]
         self.stop_event = threading.Event()
+        self._stopping = threading.Lock()
+        self._stopped = False
         self._thread: threading.Thread | None = None
         self._had_lease = False
 
@@ -126,16 +128,21 @@ class Evaluator:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop evaluating and delivering, and let the lease go (a standby takes over at once). Idempotent."""
-        if self.stop_event.is_set() and not self.shared.lease.held:
-            return
-        self.stop_event.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        for delivery in self.deliveries:
-            delivery.stop()
-        self.shared.lease.release()
-        metrics.EVALUATOR.set(0)
+        """Stop evaluating and delivering, and let the lease go (a standby takes over at once).
+
+        Once: the command stopping and the thread that follows its stop event may both call it.
+        """
+        with self._stopping:
+            if self._stopped:
+                return
+            self._stopped = True
+            self.stop_event.set()
+            if self._thread is not None:
+                self._thread.join(timeout)
+            for delivery in self.deliveries:
+                delivery.stop()
+            self.shared.lease.release()
+            metrics.EVALUATOR.set(0)
 
     def run(self) -> None:
         """Until stopped: hold the lease (or wait for it), evaluate the due steps, sleep to the next one."""
