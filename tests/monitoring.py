@@ -118,30 +118,32 @@ class Server:
         return get_json(f"{self.url}{path}")
 
 
+def _start_private(binary: Path, home: Path, files: dict[str, str], flags: Callable[[Path, int], list[str]]) -> Server:
+    """One private server of ``binary``: ``files`` written to its own ``home``, on a free loopback port."""
+    home.mkdir()
+    for file_name, text in files.items():
+        (home / file_name).write_text(text)
+    port = free_port()
+    return Server(binary.name, [str(binary), *flags(home, port)], port, home / "server.log").start()
+
+
 @pytest.fixture
 def start_alertmanager(monitoring_bin: dict[str, Path], tmp_path: Path) -> Iterator[Callable[[str], Server]]:
     """Start a private Alertmanager with the given config (YAML text); stopped after the test."""
     started: list[Server] = []
 
+    def flags(home: Path, port: int) -> list[str]:
+        return [
+            f"--config.file={home / 'alertmanager.yml'}",
+            f"--storage.path={home / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ]
+
     def start(config: str) -> Server:
         home = tmp_path / f"alertmanager-{len(started)}"
-        home.mkdir()
-        (home / "alertmanager.yml").write_text(config)
-        port = free_port()
-        server = Server(
-            "alertmanager",
-            [
-                str(monitoring_bin["alertmanager"]),
-                f"--config.file={home / 'alertmanager.yml'}",
-                f"--storage.path={home / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",
-            ],
-            port,
-            home / "alertmanager.log",
-        )
-        started.append(server)
-        return server.start()
+        started.append(_start_private(monitoring_bin["alertmanager"], home, {"alertmanager.yml": config}, flags))
+        return started[-1]
 
     yield start
     for server in started:
@@ -153,25 +155,18 @@ def start_prometheus(monitoring_bin: dict[str, Path], tmp_path: Path) -> Iterato
     """Start a private Prometheus with the given config and rules file (YAML texts); stopped after the test."""
     started: list[Server] = []
 
+    def flags(home: Path, port: int) -> list[str]:
+        return [
+            f"--config.file={home / 'prometheus.yml'}",
+            f"--storage.tsdb.path={home / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ]
+
     def start(config: str, rules: str) -> Server:
         home = tmp_path / f"prometheus-{len(started)}"
-        home.mkdir()
-        (home / "prometheus.yml").write_text(config)
-        (home / "rules.yml").write_text(rules)
-        port = free_port()
-        server = Server(
-            "prometheus",
-            [
-                str(monitoring_bin["prometheus"]),
-                f"--config.file={home / 'prometheus.yml'}",
-                f"--storage.tsdb.path={home / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            port,
-            home / "prometheus.log",
-        )
-        started.append(server)
-        return server.start()
+        files = {"prometheus.yml": config, "rules.yml": rules}
+        started.append(_start_private(monitoring_bin["prometheus"], home, files, flags))
+        return started[-1]
 
     yield start
     for server in started:
