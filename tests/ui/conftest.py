@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import uvicorn
 from logferry.components import query_app
 from logferry.config import Settings, load_settings
 from store.day_store import DayStore
+from tests.browser import LoopbackPage
 from tests.query.query_corpus import Truth, documents, generate, load_duckdb, load_elasticsearch
 
 KEY = "k3y-for-the-page-test"
@@ -68,6 +70,18 @@ def serving(settings: Settings, headers: dict[str, str] | None = None) -> Iterat
         yield Served(url, settings, settings.api.backend, api)
     server.should_exit = True
     thread.join(10)
+
+
+def open_view(lp: LoopbackPage, base: str, path: str, **params: str) -> Any:
+    """``lp``'s page at ``base + path`` with ``params``, loaded."""
+    page = lp.page
+    page.goto(f"{base}{path}?{urllib.parse.urlencode(params)}")
+    page.wait_for_load_state("load")
+    return page
+
+
+def url_params(page: Any) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
 
 
 def with_settings(base: Settings, **sections: dict[str, Any]) -> Settings:

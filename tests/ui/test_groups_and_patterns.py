@@ -25,24 +25,13 @@ import pytest
 from query.api_params import SESSION_COOKIE
 from tests.browser import SCREENSHOTS, LoopbackPage
 from tests.query.query_corpus import END, START
-from tests.ui.conftest import KEY, Served, log_line
+from tests.ui.conftest import KEY, Served, log_line, open_view, url_params
 
 RANGE = {"from": START.isoformat(), "to": END.isoformat()}
 LATER = {"from": (START + dt.timedelta(hours=12)).isoformat(), "to": END.isoformat()}
 """A window some of the corpus' groups were first seen in (the rarer ones)."""
 GROUPS = "/api/v1/errors/groups"
 SPARK_HEIGHT = 20
-
-
-def open_view(lp: LoopbackPage, base: str, path: str, **params: str) -> Any:
-    page = lp.page
-    page.goto(f"{base}{path}?{urllib.parse.urlencode(params)}")
-    page.wait_for_load_state("load")
-    return page
-
-
-def url_params(page: Any) -> dict[str, str]:
-    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
 
 
 def api_groups(api: httpx.Client, **params: Any) -> dict[str, Any]:
