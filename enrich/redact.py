@@ -167,6 +167,13 @@ StringScrubber = Callable[[str], str]
 class Redact:
     """Masks secret-named fields and secret-looking substrings; see the module docstring."""
 
+    name = "redact"
+    reads: tuple[str, ...] = ()
+    """Every field's value but ``SKIPPED_KEYS`` and ``log.*``."""
+    writes: tuple[str, ...] = ()
+    """Values only, in place."""
+    compiled = True
+
     Config = RedactConfig
 
     def __init__(self, config: RedactConfig | None = None) -> None:

@@ -144,6 +144,11 @@ class RestoreShipperHost:
     With ``fill=False`` (no ``add_metadata`` in the chain) it only removes the internal key.
     """
 
+    name = "restore_shipper_host"
+    reads: tuple[str, ...] = (SHIPPER_HOST, HOST_NAME, "host")
+    writes: tuple[str, ...] = (HOST_NAME,)
+    compiled = True
+
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 

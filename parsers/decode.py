@@ -29,6 +29,12 @@ class DecodeJson:
     extras under the names they read; see :func:`unwrap_loguru`.
     """
 
+    name = "decode_json"
+    reads: tuple[str, ...] = (RAW, "record", "text")
+    """The line, and the keys of loguru's envelope."""
+    writes: tuple[str, ...] = ("message", "tags")
+    compiled = True
+
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -116,6 +116,11 @@ class TagError:
     timeout") gets ``error.message`` but is not an error event.
     """
 
+    name = "tag_error"
+    reads: tuple[str, ...] = ("log.level", ERROR_MESSAGE, ERROR_TYPE, ERROR_STACK)
+    writes: tuple[str, ...] = (ERROR_MESSAGE, ERROR_TYPE, ERROR_STACK, "tags")
+    compiled = True
+
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 

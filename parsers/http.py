@@ -100,6 +100,19 @@ class TagHttp:
     the wrong type ("fast", "OK") stays under its source name.
     """
 
+    name = "tag_http"
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = (
+        "http.request.method",
+        "url.original",
+        "url.path",
+        "url.query",
+        "http.response.status_code",
+        "event.duration",
+        "tags",
+    )
+    compiled = True
+
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 

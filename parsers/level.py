@@ -22,6 +22,11 @@ class ParseLevel:
     next alias is tried.
     """
 
+    name = "parse_level"
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ("log.level",)
+    compiled = True
+
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 
