@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 from core.errors import QueryError
+from core.schema import FIELDS as SCHEMA
+from core.schema import EcsField
 from query.expr import Field, Kind
 
 NS_PER_MS = 1_000_000.0
@@ -22,37 +24,21 @@ def _doc(path: str) -> str:
     return "json_extract_string(doc, '$." + ".".join(f'"{p}"' for p in path.split(".")) + "')"
 
 
-ECS_FIELDS: dict[str, Field] = {
-    f.name: f
-    for f in (
-        Field("@timestamp", _D, "ts"),
-        Field("message", _T, "message"),
-        Field("log.level", _K, "level", case="lower"),
-        Field("tags", _K, "tags", array=True),
-        Field("error.message", _T, _doc("error.message")),
-        Field("error.type", _K, "error_type"),
-        Field("error.stack_trace", _T, _doc("error.stack_trace")),
-        Field("http.request.method", _K, _doc("http.request.method"), case="upper"),
-        Field("url.original", _K, _doc("url.original")),
-        Field("url.path", _K, "url_path"),
-        Field("url.query", _K, _doc("url.query")),
-        Field("http.response.status_code", _N, "status"),
-        Field("http.response.status_class", _K, "status_class"),
-        Field("event.duration", _N, "duration_ms", sql_scale=1 / NS_PER_MS),
-        Field("event.ingested", _D, f"TRY_CAST({_doc('event.ingested')} AS TIMESTAMPTZ)"),
-        Field("event.id", _K, "id"),
-        Field("endpoint", _K, "endpoint"),
-        Field("user.id", _K, "user_id"),
-        Field("client.ip", _IP, _doc("client.ip")),
-        Field("user_agent.original", _K, _doc("user_agent.original")),
-        Field("trace.id", _K, _doc("trace.id")),
-        Field("span.id", _K, _doc("span.id")),
-        Field("service.name", _K, "service"),
-        Field("host.name", _K, _doc("host.name")),
-        Field("log.file.path", _K, _doc("log.file.path")),
-        Field("log.offset", _N, f"TRY_CAST({_doc('log.offset')} AS BIGINT)"),
-    )
-}
+_KINDS = {"keyword": _K, "text": _T, "long": _N, "date": _D, "ip": _IP}
+_CASTS = {"long": "BIGINT", "date": "TIMESTAMPTZ"}
+
+
+def _field(ecs: EcsField) -> Field:
+    """A field of ``core.schema`` as queries see it: its store column if it has one, else its value in the document."""
+    if ecs.duckdb is not None:
+        sql, sql_scale = ecs.duckdb.name, ecs.duckdb.scale
+    else:
+        cast = _CASTS.get(ecs.type)
+        sql, sql_scale = (_doc(ecs.name) if cast is None else f"TRY_CAST({_doc(ecs.name)} AS {cast})"), 1.0
+    return Field(ecs.name, _KINDS[ecs.type], sql, array=ecs.array, sql_scale=sql_scale, case=ecs.case or "")
+
+
+ECS_FIELDS: dict[str, Field] = {ecs.name: _field(ecs) for ecs in SCHEMA}
 
 # Durations typed by people are milliseconds; the document stores ECS nanoseconds.
 DURATION_MS = Field("event.duration", _N, "duration_ms", scale=NS_PER_MS)
