@@ -1,5 +1,6 @@
 """One schema table (``core/schema.py``): the Elasticsearch mapping and the query fields derive from it,
-the store's typed columns are what it says, and every ECS field a processor writes is in it."""
+the store's typed columns are what it says, every ECS field a processor writes is in it, and the compiled
+chain's generated tables (``native/src/names.rs``, ``native/src/default_chain.json``) are current."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 from core.keys import INTERNAL_KEYS
 from core.schema import BY_NAME, DUCKDB_COLUMNS, FIELDS, UNMAPPED_WRITES, duckdb_columns
 from elastic.templates import ECS_MAPPINGS, index_template
+from logferry.native_tables import DEFAULT_CHAIN_JSON, NAMES_RS, default_chain_json, names_rs
 from logferry.stages import PROCESSORS
 from query.expr import Kind
 from query.fields import ECS_FIELDS, NS_PER_MS
@@ -79,3 +81,11 @@ def test_every_field_a_processor_writes_is_in_the_schema_or_said_to_stay_unmappe
     written = {name for cls in PROCESSORS.values() for name in cls.writes}
     assert written - set(BY_NAME) - INTERNAL_KEYS - UNMAPPED_WRITES == set()
     assert written >= UNMAPPED_WRITES
+
+
+def test_the_compiled_chains_generated_tables_are_current() -> None:
+    """Regenerate with ``python -m logferry.native_tables`` after changing a schema field or a declaration."""
+    assert NAMES_RS.read_text() == names_rs()
+    assert DEFAULT_CHAIN_JSON.read_text() == default_chain_json()
+    identifiers = re.findall(r"^\s+(\w+) = ", names_rs(), re.MULTILINE)
+    assert len(identifiers) == len(set(identifiers)), "two names make the same Rust identifier"

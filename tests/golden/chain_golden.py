@@ -84,6 +84,14 @@ def build_chain(config: Settings) -> list[tuple[str, Processor]]:
     return [(name, PROCESSORS[name](getattr(config.processors, name))) for name in config.pipeline]
 
 
+def compiled_chain(config: str = "default", host: str = HOST) -> Any:
+    """The compiled chain (``logferry_native.Chain``) of a configuration here, with host name ``host``."""
+    from ingest.native_chain import raw_chain
+
+    options = {**CONFIGS[config], "add_metadata": {"host_name": host}}
+    return raw_chain(build_chain(load_settings(None, processors=options)))
+
+
 def run_chain(chain: list[tuple[str, Processor]], event: dict[str, Any]) -> dict[str, Any] | None:
     """What ``Pipeline.process`` does with one event: a raising processor tags it, ``None`` drops it."""
     for name, processor in chain:
