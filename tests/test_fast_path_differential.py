@@ -20,6 +20,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -278,6 +279,27 @@ def test_the_compiled_chain_never_differs_on_drawn_lines(
     config: str, rows: list[tuple[str, bytes]], fixed_clock: None
 ) -> None:
     compare(CHANGED if config == "changed" else {}, rows)
+
+
+def test_an_integer_beyond_64_bits_is_tagged_with_its_text_kept_both_ways(fixed_clock: None) -> None:
+    """The compiled chain's reader declines such a line; the Python chain keeps the integer whole and
+    stores it as text in ``event.original``, tagged ``_serializefailure``: the same document either way."""
+    rows = [
+        ("/var/log/app/a.log", b'{"time":"2026-11-20T10:00:00Z","v":123456789012345678901234567890,"msg":"m"}'),
+        ("/var/log/app/a.log", b'{"time":"2026-11-20T10:00:01Z","v":18446744073709551616,"level":"warn"}'),
+        ("/var/log/app/a.log", b'{"time":"2026-11-20T10:00:02Z","ids":[-9223372036854775809],"msg":"m"}'),
+    ]
+    compiled, python = transforms({})
+    assert isinstance(compiled, CompiledTransform)
+    got, expected = documents(compiled, list(blocks(rows))), documents(python, list(blocks(rows)))
+    assert got == expected and compiled.declined == len(rows)
+    originals = [orjson.loads(doc)["event"]["original"] for doc in got]
+    assert originals == [
+        '{"v":123456789012345678901234567890}',
+        '{"v":18446744073709551616}',
+        '{"ids":[-9223372036854775809]}',
+    ]
+    assert all(orjson.loads(doc)["tags"] == ["_serializefailure"] for doc in got)
 
 
 # ---------------------------------------------------------------------------------------------------
