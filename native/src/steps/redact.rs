@@ -271,11 +271,17 @@ impl Redact {
         }
     }
 
+    /// Whether an `extra_patterns` regex may change `text` (on text a plain-only one cannot judge,
+    /// the writing pass declines the line).
+    fn extra_may_match(&self, text: &str) -> bool {
+        self.extra.iter().any(|(pattern, plain_only)| {
+            (*plain_only && !plain_for_regex(text)) || pattern.is_match(text)
+        })
+    }
+
     /// Whether redaction could change the event: a secret name, or a string a pattern may touch.
     fn would_touch(&self, event: &Event) -> bool {
-        if !self.extra.is_empty() {
-            return true;
-        }
+        let extra = !self.extra.is_empty();
         let mut pending: Vec<&Value> = Vec::new();
         for (key, id, value) in event.iter() {
             match self.kind_of(key, id) {
@@ -286,7 +292,11 @@ impl Redact {
         }
         while let Some(value) = pending.pop() {
             match value {
-                Value::Str(s) if self.secrets.may_scrub(s) => return true,
+                Value::Str(s)
+                    if self.secrets.may_scrub(s) || (extra && self.extra_may_match(s)) =>
+                {
+                    return true
+                }
                 Value::List(items) => pending.extend(items.iter()),
                 Value::Obj(map) => {
                     for (key, item) in map {

@@ -6,6 +6,16 @@ use crate::event::{Event, K};
 use crate::json::Value;
 use crate::options::{Built, Options};
 use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static NEXT_STEP: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// Path segments repeat from line to line (`api`, `v1`, `users`): whether `id_patterns` take
+    /// each, per step, worked out once (bounded), as Python remembers whole templates.
+    static PATTERN_IDS: RefCell<FxHashMap<u64, FxHashMap<Box<str>, bool>>> = Default::default();
+}
 
 /// A configured route: its text, and per segment the literal (None for a `{placeholder}`).
 type Route = (String, Vec<Option<String>>);
@@ -15,6 +25,7 @@ pub struct TemplateEndpoint {
     routes: FxHashMap<usize, Vec<Route>>,
     /// `id_patterns`, each matched against a whole segment; and whether it needs plain text.
     id_patterns: Vec<(regex::Regex, bool)>,
+    uid: u64,
 }
 
 fn is_placeholder(segment: &str) -> bool {
@@ -50,6 +61,7 @@ impl TemplateEndpoint {
         Ok(TemplateEndpoint {
             routes,
             id_patterns,
+            uid: NEXT_STEP.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -57,6 +69,29 @@ impl TemplateEndpoint {
         if builtin_id(segment) {
             return Ok(true);
         }
+        if self.id_patterns.is_empty() {
+            return Ok(false);
+        }
+        let known = PATTERN_IDS.with_borrow(|steps| {
+            steps
+                .get(&self.uid)
+                .and_then(|ids| ids.get(segment).copied())
+        });
+        if let Some(known) = known {
+            return Ok(known);
+        }
+        let found = self.pattern_id(segment)?;
+        PATTERN_IDS.with_borrow_mut(|steps| {
+            let ids = steps.entry(self.uid).or_default();
+            if ids.len() >= 4096 {
+                ids.clear();
+            }
+            ids.insert(segment.into(), found);
+        });
+        Ok(found)
+    }
+
+    fn pattern_id(&self, segment: &str) -> Maybe<bool> {
         for (pattern, plain_only) in &self.id_patterns {
             if *plain_only && !plain_for_regex(segment) {
                 return Err(Decline);
