@@ -69,6 +69,8 @@ A pipeline already runs ``ingest.read_ahead.AHEAD`` blocks at once, each on a th
 a 2-core machine splitting each block as well costs CPU and time (bench.pipeline b; figures in the
 commit that set it). Where there are more cores, a block is split in two."""
 
+_PATHS_REMEMBERED = 4096
+
 try:
     import logferry_native
 except ImportError:  # the Python path still works; see available()
@@ -159,6 +161,8 @@ class CompiledTransform:
         self._ingested: Callable[[], str] = metadata[0].ingested_now if metadata else now_utc
         rules = [p for p in processors if isinstance(p, ApplyPathSettings) and p.config.rules]
         self._path_settings = rules[0] if rules else None
+        self._settings_by_path: dict[str, tuple[str, str | None, str | None, tuple[str, ...]]] = {}
+        """What the rules give each file, worked out once per file (globs cost microseconds a block)."""
         self.threads = THREADS
         self.processed = 0
         """Lines the compiled chain processed (documents, or events it handed on)."""
@@ -179,8 +183,13 @@ class CompiledTransform:
         """What ``apply_path_settings`` gives the file at ``path`` (its rules matched in Python)."""
         if self._path_settings is None:
             return None
-        zone, service, tags = self._path_settings.settings_for(path)
-        return path, zone, service, tags
+        known = self._settings_by_path.get(path)
+        if known is None:
+            if len(self._settings_by_path) >= _PATHS_REMEMBERED:
+                self._settings_by_path.clear()
+            zone, service, tags = self._path_settings.settings_for(path)
+            known = self._settings_by_path[path] = (path, zone, service, tags)
+        return known
 
     def process_lines(self, lines: Lines) -> Parts:
         """A block of plain lines at once, the GIL released meanwhile; the lines read apart
