@@ -8,8 +8,8 @@ The compiled chain has no zone database; it takes this table instead: the local 
 the local transition times, each the UTC transition plus the larger of the two offsets around it).
 
 The transitions are found by asking the zone itself: its offset once a day from 1969 to 2102 (every
-time the compiled chain can accept is in 1970..2100), each change then narrowed to the second; a
-table costs some 40 ms of CPU, once per zone a configuration names. ``tests/ingest/test_native_zones.py``
+time the compiled chain can accept is in 1970..2100), each change then narrowed to the second, once
+per zone a configuration names (the cost is in the commit). ``tests/ingest/test_native_zones.py``
 holds the table to ``astimezone`` around every transition of a dozen zones chosen for their oddities.
 """
 

@@ -215,7 +215,7 @@ enum ShapeName {
 /// then nesting depends on the names alone, so the document is fixed text (braces, escaped names)
 /// around the values, in `literals`, each `steps` entry giving where a value goes in the text and
 /// which value (the event's order). Worked out once per shape (`PLANS`), it replaces the tree of
-/// `write_nested` and the escaping of every name, which were a quarter of the chain's instructions.
+/// `write_nested` and the escaping of every name for the events of known shapes.
 struct Plan {
     names: Vec<ShapeName>,
     literals: Vec<u8>,
