@@ -135,6 +135,21 @@ DUCKDB_COLUMNS: tuple[str, ...] = (
 )
 """The fields with a typed column, in the store's column order (then ``doc JSON NOT NULL``, the document)."""
 
+# The values ingest writes and queries ask for, so that "what is an error" or "a slow request" is one
+# definition: the processors' defaults (parsers/) and the query side's filters read these.
+LEVEL_ALIASES: dict[str, str] = {"warning": "warn", "err": "error", "crit": "critical", "information": "info"}
+"""Level names loggers write, and the name ``log.level`` holds for each (``parse_level``'s default)."""
+PINO_LEVELS: dict[int, str] = {10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal"}
+"""pino/bunyan level numbers (``parse_level``'s default)."""
+ERROR_LEVELS: tuple[str, ...] = ("error", "fatal", "critical")
+"""Levels whose events are errors (``tag_error``'s default)."""
+ERROR_TAG = "error"
+"""The tag of an error event: an error level or a captured exception (``tag_error``)."""
+HTTP_TAG = "http"
+"""The tag of a request line (``tag_http``)."""
+SLOW_TAG = "slow_request"
+"""The tag of a request slower than ``slow_request_ms`` (``tag_http``)."""
+
 UNMAPPED_WRITES: frozenset[str] = frozenset({"client.port", "_@timestamp"})
 """Fields processors write that stay dynamically mapped: ``client.port`` (a number or keyword as
 sources send it) and ``_@timestamp`` (a source time that did not parse, kept as it was)."""

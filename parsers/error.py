@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from core.schema import ERROR_LEVELS, ERROR_TAG
 from core.tags import add_tag
 from parsers.fields import MISSING, Alias, as_str, compile_aliases, head_keys, take_first
 
-ERROR_TAG = "error"
 ERROR_MESSAGE = "error.message"
 ERROR_TYPE = "error.type"
 ERROR_STACK = "error.stack_trace"
@@ -124,7 +124,7 @@ class TagError:
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 
-        levels: tuple[str, ...] = ("error", "fatal", "critical")
+        levels: tuple[str, ...] = ERROR_LEVELS
         objects: tuple[str, ...] = ("error", "err")
         object_type_keys: tuple[str, ...] = ("type", "name")
         object_message_keys: tuple[str, ...] = ("message", "msg")
