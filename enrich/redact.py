@@ -179,10 +179,6 @@ class Redact:
     def __init__(self, config: RedactConfig | None = None) -> None:
         self.config = config or RedactConfig()
         self.redactions = 0
-        self.compiled_redactions = 0
-        """Values the compiled chain masked in lines it processed for this processor (``NativeChain``,
-        which adds under its lock). A counter of its own: the compiled chain's threads add to it while
-        this processor's caller adds to ``redactions``, and ``+=`` from two threads can lose one."""
         self._mask = self.config.mask
         self._mask_template = self._mask.replace("\\", "\\\\")
         self._terms = tuple(sorted({_normalize(t) for t in self.config.fields if t}))
@@ -212,9 +208,10 @@ class Redact:
 
     @property
     def counts(self) -> EventCounts:
-        """The values masked so far, for the pipeline's metrics (the ``CountsEvents`` contract)."""
+        """The values this processor masked so far, for the pipeline's metrics (the ``CountsEvents``
+        contract); what the compiled chain masked comes back with its blocks (``Parts.counts``)."""
         counts = EventCounts()
-        counts.add(REDACTED, "secret", self.redactions + self.compiled_redactions)
+        counts.add(REDACTED, "secret", self.redactions)
         return counts
 
     def is_secret_name(self, name: str) -> bool:
