@@ -10,7 +10,7 @@ Run by hand:
     python -m bench.profile_chain [--lines 100000] [--rounds 3] [--pipeline-lines 300000]
 
 The compiled chain's own cost per line, without Python around it, is measured in Rust
-(``native/src/chain_bench.rs``): write lines to a file, then from ``native/``
+(``native/src/chain_tests.rs``): write lines to a file, then from ``native/``
 
     LOGFERRY_BENCH_LINES=lines.log cargo test --release chain_cost -- --ignored --nocapture
 

@@ -105,7 +105,7 @@ def event_from_record(
 class ShippedLines(Lines):
     """Consecutive records of one shipper's file: plain lines back to back, as the file source hands them.
 
-    The indexer's compiled chain takes them as one block (``ingest.kafka_native_chain``) with the
+    The indexer's compiled chain takes them as one block (``ingest.native_chain``) with the
     shipper's ``host``; a line's event, for the Python chain, carries it as ``@shipper_host``.
     """
 
