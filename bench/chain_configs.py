@@ -13,6 +13,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.schema import ERROR_LEVELS, LEVEL_ALIASES, PINO_LEVELS
+from enrich.ecs_objects import DEFAULT_HOMES
+from enrich.redact import Redact
+from parsers.common import MapCommonFields
+from parsers.error import TagError
+from parsers.http import TagHttp
+from parsers.message import ParseMessage
+
+
+def _with(processor: Any, option: str, *more: str) -> list[str]:
+    """A default alias list of ``processor`` with ``more`` names after its own."""
+    return [*getattr(processor.Config(), option), *more]
+
+
 CHANGED: dict[str, dict[str, Any]] = {
     "apply_path_settings": {
         "rules": [
@@ -31,89 +45,47 @@ CHANGED: dict[str, dict[str, Any]] = {
     },
     "parse_level": {
         "fields": ["severity", "level", "lvl", "log.level", "levelname", "loglevel"],
-        "aliases": {"warning": "warn", "err": "error", "crit": "critical", "information": "info", "notice": "info"},
-        "numeric": {10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal", 70: "panic"},
+        "aliases": {**LEVEL_ALIASES, "notice": "info"},
+        "numeric": {**PINO_LEVELS, 70: "panic"},
     },
-    "parse_message": {"fields": ["message", "msg", "event", "log_message"]},
+    "parse_message": {"fields": _with(ParseMessage, "fields", "log_message")},
     "tag_error": {
-        "levels": ["error", "fatal", "critical", "alert"],
-        "objects": ["error", "err", "exception_info"],
-        "object_type_keys": ["type", "name", "kind"],
-        "object_message_keys": ["message", "msg", "reason"],
-        "object_stack_keys": ["stack_trace", "stacktrace", "stack", "trace"],
-        "message_fields": ["error_message", "errorMessage", "err_msg"],
-        "type_fields": ["error_type", "errorType", "exception_type", "exc_type", "error_class"],
-        "stack_fields": ["stack_trace", "stack", "stacktrace", "exception", "exc_info", "errorVerbose", "backtrace"],
-        "panic_fields": ["panic", "fatal_error"],
+        "levels": [*ERROR_LEVELS, "alert"],
+        "objects": _with(TagError, "objects", "exception_info"),
+        "object_type_keys": _with(TagError, "object_type_keys", "kind"),
+        "object_message_keys": _with(TagError, "object_message_keys", "reason"),
+        "object_stack_keys": _with(TagError, "object_stack_keys", "trace"),
+        "message_fields": _with(TagError, "message_fields", "err_msg"),
+        "type_fields": _with(TagError, "type_fields", "error_class"),
+        "stack_fields": _with(TagError, "stack_fields", "backtrace"),
+        "panic_fields": _with(TagError, "panic_fields", "fatal_error"),
     },
     "tag_http": {
-        "method_fields": ["method", "req.method", "request.method", "http.request.method", "verb"],
-        "url_fields": ["url", "path", "req.url", "request.url", "req.path", "url.original", "uri"],
-        "status_fields": [
-            "status",
-            "statusCode",
-            "status_code",
-            "res.statusCode",
-            "res.status",
-            "response.status",
-            "http.response.status_code",
-            "code",
-        ],
-        "duration_fields": [
-            "responseTime",
-            "response_time",
-            "duration_ms",
-            "latency:s",
-            "elapsed_ms",
-            "duration:ns",
-            "took:us",
-        ],
+        "method_fields": _with(TagHttp, "method_fields", "verb"),
+        "url_fields": _with(TagHttp, "url_fields", "uri"),
+        "status_fields": _with(TagHttp, "status_fields", "code"),
+        "duration_fields": _with(TagHttp, "duration_fields", "took:us"),
         "slow_request_ms": 2000,
     },
     "map_common_fields": {
-        "user_id_fields": ["userId", "user_id", "user.id", "uid"],
-        "client_ip_fields": ["ip", "remote_addr", "client_ip", "req.remoteAddress", "peer"],
-        "client_port_fields": ["client_port", "remote_port", "req.remotePort", "peer_port"],
-        "user_agent_fields": ["userAgent", "user_agent", "ua", "req.headers.user-agent", "agent"],
-        "trace_id_fields": ["trace_id", "traceId", "trace.id", "x_trace"],
-        "span_id_fields": ["span_id", "spanId", "span.id", "x_span"],
-        "service_fields": ["service", "service_name", "app", "service.name", "component"],
+        "user_id_fields": _with(MapCommonFields, "user_id_fields", "uid"),
+        "client_ip_fields": _with(MapCommonFields, "client_ip_fields", "peer"),
+        "client_port_fields": _with(MapCommonFields, "client_port_fields", "peer_port"),
+        "user_agent_fields": _with(MapCommonFields, "user_agent_fields", "agent"),
+        "trace_id_fields": _with(MapCommonFields, "trace_id_fields", "x_trace"),
+        "span_id_fields": _with(MapCommonFields, "span_id_fields", "x_span"),
+        "service_fields": _with(MapCommonFields, "service_fields", "component"),
         "service": "default-svc",
     },
-    "fit_ecs_objects": {
-        "homes": {
-            "user": "user.name",
-            "url": "url.original",
-            "host": "host.name",
-            "error": "error.message",
-            "service": "service.name",
-            "trace": "trace.id",
-            "span": "span.id",
-            "user_agent": "user_agent.original",
-            "client": "client.address",
-            "log": "log.original",
-            "event": "event.original",
-            "http": "http.value",
-            "process": "process.name",
-        }
-    },
+    "fit_ecs_objects": {"homes": {**DEFAULT_HOMES, "process": "process.name"}},
     "template_endpoint": {
         "routes": ["/api/v1/chat/{chatId}/messages", "/api/v1/users/{userId}"],
         "id_patterns": ["user_[0-9]+", "[a-z]-[0-9a-f]{6}"],
         "cache_size": 1024,
     },
     "redact": {
-        "fields": ["password", "passwd", "secret", "token", "authorization", "cookie", "api_key", "pin"],
-        "allow_fields": [
-            "prompt_tokens",
-            "completion_tokens",
-            "total_tokens",
-            "max_tokens",
-            "input_tokens",
-            "output_tokens",
-            "token_count",
-            "tokenizer",
-        ],
+        "fields": _with(Redact, "fields", "pin"),
+        "allow_fields": _with(Redact, "allow_fields", "tokenizer"),
         "patterns": ["bearer", "email", "card"],
         "extra_patterns": ["sk_live_[A-Za-z0-9]+"],
         "mask": "***",

@@ -37,42 +37,16 @@ pub enum Processed<'n> {
     Event(Box<Event<'n>>, usize),
 }
 
-/// The name of the step that declined a line (`serialize` for the document).
-pub type Declined = &'static str;
+/// The name of the step that declined a line (`serialize` for the document), borrowed from the chain.
+pub type Declined<'s> = &'s str;
 
 pub struct Chain {
     uid: u64,
     names: Names,
     decode: DecodeJson,
-    steps: Vec<(&'static str, Box<dyn Step>)>,
+    steps: Vec<(Box<str>, Box<dyn Step>)>,
     /// Whether the chain covers every configured processor: then it writes documents.
     serialize: bool,
-}
-
-/// The static name of a step (for decline reasons without an allocation per line).
-fn step_name(name: &str) -> &'static str {
-    const KNOWN: &[&str] = &[
-        "decode_json",
-        "apply_path_settings",
-        "parse_timestamp",
-        "parse_level",
-        "parse_message",
-        "tag_error",
-        "tag_http",
-        "map_common_fields",
-        "fit_ecs_objects",
-        "template_endpoint",
-        "classify_status",
-        "redact",
-        "add_metadata",
-        "assign_id",
-        "restore_shipper_host",
-    ];
-    KNOWN
-        .iter()
-        .find(|known| **known == name)
-        .copied()
-        .unwrap_or("step")
 }
 
 impl Chain {
@@ -111,7 +85,7 @@ impl Chain {
                         Refusal::new(format!("{name}: {}", refusal.0))
                     }
                 })?;
-                built.push((step_name(&name), step));
+                built.push((name.into_boxed_str(), step));
             }
         }
         for (_, step) in &mut built {
@@ -138,13 +112,13 @@ impl Chain {
         source: impl IntoIterator<Item = (Key, Value)>,
         line: &mut Line,
         doc: &mut Vec<u8>,
-    ) -> Result<Processed<'s>, Declined> {
+    ) -> Result<Processed<'s>, Declined<'s>> {
         let mut event = self
             .decode
             .decode(&self.names, raw, source)
             .map_err(|_| "decode_json")?;
         for (name, step) in &self.steps {
-            step.apply(&mut event, line).map_err(|_| *name)?;
+            step.apply(&mut event, line).map_err(|_| &**name)?;
         }
         if !self.serialize {
             return Ok(Processed::Event(Box::new(event), line.redactions));
@@ -170,7 +144,7 @@ impl Chain {
         host: Option<&str>,
         line: &mut Line,
         doc: &mut Vec<u8>,
-    ) -> Result<Processed<'s>, Declined> {
+    ) -> Result<Processed<'s>, Declined<'s>> {
         let mut source = Vec::with_capacity(4);
         source.push((Key::from(K::AT_SOURCE_ID), Value::Str(source_id.to_owned())));
         source.push((Key::from(K::LOG__FILE__PATH), Value::Str(path.to_owned())));
@@ -231,6 +205,22 @@ pub struct Output {
 }
 
 #[cfg(test)]
+impl Output {
+    fn of(processed: Processed, doc: Vec<u8>) -> Output {
+        match processed {
+            Processed::Document(stub) => Output {
+                doc,
+                event_id: stub.event_id.unwrap_or_default(),
+                timestamp: stub.timestamp.unwrap_or_default(),
+                tags: stub.tags,
+                redactions: stub.redactions,
+            },
+            Processed::Event(..) => panic!("the default chain writes documents"),
+        }
+    }
+}
+
+#[cfg(test)]
 impl Chain {
     /// The default pipeline with its default options (`default_chain.json`, generated from the
     /// Python declarations by `python -m logferry.native_tables`), host name `host-a`.
@@ -272,19 +262,12 @@ impl Chain {
         path: &str,
         offset: i64,
         ingested: &str,
-    ) -> Result<Output, Declined> {
+    ) -> Result<Output, Declined<'_>> {
         let mut line = line(ingested, None);
         let mut doc = Vec::new();
-        match self.process_file_line(raw, source_id, path, offset, None, &mut line, &mut doc)? {
-            Processed::Document(stub) => Ok(Output {
-                doc,
-                event_id: stub.event_id.unwrap_or_default(),
-                timestamp: stub.timestamp.unwrap_or_default(),
-                tags: stub.tags,
-                redactions: stub.redactions,
-            }),
-            Processed::Event(..) => panic!("the default chain writes documents"),
-        }
+        let processed =
+            self.process_file_line(raw, source_id, path, offset, None, &mut line, &mut doc)?;
+        Ok(Output::of(processed, doc))
     }
 
     /// One line with these source fields through the chain.
@@ -293,23 +276,15 @@ impl Chain {
         raw: &[u8],
         source: Vec<(String, Value)>,
         ingested: &str,
-    ) -> Result<Output, Declined> {
+    ) -> Result<Output, Declined<'_>> {
         let source: Vec<(Key, Value)> = source
             .into_iter()
             .map(|(key, value)| (self.names.key_owned(key), value))
             .collect();
         let mut line = line(ingested, None);
         let mut doc = Vec::new();
-        match self.process(raw, source, &mut line, &mut doc)? {
-            Processed::Document(stub) => Ok(Output {
-                doc,
-                event_id: stub.event_id.unwrap_or_default(),
-                timestamp: stub.timestamp.unwrap_or_default(),
-                tags: stub.tags,
-                redactions: stub.redactions,
-            }),
-            Processed::Event(..) => panic!("the default chain writes documents"),
-        }
+        let processed = self.process(raw, source, &mut line, &mut doc)?;
+        Ok(Output::of(processed, doc))
     }
 
     /// The options the default chain's step `name` was built from.

@@ -188,8 +188,8 @@ fn settings_of(settings: &Bound<'_, PyAny>) -> PyResult<Option<PathSettings>> {
 
 /// A line through the chain (a panic declines it like any other doubt: it must not stop the pipeline).
 fn guarded<'c>(
-    run: impl FnOnce() -> Result<Processed<'c>, chain::Declined>,
-) -> Result<Processed<'c>, chain::Declined> {
+    run: impl FnOnce() -> Result<Processed<'c>, chain::Declined<'c>>,
+) -> Result<Processed<'c>, chain::Declined<'c>> {
     catch_unwind(AssertUnwindSafe(run)).unwrap_or(Err("panic"))
 }
 
@@ -198,7 +198,7 @@ fn guarded<'c>(
 enum Done<'c> {
     Document(usize, Stub),
     Event(Box<event::Event<'c>>, usize),
-    Declined(&'static str),
+    Declined(&'c str),
 }
 
 /// A run of a block's lines: their documents one after another, and each line's outcome.

@@ -767,32 +767,13 @@ pub fn non_ascii_secret_name(name: &str) -> bool {
     default_secrets().is_secret(name)
 }
 
+/// The secret names of the default options (`default_chain.json`, generated from Python's).
 #[cfg(test)]
 pub fn default_secrets() -> Secrets {
-    let fields: Vec<String> = [
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "authorization",
-        "cookie",
-        "api_key",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let allow: Vec<String> = [
-        "prompt_tokens",
-        "completion_tokens",
-        "total_tokens",
-        "max_tokens",
-        "input_tokens",
-        "output_tokens",
-        "token_count",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let options = crate::chain::Chain::default_options_for_tests("redact");
+    let mut options = crate::options::Options::new("redact", options).expect("options");
+    let fields = options.string_list("fields").expect("fields");
+    let allow = options.string_list("allow_fields").expect("allow_fields");
     Secrets::new(&fields, &allow).expect("ASCII terms")
 }
 
