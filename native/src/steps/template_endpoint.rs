@@ -82,6 +82,9 @@ impl TemplateEndpoint {
         }
         let found = self.pattern_id(segment)?;
         PATTERN_IDS.with_borrow_mut(|steps| {
+            if steps.len() >= 64 && !steps.contains_key(&self.uid) {
+                steps.clear(); // the steps of chains long gone: their memory starts over
+            }
             let ids = steps.entry(self.uid).or_default();
             if ids.len() >= 4096 {
                 ids.clear();
