@@ -77,6 +77,7 @@ CHANGED: dict[str, dict[str, Any]] = {
         "service_fields": _with(MapCommonFields, "service_fields", "component"),
         "service": "default-svc",
     },
+    "fingerprint_error": {"frames": 2},
     "fit_ecs_objects": {"homes": {**DEFAULT_HOMES, "process": "process.name"}},
     "template_endpoint": {
         "routes": ["/api/v1/chat/{chatId}/messages", "/api/v1/users/{userId}"],

@@ -38,6 +38,8 @@ class EcsField:
     description: str
     keyword_subfield: bool = False
     """A ``text`` field also indexed whole as ``<name>.keyword`` (for terms aggregations)."""
+    text_subfield: bool = False
+    """A ``keyword`` field also analysed as ``<name>.text`` (for word searches)."""
     case: Literal["lower", "upper"] | None = None
     """How the pipeline writes it, so that a query value is normalized alike."""
     array: bool = False
@@ -72,6 +74,9 @@ FIELDS: tuple[EcsField, ...] = (
     EcsField("error.message", "text", "The error's message.", keyword_subfield=True),
     EcsField("error.type", "keyword", "The exception class.", duckdb=DuckDBColumn("error_type", "VARCHAR")),
     EcsField("error.stack_trace", "text", "The stack trace as written."),
+    EcsField("error.grouping_key", "keyword", "What stays the same when the same cause fails again."),
+    EcsField("error.grouping_name", "keyword", "A readable title of the error's group.", text_subfield=True),
+    EcsField("error.culprit", "keyword", "The frame to blame."),
     EcsField("http.request.method", "keyword", "Upper-case request method.", case="upper"),
     EcsField(
         "http.response.status_code",

@@ -49,7 +49,7 @@ def _props(tree: dict[str, Any]) -> dict[str, Any]:
 def _mapping(field: EcsField) -> dict[str, Any]:
     """The Elasticsearch mapping of one field of the schema table."""
     if field.type == "keyword":
-        return _KEYWORD
+        return {**_KEYWORD, "fields": {"text": {"type": "text"}}} if field.text_subfield else _KEYWORD
     if field.keyword_subfield:
         return {"type": field.type, "fields": {"keyword": _KEYWORD}}
     return {"type": field.type}

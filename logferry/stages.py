@@ -44,6 +44,7 @@ DEFAULT_ORDER: tuple[str, ...] = (
     "tag_error",
     "tag_http",
     "map_common_fields",
+    "fingerprint_error",
     "fit_ecs_objects",
     "template_endpoint",
     "classify_status",

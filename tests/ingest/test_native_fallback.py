@@ -22,6 +22,7 @@ from ingest.transform import PythonTransform
 from logferry.assemble import build_processors
 from logferry.config import Settings, load_settings
 from logferry.sample import generate_lines
+from logferry.stages import DEFAULT_ORDER
 from tests.ingest.test_native_lines import native_module
 from tests.ingest.test_native_pipeline import KeepingSink, without_run_times
 
@@ -104,5 +105,5 @@ def test_the_whole_chain_compiled_is_said_at_start(tmp_path: Path, caplog: pytes
         transform = transform_for(build_processors(load_settings(None, data_dir=tmp_path)), serialize)
     assert isinstance(transform, CompiledTransform) and transform.writes_documents
     assert [r.getMessage() for r in caplog.records if r.name == "logferry.native"] == [
-        "processing path: compiled (logferry_native) for all 14 processors"
+        f"processing path: compiled (logferry_native) for all {len(DEFAULT_ORDER)} processors"
     ]

@@ -14,6 +14,7 @@ pub mod apply_path_settings;
 pub mod assign_id;
 pub mod classify_status;
 pub mod decode_json;
+pub mod fingerprint_error;
 pub mod fit_ecs_objects;
 pub mod map_common_fields;
 pub mod parse_level;
@@ -138,6 +139,9 @@ pub fn build(name: &str, options: Value, b: &mut Build) -> Built<Box<dyn Step>> 
         "tag_http" => Box::new(tag_http::TagHttp::build(&mut options, b)?),
         "map_common_fields" => {
             Box::new(map_common_fields::MapCommonFields::build(&mut options, b)?)
+        }
+        "fingerprint_error" => {
+            Box::new(fingerprint_error::FingerprintError::build(&mut options, b)?)
         }
         "fit_ecs_objects" => Box::new(fit_ecs_objects::FitEcsObjects::build(&mut options, b)?),
         "template_endpoint" => {

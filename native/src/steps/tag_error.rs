@@ -2,14 +2,12 @@
 //! shapes loggers write errors in, and tag `error` at an error level or when an exception was captured.
 
 use super::{
-    add_tag, any_present, as_str, ascii_lower, find_first, head_keys, plain, Alias, Build, Decline,
-    Line, Maybe, Step,
+    add_tag, any_present, as_str, ascii_lower, find_first, head_keys, Alias, Build, Decline, Line,
+    Maybe, Step,
 };
 use crate::event::{Event, NameRef, K};
 use crate::json::Value;
 use crate::options::{Built, Options};
-use regex::Regex;
-use std::sync::OnceLock;
 
 const ERROR_MESSAGE: K = K::ERROR__MESSAGE;
 const ERROR_TYPE: K = K::ERROR__TYPE;
@@ -196,41 +194,9 @@ impl Step for TagError {
     }
 }
 
-fn exception_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"(?-u)^\s*((?:[A-Za-z_$][\w$]*\.)*(?:[A-Z][\w$]*(?:Error|Exception|Fault|Interrupt|Exit|Iteration|Warning)|Error))(?::|\s*$)",
-        )
-        .expect("valid regex")
-    })
-}
-
-fn strip_ws(text: &str) -> &str {
-    text.trim_matches(|c| c == ' ' || c == '\t' || c == '\n' || c == '\r')
-}
-
-/// `exception_line`: `(type, message)` of the line naming the exception: the first line, else the last.
+/// `(type, message)` of the exception a stack names: `exception.rs`, the twin of `parsers.exception`.
 fn exception_line(text: &str) -> Maybe<Option<(String, String)>> {
-    if !plain(text) {
-        return Err(Decline);
-    }
-    let stripped = strip_ws(text);
-    let (first, rest) = match stripped.split_once('\n') {
-        Some((first, rest)) => (first, rest),
-        None => (stripped, ""),
-    };
-    let re = exception_regex();
-    let mut line = first;
-    let mut found = re.captures(line);
-    if found.is_none() && !rest.is_empty() {
-        line = rest.rsplit('\n').next().unwrap_or("");
-        found = re.captures(line);
-    }
-    Ok(found.map(|caps| {
-        let end = caps.get(0).map_or(0, |m| m.end());
-        (caps[1].to_string(), strip_ws(&line[end..]).to_string())
-    }))
+    Ok(crate::exception::exception_line(text))
 }
 
 fn as_stack(value: &Value) -> Maybe<Option<String>> {
