@@ -1,11 +1,10 @@
 """The one table of the ECS fields logferry ships, with their types: ingest, stores and queries derive from it.
 
 Each field says what it is once: its type (which gives the Elasticsearch mapping, ``elastic/templates.py``,
-and the kind of value a query compares, ``query/fields.py``), how the pipeline normalizes it (case), and
-the typed column the embedded store keeps for it, if any (``duckdb``: the column's name, DuckDB type and
-constraint as ``store/day_store.py`` declares them today, in the order of ``DUCKDB_COLUMNS``; a
-column's value is the field's times ``scale``). Fields not in this table stay in the document under
-their own names and are mapped dynamically.
+and the kind of value a query compares, ``query/fields.py``) and how the pipeline normalizes it (case).
+The embedded store's typed columns are declared by the store (``store/schema.py``, each naming the
+field of this table it holds); a query reads such a field from its column, any other from the document.
+Fields not in this table stay in the document under their own names and are mapped dynamically.
 
 The compiled chain's table of field names (``native/src/names.rs``) is generated from these fields,
 the internal keys and what the compiled processors declare they read and write
@@ -21,17 +20,6 @@ FieldType = Literal["keyword", "text", "long", "date", "ip"]
 
 
 @dataclass(frozen=True)
-class DuckDBColumn:
-    """A typed column of the embedded store's ``events`` table."""
-
-    name: str
-    type: str
-    constraint: str = ""
-    scale: float = 1.0
-    """The column holds the field's value times this (``duration_ms`` holds ``event.duration`` ns / 1e6)."""
-
-
-@dataclass(frozen=True)
 class EcsField:
     name: str
     type: FieldType
@@ -44,101 +32,43 @@ class EcsField:
     """How the pipeline writes it, so that a query value is normalized alike."""
     array: bool = False
     """A list of values (``tags``)."""
-    duckdb: DuckDBColumn | None = None
 
 
 FIELDS: tuple[EcsField, ...] = (
-    EcsField(
-        "@timestamp",
-        "date",
-        "When the event happened (UTC, milliseconds).",
-        duckdb=DuckDBColumn("ts", "TIMESTAMPTZ", "NOT NULL"),
-    ),
-    EcsField("message", "text", "The human text of the line.", duckdb=DuckDBColumn("message", "VARCHAR")),
-    EcsField(
-        "log.level",
-        "keyword",
-        "Lowercase level name.",
-        case="lower",
-        duckdb=DuckDBColumn("level", "VARCHAR"),
-    ),
+    EcsField("@timestamp", "date", "When the event happened (UTC, milliseconds)."),
+    EcsField("message", "text", "The human text of the line."),
+    EcsField("log.level", "keyword", "Lowercase level name.", case="lower"),
     EcsField("log.file.path", "keyword", "The file the line was read from."),
     EcsField("log.offset", "long", "The line's byte offset in its file."),
     EcsField(
-        "tags",
-        "keyword",
-        "What happened to the event (error, http, slow_request, _jsonparsefailure …).",
-        array=True,
-        duckdb=DuckDBColumn("tags", "VARCHAR[]"),
+        "tags", "keyword", "What happened to the event (error, http, slow_request, _jsonparsefailure …).", array=True
     ),
     EcsField("error.message", "text", "The error's message.", keyword_subfield=True),
-    EcsField("error.type", "keyword", "The exception class.", duckdb=DuckDBColumn("error_type", "VARCHAR")),
+    EcsField("error.type", "keyword", "The exception class."),
     EcsField("error.stack_trace", "text", "The stack trace as written."),
     EcsField("error.grouping_key", "keyword", "What stays the same when the same cause fails again."),
     EcsField("error.grouping_name", "keyword", "A readable title of the error's group.", text_subfield=True),
     EcsField("error.culprit", "keyword", "The frame to blame."),
     EcsField("http.request.method", "keyword", "Upper-case request method.", case="upper"),
-    EcsField(
-        "http.response.status_code",
-        "long",
-        "The response status.",
-        duckdb=DuckDBColumn("status", "INTEGER"),
-    ),
-    EcsField(
-        "http.response.status_class",
-        "keyword",
-        "1xx … 5xx.",
-        duckdb=DuckDBColumn("status_class", "VARCHAR"),
-    ),
+    EcsField("http.response.status_code", "long", "The response status."),
+    EcsField("http.response.status_class", "keyword", "1xx … 5xx."),
     EcsField("url.original", "keyword", "The request target as logged."),
-    EcsField("url.path", "keyword", "Its path.", duckdb=DuckDBColumn("url_path", "VARCHAR")),
+    EcsField("url.path", "keyword", "Its path."),
     EcsField("url.query", "keyword", "Its query, without '?'."),
-    EcsField(
-        "event.duration",
-        "long",
-        "Request duration in nanoseconds.",
-        duckdb=DuckDBColumn("duration_ms", "DOUBLE", scale=1e-6),
-    ),
+    EcsField("event.duration", "long", "Request duration in nanoseconds."),
     EcsField("event.ingested", "date", "When the pipeline processed the event."),
-    EcsField(
-        "event.id",
-        "keyword",
-        "Deterministic id (file identity + offset).",
-        duckdb=DuckDBColumn("id", "VARCHAR", "PRIMARY KEY"),
-    ),
-    EcsField(
-        "endpoint",
-        "keyword",
-        "The request path templated to its route (not ECS: ours).",
-        duckdb=DuckDBColumn("endpoint", "VARCHAR"),
-    ),
-    EcsField("user.id", "keyword", "The user's id.", duckdb=DuckDBColumn("user_id", "VARCHAR")),
+    EcsField("event.id", "keyword", "Deterministic id (file identity + offset)."),
+    EcsField("endpoint", "keyword", "The request path templated to its route (not ECS: ours)."),
+    EcsField("user.id", "keyword", "The user's id."),
     EcsField("client.ip", "ip", "The client's address."),
     EcsField("user_agent.original", "keyword", "The user agent as sent."),
     EcsField("trace.id", "keyword", "Distributed trace id."),
     EcsField("span.id", "keyword", "Span id."),
-    EcsField("service.name", "keyword", "The service that logged.", duckdb=DuckDBColumn("service", "VARCHAR")),
+    EcsField("service.name", "keyword", "The service that logged."),
     EcsField("host.name", "keyword", "The host the line was shipped from (or the one it names)."),
 )
 
 BY_NAME: dict[str, EcsField] = {field.name: field for field in FIELDS}
-
-DUCKDB_COLUMNS: tuple[str, ...] = (
-    "event.id",
-    "@timestamp",
-    "log.level",
-    "tags",
-    "user.id",
-    "endpoint",
-    "url.path",
-    "http.response.status_code",
-    "http.response.status_class",
-    "event.duration",
-    "service.name",
-    "error.type",
-    "message",
-)
-"""The fields with a typed column, in the store's column order (then ``doc JSON NOT NULL``, the document)."""
 
 # The values ingest writes and queries ask for, so that "what is an error" or "a slow request" is one
 # definition: the processors' defaults (parsers/) and the query side's filters read these.
@@ -158,16 +88,6 @@ SLOW_TAG = "slow_request"
 UNMAPPED_WRITES: frozenset[str] = frozenset({"client.port", "_@timestamp"})
 """Fields processors write that stay dynamically mapped: ``client.port`` (a number or keyword as
 sources send it) and ``_@timestamp`` (a source time that did not parse, kept as it was)."""
-
-
-def duckdb_columns() -> list[tuple[EcsField, DuckDBColumn]]:
-    """The store's typed columns in order, each with its field (what ``store/`` derives its DDL from)."""
-    columns = []
-    for name in DUCKDB_COLUMNS:
-        field = BY_NAME[name]
-        assert field.duckdb is not None, name
-        columns.append((field, field.duckdb))
-    return columns
 
 
 def rust_names(extra: tuple[str, ...]) -> str:

@@ -13,6 +13,7 @@ from core.errors import QueryError
 from core.schema import FIELDS as SCHEMA
 from core.schema import EcsField
 from query.expr import Field, Kind
+from store.schema import BY_FIELD
 
 NS_PER_MS = 1_000_000.0
 
@@ -28,10 +29,17 @@ _KINDS = {"keyword": _K, "text": _T, "long": _N, "date": _D, "ip": _IP}
 _CASTS = {"long": "BIGINT", "date": "TIMESTAMPTZ"}
 
 
+def _col(field: str) -> str:
+    """The typed column of ``events`` that holds an ECS field (``store.schema.COLUMNS``)."""
+    return BY_FIELD[field].name
+
+
 def _field(ecs: EcsField) -> Field:
-    """A field of ``core.schema`` as queries see it: its store column if it has one, else its value in the document."""
-    if ecs.duckdb is not None:
-        sql, sql_scale = ecs.duckdb.name, ecs.duckdb.scale
+    """A field of ``core.schema`` as queries see it: its typed column of the store if it has one
+    (``store.schema.COLUMNS``, scaled by its divisor), else its value in the document."""
+    column = BY_FIELD.get(ecs.name)
+    if column is not None:
+        sql, sql_scale = column.name, 1 / column.divisor
     else:
         cast = _CASTS.get(ecs.type)
         sql, sql_scale = (_doc(ecs.name) if cast is None else f"TRY_CAST({_doc(ecs.name)} AS {cast})"), 1.0
@@ -40,8 +48,18 @@ def _field(ecs: EcsField) -> Field:
 
 ECS_FIELDS: dict[str, Field] = {ecs.name: _field(ecs) for ecs in SCHEMA}
 
+KEY_FIELDS = {
+    "endpoint": "endpoint",
+    "user": "user.id",
+    "service": "service.name",
+    "error.type": "error.type",
+    "status_class": "http.response.status_class",
+    "status": "http.response.status_code",
+}
+"""The keys the API groups and ranks by (``by``, ``field``), and the ECS field each one is."""
+
 # Durations typed by people are milliseconds; the document stores ECS nanoseconds.
-DURATION_MS = Field("event.duration", _N, "duration_ms", scale=NS_PER_MS)
+DURATION_MS = Field("event.duration", _N, _col("event.duration"), scale=NS_PER_MS)
 
 ALIASES: dict[str, str] = {
     "userId": "user.id",

@@ -1,5 +1,5 @@
 """One schema table (``core/schema.py``): the Elasticsearch mapping and the query fields derive from it,
-the store's typed columns are what it says, every ECS field a processor writes is in it, and the compiled
+the store's typed columns hold its fields, every ECS field a processor writes is in it, and the compiled
 chain's generated tables (``native/src/names.rs``, ``native/src/default_chain.json``) are current."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 
 from core.keys import INTERNAL_KEYS
-from core.schema import BY_NAME, DUCKDB_COLUMNS, FIELDS, UNMAPPED_WRITES, duckdb_columns
+from core.schema import BY_NAME, FIELDS, UNMAPPED_WRITES
 from elastic.templates import ECS_MAPPINGS, index_template
 from logferry.native_tables import DEFAULT_CHAIN_JSON, NAMES_RS, default_chain_json, names_rs
 from logferry.stages import PROCESSORS
 from query.expr import Kind
 from query.fields import ECS_FIELDS, NS_PER_MS
-from store.day_store import SCHEMA
+from store.schema import BY_FIELD, COLUMNS
 
 KEYWORD = {"type": "keyword", "ignore_above": 1024}
 
@@ -55,29 +55,26 @@ def test_the_mapping_of_every_schema_field_is_the_one_shipped_before_it_was_deri
     assert properties["error"]["properties"]["message"]["fields"]["keyword"] == KEYWORD
 
 
-def test_the_query_fields_are_the_schema_fields_with_their_store_columns() -> None:
+def test_the_query_fields_are_the_schema_fields_read_from_the_stores_columns() -> None:
     assert set(ECS_FIELDS) == set(BY_NAME)
     kinds = {"keyword": Kind.KEYWORD, "text": Kind.TEXT, "long": Kind.NUMBER, "date": Kind.DATE, "ip": Kind.IP}
     for field in FIELDS:
         queried = ECS_FIELDS[field.name]
         assert queried.kind is kinds[field.type]
-        if field.duckdb is not None:
-            assert queried.sql == field.duckdb.name
+        column = BY_FIELD.get(field.name)
+        assert queried.sql == (column.name if column is not None else queried.sql)
+        assert column is not None or "json_extract_string(doc," in queried.sql
     assert ECS_FIELDS["event.duration"].sql_scale == 1 / NS_PER_MS
     assert ECS_FIELDS["log.level"].case == "lower" and ECS_FIELDS["http.request.method"].case == "upper"
     assert ECS_FIELDS["tags"].array
-    assert ECS_FIELDS["log.offset"].sql.startswith("TRY_CAST(") and ECS_FIELDS["log.offset"].sql.endswith("AS BIGINT)")
+    assert ECS_FIELDS["event.ingested"].sql.startswith("TRY_CAST(") and ECS_FIELDS["event.ingested"].sql.endswith(
+        "AS TIMESTAMPTZ)"
+    )
 
 
-def test_the_stores_typed_columns_are_the_ones_the_schema_names_in_its_order() -> None:
-    """What ``store/`` can derive its DDL from: the same columns, types and constraints, in order."""
-    body = SCHEMA[SCHEMA.index("(") + 1 : SCHEMA.rindex(")")]
-    declared = [re.split(r"\s+", line.strip().rstrip(","), maxsplit=2) for line in body.strip().splitlines()]
-    assert [(name, " ".join(rest)) for name, *rest in declared] == [
-        *((column.name, f"{column.type} {column.constraint}".strip()) for _, column in duckdb_columns()),
-        ("doc", "JSON NOT NULL"),
-    ]
-    assert len(DUCKDB_COLUMNS) == len(set(DUCKDB_COLUMNS)) == sum(field.duckdb is not None for field in FIELDS)
+def test_every_typed_column_of_the_store_holds_a_field_of_the_schema() -> None:
+    """The store declares its columns (``store/schema.py``), each by the ECS field it holds: one of these."""
+    assert {column.field for column in COLUMNS} <= set(BY_NAME)
 
 
 def test_every_field_a_processor_writes_is_in_the_schema_or_said_to_stay_unmapped() -> None:

@@ -24,6 +24,7 @@
 //! read of an event: `@timestamp`, `event.id` and the string `tags`.
 
 mod chain;
+mod columns;
 mod event;
 mod exception;
 #[cfg(test)]
@@ -550,6 +551,7 @@ fn exception_line(text: &str) -> Option<(String, String)> {
 #[pymodule]
 fn logferry_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Chain>()?;
+    module.add_class::<columns::DocColumns>()?;
     module.add_function(wrap_pyfunction!(refusal, module)?)?;
     module.add_function(wrap_pyfunction!(error_grouping, module)?)?;
     module.add_function(wrap_pyfunction!(exception_line, module)?)?;
