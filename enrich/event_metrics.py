@@ -144,8 +144,8 @@ class EventTally:
     def observe_documents(self, docs: Iterable[bytes | None]) -> None:
         """Count documents the compiled chain wrote (``None``: a declined line, counted by ``observe``).
 
-        For a compiled chain that does not count its facts (an older build of ``logferry_native``), and
-        for the rare lines the indexer's chain takes back: read back from the documents.
+        For a compiled chain that does not count its facts itself (a build of ``logferry_native`` from
+        before ``take_facts``): read back from the documents, at a cost the compiled path avoids.
         """
         for doc in docs:
             if doc is not None:
@@ -185,10 +185,6 @@ class EventTally:
                 counts[1] += row[8]
                 hist = counts[2]
                 counts[2] = list(buckets) if hist is None else [a + b for a, b in zip(hist, buckets, strict=True)]
-
-    def rows(self) -> list[tuple[Any, ...]]:
-        """What was counted as the compiled chain's rows (``add_facts`` takes them); the tally is kept."""
-        return [(*fact, n, duration, hist) for fact, (n, duration, hist) in self._counts.items()]
 
     def take(self) -> dict[Fact, Counts]:
         """What was counted since the last take; the tally starts again from nothing."""

@@ -11,7 +11,7 @@
 //! A fact is added only once the line's document is written, so a line the chain declines afterwards
 //! is never counted here (the Python chain counts it).
 
-use super::event::{Event, K};
+use crate::event::{Event, K};
 use crate::json::Value;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::cell::RefCell;
@@ -162,7 +162,7 @@ fn text(value: Option<&Value>) -> Option<&str> {
 /// Count the finished event of a compiled line in this thread's tally (`EventTally.observe`'s reading:
 /// a value of another type is no value; the duration counts for a request with an int duration, in
 /// the bucket of the first bound not below it).
-pub fn count(event: &Event, bounds: &[i64]) {
+pub fn count(event: &Event<'_>, bounds: &[i64]) {
     let method = text(event.get(K::HTTP__REQUEST__METHOD));
     let mut bucket = None;
     let mut duration = 0;

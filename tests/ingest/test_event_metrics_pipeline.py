@@ -15,9 +15,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from core.outcomes import EventCounts
 from enrich.event_metrics import OTHER, EventMetricsConfig, EventMetricStore
 from ingest.batch import Batcher
+from ingest.document import serialize
 from ingest.file_source import FileSource
+from ingest.native_chain import CompiledTransform, transform_for
 from ingest.pipeline import Pipeline
 from ingest.registry import Registry
+from ingest.transform import PythonTransform, Transform
 from logferry.assemble import build_processors
 from logferry.config import load_settings
 from logferry.sample import generate_lines
@@ -42,12 +45,13 @@ def count_file(path: Path, tmp: Path, *, compiled: bool, config: EventMetricsCon
     settings = load_settings(None, data_dir=tmp, input={"paths": [str(path)]})
     store = EventMetricStore(config)
     source = FileSource(settings.input, Registry(tmp / f"registry-{compiled}.json"), once=True)
-    pipeline = Pipeline(source, build_processors(settings), Batcher(settings.batch), NullSink(), event_metrics=store)
+    processors = build_processors(settings)
     if compiled:
-        assert pipeline.native is not None, "the compiled chain is not installed"
+        transform: Transform = transform_for(processors, serialize, store.config.buckets)
+        assert isinstance(transform, CompiledTransform) and transform.counts_facts, "no compiled chain counting"
     else:
-        pipeline.native = None
-    pipeline.run(once=True)
+        transform = PythonTransform(processors, serialize)
+    Pipeline(source, transform, Batcher(settings.batch), NullSink(), event_metrics=store).run(once=True)
     return store
 
 
