@@ -184,7 +184,8 @@ class EventTally:
             if buckets is not None:
                 counts[1] += row[8]
                 hist = counts[2]
-                counts[2] = list(buckets) if hist is None else [a + b for a, b in zip(hist, buckets, strict=True)]
+                # The row's list is the tally's own from here on (each row comes with a fresh one).
+                counts[2] = buckets if hist is None else [a + b for a, b in zip(hist, buckets, strict=True)]
 
     def take(self) -> dict[Fact, Counts]:
         """What was counted since the last take; the tally starts again from nothing."""
