@@ -12,12 +12,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Security
-from fastapi.params import Depends
+from fastapi import Depends, FastAPI, Request, Security, params
 from fastapi.responses import JSONResponse, Response
 
 from core.errors import QueryError
-from query.api_params import UNAUTHORIZED, RequireApiKey
+from query.api_params import UNAUTHORIZED, RequireApiKey, refuse_unknown_params
 from query.backend import Backend, BackendUnavailable, QueryTimeout
 from query.config import ApiConfig
 from query.docs import install_docs
@@ -44,10 +43,11 @@ def create_app(api: ApiConfig, backend: Backend, *, templater: EndpointTemplater
     app.state.api_config = api
     app.state.templater = templater
 
-    guard: list[Depends] = [Security(RequireApiKey(api.api_key))] if api.api_key else []
+    guard: list[params.Depends] = [Security(RequireApiKey(api.api_key))] if api.api_key else []
     refused: dict[int | str, dict[str, Any]] | None = UNAUTHORIZED if api.api_key else None
-    app.include_router(events.router, dependencies=guard, responses=refused)
-    app.include_router(stats.router, dependencies=guard, responses=refused)
+    strict = [*guard, Depends(refuse_unknown_params)]
+    app.include_router(events.router, dependencies=strict, responses=refused)
+    app.include_router(stats.router, dependencies=strict, responses=refused)
     app.include_router(health.liveness)
     app.include_router(health.router, dependencies=guard, responses=refused)
     install_docs(app, dependencies=guard)

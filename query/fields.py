@@ -37,7 +37,7 @@ ECS_FIELDS: dict[str, Field] = {
         Field("url.path", _K, "url_path"),
         Field("url.query", _K, _doc("url.query")),
         Field("http.response.status_code", _N, "status"),
-        Field("http.response.status_class", _K, "status_class"),
+        Field("http.response.status_class", _K, "status_class", case="lower"),
         Field("event.duration", _N, "duration_ms", sql_scale=1 / NS_PER_MS),
         Field("event.ingested", _D, f"TRY_CAST({_doc('event.ingested')} AS TIMESTAMPTZ)"),
         Field("event.id", _K, "id"),

@@ -24,7 +24,7 @@ LEVELS = ("trace", "debug", "info", "warn", "error", "fatal", "critical")
 LEVEL_ALIASES = {"warning": "warn", "err": "error", "information": "info", "crit": "critical"}
 ERROR_LEVELS = ("error", "fatal", "critical")
 SLOW_TAG = "slow_request"
-_STATUS = re.compile(r"^(?:(\d{3})|([1-5])xx|(\d{3})-(\d{3}))$")
+_STATUS = re.compile(r"^(?:(\d{3})|([1-5])xx|(\d{3})-(\d{3}))$", re.IGNORECASE)
 
 F = ECS_FIELDS
 
@@ -64,7 +64,9 @@ class FilterQuery(BaseModel):
         None, description="Templated route (/api/v1/users/{id}); a concrete path is templated first."
     )
     path: str | None = Field(None, description="url.path, exactly (not templated).")
-    status: str | None = Field(None, description="HTTP status: a code (500), a class (5xx) or a range (400-599).")
+    status: str | None = Field(
+        None, description="HTTP status: a code (500), a class (5xx, any case) or a range (400-599)."
+    )
     tag: str | None = Field(None, description="A tag the pipeline set, e.g. slow_request or error.")
     service: str | None = Field(None, description="service.name, exactly.")
     q: str | None = Field(None, description="Lucene query string, e.g. level:error AND userId:u1.")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from query.api_params import PROBLEMS, ApiConfigParam, BackendParam, FilterParams
+from query.api_params import PROBLEMS, ApiConfigParam, BackendParam, FilterParams, page_limit
 from query.models import ErrorsOverTime, Latency, Top
 from query.timerange import interval_ms
 
@@ -32,19 +32,19 @@ def top(
     f: FilterParams,
     store: BackendParam,
     field: Annotated[Literal["endpoint", "user", "error.type", "service", "status"], Query()],
-    size: Annotated[int, Query(ge=1, le=100)] = 10,
+    limit: Annotated[int, Depends(page_limit(10, 100, "Values listed"))],
     errors: Annotated[bool, Query(description="Count only error events.")] = False,
 ) -> dict[str, Any]:
     """The most frequent values of a field among the matching events."""
-    return store.top(f, field, size, errors)
+    return store.top(f, field, limit, errors)
 
 
 @router.get("/latency", response_model=Latency)
 def latency(
     f: FilterParams,
     store: BackendParam,
+    limit: Annotated[int, Depends(page_limit(10, 100, "Series listed with 'by'"))],
     by: Annotated[Literal["endpoint"] | None, Query()] = None,
-    size: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> dict[str, Any]:
     """Duration percentiles (ms) and slow-request count, overall and per endpoint."""
-    return store.latency(f, by, size)
+    return store.latency(f, by, limit)

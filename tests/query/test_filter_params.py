@@ -19,7 +19,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 TABLE = {p.name for p in FILTER_PARAMS}
 NOT_FILTERS_API = {
-    "/api/v1/events": {"size", "sort", "cursor"},
+    "/api/v1/events": {"limit", "size", "sort", "cursor"},
     "/api/v1/stats/errors-over-time": {"interval", "by", "top"},
 }
 NOT_FILTERS_CLI = {"url", "api-key", "json", "limit", "interval", "by", "top", "all-buckets", "config", "data-dir"}
