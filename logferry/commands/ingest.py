@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 import threading
 import time
@@ -21,7 +22,15 @@ from core.outcomes import DEAD_LETTERED
 from ingest.pipeline import Pipeline, RunStats, Sink
 from logferry.assemble import assemble
 from logferry.command_settings import settings_for
-from logferry.components import day_store, query_app
+from logferry.commands.options import (
+    announce,
+    bind_api,
+    input_overrides,
+    listen_options,
+    paths_argument,
+    serve_beside,
+)
+from logferry.components import day_store
 from logferry.config import Settings
 from logferry.sample import write_sample
 
@@ -29,12 +38,14 @@ if TYPE_CHECKING:
     from store.day_store import DayStore
 
 
-def run_pipeline(settings: Settings, *, once: bool, serve: bool = False) -> tuple[RunStats, Sink]:
-    """Assemble and run until done (``once``) or signalled; configuration mistakes are usage errors."""
+def run_pipeline(settings: Settings, *, once: bool, api: socket.socket | None = None) -> tuple[RunStats, Sink]:
+    """Assemble and run until done (``once``) or signalled, serving the API on ``api`` (bound) beside it;
+    configuration mistakes are usage errors."""
     try:
         pipeline = assemble(settings, once=once)
-        if serve:
-            start_api_thread(settings, pipeline.stop)
+        if api is not None:
+            serve_beside(settings, api, pipeline.stop)
+            announce(api, settings.api.backend, err=True)
         return run_until_signal(pipeline, once=once), pipeline.sink
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
@@ -80,52 +91,43 @@ def summary(stats: RunStats, sink: Sink) -> str:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@paths_argument
 @click.option("-v", "--verbose", is_flag=True, help="Log progress and retries.")
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[str, ...], verbose: bool) -> None:
-    """Read PATH_OR_GLOB… to the end once, write to DuckDB, checkpoint, exit (like `filebeat --once`).
+    """Read PATH_OR_GLOB… (or [input] paths) to the end once, write to DuckDB, checkpoint, exit.
 
-    Run again on the same files and nothing new is written. `-` reads standard input. The sink is
-    [sink] type of the config (DuckDB unless it says otherwise).
+    Like `filebeat --once`: run again on the same files and nothing new is written. `-` reads standard
+    input. The sink is [sink] type of the config (DuckDB unless it says otherwise).
     """
     configure_logging(verbose)
-    if paths == ("-",):
-        settings = settings_for(ctx, source={"type": "stdin"})
-    else:
-        settings = settings_for(ctx, source={"type": "file"}, input={"paths": list(paths)})
-    stats, sink = run_pipeline(settings, once=True)
+    stats, sink = run_pipeline(settings_for(ctx, **input_overrides(paths)), once=True)
     click.echo(summary(stats, sink), err=True)
 
 
 @click.command()
-@click.option("-v", "--verbose", is_flag=True, help="Log progress and retries.")
+@paths_argument
+@listen_options
 @click.option("--serve/--no-serve", default=True, help="Serve the query API in the same process.")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress and retries.")
 @click.pass_context
-def run(ctx: click.Context, verbose: bool, serve: bool) -> None:
-    """Tail the configured inputs continuously into DuckDB until SIGINT/SIGTERM (then flush, checkpoint).
+def run(
+    ctx: click.Context, paths: tuple[str, ...], host: str | None, port: int | None, serve: bool, verbose: bool
+) -> None:
+    """Tail PATH_OR_GLOB… (or [input] paths) into DuckDB until SIGINT/SIGTERM, serving the query API.
 
-    [source] and [sink] of the config choose other components (a file source and DuckDB by default).
+    The API's port is taken first: when it is busy nothing starts. On SIGINT/SIGTERM the pipeline
+    flushes and checkpoints. [source] and [sink] of the config choose other components.
     """
     configure_logging(verbose)
-    stats, sink = run_pipeline(settings_for(ctx), once=False, serve=serve)
+    settings = settings_for(ctx, api={"host": host, "port": port}, **input_overrides(paths))
+    api = bind_api(settings.api.host, settings.api.port, instead=", or run without it (--no-serve)") if serve else None
+    try:
+        stats, sink = run_pipeline(settings, once=False, api=api)
+    finally:
+        if api is not None:
+            api.close()
     click.echo(summary(stats, sink), err=True)
-
-
-def start_api_thread(settings: Settings, stop: threading.Event) -> None:
-    """Serve the query API beside the pipeline; it takes turns with the writer (``StoreGate``)."""
-    import uvicorn
-
-    server = uvicorn.Server(
-        uvicorn.Config(query_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
-    )
-
-    def stop_with_pipeline() -> None:
-        stop.wait()
-        server.should_exit = True
-
-    threading.Thread(target=server.run, name="api", daemon=True).start()
-    threading.Thread(target=stop_with_pipeline, name="api-stop", daemon=True).start()
 
 
 @click.command()

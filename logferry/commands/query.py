@@ -17,6 +17,7 @@ import orjson
 
 from logferry.command_groups import WholeSummaryGroup
 from logferry.command_settings import settings_for
+from logferry.commands.options import announce, api_server, bind_api, listen_options
 from query.filters import FILTER_PARAMS
 
 if TYPE_CHECKING:
@@ -36,8 +37,7 @@ def require_data_dir(settings: Settings) -> None:
 
 
 @click.command()
-@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default 8080).")
+@listen_options
 @click.option("--backend", type=click.Choice(["duckdb", "elasticsearch"]), default=None)
 @click.option("--es-url", default=None, help="Elasticsearch URL (with --backend elasticsearch).")
 @click.option("--index-prefix", default=None, help="Daily indices <prefix>-YYYY.MM.DD.")
@@ -50,12 +50,9 @@ def serve(
     es_url: str | None,
     index_prefix: str | None,
 ) -> None:
-    """Serve the query API (OpenAPI at /docs) over the embedded data dir or Elasticsearch."""
-    import uvicorn
-
+    """Serve the query API (Swagger UI at /docs) over the embedded data dir or Elasticsearch."""
     from core.errors import ConfigError
     from elastic.naming import validate_prefix
-    from logferry.components import query_app
 
     settings = settings_for(
         ctx,
@@ -68,8 +65,10 @@ def serve(
             validate_prefix(settings.elasticsearch.index_prefix)
         except ConfigError as exc:
             raise click.UsageError(str(exc)) from None
-    click.echo(f"serving the {settings.api.backend} backend on http://{settings.api.host}:{settings.api.port}/docs")
-    uvicorn.run(query_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+    sock = bind_api(settings.api.host, settings.api.port)
+    _, run = api_server(settings, sock)
+    announce(sock, settings.api.backend, err=False)
+    run()
 
 
 def filter_options(*, q_argument: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
