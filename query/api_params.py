@@ -93,7 +93,7 @@ def page_limit(default: int, maximum: int, what: str) -> Callable[..., int]:
 
     def limit_or_size(
         limit: int | None = Query(None, ge=1, le=maximum, description=described),
-        size: int | None = Query(None, ge=1, le=maximum, description="Older name of limit."),
+        size: int | None = Query(None, ge=1, le=maximum, description="Older name of limit.", deprecated=True),
     ) -> int:
         if limit is not None and size is not None and limit != size:
             raise QueryError(f"limit={limit} and size={size} disagree: size is another name of limit, give one")

@@ -50,7 +50,7 @@ def create_app(api: ApiConfig, backend: Backend, *, templater: EndpointTemplater
     app.include_router(stats.router, dependencies=strict, responses=refused)
     app.include_router(health.liveness)
     app.include_router(health.router, dependencies=guard, responses=refused)
-    install_docs(app, dependencies=guard)
+    install_docs(app)
 
     @app.exception_handler(QueryError)
     async def _bad_query(request: Request, exc: QueryError) -> JSONResponse:
