@@ -27,6 +27,10 @@ class Backend(Protocol):
         """A short description of the store; raises ``BackendUnavailable`` when it cannot be read."""
         ...
 
+    def any_match(self, f: Filters) -> bool:
+        """Whether at least one event matches (stops at the first)."""
+        ...
+
     def search_events(self, f: Filters, size: int, sort: str, cursor: str | None) -> dict[str, Any]: ...
 
     def errors_over_time(

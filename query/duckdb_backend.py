@@ -254,6 +254,13 @@ class DuckDBBackend:
                 con.execute("SELECT 1").fetchall()
         return f"{len(days)} day file(s) under {self.store.directory}"
 
+    def any_match(self, f: Filters) -> bool:
+        where, params = self._where(f)
+        return any(
+            self._day_rows(day, f"SELECT 1 FROM events WHERE {where} LIMIT 1", params)
+            for day in reversed(self._days(f))
+        )
+
     def search_events(self, f: Filters, size: int, sort: str, cursor: str | None) -> dict[str, Any]:
         desc = sort == "desc"
         order = "DESC" if desc else "ASC"
@@ -321,12 +328,16 @@ class DuckDBBackend:
                 key_params = list(keys)
         totals: dict[int, int] = defaultdict(int)
         per: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        select = f"epoch_ms(ts) // {width_ms} * {width_ms} AS b, {key_sql} AS k, count(*)"
-        for b, k, n in self._rows(f, select, "GROUP BY ALL", ERROR_EXPR, select_params=key_params):
+        missing: dict[int, int] = defaultdict(int)
+        none_sql = f"{KEY_SQL[by]} IS NULL" if by else "false"
+        select = f"epoch_ms(ts) // {width_ms} * {width_ms} AS b, {key_sql} AS k, {none_sql} AS none, count(*)"
+        for b, k, none, n in self._rows(f, select, "GROUP BY ALL", ERROR_EXPR, select_params=key_params):
             totals[b] += n
             if k is not None:
                 per[b][k] += n
-        return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, per, keys)
+            elif none:
+                missing[b] += n
+        return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, per, keys, missing)
 
     def _errors_over_time_one_scan(self, f: Filters, interval: str, width_ms: int, by: str, top: int) -> dict[str, Any]:
         """Buckets x every key in one scan, ranked here: for a key of few values (endpoint, service,
@@ -335,10 +346,13 @@ class DuckDBBackend:
         totals: dict[int, int] = defaultdict(int)
         key_totals: dict[str, int] = defaultdict(int)
         counts: list[tuple[int, str, int]] = []
+        missing: dict[int, int] = defaultdict(int)
         select = f"epoch_ms(ts) // {width_ms} * {width_ms} AS b, {KEY_SQL[by]} AS k, count(*)"
         for b, k, n in self._rows(f, select, "GROUP BY ALL", ERROR_EXPR):
             totals[b] += n
-            if k is not None:
+            if k is None:
+                missing[b] += n
+            else:
                 key_totals[k] += n
                 counts.append((b, k, n))
         keys = [k for k, _ in rank(key_totals, top)]
@@ -347,7 +361,7 @@ class DuckDBBackend:
         for b, k, n in counts:
             if k in kept:
                 per[b][k] += n
-        return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, per, keys)
+        return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, per, keys, missing)
 
     def top(self, f: Filters, field: str, size: int, errors: bool) -> dict[str, Any]:
         extra = (ERROR_EXPR,) if errors else ()

@@ -15,6 +15,7 @@ from query.dsl import compile_dsl
 from query.expr import Expr, and_
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
 from query.results import (
+    PERCENTS,
     BackendUnavailable,
     QueryTimeout,
     assemble_buckets,
@@ -22,6 +23,7 @@ from query.results import (
     decode_cursor,
     encode_cursor,
     latency_stats,
+    quantile_cont,
 )
 from query.timerange import day_bounds, days_touched
 
@@ -35,6 +37,8 @@ KEY_FIELD = {
 }
 MAX_LISTED_INDICES = 60  # beyond this many days, search the daily pattern with the time filter
 SHARD_SIZE = 10_000  # terms aggregations stay exact for realistic cardinalities
+EXACT_VALUES = 20_000  # distinct durations read for exact percentiles (beyond: t-digest estimates)
+MAX_VALUE_BUCKETS = 60_000  # their buckets over all series, under search.max_buckets (65,536)
 NS_PER_MS = 1_000_000.0
 T = TypeVar("T")
 
@@ -45,11 +49,17 @@ class ElasticsearchBackend:
     name = "elasticsearch"
 
     def __init__(
-        self, client: Elasticsearch, prefix: str, timeout: float = 10.0, date_pattern: str = "%Y.%m.%d"
+        self,
+        client: Elasticsearch,
+        prefix: str,
+        timeout: float = 10.0,
+        date_pattern: str = "%Y.%m.%d",
+        exact_values: int = EXACT_VALUES,
     ) -> None:
         self.client = client.options(request_timeout=timeout + 5)
         self.daily = DailyIndex(prefix, date_pattern)
         self.timeout = timeout
+        self.exact_values = exact_values
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -103,6 +113,10 @@ class ElasticsearchBackend:
             raise BackendUnavailable("Elasticsearch cluster health is red")
         return f"Elasticsearch cluster {info['cluster_name']} is {info['status']}"
 
+    def any_match(self, f: Filters) -> bool:
+        body = self._search(f, query=self._query(f), size=0, terminate_after=1, track_total_hits=1)
+        return bool(body["hits"]["total"]["value"])
+
     def search_events(self, f: Filters, size: int, sort: str, cursor: str | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         if cursor:
@@ -147,16 +161,20 @@ class ElasticsearchBackend:
         if by:
             ranked = self._top_keys(f, by, top, ERROR_EXPR)["aggregations"]["top"]["buckets"]
             keys = [b["key"] for b in ranked]
+            hist["aggs"] = {"missing": {"missing": {"field": KEY_FIELD[by]}}}
             if keys:
-                hist["aggs"] = {"series": {"terms": {"field": KEY_FIELD[by], "include": keys, "size": len(keys)}}}
+                hist["aggs"]["series"] = {"terms": {"field": KEY_FIELD[by], "include": keys, "size": len(keys)}}
         body = self._search(f, query=self._query(f, ERROR_EXPR), size=0, aggs={"hist": hist})
         totals: dict[int, int] = {}
         series: dict[int, dict[str, int]] = {}
+        missing: dict[int, int] = {}
         for b in body["aggregations"]["hist"]["buckets"]:
             totals[b["key"]] = b["doc_count"]
             if "series" in b:
                 series[b["key"]] = {s["key"]: s["doc_count"] for s in b["series"]["buckets"]}
-        return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, series, keys)
+            if "missing" in b:
+                missing[b["key"]] = b["missing"]["doc_count"]
+        return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, series, keys, missing)
 
     def top(self, f: Filters, field: str, size: int, errors: bool) -> dict[str, Any]:
         body = self._top_keys(f, field, size, *((ERROR_EXPR,) if errors else ()))
@@ -170,19 +188,27 @@ class ElasticsearchBackend:
         }
 
     def latency(self, f: Filters, by: str | None, size: int) -> dict[str, Any]:
-        stats_aggs = {
-            "pct": {
-                "percentiles": {
-                    "field": "event.duration",
-                    "percents": [50, 95, 99],
-                    "tdigest": {"compression": 1000, "execution_hint": "high_accuracy"},
-                }
-            },
-            "max": {"max": {"field": "event.duration"}},
-            "has": {"value_count": {"field": "event.duration"}},
-            "slow": {"filter": {"term": {"tags": SLOW_TAG}}},
-        }
-        aggs: dict[str, Any] = dict(stats_aggs)
+        """Percentiles from every duration and its count when the range holds at most ``exact_values``
+        distinct ones (per series: a share of the bucket budget), computed as DuckDB does; beyond,
+        Elasticsearch's t-digest estimates, said so by ``exact: false``."""
+        per_series = max(1, min(self.exact_values, MAX_VALUE_BUCKETS // max(1, size))) if by else self.exact_values
+
+        def stats_aggs(values: int) -> dict[str, Any]:
+            return {
+                "pct": {
+                    "percentiles": {
+                        "field": "event.duration",
+                        "percents": [50, 95, 99],
+                        "tdigest": {"compression": 1000, "execution_hint": "high_accuracy"},
+                    }
+                },
+                "values": {"terms": {"field": "event.duration", "size": values, "order": {"_key": "asc"}}},
+                "max": {"max": {"field": "event.duration"}},
+                "has": {"value_count": {"field": "event.duration"}},
+                "slow": {"filter": {"term": {"tags": SLOW_TAG}}},
+            }
+
+        aggs: dict[str, Any] = stats_aggs(self.exact_values)
         if by:
             aggs["series"] = {
                 "terms": {
@@ -191,7 +217,7 @@ class ElasticsearchBackend:
                     "shard_size": SHARD_SIZE,
                     "order": [{"_count": "desc"}, {"_key": "asc"}],
                 },
-                "aggs": stats_aggs,
+                "aggs": stats_aggs(per_series),
             }
         body = self._search(f, query=self._query(f), size=0, aggs=aggs)
         a = body["aggregations"]
@@ -203,17 +229,18 @@ class ElasticsearchBackend:
 
 def _stats(a: dict[str, Any]) -> dict[str, Any]:
     count = int(a["has"]["value"])
-    values = a["pct"]["values"]
+    values = a["values"]
+    exact = values["sum_other_doc_count"] == 0
 
     def ms(v: float | None) -> float | None:
         return None if v is None or count == 0 else v / NS_PER_MS
 
-    return latency_stats(
-        count,
-        (ms(values.get(k)) for k in ("50.0", "95.0", "99.0")),
-        ms(a["max"]["value"]),
-        a["slow"]["doc_count"],
-    )
+    if exact:
+        pairs = [(b["key"] / NS_PER_MS, b["doc_count"]) for b in values["buckets"]]
+        pcts: list[float | None] = [quantile_cont(pairs, p / 100) for p in PERCENTS]
+    else:
+        pcts = [ms(a["pct"]["values"].get(k)) for k in ("50.0", "95.0", "99.0")]
+    return latency_stats(count, pcts, ms(a["max"]["value"]), a["slow"]["doc_count"], exact=exact)
 
 
 _EMPTY_RESULT: dict[str, Any] = {

@@ -1,8 +1,11 @@
-"""Which field a name in a query means: ECS names, the source names users know, and anything else.
+"""Which field a name in a query means: ECS names, the source names applications log, and anything else.
 
-``resolve`` returns one or more fields; more than one (``status``, ``responseTime``) means "either of
-these", because the HTTP parser only turns a source ``status`` or duration into the ECS field on HTTP
-events (method and url present) and other events keep their own (``status: "failed"``).
+The source names are the parsers' own mapping tables (``parse_message``'s ``msg``/``event``,
+``tag_error``'s ``exception``, ``map_common_fields``' ``userId``…), so ``event:"request failed"`` finds
+what structlog logged as ``event`` and the pipeline stored as ``message``. ``resolve`` returns one or
+more fields; more than one (``status``, ``responseTime``) means "either of these", because the HTTP
+parser only turns a source ``status`` or duration into the ECS field on HTTP events (method and url
+present) and other events keep their own (``status: "failed"``).
 """
 
 from __future__ import annotations
@@ -10,6 +13,12 @@ from __future__ import annotations
 import re
 
 from core.errors import QueryError
+from parsers.common import MapCommonFields
+from parsers.error import TagError
+from parsers.http import TagHttp
+from parsers.level import LEVEL_ALIASES, PINO_LEVELS, ParseLevel
+from parsers.message import ParseMessage
+from parsers.timestamp import ParseTimestamp
 from query.expr import Field, Kind
 
 NS_PER_MS = 1_000_000.0
@@ -57,34 +66,77 @@ ECS_FIELDS: dict[str, Field] = {
 # Durations typed by people are milliseconds; the document stores ECS nanoseconds.
 DURATION_MS = Field("event.duration", _N, "duration_ms", scale=NS_PER_MS)
 
-ALIASES: dict[str, str] = {
-    "userId": "user.id",
-    "user_id": "user.id",
+# What a bare word searches (``declined``, ``"card declined"``): the texts of an event, as Kibana's default
+# of every text field does.
+TEXT_FIELDS: tuple[Field, ...] = (ECS_FIELDS["message"], ECS_FIELDS["error.message"], ECS_FIELDS["error.stack_trace"])
+
+# Short names people type; they win over the parsers' names below where both name one thing.
+SHORT_NAMES: dict[str, str] = {
     "user": "user.id",
-    "level": "log.level",
-    "severity": "log.level",
     "service": "service.name",
     "path": "url.path",
     "url": "url.original",
-    "method": "http.request.method",
     "status_class": "http.response.status_class",
-    "trace_id": "trace.id",
-    "traceId": "trace.id",
-    "span_id": "span.id",
-    "spanId": "span.id",
     "host": "host.name",
     "hostname": "host.name",
-    "client_ip": "client.ip",
-    "ip": "client.ip",
-    "msg": "message",
     "tag": "tags",
-    "error_type": "error.type",
-    "errorType": "error.type",
-    "timestamp": "@timestamp",
     "id": "event.id",
+    "latency": "event.duration",
+    "duration": "event.duration",
 }
-DURATION_ALIASES = frozenset({"responseTime", "response_time", "duration_ms", "latency", "duration"})
-STATUS_ALIASES = frozenset({"status", "statusCode", "status_code"})
+
+
+def _parser_names() -> dict[str, tuple[str, ...]]:
+    """ECS field → the source names the parsers move into it (their default mapping tables), so a query
+    may use the names an application logs (structlog's ``event``, ``exception``; pino's ``msg``…)."""
+    error, http, common = TagError.Config(), TagHttp.Config(), MapCommonFields.Config()
+
+    def in_objects(keys: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(f"{obj}.{key}" for obj in error.objects for key in keys)
+
+    return {
+        "message": ParseMessage.Config().fields,
+        "log.level": ParseLevel.Config().fields,
+        "@timestamp": ParseTimestamp.Config().fields,
+        "error.message": (*error.message_fields, *error.panic_fields, *in_objects(error.object_message_keys)),
+        "error.type": (*error.type_fields, *in_objects(error.object_type_keys)),
+        "error.stack_trace": (*error.stack_fields, *in_objects(error.object_stack_keys)),
+        "http.request.method": http.method_fields,
+        "url.original": http.url_fields,
+        "http.response.status_code": http.status_fields,
+        "event.duration": tuple(spec.partition(":")[0] for spec in http.duration_fields),
+        "user.id": common.user_id_fields,
+        "client.ip": common.client_ip_fields,
+        "user_agent.original": common.user_agent_fields,
+        "trace.id": common.trace_id_fields,
+        "span.id": common.span_id_fields,
+        "service.name": common.service_fields,
+    }
+
+
+# The HTTP parser moves a status or a duration only on request lines (a method and a url); other events
+# keep theirs under the source name (``"status": "failed"``), so those names mean either.
+_EITHER = frozenset({"http.response.status_code", "event.duration"})
+# structlog's ``exception`` (and ``exc_info``) is the whole traceback: its type is searched too.
+_WITH_TYPE = frozenset({"exception", "exc_info"})
+
+
+def _names() -> dict[str, tuple[Field, ...]]:
+    names: dict[str, tuple[Field, ...]] = {}
+    for ecs, sources in _parser_names().items():
+        target = DURATION_MS if ecs == "event.duration" else ECS_FIELDS[ecs]
+        for name in sources:
+            if name == ecs or name in names:
+                continue
+            fields: tuple[Field, ...] = (target, source_field(name)) if ecs in _EITHER else (target,)
+            if name in _WITH_TYPE:
+                fields = (*fields, ECS_FIELDS["error.type"])
+            names[name] = fields
+    for name, ecs in SHORT_NAMES.items():
+        target = DURATION_MS if ecs == "event.duration" else ECS_FIELDS[ecs]
+        names[name] = (target, source_field(name)) if ecs in _EITHER else (target,)
+    return names
+
 
 _NAME = re.compile(r"^[A-Za-z_@][A-Za-z0-9_@\-]*(\.[A-Za-z0-9_@\-]+)*$")
 
@@ -94,16 +146,38 @@ def source_field(name: str) -> Field:
     return Field(name, Kind.SOURCE, _doc(name))
 
 
+NAMES: dict[str, tuple[Field, ...]] = _names()
+
+# Values of log.level as loggers write them, as parse_level stores them: ``warning`` is ``warn``, pino's 50 is error.
+LEVEL_VALUES: dict[str, str] = {
+    **{name.lower(): level.lower() for name, level in LEVEL_ALIASES.items()},
+    **{str(number): level.lower() for number, level in PINO_LEVELS.items()},
+}
+
+
 def resolve(name: str) -> list[Field]:
     """The field(s) a query name stands for; unknown names are source fields, odd names refused."""
     if not _NAME.match(name):
         raise QueryError(f"field name {name!r} is not valid (letters, digits, '_', '-', '@' and dots)")
     if name in ECS_FIELDS:
         return [ECS_FIELDS[name]]
-    if name in ALIASES:
-        return [ECS_FIELDS[ALIASES[name]]]
-    if name in DURATION_ALIASES:
-        return [DURATION_MS, source_field(name)]
-    if name in STATUS_ALIASES:
-        return [ECS_FIELDS["http.response.status_code"], source_field(name)]
+    if name in NAMES:
+        return list(NAMES[name])
     return [source_field(name)]
+
+
+def is_known(name: str) -> bool:
+    """An ECS name or a name the parsers map; any other name is looked up in the events as it is."""
+    return name in ECS_FIELDS or name in NAMES
+
+
+def normalized(field: Field, text: str) -> str:
+    """A value as the processors store it in ``field``: its case, and log.level's names and numbers."""
+    if field.name == "log.level":
+        text = text.lower()
+        return LEVEL_VALUES.get(text, text)
+    if field.case == "lower":
+        return text.lower()
+    if field.case == "upper":
+        return text.upper()
+    return text

@@ -16,12 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import QueryError
 from query.expr import Exists, Expr, MatchAll, Number, Range, Term, and_, or_
-from query.fields import ECS_FIELDS
-from query.qstring import parse_query
+from query.fields import ECS_FIELDS, LEVEL_VALUES
+from query.qstring import parse_query_names
 from query.timerange import time_range
 
 LEVELS = ("trace", "debug", "info", "warn", "error", "fatal", "critical")
-LEVEL_ALIASES = {"warning": "warn", "err": "error", "information": "info", "crit": "critical"}
 ERROR_LEVELS = ("error", "fatal", "critical")
 SLOW_TAG = "slow_request"
 _STATUS = re.compile(r"^(?:(\d{3})|([1-5])xx|(\d{3})-(\d{3}))$", re.IGNORECASE)
@@ -40,11 +39,13 @@ EndpointTemplater = Callable[[str], str | None]
 
 @dataclass(frozen=True)
 class Filters:
-    """A validated request: the time range plus one expression for everything else."""
+    """A validated request: the time range plus one expression for everything else, and the names ``q``
+    looks up in the events as they are (no ECS field nor a name the parsers map: maybe a typo)."""
 
     start: dt.datetime
     end: dt.datetime
     expr: Expr
+    source_names: frozenset[str] = frozenset()
 
 
 class FilterQuery(BaseModel):
@@ -126,9 +127,11 @@ def build_filters(
         parts.append(Term(F["tags"], tag))
     if service:
         parts.append(Term(F["service.name"], service))
+    names: frozenset[str] = frozenset()
     if q:
-        parts.append(parse_query(q, now))
-    return Filters(t_start, t_end, and_(*parts) if parts else MatchAll())
+        expr, names = parse_query_names(q, now)
+        parts.append(expr)
+    return Filters(t_start, t_end, and_(*parts) if parts else MatchAll(), names)
 
 
 def parse_levels(text: str) -> list[str]:
@@ -136,7 +139,7 @@ def parse_levels(text: str) -> list[str]:
     levels = []
     for raw in text.split(","):
         name = raw.strip().lower()
-        name = LEVEL_ALIASES.get(name, name)
+        name = LEVEL_VALUES.get(name, name)
         if name not in LEVELS:
             raise QueryError(f"level {raw.strip()!r} is not one of {', '.join(LEVELS)}")
         levels.append(name)

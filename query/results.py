@@ -19,6 +19,7 @@ from core.timefmt import iso_ms
 from query.timerange import EARLIEST, EPOCH, LATEST
 
 OTHER = "other"
+MISSING = "missing"
 BY_FIELDS = ("endpoint", "user", "service", "error.type", "status_class")
 TOP_FIELDS = ("endpoint", "user", "error.type", "service", "status")
 PERCENTS = (50.0, 95.0, 99.0)
@@ -79,10 +80,12 @@ def assemble_buckets(
     totals: dict[int, int],
     series: dict[int, dict[str, int]] | None,
     keys: list[str] | None,
+    missing: dict[int, int] | None = None,
 ) -> dict[str, Any]:
     """``{"interval", "buckets": [{"start", "count", "series"}]}`` with empty buckets as 0.
 
-    ``series`` holds the counts of the top ``keys`` per bucket; the rest of a bucket is "other".
+    ``series`` holds the counts of the top ``keys`` per bucket and ``missing`` those of events without
+    the key; the rest of a bucket (a value outside the top keys) is "other".
     """
     out = []
     for b in starts:
@@ -91,7 +94,9 @@ def assemble_buckets(
         if keys is not None:
             per = (series or {}).get(b, {})
             named = {k: per.get(k, 0) for k in keys}
-            named[OTHER] = count - sum(named.values())
+            none = (missing or {}).get(b, 0)
+            named[OTHER] = count - sum(named.values()) - none
+            named[MISSING] = none
         out.append({"start": iso_ms(dt.datetime.fromtimestamp(b / 1000, dt.UTC)), "count": count, "series": named})
     return {"interval": interval, "buckets": out}
 
@@ -116,7 +121,9 @@ def quantile_cont(values: list[tuple[float, int]], p: float) -> float | None:
     return lo_v + (hi_v - lo_v) * (pos - lo_i)
 
 
-def latency_stats(count: int, pcts: Iterable[float | None], max_ms: float | None, slow: int) -> dict[str, Any]:
+def latency_stats(
+    count: int, pcts: Iterable[float | None], max_ms: float | None, slow: int, *, exact: bool = True
+) -> dict[str, Any]:
     p50, p95, p99 = (None if v is None else round(v, 3) for v in pcts)
     return {
         "count": count,
@@ -125,4 +132,5 @@ def latency_stats(count: int, pcts: Iterable[float | None], max_ms: float | None
         "p99": p99,
         "max": None if max_ms is None else round(max_ms, 3),
         "slow": slow,
+        "exact": exact,
     }

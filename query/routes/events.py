@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from query.answer import answered
 from query.api_params import PROBLEMS, BackendParam, FilterParams, page_limit
 from query.models import EventsPage
 
@@ -21,4 +22,4 @@ def events(
     cursor: Annotated[str | None, Query(max_length=2000, description="'next' of the previous page")] = None,
 ) -> dict[str, Any]:
     """Events matching the filters, newest first, paged with an opaque cursor."""
-    return store.search_events(f, limit, sort, cursor)
+    return answered(store, f, store.search_events(f, limit, sort, cursor))

@@ -45,15 +45,15 @@ def newer_backend_api(corpus_settings: Settings) -> TestClient:
 
 def test_answers_carry_only_the_keys_the_models_declare(newer_backend_api: TestClient) -> None:
     events = newer_backend_api.get("/api/v1/events", params={**RANGE, "size": 2}).json()
-    assert set(events) == {"total", "events", "next"}
+    assert set(events) == {"total", "events", "next", "window", "warnings"}
     assert len(events["events"]) == 2
 
     buckets = newer_backend_api.get("/api/v1/stats/errors-over-time", params={**RANGE, "interval": "1h"}).json()
     assert {key for b in buckets["buckets"] for key in b} == {"start", "count", "series"}
 
     top = newer_backend_api.get("/api/v1/stats/top", params={**RANGE, "field": "user"}).json()
-    assert set(top) == {"field", "total", "top", "other", "missing"}
+    assert set(top) == {"field", "total", "top", "other", "missing", "window", "warnings"}
     assert top["top"] and all(set(t) == {"key", "count"} for t in top["top"])
 
     latency = newer_backend_api.get("/api/v1/stats/latency", params=RANGE).json()
-    assert set(latency["overall"]) == {"count", "p50", "p95", "p99", "max", "slow"}
+    assert set(latency["overall"]) == {"count", "p50", "p95", "p99", "max", "slow", "exact"}
