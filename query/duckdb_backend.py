@@ -31,8 +31,7 @@ from query.results import (
     bucket_starts,
     decode_cursor,
     encode_cursor,
-    latency_stats,
-    quantile_cont,
+    latency_answer,
     rank,
 )
 from query.sql import compile_sql
@@ -383,33 +382,8 @@ class DuckDBBackend:
             "missing": missing,
         }
 
-    def latency(self, f: Filters, by: str | None, size: int) -> dict[str, Any]:
+    def latency(self, f: Filters, by: str | None, size: int, sort: str = "count") -> dict[str, Any]:
         key = KEY_SQL[by] if by else "NULL"
         slow_sql = f"count(*) FILTER (WHERE list_contains(tags, '{SLOW_TAG}'))"
-        values: dict[Any, dict[float, int]] = defaultdict(lambda: defaultdict(int))
-        slow: dict[Any, int] = defaultdict(int)
-        events: dict[Any, int] = defaultdict(int)
-        for k, ms, n, s in self._rows(f, f"{key} AS k, duration_ms, count(*), {slow_sql}", "GROUP BY ALL"):
-            events[k] += n
-            slow[k] += s
-            if ms is not None:
-                values[k][ms] += n
-
-        def stats(keys: list[Any]) -> dict[str, Any]:
-            merged: dict[float, int] = defaultdict(int)
-            for k in keys:
-                for v, n in values.get(k, {}).items():
-                    merged[v] += n
-            pairs = sorted(merged.items())
-            return latency_stats(
-                sum(n for _, n in pairs),
-                (quantile_cont(pairs, p / 100) for p in (50, 95, 99)),
-                pairs[-1][0] if pairs else None,
-                sum(slow[k] for k in keys),
-            )
-
-        out: dict[str, Any] = {"overall": stats(list(events)), "by": by, "series": []}
-        if by:
-            ranked = rank({k: n for k, n in events.items() if k is not None}, size)
-            out["series"] = [{"key": k, **stats([k])} for k, _ in ranked]
-        return out
+        rows = self._rows(f, f"{key} AS k, duration_ms, count(*), {slow_sql}", "GROUP BY ALL")
+        return latency_answer(rows, by, size, sort)

@@ -22,8 +22,9 @@ from query.results import (
     bucket_starts,
     decode_cursor,
     encode_cursor,
+    latency_answer,
     latency_stats,
-    quantile_cont,
+    rank_series,
 )
 from query.timerange import day_bounds, days_touched
 
@@ -37,8 +38,8 @@ KEY_FIELD = {
 }
 MAX_LISTED_INDICES = 60  # beyond this many days, search the daily pattern with the time filter
 SHARD_SIZE = 10_000  # terms aggregations stay exact for realistic cardinalities
-EXACT_VALUES = 20_000  # distinct durations read for exact percentiles (beyond: t-digest estimates)
-MAX_VALUE_BUCKETS = 60_000  # their buckets over all series, under search.max_buckets (65,536)
+EXACT_PAIRS = 500_000  # distinct (key, duration) pairs read for exact percentiles; beyond, t-digest estimates
+PAIRS_PAGE = 10_000  # composite buckets per request, under search.max_buckets (65,536)
 NS_PER_MS = 1_000_000.0
 T = TypeVar("T")
 
@@ -54,12 +55,12 @@ class ElasticsearchBackend:
         prefix: str,
         timeout: float = 10.0,
         date_pattern: str = "%Y.%m.%d",
-        exact_values: int = EXACT_VALUES,
+        exact_pairs: int = EXACT_PAIRS,
     ) -> None:
         self.client = client.options(request_timeout=timeout + 5)
         self.daily = DailyIndex(prefix, date_pattern)
         self.timeout = timeout
-        self.exact_values = exact_values
+        self.exact_pairs = exact_pairs
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -187,60 +188,85 @@ class ElasticsearchBackend:
             "missing": aggs["missing"]["doc_count"],
         }
 
-    def latency(self, f: Filters, by: str | None, size: int) -> dict[str, Any]:
-        """Percentiles from every duration and its count when the range holds at most ``exact_values``
-        distinct ones (per series: a share of the bucket budget), computed as DuckDB does; beyond,
-        Elasticsearch's t-digest estimates, said so by ``exact: false``."""
-        per_series = max(1, min(self.exact_values, MAX_VALUE_BUCKETS // max(1, size))) if by else self.exact_values
+    def latency(self, f: Filters, by: str | None, size: int, sort: str = "count") -> dict[str, Any]:
+        """Exact, as DuckDB computes them, from every (key, duration) pair and its count, read page by
+        page; past ``exact_pairs`` pairs, Elasticsearch's t-digest estimates, marked ``exact: false``."""
+        rows = self._latency_rows(f, by)
+        if rows is not None:
+            return latency_answer(rows, by, size, sort)
+        return self._estimated_latency(f, by, size, sort)
 
-        def stats_aggs(values: int) -> dict[str, Any]:
-            return {
-                "pct": {
-                    "percentiles": {
-                        "field": "event.duration",
-                        "percents": [50, 95, 99],
-                        "tdigest": {"compression": 1000, "execution_hint": "high_accuracy"},
-                    }
-                },
-                "values": {"terms": {"field": "event.duration", "size": values, "order": {"_key": "asc"}}},
-                "max": {"max": {"field": "event.duration"}},
-                "has": {"value_count": {"field": "event.duration"}},
-                "slow": {"filter": {"term": {"tags": SLOW_TAG}}},
-            }
+    def _latency_rows(self, f: Filters, by: str | None) -> list[tuple[Any, float | None, int, int]] | None:
+        sources: list[dict[str, Any]] = []
+        if by:
+            sources.append({"k": {"terms": {"field": KEY_FIELD[by], "missing_bucket": True}}})
+        sources.append({"d": {"terms": {"field": "event.duration", "missing_bucket": True}}})
+        rows: list[tuple[Any, float | None, int, int]] = []
+        after: dict[str, Any] | None = None
+        while True:
+            composite: dict[str, Any] = {"size": PAIRS_PAGE, "sources": sources}
+            if after is not None:
+                composite["after"] = after
+            aggs = {"pairs": {"composite": composite, "aggs": {"slow": {"filter": {"term": {"tags": SLOW_TAG}}}}}}
+            pairs = self._search(f, query=self._query(f), size=0, aggs=aggs)["aggregations"]["pairs"]
+            for b in pairs["buckets"]:
+                ns = b["key"]["d"]
+                rows.append(
+                    (b["key"].get("k"), None if ns is None else ns / NS_PER_MS, b["doc_count"], b["slow"]["doc_count"])
+                )
+            if len(rows) > self.exact_pairs:
+                return None
+            after = pairs.get("after_key")
+            if not pairs["buckets"] or after is None:
+                return rows
 
-        aggs: dict[str, Any] = stats_aggs(self.exact_values)
+    def _estimated_latency(self, f: Filters, by: str | None, size: int, sort: str) -> dict[str, Any]:
+        stats_aggs = {
+            "pct": {
+                "percentiles": {
+                    "field": "event.duration",
+                    "percents": list(PERCENTS),
+                    "tdigest": {"compression": 1000, "execution_hint": "high_accuracy"},
+                }
+            },
+            "max": {"max": {"field": "event.duration"}},
+            "has": {"value_count": {"field": "event.duration"}},
+            "slow": {"filter": {"term": {"tags": SLOW_TAG}}},
+        }
+        aggs: dict[str, Any] = dict(stats_aggs)
         if by:
             aggs["series"] = {
                 "terms": {
                     "field": KEY_FIELD[by],
-                    "size": size,
+                    "size": size if sort == "count" else SHARD_SIZE,
                     "shard_size": SHARD_SIZE,
                     "order": [{"_count": "desc"}, {"_key": "asc"}],
                 },
-                "aggs": stats_aggs(per_series),
+                "aggs": stats_aggs,
             }
         body = self._search(f, query=self._query(f), size=0, aggs=aggs)
         a = body["aggregations"]
-        out: dict[str, Any] = {"overall": _stats(a), "by": by, "series": []}
+        out: dict[str, Any] = {"overall": _estimated(a), "by": by, "series": []}
         if by:
-            out["series"] = [{"key": b["key"], **_stats(b)} for b in a["series"]["buckets"]]
+            series = [{"key": b["key"], **_estimated(b)} for b in a["series"]["buckets"]]
+            out["series"] = series if sort == "count" else rank_series(series, sort, size)
         return out
 
 
-def _stats(a: dict[str, Any]) -> dict[str, Any]:
+def _estimated(a: dict[str, Any]) -> dict[str, Any]:
     count = int(a["has"]["value"])
-    values = a["values"]
-    exact = values["sum_other_doc_count"] == 0
 
     def ms(v: float | None) -> float | None:
         return None if v is None or count == 0 else v / NS_PER_MS
 
-    if exact:
-        pairs = [(b["key"] / NS_PER_MS, b["doc_count"]) for b in values["buckets"]]
-        pcts: list[float | None] = [quantile_cont(pairs, p / 100) for p in PERCENTS]
-    else:
-        pcts = [ms(a["pct"]["values"].get(k)) for k in ("50.0", "95.0", "99.0")]
-    return latency_stats(count, pcts, ms(a["max"]["value"]), a["slow"]["doc_count"], exact=exact)
+    values = a["pct"]["values"]
+    return latency_stats(
+        count,
+        (ms(values.get(f"{p:.1f}")) for p in PERCENTS),
+        ms(a["max"]["value"]),
+        a["slow"]["doc_count"],
+        exact=False,
+    )
 
 
 _EMPTY_RESULT: dict[str, Any] = {
@@ -251,6 +277,7 @@ _EMPTY_RESULT: dict[str, Any] = {
     "percentiles": {"values": {}},
     "max": {"value": None},
     "value_count": {"value": 0},
+    "composite": {"buckets": []},
 }
 
 

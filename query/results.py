@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,6 +24,7 @@ MISSING = "missing"
 BY_FIELDS = ("endpoint", "user", "service", "error.type", "status_class")
 TOP_FIELDS = ("endpoint", "user", "error.type", "service", "status")
 PERCENTS = (50.0, 95.0, 99.0)
+LATENCY_SORTS = ("count", "p50", "p95", "p99", "max", "slow")
 BAD_CURSOR = "cursor is not valid; pass the 'next' value of a previous page"
 CURSOR_MIN = (EARLIEST - EPOCH) // dt.timedelta(microseconds=1)
 CURSOR_MAX = (LATEST - EPOCH) // dt.timedelta(microseconds=1)
@@ -134,3 +136,49 @@ def latency_stats(
         "slow": slow,
         "exact": exact,
     }
+
+
+def latency_answer(
+    rows: Iterable[tuple[Any, float | None, int, int]], by: str | None, limit: int, sort: str = "count"
+) -> dict[str, Any]:
+    """Duration statistics from ``(key, duration ms or None, events, slow events)`` rows, exact: both
+    backends read these rows (DuckDB by GROUP BY, Elasticsearch by a composite aggregation).
+
+    The series are the ``limit`` keys with most events (``sort="count"``) or with the highest ``sort``
+    figure among all keys (``p95``: the slowest), ties by key; keys without durations come last.
+    """
+    values: dict[Any, dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    slow: dict[Any, int] = defaultdict(int)
+    events: dict[Any, int] = defaultdict(int)
+    for k, ms, n, s in rows:
+        events[k] += n
+        slow[k] += s
+        if ms is not None:
+            values[k][ms] += n
+
+    def stats(keys: list[Any]) -> dict[str, Any]:
+        merged: dict[float, int] = defaultdict(int)
+        for k in keys:
+            for v, n in values.get(k, {}).items():
+                merged[v] += n
+        pairs = sorted(merged.items())
+        return latency_stats(
+            sum(n for _, n in pairs),
+            (quantile_cont(pairs, p / 100) for p in PERCENTS),
+            pairs[-1][0] if pairs else None,
+            sum(slow[k] for k in keys),
+        )
+
+    out: dict[str, Any] = {"overall": stats(list(events)), "by": by, "series": []}
+    if by:
+        keyed = {k: n for k, n in events.items() if k is not None}
+        if sort == "count":
+            out["series"] = [{"key": k, **stats([k])} for k, _ in rank(keyed, limit)]
+        else:
+            out["series"] = rank_series([{"key": k, **stats([k])} for k in keyed], sort, limit)
+    return out
+
+
+def rank_series(series: list[dict[str, Any]], sort: str, limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` series with the highest ``sort`` figure, ties by key, those without one last."""
+    return sorted(series, key=lambda s: (s[sort] is None, -(s[sort] or 0), s["key"]))[:limit]

@@ -48,6 +48,10 @@ def latency(
     store: BackendParam,
     limit: Annotated[int, Depends(page_limit(10, 100, "Series listed with 'by'"))],
     by: Annotated[Literal["endpoint"] | None, Query()] = None,
+    sort: Annotated[
+        Literal["count", "p50", "p95", "p99", "max", "slow"],
+        Query(description="Which series 'by' lists: most events (count), or the highest p95… (the slowest)."),
+    ] = "count",
 ) -> dict[str, Any]:
     """Duration percentiles (ms) and slow-request count, overall and per endpoint."""
-    return answered(store, f, store.latency(f, by, limit))
+    return answered(store, f, store.latency(f, by, limit, sort))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.query.query_corpus import END, SLOW_MS, START, Truth, in_range, quantile_cont
+from tests.query.query_corpus import END, ENDPOINTS, SLOW_MS, START, Truth, in_range, quantile_cont
 
 pytestmark = pytest.mark.integration
 
@@ -231,19 +231,37 @@ def test_empty_range_gives_zeros(api: TestClient) -> None:
 
 
 def test_estimated_percentiles_say_so(es_corpus: tuple[Any, str], corpus_settings: Any, truths: list[Truth]) -> None:
-    """More distinct durations than Elasticsearch is asked to read one by one: its t-digest estimates
-    are given, marked ``exact: false`` (count, max and slow stay exact)."""
+    """More distinct (endpoint, duration) pairs than Elasticsearch is asked to read one by one: its
+    t-digest estimates are given, marked ``exact: false`` (count, max and slow stay exact)."""
     from logferry.components import query_app
     from query.backend import ElasticsearchBackend
 
     client, prefix = es_corpus
-    api = TestClient(query_app(corpus_settings, ElasticsearchBackend(client, prefix, exact_values=10)))
+    api = TestClient(query_app(corpus_settings, ElasticsearchBackend(client, prefix, exact_pairs=10)))
     got = get(api, "/api/v1/stats/latency", by="endpoint", limit=3, **RANGE)
     durations = [t.duration_ms for t in truths if t.duration_ms is not None]
     assert got["overall"]["exact"] is False
     assert got["overall"]["count"] == len(durations) and got["overall"]["max"] == max(durations)
     assert got["overall"]["p95"] == pytest.approx(quantile_cont(durations, 0.95), rel=0.05)
     assert [s["exact"] for s in got["series"]] == [False, False, False]
+
+
+@pytest.mark.parametrize("sort", ["p95", "p50", "max", "slow"])
+def test_latency_sorted_by_a_figure_lists_the_slowest(api: TestClient, truths: list[Truth], sort: str) -> None:
+    got = get(api, "/api/v1/stats/latency", by="endpoint", limit=3, sort=sort, **RANGE)
+    figure = {
+        "p95": lambda d: quantile_cont(d, 0.95),
+        "p50": lambda d: quantile_cont(d, 0.5),
+        "max": max,
+        "slow": lambda d: sum(1 for x in d if x > SLOW_MS),
+    }[sort]
+    per = {e: [t.duration_ms for t in truths if t.endpoint == e and t.duration_ms is not None] for e in ENDPOINT_KEYS}
+    expected = sorted(per, key=lambda e: (-round(figure(per[e]), 3), e))[:3]
+    assert [s["key"] for s in got["series"]] == expected
+    assert all(s["exact"] for s in got["series"])
+
+
+ENDPOINT_KEYS = sorted({template for template, _ in ENDPOINTS})
 
 
 TEXT_QUERIES: dict[str, Any] = {
