@@ -212,6 +212,7 @@ def test_every_command_is_listed_and_loads() -> None:
         "serve",
         "ship",
         "stats",
+        "tail",
     }
     for name in listed:
         result = CliRunner().invoke(main, [name, "--help"])
