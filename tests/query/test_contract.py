@@ -139,9 +139,30 @@ MORE_QUERIES = {
 }
 
 
-@pytest.mark.parametrize("q", list(MORE_QUERIES))
+TEXT_QUERIES: dict[str, Any] = {
+    # A bare word or phrase searches message, error.message and error.stack_trace.
+    "declined": lambda t: t.error_type == "CardDeclined",
+    '"pool exhausted"': lambda t: t.error_type in ("DbError", "TimeoutError"),
+    "happened": lambda t: t.error_type is not None,
+    "payments.py": lambda t: t.error_type == "CardDeclined",
+    "users.js": lambda t: t.error_type in ("DbError", "TimeoutError"),
+    "pool AND level:error": lambda t: t.error_type in ("DbError", "TimeoutError"),
+    # The names the applications logged, as the parsers' tables map them.
+    "exception:CardDeclined": lambda t: t.error_type == "CardDeclined",
+    'event:"payment failed"': lambda t: t.action == "payment" and t.source_status == "failed",
+    "msg:refused": lambda t: "refused" in t.message,
+    "level:warning": lambda t: t.level == "warn",
+    "level:WARNING OR severity:fatal": lambda t: t.level in ("warn", "fatal"),
+    "level:50": lambda t: t.level == "error",
+}
+
+
+QUERIES = {**MORE_QUERIES, **TEXT_QUERIES}
+
+
+@pytest.mark.parametrize("q", list(QUERIES))
 def test_query_string_semantics(api: TestClient, truths: list[Truth], q: str) -> None:
-    expected = sorted(t.offset for t in truths if MORE_QUERIES[q](t))
+    expected = sorted(t.offset for t in truths if QUERIES[q](t))
     assert expected, "the corpus must exercise every query"
     total, offsets = all_offsets(api, q=q, **RANGE)
     assert (total, sorted(offsets)) == (len(expected), expected)
@@ -262,32 +283,6 @@ def test_latency_sorted_by_a_figure_lists_the_slowest(api: TestClient, truths: l
 
 
 ENDPOINT_KEYS = sorted({template for template, _ in ENDPOINTS})
-
-
-TEXT_QUERIES: dict[str, Any] = {
-    # A bare word or phrase searches message, error.message and error.stack_trace.
-    "declined": lambda t: t.error_type == "CardDeclined",
-    '"pool exhausted"': lambda t: t.error_type in ("DbError", "TimeoutError"),
-    "happened": lambda t: t.error_type is not None,
-    "payments.py": lambda t: t.error_type == "CardDeclined",
-    "users.js": lambda t: t.error_type in ("DbError", "TimeoutError"),
-    "pool AND level:error": lambda t: t.error_type in ("DbError", "TimeoutError"),
-    # The names the applications logged, as the parsers' tables map them.
-    "exception:CardDeclined": lambda t: t.error_type == "CardDeclined",
-    'event:"payment failed"': lambda t: t.action == "payment" and t.source_status == "failed",
-    "msg:refused": lambda t: "refused" in t.message,
-    "level:warning": lambda t: t.level == "warn",
-    "level:WARNING OR severity:fatal": lambda t: t.level in ("warn", "fatal"),
-    "level:50": lambda t: t.level == "error",
-}
-
-
-@pytest.mark.parametrize("q", list(TEXT_QUERIES))
-def test_bare_words_and_logged_names(api: TestClient, truths: list[Truth], q: str) -> None:
-    expected = sorted(t.offset for t in truths if TEXT_QUERIES[q](t))
-    assert expected, "the corpus must exercise every query"
-    total, offsets = all_offsets(api, q=q, **RANGE)
-    assert (total, sorted(offsets)) == (len(expected), expected)
 
 
 @pytest.mark.parametrize(
