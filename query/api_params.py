@@ -52,12 +52,13 @@ def api_config(request: Request) -> ApiConfig:
 
 def refuse_unknown_params(request: Request) -> None:
     """A query parameter the route does not take is a mistake (``frm=now-1h``, ``limt=5``), not something to
-    ignore: refused with the route's parameters, before anything is read."""
+    ignore: refused with the route's parameters, before anything is read. Routes OpenAPI does not
+    document are left alone (there is no list to check against)."""
     route = request.scope.get("route")
     path = getattr(route, "path_format", None)
-    if path is None:
+    known = known_query_params(request.app, path, request.method) if path else None
+    if known is None:
         return
-    known = known_query_params(request.app, path, request.method)
     unknown = [name for name in request.query_params if name not in known]
     if unknown:
         raise QueryError(unknown_params_message(unknown, known))
@@ -73,15 +74,20 @@ def unknown_params_message(unknown: list[str], known: frozenset[str]) -> str:
     return f"unknown {noun} {', '.join(parts)}; this endpoint takes: {', '.join(sorted(known))}"
 
 
-def known_query_params(app: FastAPI, path: str, method: str) -> frozenset[str]:
-    """The query parameters OpenAPI documents for ``method path``: the one list of what a route takes."""
-    cache: dict[tuple[str, str], frozenset[str]] | None = getattr(app.state, "query_params", None)
+def known_query_params(app: FastAPI, path: str, method: str) -> frozenset[str] | None:
+    """The query parameters OpenAPI documents for ``method path`` (None for an undocumented route): the
+    one list of what a route takes."""
+    cache: dict[tuple[str, str], frozenset[str] | None] | None = getattr(app.state, "query_params", None)
     if cache is None:
         cache = app.state.query_params = {}
-    key = (path, method.lower())
+    key = (path, "get" if method.lower() == "head" else method.lower())
     if key not in cache:
-        operation = app.openapi().get("paths", {}).get(path, {}).get("get" if key[1] == "head" else key[1], {})
-        cache[key] = frozenset(p["name"] for p in operation.get("parameters", ()) if p.get("in") == "query")
+        operation = app.openapi().get("paths", {}).get(path, {}).get(key[1])
+        cache[key] = (
+            None
+            if operation is None
+            else frozenset(p["name"] for p in operation.get("parameters", ()) if p.get("in") == "query")
+        )
     return cache[key]
 
 

@@ -13,12 +13,6 @@ from __future__ import annotations
 import re
 
 from core.errors import QueryError
-from parsers.common import MapCommonFields
-from parsers.error import TagError
-from parsers.http import TagHttp
-from parsers.level import LEVEL_ALIASES, PINO_LEVELS, ParseLevel
-from parsers.message import ParseMessage
-from parsers.timestamp import ParseTimestamp
 from query.expr import Field, Kind
 
 NS_PER_MS = 1_000_000.0
@@ -86,32 +80,40 @@ SHORT_NAMES: dict[str, str] = {
 }
 
 
-def _parser_names() -> dict[str, tuple[str, ...]]:
-    """ECS field → the source names the parsers move into it (their default mapping tables), so a query
-    may use the names an application logs (structlog's ``event``, ``exception``; pino's ``msg``…)."""
-    error, http, common = TagError.Config(), TagHttp.Config(), MapCommonFields.Config()
-
-    def in_objects(keys: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(f"{obj}.{key}" for obj in error.objects for key in keys)
-
-    return {
-        "message": ParseMessage.Config().fields,
-        "log.level": ParseLevel.Config().fields,
-        "@timestamp": ParseTimestamp.Config().fields,
-        "error.message": (*error.message_fields, *error.panic_fields, *in_objects(error.object_message_keys)),
-        "error.type": (*error.type_fields, *in_objects(error.object_type_keys)),
-        "error.stack_trace": (*error.stack_fields, *in_objects(error.object_stack_keys)),
-        "http.request.method": http.method_fields,
-        "url.original": http.url_fields,
-        "http.response.status_code": http.status_fields,
-        "event.duration": tuple(spec.partition(":")[0] for spec in http.duration_fields),
-        "user.id": common.user_id_fields,
-        "client.ip": common.client_ip_fields,
-        "user_agent.original": common.user_agent_fields,
-        "trace.id": common.trace_id_fields,
-        "span.id": common.span_id_fields,
-        "service.name": common.service_fields,
-    }
+# ECS field → the source names the parsers move into it: their default mapping tables (parse_message,
+# parse_level, parse_timestamp, tag_error with its error/err objects, tag_http, map_common_fields), so a
+# query may use the names an application logs (structlog's ``event``, ``exception``; pino's ``msg``…).
+# query/ builds on core, not on parsers/: tests/query/test_fields.py holds this copy to the parsers' tables.
+SOURCE_NAMES: dict[str, tuple[str, ...]] = {
+    "message": ("message", "msg", "event"),
+    "log.level": ("level", "severity", "log.level", "lvl", "levelname"),
+    "@timestamp": ("timestamp", "@timestamp", "time", "ts", "asctime"),
+    "error.message": ("error_message", "errorMessage", "panic", "error.message", "error.msg", "err.message", "err.msg"),
+    "error.type": (
+        *("error_type", "errorType", "exception_type", "exc_type"),
+        *("error.type", "error.name", "err.type", "err.name"),
+    ),
+    "error.stack_trace": (
+        *("stack_trace", "stack", "stacktrace", "exception", "exc_info", "errorVerbose"),
+        *("error.stack_trace", "error.stacktrace", "error.stack", "err.stack_trace", "err.stacktrace", "err.stack"),
+    ),
+    "http.request.method": ("method", "req.method", "request.method", "http.request.method"),
+    "url.original": ("url", "path", "req.url", "request.url", "req.path", "url.original"),
+    "http.response.status_code": (
+        *("status", "statusCode", "status_code", "res.statusCode", "res.status", "response.status"),
+        "http.response.status_code",
+    ),
+    "event.duration": ("responseTime", "response_time", "duration_ms", "latency", "elapsed_ms", "duration"),
+    "user.id": ("userId", "user_id", "user.id"),
+    "client.ip": ("ip", "remote_addr", "client_ip", "req.remoteAddress"),
+    "user_agent.original": ("userAgent", "user_agent", "ua", "req.headers.user-agent"),
+    "trace.id": ("trace_id", "traceId", "trace.id"),
+    "span.id": ("span_id", "spanId", "span.id"),
+    "service.name": ("service", "service_name", "app", "service.name"),
+}
+# parse_level's tables: names loggers use for a level, and pino/bunyan's numbers.
+LEVEL_NAMES: dict[str, str] = {"warning": "warn", "err": "error", "crit": "critical", "information": "info"}
+LEVEL_NUMBERS: dict[int, str] = {10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal"}
 
 
 # The HTTP parser moves a status or a duration only on request lines (a method and a url); other events
@@ -123,7 +125,7 @@ _WITH_TYPE = frozenset({"exception", "exc_info"})
 
 def _names() -> dict[str, tuple[Field, ...]]:
     names: dict[str, tuple[Field, ...]] = {}
-    for ecs, sources in _parser_names().items():
+    for ecs, sources in SOURCE_NAMES.items():
         target = DURATION_MS if ecs == "event.duration" else ECS_FIELDS[ecs]
         for name in sources:
             if name == ecs or name in names:
@@ -150,8 +152,8 @@ NAMES: dict[str, tuple[Field, ...]] = _names()
 
 # Values of log.level as loggers write them, as parse_level stores them: ``warning`` is ``warn``, pino's 50 is error.
 LEVEL_VALUES: dict[str, str] = {
-    **{name.lower(): level.lower() for name, level in LEVEL_ALIASES.items()},
-    **{str(number): level.lower() for number, level in PINO_LEVELS.items()},
+    **{name.lower(): level.lower() for name, level in LEVEL_NAMES.items()},
+    **{str(number): level.lower() for number, level in LEVEL_NUMBERS.items()},
 }
 
 
