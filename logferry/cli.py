@@ -37,6 +37,12 @@ COMMANDS: dict[str, LazyCommand] = {
     "tail": LazyCommand(
         "logferry.commands.tail:tail", "The newest matching events; with -f, follow them as they are stored."
     ),
+    "errors": LazyCommand(
+        "logferry.commands.errors:errors", "Error groups: what is failing, since when, for whom; resolve or ignore one."
+    ),
+    "patterns": LazyCommand(
+        "logferry.commands.errors:patterns", "The messages of matching events as templates, most lines first."
+    ),
     "ship": LazyCommand(
         "logferry.commands.scaleout:ship", "Follow files and ship their lines to Kafka or Elasticsearch."
     ),

@@ -35,6 +35,9 @@ ECS_FIELDS: dict[str, Field] = {
         Field("error.message", _T, _doc("error.message")),
         Field("error.type", _K, "error_type"),
         Field("error.stack_trace", _T, _doc("error.stack_trace")),
+        Field("error.grouping_key", _K, _doc("error.grouping_key")),
+        Field("error.grouping_name", _K, _doc("error.grouping_name")),
+        Field("error.culprit", _K, _doc("error.culprit")),
         Field("http.request.method", _K, _doc("http.request.method"), case="upper"),
         Field("url.original", _K, _doc("url.original")),
         Field("url.path", _K, "url_path"),
@@ -149,6 +152,8 @@ def source_field(name: str) -> Field:
 
 
 NAMES: dict[str, tuple[Field, ...]] = _names()
+ALIASES: dict[str, str] = {name: fields[0].name for name, fields in NAMES.items()}
+"""Each name a query may use besides the ECS names, and the ECS field it stands for (first of them)."""
 
 # Values of log.level as loggers write them, as parse_level stores them: ``warning`` is ``warn``, pino's 50 is error.
 LEVEL_VALUES: dict[str, str] = {

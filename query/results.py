@@ -10,14 +10,17 @@ import base64
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 
 from core.errors import LogferryError, QueryError
 from core.timefmt import iso_ms
-from query.timerange import EARLIEST, EPOCH, LATEST
+from query.expr import Range, Term, and_
+from query.fields import ECS_FIELDS
+from query.filters import Filters
+from query.timerange import EARLIEST, EPOCH, LATEST, parse_time
 
 OTHER = "other"
 MISSING = "missing"
@@ -25,6 +28,8 @@ BY_FIELDS = ("endpoint", "user", "service", "error.type", "status_class")
 TOP_FIELDS = ("endpoint", "user", "error.type", "service", "status")
 PERCENTS = (50.0, 95.0, 99.0)
 LATENCY_SORTS = ("count", "p50", "p95", "p99", "max", "slow")
+LEVEL_SERIES = 20  # the histogram stacks this many levels; events of the rest (or none) are "other"
+CONTEXT_WINDOW = dt.timedelta(days=1)  # context lines are looked for this far either side of the event
 BAD_CURSOR = "cursor is not valid; pass the 'next' value of a previous page"
 CURSOR_MIN = (EARLIEST - EPOCH) // dt.timedelta(microseconds=1)
 CURSOR_MAX = (LATEST - EPOCH) // dt.timedelta(microseconds=1)
@@ -86,8 +91,8 @@ def assemble_buckets(
 ) -> dict[str, Any]:
     """``{"interval", "buckets": [{"start", "count", "series"}]}`` with empty buckets as 0.
 
-    ``series`` holds the counts of the top ``keys`` per bucket and ``missing`` those of events without
-    the key; the rest of a bucket (a value outside the top keys) is "other".
+    ``series`` holds the counts of the top ``keys`` per bucket and ``missing``, when given, those of
+    events without the key (a series of its own); the rest of a bucket is "other".
     """
     out = []
     for b in starts:
@@ -98,7 +103,8 @@ def assemble_buckets(
             named = {k: per.get(k, 0) for k in keys}
             none = (missing or {}).get(b, 0)
             named[OTHER] = count - sum(named.values()) - none
-            named[MISSING] = none
+            if missing is not None:
+                named[MISSING] = none
         out.append({"start": iso_ms(dt.datetime.fromtimestamp(b / 1000, dt.UTC)), "count": count, "series": named})
     return {"interval": interval, "buckets": out}
 
@@ -182,3 +188,56 @@ def latency_answer(
 def rank_series(series: list[dict[str, Any]], sort: str, limit: int) -> list[dict[str, Any]]:
     """The ``limit`` series with the highest ``sort`` figure, ties by key, those without one last."""
     return sorted(series, key=lambda s: (s[sort] is None, -(s[sort] or 0), s["key"]))[:limit]
+
+
+def field_value(doc: dict[str, Any], dotted: str) -> Any:
+    """The value of a dotted name in a stored document (nested objects, as the sinks write them)."""
+    node: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def context_source(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """Where an event was read: ``host.name``, ``log.file.path`` and ``log.offset``; None when one is missing."""
+    found = {name: field_value(doc, name) for name in ("host.name", "log.file.path", "log.offset")}
+    if not isinstance(found["host.name"], str) or not isinstance(found["log.file.path"], str):
+        return None
+    if type(found["log.offset"]) is not int:
+        return None
+    return found
+
+
+def context_answer(
+    doc: dict[str, Any] | None, lines: Callable[[Filters, bool], list[dict[str, Any]]]
+) -> dict[str, Any] | None:
+    """The context of ``doc``: ``lines(filters, before)`` gives a side's documents nearest first."""
+    if doc is None:
+        return None
+    source = context_source(doc)
+    if source is None:
+        return {"event": doc, "source": None, "before": [], "after": []}
+    sides = context_filters(doc, source)
+    return {
+        "event": doc,
+        "source": source,
+        "before": lines(sides["before"], True)[::-1],
+        "after": lines(sides["after"], False),
+    }
+
+
+def context_filters(doc: dict[str, Any], source: dict[str, Any]) -> dict[str, Filters]:
+    """The lines before and after an event in its file: same host and path, a lower / higher offset,
+    within ``CONTEXT_WINDOW`` of its time (so a query touches three days at most)."""
+    at = parse_time(str(doc["@timestamp"]), dt.datetime.now(dt.UTC))
+    same = and_(
+        Term(ECS_FIELDS["host.name"], source["host.name"]), Term(ECS_FIELDS["log.file.path"], source["log.file.path"])
+    )
+    offset = ECS_FIELDS["log.offset"]
+    start, end = max(EARLIEST, at - CONTEXT_WINDOW), min(LATEST, at + CONTEXT_WINDOW)
+    return {
+        "before": Filters(start, end, and_(same, Range(offset, None, float(source["log.offset"]), include_hi=False))),
+        "after": Filters(start, end, and_(same, Range(offset, float(source["log.offset"]), None, include_lo=False))),
+    }

@@ -168,7 +168,7 @@ def demo(ctx: click.Context, lines: int) -> None:
         f"  logferry --data-dir {data} search 'tags:slow_request AND responseTime:>2000' --from {since}\n"
         f"  logferry --data-dir {data} stats latency --by endpoint --sort p95 --from {since}\n"
         f"  logferry --data-dir {data} stats top user --errors --from {since}\n"
-        f"  logferry --data-dir {data} serve      # then open http://127.0.0.1:8080/docs\n"
+        f"  logferry --data-dir {data} serve      # then open http://127.0.0.1:8080/ (the API: /docs)\n"
         f"  logferry --data-dir {data} ingest {logs}/*.log   # again: nothing new is written"
     )
 

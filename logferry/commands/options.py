@@ -79,7 +79,9 @@ def api_server(settings: Settings, sock: socket.socket) -> tuple[Any, Callable[[
 
     from logferry.components import query_app
 
-    server = uvicorn.Server(uvicorn.Config(query_app(settings), log_level="warning"))
+    # An open live tail (the page's event stream) must not hold a stop up.
+    config = uvicorn.Config(query_app(settings), log_level="warning", timeout_graceful_shutdown=3)
+    server = uvicorn.Server(config)
     return server, lambda: server.run(sockets=[sock])
 
 

@@ -37,6 +37,7 @@ from query.filters import FILTER_PARAMS
 
 if TYPE_CHECKING:
     from logferry.config import Settings
+    from query.filters import Filters
 
 EVENTS = "/api/v1/events"
 ERRORS_OVER_TIME = "/api/v1/stats/errors-over-time"
@@ -76,7 +77,8 @@ def serve(
     es_url: str | None,
     index_prefix: str | None,
 ) -> None:
-    """Serve the query API (Swagger UI at /docs) over the embedded data dir or Elasticsearch."""
+    """Serve the web page (at /) and the query API (Swagger UI at /docs) over the embedded data dir or
+    Elasticsearch."""
     from core.errors import ConfigError
     from elastic.naming import validate_prefix
 
@@ -97,19 +99,19 @@ def serve(
     run()
 
 
-def filter_options(*, q_argument: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def filter_options(*, q_argument: bool, csv: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The filters of ``query.filters.FILTER_PARAMS`` as options (Q as an argument or as ``-q/--query``).
 
     The command receives them as one ``filters`` dict named like the API's parameters, plus the
     options every query command has: ``--url``, ``--api-key`` and the output, ``output`` (``--json``
-    or ``--csv``, else ``table``).
+    or, where ``csv``, ``--csv``; else ``table``).
     """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def with_filters(*args: Any, **kwargs: Any) -> Any:
             chosen = {p.name: kwargs.pop(p.arg) for p in FILTER_PARAMS}
-            as_json, as_csv = kwargs.pop("as_json"), kwargs.pop("as_csv")
+            as_json, as_csv = kwargs.pop("as_json"), kwargs.pop("as_csv", False)
             if as_json and as_csv:
                 raise click.UsageError("give --json or --csv, not both")
             output = "json" if as_json else "csv" if as_csv else "table"
@@ -126,8 +128,9 @@ def filter_options(*, q_argument: bool) -> Callable[[Callable[..., Any]], Callab
             click.option("--url", "api_url", default=None, help="Ask a running API instead of the data dir."),
             click.option("--api-key", default=None, envvar="LOGFERRY_API_KEY", help="Key of that API."),
             click.option("--json", "as_json", is_flag=True, help="Machine-readable output (JSON)."),
-            click.option("--csv", "as_csv", is_flag=True, help="CSV output, a header row first."),
         ]
+        if csv:
+            decorators.append(click.option("--csv", "as_csv", is_flag=True, help="CSV output, a header row first."))
         for decorator in reversed(decorators):
             with_filters = decorator(with_filters)
         return with_filters
@@ -166,48 +169,43 @@ class QueryClient:
         result: dict[str, Any] = resp.json()
         return result
 
-    def backend(self) -> Any:
-        """The configured store, opened once (the data dir must exist)."""
-        from logferry.components import query_backend
-
-        if self._backend is None:
-            settings = settings_for(self.ctx)
-            require_data_dir(settings)
-            self._backend = query_backend(settings)
-        return self._backend
-
-    def filters(self, params: dict[str, Any]) -> Any:
-        from enrich.endpoint import TemplateEndpoint
-        from query.filters import filters_from_params
-
-        templater = TemplateEndpoint(settings_for(self.ctx).processors.template_endpoint).template
-        return filters_from_params(params, templater=templater)
-
     def _local(self, route: str, params: dict[str, Any]) -> dict[str, Any]:
         from core.errors import LogferryError, QueryError
-        from query.answer import answered
-        from query.timerange import interval_ms
+        from enrich.endpoint import TemplateEndpoint
+        from logferry.components import query_backend
+        from query.filters import filters_from_params
 
-        store = self.backend()
+        settings = settings_for(self.ctx)
+        require_data_dir(settings)
+        if self._backend is None:
+            self._backend = query_backend(settings)
+        templater = TemplateEndpoint(settings.processors.template_endpoint).template
         try:
-            f = self.filters(params)
-            if route == EVENTS:
-                result = store.search_events(f, params["limit"], params.get("sort", "desc"), params.get("cursor"))
-            elif route == ERRORS_OVER_TIME:
-                max_buckets = settings_for(self.ctx).api.max_buckets
-                name, width = interval_ms(params["interval"], f.start, f.end, max_buckets)
-                result = store.errors_over_time(f, name, width, params.get("by"), params["top"])
-            elif route == TOP:
-                result = store.top(f, params["field"], params["limit"], bool(params.get("errors")))
-            elif route == LATENCY:
-                result = store.latency(f, params.get("by"), params["limit"], params.get("sort", "count"))
-            else:
-                raise AssertionError(f"no local answer for {route}")
-            return dict(answered(store, f, result))
+            return self.answer(route, params, filters_from_params(params, templater=templater), settings)
         except QueryError as exc:
             raise click.UsageError(str(exc)) from None
         except LogferryError as exc:
             raise click.ClickException(str(exc)) from None
+
+    def answer(self, route: str, params: dict[str, Any], f: Filters, settings: Settings) -> dict[str, Any]:
+        """What the API's ``route`` answers, from the store (``self._backend``) directly: the same backend
+        methods, and the same window and warnings (``query.answer``)."""
+        from query.answer import answered
+        from query.timerange import interval_ms
+
+        store = self._backend
+        if route == EVENTS:
+            result = store.search_events(f, params["limit"], params.get("sort", "desc"), params.get("cursor"))
+        elif route == ERRORS_OVER_TIME:
+            name, width = interval_ms(params["interval"], f.start, f.end, settings.api.max_buckets)
+            result = store.errors_over_time(f, name, width, params.get("by"), params["top"])
+        elif route == TOP:
+            result = store.top(f, params["field"], params["limit"], bool(params.get("errors")))
+        elif route == LATENCY:
+            result = store.latency(f, params.get("by"), params["limit"], params.get("sort", "count"))
+        else:
+            raise AssertionError(f"no local answer for {route}")
+        return dict(answered(store, f, result))
 
 
 def default_window(filters: dict[str, Any]) -> bool:
