@@ -16,21 +16,11 @@ from typing import Any
 import click
 import orjson
 
+from query.results import field_value
+
 BAR = "█"
 LEVEL_COLOURS = {"error": "red", "fatal": "red", "critical": "red", "warn": "yellow", "debug": "blue"}
 ESTIMATED = "~"
-
-
-def field_value(event: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path of a stored document (a flat dotted key counts too); None if absent."""
-    if path in event:
-        return event[path]
-    node: Any = event
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def text(value: Any) -> str:
