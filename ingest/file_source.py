@@ -154,6 +154,7 @@ class FileSource:
         self._skipped: dict[str, int] = {}
         self._head_only: set[str] = set()  # states without checks, already logged
         self._started = False  # after the first scan, new files are rotations: read from their start
+        self._began: dict[str, tuple[int, int]] = {}  # per source id: where this run began reading, and the size
         self._pinner = None if once else _Pinner(self)
 
     # -- discovery -------------------------------------------------------------------------------
@@ -247,6 +248,7 @@ class FileSource:
             with contextlib.suppress(OSError):
                 _checkpoint(state, start, _block_before(file.fileno(), start))
         self.registry.put(key, state)
+        self._began.setdefault(state.source_id, (start, st.st_size))
         self.harvesters[key] = Harvester(key, path, file, file.fileno(), state, start, start)
 
     def _identify(
@@ -575,6 +577,15 @@ class FileSource:
             self.registry.advance(positions)
             self.registry.save()
 
+    def rereads(self, position: Position) -> tuple[int, int] | None:
+        """The offsets this run reads ``position``'s file generation between: from what the registry
+        had acknowledged of it (or 0) to the file's size when opened, once the first scan has opened
+        the files; None for a generation this run does not read (deleted, truncated away, out of the
+        globs): a sink keeps what it stored of it."""
+        if not self._started:
+            self.scan()
+        return self._began.get(position[1])
+
     def done(self) -> bool:
         """One-shot mode: every matched file was read to its end and closed."""
         return not self.harvesters
@@ -756,6 +767,10 @@ class StdinSource:
 
     def ack(self, positions: dict[Position, int]) -> None:
         """Standard input cannot be re-read: there is nothing to persist."""
+
+    def rereads(self, position: Position) -> tuple[int, int] | None:
+        """Standard input is never read again: a sink keeps everything it stored."""
+        return None
 
     def done(self) -> bool:
         return self.finished
