@@ -152,8 +152,8 @@ def demo(ctx: click.Context, lines: int) -> None:
     report = DemoReport.of(day_store(settings))
     if stats.lines == 0 and report.total:
         click.echo(
-            f"\nnothing new to read: {logs} was ingested before (the registry, {data}/registry.json, remembers "
-            f"where each file was read to), and its events are stored under {data}/events.\n"
+            f"\nnothing new to read: {logs} was ingested before (the registry in {data} remembers where each "
+            f"file was read to), and its events are stored under {data}/events.\n"
             f"Ask them the questions below, or start afresh: rm -rf {data} && scripts/demo"
         )
     click.echo(report.text())
