@@ -28,6 +28,7 @@ from logferry.command_settings import settings_for
 from logferry.commands.options import (
     announce,
     bind_api,
+    finish,
     input_overrides,
     listen_options,
     paths_argument,
@@ -46,10 +47,14 @@ def run_pipeline(settings: Settings, *, once: bool, api: socket.socket | None = 
     configuration mistakes are usage errors."""
     try:
         pipeline = assemble(settings, once=once)
-        if api is not None:
-            serve_beside(settings, api, pipeline.stop)
-            announce(api, settings.api.backend, err=True)
-        return run_until_signal(pipeline, once=once), pipeline.sink
+        if api is None:
+            return run_until_signal(pipeline, once=once), pipeline.sink
+        serving = serve_beside(settings, api, pipeline.stop)
+        announce(api, settings.api.backend, err=True)
+        try:
+            return run_until_signal(pipeline, once=once), pipeline.sink
+        finally:
+            finish(serving, pipeline.stop)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     except LogferryError as exc:

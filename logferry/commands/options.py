@@ -19,7 +19,7 @@ import click
 if TYPE_CHECKING:
     from logferry.config import Settings
 
-PATHS_HELP = "Files or globs to read; without any, [input] paths of the config."
+GRACEFUL_SHUTDOWN_SECONDS = 3
 
 
 def paths_argument(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -80,18 +80,30 @@ def api_server(settings: Settings, sock: socket.socket) -> tuple[Any, Callable[[
     from logferry.components import query_app
 
     # An open live tail (the page's event stream) must not hold a stop up.
-    config = uvicorn.Config(query_app(settings), log_level="warning", timeout_graceful_shutdown=3)
+    config = uvicorn.Config(
+        query_app(settings), log_level="warning", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS
+    )
     server = uvicorn.Server(config)
     return server, lambda: server.run(sockets=[sock])
 
 
-def serve_beside(settings: Settings, sock: socket.socket, stop: threading.Event) -> None:
-    """Serve the API on a thread until ``stop`` is set (the pipeline's own stop event)."""
+def serve_beside(settings: Settings, sock: socket.socket, stop: threading.Event) -> threading.Thread:
+    """Serve the API on a thread until ``stop`` is set (the pipeline's own stop event); the thread, to wait
+    for (``finish``) before the process exits, so no request is cut off inside the store."""
     server, run = api_server(settings, sock)
 
     def stop_with_pipeline() -> None:
         stop.wait()
         server.should_exit = True
 
-    threading.Thread(target=run, name="api", daemon=True).start()
+    thread = threading.Thread(target=run, name="api", daemon=True)
+    thread.start()
     threading.Thread(target=stop_with_pipeline, name="api-stop", daemon=True).start()
+    return thread
+
+
+def finish(api: threading.Thread, stop: threading.Event) -> None:
+    """Stop the API beside a pipeline that returned and wait for it: its graceful shutdown, then a little
+    for the request threads to leave the store (a thread cut off inside DuckDB at exit aborts the process)."""
+    stop.set()
+    api.join(GRACEFUL_SHUTDOWN_SECONDS + 5)
