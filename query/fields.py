@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 
 from core.errors import QueryError
+from core.schema import FIELDS as SCHEMA
+from core.schema import LEVEL_ALIASES, PINO_LEVELS, EcsField
 from query.expr import Field, Kind
 from store.schema import BY_FIELD
 
@@ -26,45 +28,28 @@ def _doc(path: str) -> str:
     return "json_extract_string(doc, '$." + ".".join(f'"{p}"' for p in path.split(".")) + "')"
 
 
+_KINDS = {"keyword": _K, "text": _T, "long": _N, "date": _D, "ip": _IP}
+_CASTS = {"long": "BIGINT", "date": "TIMESTAMPTZ"}
+
+
 def _col(field: str) -> str:
     """The typed column of ``events`` that holds an ECS field (``store.schema.COLUMNS``)."""
     return BY_FIELD[field].name
 
 
-ECS_FIELDS: dict[str, Field] = {
-    f.name: f
-    for f in (
-        Field("@timestamp", _D, _col("@timestamp")),
-        Field("message", _T, _col("message")),
-        Field("log.level", _K, _col("log.level"), case="lower"),
-        Field("tags", _K, _col("tags"), array=True),
-        Field("error.message", _T, _col("error.message")),
-        Field("error.type", _K, _col("error.type")),
-        Field("error.grouping_key", _K, _col("error.grouping_key")),
-        Field("error.stack_trace", _T, _doc("error.stack_trace")),
-        Field("error.grouping_name", _K, _doc("error.grouping_name")),
-        Field("error.culprit", _K, _doc("error.culprit")),
-        Field("http.request.method", _K, _col("http.request.method"), case="upper"),
-        Field("url.original", _K, _doc("url.original")),
-        Field("url.path", _K, _col("url.path")),
-        Field("url.query", _K, _doc("url.query")),
-        Field("http.response.status_code", _N, _col("http.response.status_code")),
-        Field("http.response.status_class", _K, _col("http.response.status_class"), case="lower"),
-        Field("event.duration", _N, _col("event.duration"), sql_scale=1 / NS_PER_MS),
-        Field("event.ingested", _D, f"TRY_CAST({_doc('event.ingested')} AS TIMESTAMPTZ)"),
-        Field("event.id", _K, _col("event.id")),
-        Field("endpoint", _K, _col("endpoint")),
-        Field("user.id", _K, _col("user.id")),
-        Field("client.ip", _IP, _doc("client.ip")),
-        Field("user_agent.original", _K, _doc("user_agent.original")),
-        Field("trace.id", _K, _col("trace.id")),
-        Field("span.id", _K, _doc("span.id")),
-        Field("service.name", _K, _col("service.name")),
-        Field("host.name", _K, _col("host.name")),
-        Field("log.file.path", _K, _col("log.file.path")),
-        Field("log.offset", _N, _col("log.offset")),
-    )
-}
+def _field(ecs: EcsField) -> Field:
+    """A field of ``core.schema`` as queries see it: its typed column of the store if it has one
+    (``store.schema.COLUMNS``, scaled by its divisor), else its value in the document."""
+    column = BY_FIELD.get(ecs.name)
+    if column is not None:
+        sql, sql_scale = column.name, 1 / column.divisor
+    else:
+        cast = _CASTS.get(ecs.type)
+        sql, sql_scale = (_doc(ecs.name) if cast is None else f"TRY_CAST({_doc(ecs.name)} AS {cast})"), 1.0
+    return Field(ecs.name, _KINDS[ecs.type], sql, array=ecs.array, sql_scale=sql_scale, case=ecs.case or "")
+
+
+ECS_FIELDS: dict[str, Field] = {ecs.name: _field(ecs) for ecs in SCHEMA}
 
 KEY_FIELDS = {
     "endpoint": "endpoint",
@@ -130,9 +115,6 @@ SOURCE_NAMES: dict[str, tuple[str, ...]] = {
     "span.id": ("span_id", "spanId", "span.id"),
     "service.name": ("service", "service_name", "app", "service.name"),
 }
-# parse_level's tables: names loggers use for a level, and pino/bunyan's numbers.
-LEVEL_NAMES: dict[str, str] = {"warning": "warn", "err": "error", "crit": "critical", "information": "info"}
-LEVEL_NUMBERS: dict[int, str] = {10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal"}
 
 
 # The HTTP parser moves a status or a duration only on request lines (a method and a url); other events
@@ -173,8 +155,8 @@ ALIASES: dict[str, str] = {name: fields[0].name for name, fields in NAMES.items(
 
 # Values of log.level as loggers write them, as parse_level stores them: ``warning`` is ``warn``, pino's 50 is error.
 LEVEL_VALUES: dict[str, str] = {
-    **{name.lower(): level.lower() for name, level in LEVEL_NAMES.items()},
-    **{str(number): level.lower() for number, level in LEVEL_NUMBERS.items()},
+    **{name.lower(): level.lower() for name, level in LEVEL_ALIASES.items()},
+    **{str(number): level.lower() for number, level in PINO_LEVELS.items()},
 }
 
 

@@ -1,5 +1,6 @@
-"""query/ cannot import parsers/ (layering), so it keeps a copy of the parsers' mapping tables to know
-the names applications log; this holds the copy to the parsers' own defaults."""
+"""query/ cannot import parsers/ (layering), so it keeps a copy of the parsers' source-name tables to know
+the names applications log (the level tables both read from core.schema); this holds the copy to the
+parsers' own defaults."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from parsers.http import TagHttp
 from parsers.level import LEVEL_ALIASES, PINO_LEVELS, ParseLevel
 from parsers.message import ParseMessage
 from parsers.timestamp import ParseTimestamp
-from query.fields import LEVEL_NAMES, LEVEL_NUMBERS, SOURCE_NAMES
+from query.fields import LEVEL_VALUES, SOURCE_NAMES
 
 
 def parsers_tables() -> dict[str, tuple[str, ...]]:
@@ -43,6 +44,9 @@ def test_the_query_names_are_the_parsers_mapping_tables() -> None:
 
 
 def test_the_level_values_are_parse_levels_tables() -> None:
-    assert (LEVEL_NAMES, LEVEL_NUMBERS) == (LEVEL_ALIASES, PINO_LEVELS)
     config = ParseLevel.Config()
+    assert {
+        **{name: level for name, level in config.aliases.items()},
+        **{str(number): level for number, level in config.numeric.items()},
+    } == LEVEL_VALUES
     assert (config.aliases, config.numeric) == (LEVEL_ALIASES, PINO_LEVELS)
