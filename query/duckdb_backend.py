@@ -22,9 +22,10 @@ import duckdb
 import orjson
 
 from core.errors import QueryError
+from core.schema import SLOW_TAG
 from query.expr import Expr, and_
 from query.fields import ECS_FIELDS, KEY_FIELDS
-from query.filters import ERROR_EXPR, SLOW_TAG, Filters
+from query.filters import ERROR_EXPR, Filters
 from query.groups import GROUPED, Details, FileGroupStates, GroupStates, InRange
 from query.results import (
     LEVEL_SERIES,

@@ -9,13 +9,14 @@ from typing import Any, TypeVar
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from core.errors import QueryError
+from core.schema import SLOW_TAG
 from core.timefmt import iso_ms
 from elastic.errors import api_reason
 from elastic.naming import DailyIndex
 from query.dsl import compile_dsl
 from query.expr import Exists, Expr, MatchAll, and_
 from query.fields import ECS_FIELDS, KEY_FIELDS
-from query.filters import ERROR_EXPR, SLOW_TAG, Filters
+from query.filters import ERROR_EXPR, Filters
 from query.groups import GROUPED, MAX_GROUPS, TOP_VALUES, Details, GroupStates, IndexGroupStates, InRange
 from query.results import (
     LEVEL_SERIES,

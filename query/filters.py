@@ -15,19 +15,18 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import QueryError
+from core.schema import ERROR_LEVELS
 from query.expr import Exists, Expr, MatchAll, Number, Range, Term, and_, or_
 from query.fields import ECS_FIELDS, LEVEL_VALUES
 from query.qstring import parse_query_names
 from query.timerange import time_range
 
 LEVELS = ("trace", "debug", "info", "warn", "error", "fatal", "critical")
-ERROR_LEVELS = ("error", "fatal", "critical")
-SLOW_TAG = "slow_request"
 _STATUS = re.compile(r"^(?:(\d{3})|([1-5])xx|(\d{3})-(\d{3}))$", re.IGNORECASE)
 
 F = ECS_FIELDS
 
-# "An error": logged at error level or worse, carrying an error type, or a 5xx response.
+# "An error": logged at error level or worse (tag_error's levels, core.schema), carrying an error type, or a 5xx.
 ERROR_EXPR: Expr = or_(
     *(Term(F["log.level"], lvl) for lvl in ERROR_LEVELS),
     Exists(F["error.type"]),
