@@ -26,7 +26,7 @@ from alerts.config import (
 )
 from core.errors import QueryError
 from query.expr import And, Exists, Expr, Field, Kind, MatchAll, Not, Number, Or, Range, Term, and_, or_
-from query.fields import ALIASES, DURATION_ALIASES, ECS_FIELDS, STATUS_ALIASES, source_field
+from query.fields import ALIASES, ECS_FIELDS, is_known, source_field
 from query.filters import EndpointTemplater, Filters, build_filters
 from query.results import quantile_cont
 
@@ -72,8 +72,6 @@ def rule_field(rule: str, name: str, source_fields: tuple[str, ...]) -> Field:
         field = ECS_FIELDS[name]
     elif name in ALIASES:
         field = ECS_FIELDS[ALIASES[name]]
-    elif name in STATUS_ALIASES:
-        field = ECS_FIELDS["http.response.status_code"]
     elif name in source_fields:
         field = source_field(name)
     else:
@@ -114,8 +112,13 @@ def selection_expr(
         service=f["service"],
         templater=templater,
     ).expr
-    allowed = DURATION_ALIASES | STATUS_ALIASES | set(source_fields)
-    unknown = sorted({f.name for f in fields_of(expr) if f.kind is Kind.SOURCE and f.name not in allowed})
+    unknown = sorted(
+        {
+            f.name
+            for f in fields_of(expr)
+            if f.kind is Kind.SOURCE and not is_known(f.name) and f.name not in source_fields
+        }
+    )
     if unknown:
         raise QueryError(
             f"unknown field(s) {', '.join(map(repr, unknown))} in q: use ECS names or their aliases, or list "

@@ -51,7 +51,7 @@ FIELDS: tuple[EcsField, ...] = (
     EcsField("error.culprit", "keyword", "The frame to blame."),
     EcsField("http.request.method", "keyword", "Upper-case request method.", case="upper"),
     EcsField("http.response.status_code", "long", "The response status."),
-    EcsField("http.response.status_class", "keyword", "1xx … 5xx."),
+    EcsField("http.response.status_class", "keyword", "1xx … 5xx.", case="lower"),
     EcsField("url.original", "keyword", "The request target as logged."),
     EcsField("url.path", "keyword", "Its path."),
     EcsField("url.query", "keyword", "Its query, without '?'."),
