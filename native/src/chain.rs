@@ -123,6 +123,26 @@ impl Chain {
         line: &mut Line,
         doc: &mut Vec<u8>,
     ) -> Result<Processed<'s>, Declined<'s>> {
+        match &self.fact_bounds {
+            None => self.process_then(raw, source, line, doc, |_| ()),
+            Some(bounds) => self.process_then(raw, source, line, doc, |event| {
+                crate::facts::count(event, bounds)
+            }),
+        }
+    }
+
+    /// `process`, handing the event of a written document to `written`. One copy of the chain's code
+    /// per `written`: a chain that counts no facts runs the code it ran before the metrics made from
+    /// events (with the call in one shared copy it ran 3% slower, `bench.pipeline` b0, counting nothing).
+    #[inline(never)]
+    fn process_then<'s>(
+        &'s self,
+        raw: &[u8],
+        source: impl IntoIterator<Item = (Key, Value)>,
+        line: &mut Line,
+        doc: &mut Vec<u8>,
+        written: impl FnOnce(&Event),
+    ) -> Result<Processed<'s>, Declined<'s>> {
         let mut event = self
             .decode
             .decode(&self.names, raw, source)
@@ -139,9 +159,7 @@ impl Chain {
             doc.truncate(start);
             return Err("serialize");
         }
-        if let Some(bounds) = &self.fact_bounds {
-            crate::facts::count(&event, bounds);
-        }
+        written(&event);
         Ok(Processed::Document(stub))
     }
 
