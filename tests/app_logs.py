@@ -15,10 +15,12 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from pythonjsonlogger.json import JsonFormatter
 
 from tests.monitoring import free_port, wait_until
@@ -51,6 +53,21 @@ class RequestLog:
     def close(self) -> None:
         self.logger.removeHandler(self._handler)
         self._handler.close()
+
+
+@pytest.fixture
+def request_log() -> Iterator[Callable[[Path], RequestLog]]:
+    """``request_log(path)``: a ``RequestLog``, its file closed after the test (an open handle would
+    outlive it: a later test that checks what this process holds open would find it)."""
+    logs: list[RequestLog] = []
+
+    def make(path: Path) -> RequestLog:
+        logs.append(RequestLog(path))
+        return logs[-1]
+
+    yield make
+    for log in logs:
+        log.close()
 
 
 class Traffic:

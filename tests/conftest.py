@@ -28,7 +28,7 @@ from kafka.errors import KafkaError
 from tests.browser import BROWSER_FIXTURES
 from tests.monitoring import MONITORING_FIXTURES
 
-pytest_plugins = ["tests.browser", "tests.monitoring"]
+pytest_plugins = ["tests.app_logs", "tests.browser", "tests.monitoring"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES_SCRIPT = REPO_ROOT / "scripts" / "services"

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +88,10 @@ def evaluator_gauge(url: str) -> float:
     return metric_value(httpx.get(f"{url}/metrics", timeout=5).text, "logferry_alert_evaluator")
 
 
-def test_run_and_serve_on_one_data_dir_evaluate_once_and_serve_takes_over_when_run_is_killed(tmp_path: Path) -> None:
-    log = RequestLog(tmp_path / "app.log")
+def test_run_and_serve_on_one_data_dir_evaluate_once_and_serve_takes_over_when_run_is_killed(
+    tmp_path: Path, request_log: Callable[[Path], RequestLog]
+) -> None:
+    log = request_log(tmp_path / "app.log")
     log.request(200, 10)
     run = LogferryRun(tmp_path, CONFIG.format(log=log.path)).start()
     serve_port = free_port()
@@ -135,8 +138,10 @@ def _answers(url: str) -> bool:
 
 
 @pytest.mark.parametrize("signal_name", ["SIGTERM"])
-def test_a_stopped_evaluator_lets_the_lease_go(tmp_path: Path, signal_name: str) -> None:
-    log = RequestLog(tmp_path / "app.log")
+def test_a_stopped_evaluator_lets_the_lease_go(
+    tmp_path: Path, signal_name: str, request_log: Callable[[Path], RequestLog]
+) -> None:
+    log = request_log(tmp_path / "app.log")
     log.request(200, 10)
     run = LogferryRun(tmp_path, CONFIG.format(log=log.path)).start()
     wait_until(lambda: evaluator_gauge(run.url) == 1, 30, "run to hold the evaluator lease")

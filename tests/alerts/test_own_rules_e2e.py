@@ -81,10 +81,13 @@ def stored_events(run: LogferryRun) -> int:
 
 
 def start_all(
-    tmp_path: Path, start_alertmanager: Callable[[str], Server], hook: WebhookReceiver
+    tmp_path: Path,
+    start_alertmanager: Callable[[str], Server],
+    hook: WebhookReceiver,
+    request_log: Callable[[Path], RequestLog],
 ) -> tuple[Server, RequestLog, LogferryRun, Traffic]:
     am = start_alertmanager(alertmanager_config(hook.url))
-    log = RequestLog(tmp_path / "app.log")
+    log = request_log(tmp_path / "app.log")
     log.request(200, 12.0)
     run = LogferryRun(tmp_path, run_config(log.path, am.url, hook.url)).start()
     traffic = Traffic(log, rate=20).start()
@@ -92,10 +95,13 @@ def start_all(
 
 
 def test_a_rule_fires_at_alertmanager_and_both_webhooks_with_samples_and_a_link_then_resolves(
-    tmp_path: Path, start_alertmanager: Callable[[str], Server], webhook: Callable[[], WebhookReceiver]
+    tmp_path: Path,
+    start_alertmanager: Callable[[str], Server],
+    webhook: Callable[[], WebhookReceiver],
+    request_log: Callable[[Path], RequestLog],
 ) -> None:
     hook = webhook()
-    am, log, run, traffic = start_all(tmp_path, start_alertmanager, hook)
+    am, log, run, traffic = start_all(tmp_path, start_alertmanager, hook, request_log)
     try:
         time.sleep(3)  # a calm stretch: nothing may fire on 200s
         assert webhook_states(hook) == [] and in_alertmanager(am) == []
@@ -133,10 +139,13 @@ def test_a_rule_fires_at_alertmanager_and_both_webhooks_with_samples_and_a_link_
 
 
 def test_killed_mid_firing_and_started_again_it_sends_no_second_firing_and_still_resolves(
-    tmp_path: Path, start_alertmanager: Callable[[str], Server], webhook: Callable[[], WebhookReceiver]
+    tmp_path: Path,
+    start_alertmanager: Callable[[str], Server],
+    webhook: Callable[[], WebhookReceiver],
+    request_log: Callable[[Path], RequestLog],
 ) -> None:
     hook = webhook()
-    am, log, run, traffic = start_all(tmp_path, start_alertmanager, hook)
+    am, log, run, traffic = start_all(tmp_path, start_alertmanager, hook, request_log)
     try:
         traffic.errors = 0.5
         wait_until(lambda: "firing" in webhook_states(hook), 60, "the webhook to get firing")
@@ -158,10 +167,13 @@ def test_killed_mid_firing_and_started_again_it_sends_no_second_firing_and_still
 
 
 def test_an_alertmanager_down_for_30_seconds_gets_the_alert_once_back_and_ingestion_goes_on(
-    tmp_path: Path, start_alertmanager: Callable[[str], Server], webhook: Callable[[], WebhookReceiver]
+    tmp_path: Path,
+    start_alertmanager: Callable[[str], Server],
+    webhook: Callable[[], WebhookReceiver],
+    request_log: Callable[[Path], RequestLog],
 ) -> None:
     hook = webhook()
-    am, log, run, traffic = start_all(tmp_path, start_alertmanager, hook)
+    am, log, run, traffic = start_all(tmp_path, start_alertmanager, hook, request_log)
     try:
         am.stop()
         down_at = time.monotonic()

@@ -91,10 +91,11 @@ def _scraped_run(
     start_alertmanager: Callable[[str], Server],
     start_prometheus: Callable[[str, str], Server],
     hook: WebhookReceiver,
+    request_log: Callable[[Path], RequestLog],
 ) -> tuple[Server, Server, Traffic, LogferryRun]:
     """Alertmanager → webhook; `logferry run` tailing an app's log; Prometheus scraping it with the rules."""
     am = start_alertmanager(alertmanager_config(hook.url))
-    log = RequestLog(tmp_path / "app.log")
+    log = request_log(tmp_path / "app.log")
     run = LogferryRun(tmp_path, f'[input]\npaths = ["{log.path}"]\n').start()
     traffic = Traffic(log, rate=20).start()
     prometheus = start_prometheus(prometheus_config(run.port, am.port), shortened(RULES))
@@ -121,11 +122,12 @@ def test_a_seed_rule_fires_from_log_lines_in_alertmanager_and_resolves_when_the_
     start_alertmanager: Callable[[str], Server],
     start_prometheus: Callable[[str, str], Server],
     webhook: Callable[[], WebhookReceiver],
+    request_log: Callable[[Path], RequestLog],
     alertname: str,
     burst: str,
 ) -> None:
     hook = webhook()
-    am, prometheus, traffic, run = _scraped_run(tmp_path, start_alertmanager, start_prometheus, hook)
+    am, prometheus, traffic, run = _scraped_run(tmp_path, start_alertmanager, start_prometheus, hook, request_log)
     try:
         wait_until(lambda: not _firing_in_alertmanager(am, alertname), 5, "no alert before the burst")
         setattr(traffic, burst, 0.5)  # half the requests answer 503 / take 3 s
