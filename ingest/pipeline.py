@@ -374,9 +374,12 @@ class Pipeline:
                 attempt += 1
                 metrics.SINK_RETRIES.labels(self.sink.name).inc()
                 delay = WRITE_RETRY.delay(attempt)
+                if self.stop.is_set():  # stopping: short waits until the grace period ends
+                    assert deadline is not None
+                    delay = min(delay, 0.5, max(0.0, deadline - time.monotonic()))
                 log.warning("%s write failed (attempt %d), retrying in %.1fs: %s", self.sink.name, attempt, delay, exc)
                 if self.stop.is_set():
-                    time.sleep(min(delay, 0.5))
+                    time.sleep(delay)
                 else:
                     self.stop.wait(delay)
         metrics.BATCH_SECONDS.labels(self.sink.name).observe(time.monotonic() - started)
@@ -422,17 +425,18 @@ class Pipeline:
                     self._exported[key] = total
 
     def _export_gauges(self) -> None:
-        for path, behind in self.source.bytes_behind().items():
-            metrics.BYTES_BEHIND.labels(path).set(behind)
+        for name, behind in self.source.bytes_behind().items():
+            metrics.BYTES_BEHIND.labels(name).set(behind)
 
 
 def terminal_progress(stats: RunStats, source: Source) -> None:
     """One status line on stderr: lines/s, MB read, files open, bytes still behind."""
     elapsed = max(time.monotonic() - stats.started, 1e-9)
     behind = source.bytes_behind()
+    files_open = getattr(source, "files_open", len(behind))
     sys.stderr.write(
         f"\r{stats.lines:,} lines  {stats.lines / elapsed:,.0f} lines/s  {stats.bytes / 1e6:,.1f} MB  "
-        f"{len(behind)} files open  {sum(behind.values()) / 1e6:,.1f} MB behind  "
+        f"{files_open} files open  {sum(behind.values()) / 1e6:,.1f} MB behind  "
         f"{stats.written:,} written   "
     )
     sys.stderr.flush()

@@ -35,7 +35,10 @@ def run_pipeline(settings: Settings, *, once: bool, serve: bool = False) -> tupl
         pipeline = assemble(settings, once=once)
         if serve:
             start_api_thread(settings, pipeline.stop)
-        return run_until_signal(pipeline, once=once), pipeline.sink
+        stats = run_until_signal(pipeline, once=once)
+        for note in getattr(pipeline.source, "notes", list)():
+            click.echo(note, err=True)
+        return stats, pipeline.sink
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     except LogferryError as exc:

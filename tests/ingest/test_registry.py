@@ -2,14 +2,18 @@
 
 import errno
 import os
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from ingest.registry import FileState, Registry, RegistryError
-from tests.ingest.helpers import run_cli
+from tests.ingest.helpers import docs_in, run_cli, wait_until
 
 
 def state(offset: int, source_id: str = "1:2:ab") -> FileState:
@@ -148,26 +152,130 @@ def test_a_full_disk_leaves_the_old_registry_whole_and_says_so_in_one_line(full_
     assert Registry(path).files.keys() == {f"1:{i}" for i in range(10)}
 
 
+def stamped(start: int, n: int) -> bytes:
+    return b"".join(b'{"@timestamp":"2026-11-20T10:00:00Z","seq":%d}\n' % i for i in range(start, start + n))
+
+
+def stderr_until(proc: subprocess.Popen[bytes], text: bytes, timeout: float = 120.0) -> bytes:
+    """What ``proc`` wrote to stderr until ``text`` appeared (or it exited)."""
+    assert proc.stderr is not None
+    os.set_blocking(proc.stderr.fileno(), False)
+    seen, deadline = b"", time.monotonic() + timeout
+    while text not in seen and proc.poll() is None:
+        assert time.monotonic() < deadline, f"no {text!r} within {timeout:.0f} s:\n{seen.decode()[-2000:]}"
+        seen += proc.stderr.read() or b""
+        time.sleep(0.05)
+    os.set_blocking(proc.stderr.fileno(), True)
+    return seen
+
+
+def start_cli(data_dir: Path, *args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "logferry", "--data-dir", str(data_dir), *args],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def acked(data_dir: Path, log: Path) -> int:
+    st = os.stat(log)
+    state = Registry(data_dir / "registry.json", read_only=True).get(f"{st.st_dev}:{st.st_ino}")
+    return state.offset if state is not None else 0
+
+
 @pytest.mark.integration
-def test_the_cli_reports_a_full_disk_in_one_line_and_keeps_the_registry(tmp_path: Path, full_disk: Path) -> None:
+def test_ingest_waits_out_a_full_disk_under_the_registry_and_ends_with_it_written(
+    tmp_path: Path, full_disk: Path
+) -> None:
+    """Issue 17 (13): ingest ended with exit 1 after ~10 s; a full disk is retried, as the README says."""
     log = tmp_path / "a.log"
-    log.write_bytes(b"".join(b'{"@timestamp":"2026-11-20T10:00:00Z","seq":%d}\n' % i for i in range(100)))
+    log.write_bytes(stamped(0, 100))
     env = {
         "LOGFERRY_DUCKDB__DIRECTORY": str(tmp_path / "events"),
         "LOGFERRY_DUCKDB__DEADLETTER_FILE": str(tmp_path / "dl"),
     }
-    first = run_cli("ingest", str(log), data_dir=full_disk, env=env)
-    assert first.returncode == 0, first.stderr.decode()
+    assert run_cli("ingest", str(log), data_dir=full_disk, env=env).returncode == 0
+    fill(full_disk)
+    with open(log, "ab") as f:
+        f.write(stamped(100, 50))
+    proc = start_cli(full_disk, "ingest", str(log), env=env)
+    try:
+        err = stderr_until(proc, b"No space left on device")
+        assert proc.poll() is None, f"ingest gave up on a full registry disk:\n{err.decode()}"
+        assert b"Traceback" not in err and b"registry.json" in err
+        (full_disk / "filler").unlink()
+        _, rest = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, (err + rest).decode()
+    assert acked(full_disk, log) == log.stat().st_size
+    assert sorted(d["seq"] for d in docs_in(tmp_path / "events")) == list(range(150))
+
+
+@pytest.mark.integration
+def test_ingest_stopped_while_the_registry_disk_is_full_fails_in_one_line_and_keeps_the_registry(
+    tmp_path: Path, full_disk: Path
+) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(stamped(0, 100))
+    env = {
+        "LOGFERRY_DUCKDB__DIRECTORY": str(tmp_path / "events"),
+        "LOGFERRY_DUCKDB__DEADLETTER_FILE": str(tmp_path / "dl"),
+    }
+    assert run_cli("ingest", str(log), data_dir=full_disk, env=env).returncode == 0
     before = (full_disk / "registry.json").read_bytes()
     fill(full_disk)
     with open(log, "ab") as f:
-        f.write(b'{"@timestamp":"2026-11-20T10:00:00Z","seq":100}\n')
-    second = run_cli("ingest", str(log), data_dir=full_disk, env=env)
-    err = second.stderr.decode()
-    assert second.returncode != 0
-    assert "Traceback" not in err and "No space left on device" in err and "registry.json" in err
-    assert len(err.strip().splitlines()) == 1
+        f.write(stamped(100, 1))
+    proc = start_cli(full_disk, "ingest", str(log), env=env)
+    try:
+        stderr_until(proc, b"No space left on device")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1
+    last = err.decode().strip().splitlines()[-1]
+    assert "Traceback" not in err.decode() and "No space left on device" in last and "registry.json" in last
     assert (full_disk / "registry.json").read_bytes() == before
+    (full_disk / "filler").unlink()
+    assert run_cli("ingest", str(log), data_dir=full_disk, env=env).returncode == 0
+    assert sorted(d["seq"] for d in docs_in(tmp_path / "events")) == list(range(101))
+
+
+@pytest.mark.integration
+def test_run_goes_on_while_the_registry_disk_is_full_and_catches_up_after(tmp_path: Path, full_disk: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(stamped(0, 100))
+    env = {
+        "LOGFERRY_DUCKDB__DIRECTORY": str(tmp_path / "events"),
+        "LOGFERRY_DUCKDB__DEADLETTER_FILE": str(tmp_path / "dl"),
+        "LOGFERRY_INPUT__PATHS": orjson.dumps([str(log)]).decode(),
+        "LOGFERRY_INPUT__SCAN_FREQUENCY": "0.1",
+        "LOGFERRY_INPUT__MAX_BACKOFF": "0.5",
+        "LOGFERRY_BATCH__MAX_AGE": "0.2",
+    }
+    proc = start_cli(full_disk, "run", "--no-serve", env=env)
+    try:
+        wait_until(lambda: acked(full_disk, log) == log.stat().st_size, "the first lines acknowledged")
+        fill(full_disk)
+        with open(log, "ab") as f:
+            f.write(stamped(100, 100))
+        stderr_until(proc, b"No space left on device")
+        wait_until(lambda: len(docs_in(tmp_path / "events", shared=True)) == 200, "the new lines stored meanwhile")
+        assert proc.poll() is None, "run stopped on a full registry disk"
+        (full_disk / "filler").unlink()
+        wait_until(lambda: acked(full_disk, log) == log.stat().st_size, "the registry written again")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()
+    assert sorted(d["seq"] for d in docs_in(tmp_path / "events")) == list(range(200))
 
 
 def test_an_ack_for_a_continued_copy_advances_the_state_holding_its_source_id(tmp_path: Path) -> None:
