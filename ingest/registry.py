@@ -50,7 +50,18 @@ RETIRED_PREFIX = "retired:"
 RETIRED_MAX = 64
 DEFAULT_NAME = "registry.json"
 LEAD_BYTES = 64
-"""How many first bytes ``FileState.lead`` hashes: the registry indexes states by it."""
+
+
+def lead_length(fingerprint_len: int) -> int:
+    """How many first bytes ``FileState.lead`` hashes for a fingerprint of ``fingerprint_len`` bytes:
+    the largest power of two within it from 64 on (all of it below 64). A file that starts with a
+    state's fingerprinted bytes hashes to its lead over that length, so a new file's candidates are
+    found with a hash per length in use (64, 128, … 1024: a handful), not one per state."""
+    if fingerprint_len < LEAD_BYTES:
+        return fingerprint_len
+    return 1 << (fingerprint_len.bit_length() - 1)
+
+
 COMPACT_MIN_BYTES = 1024
 """A journal shorter than this is never compacted (a registry of a few files then rewrites its
 snapshot every few writes, which keeps ``registry.json`` itself close to current)."""
@@ -74,7 +85,7 @@ class FileState:
     ``checks`` are ``(end, hash)`` of the up to 1 KiB ending at line boundaries already read, ascending:
     a file that starts like this one is its copy only if it has the same bytes there (the head alone
     is not proof). None in a registry written before checks existed. ``lead`` is a hash of the first
-    64 bytes (or fewer, as the fingerprint): an index of candidate copies, so that a new file is not
+    ``lead_length(fingerprint_len)`` bytes: an index of candidate copies, so that a new file is not
     compared with every file known. ``updated`` is when its offset last moved (lines acknowledged).
     """
 
@@ -203,6 +214,7 @@ class Registry:
         self._retired: dict[str, float] = {}
         self._leads: dict[tuple[int, str], set[str]] = {}
         self._lead_of: dict[str, tuple[int, str]] = {}
+        self._lengths: dict[int, int] = {}  # lead length -> how many distinct leads of it
         self.unindexed: set[str] = set()
         """Keys of states without a ``lead`` (a registry from an older version): compared one by one."""
         if path.exists() or self.journal_path.exists():
@@ -307,13 +319,15 @@ class Registry:
 
     def put(self, key: str, state: FileState) -> None:
         self.files[key] = state
-        self.changed(key)
+        self.changed(key, fingerprint=True)
 
-    def changed(self, key: str) -> None:
-        """The state under ``key`` was changed in place: write it with the next save."""
+    def changed(self, key: str, *, fingerprint: bool = False) -> None:
+        """The state under ``key`` was changed in place (``fingerprint``: its fingerprint too): write it
+        with the next save."""
         self._dirty.add(key)
         self._dropped.discard(key)
-        self._index(key)
+        if fingerprint:
+            self._index(key)
 
     def _index(self, key: str) -> None:
         state = self.files.get(key)
@@ -322,14 +336,18 @@ class Registry:
         if state.lead is None:
             self.unindexed.add(key)
             return
-        lead = (min(state.fingerprint_len, LEAD_BYTES), state.lead)
+        lead = (lead_length(state.fingerprint_len), state.lead)
         old = self._lead_of.get(key)
         if old == lead:
             return
         if old is not None:
             self._unindex(key)
         self._lead_of[key] = lead
-        self._leads.setdefault(lead, set()).add(key)
+        keys = self._leads.get(lead)
+        if keys is None:
+            keys = self._leads[lead] = set()
+            self._lengths[lead[0]] = self._lengths.get(lead[0], 0) + 1
+        keys.add(key)
         self.unindexed.discard(key)
 
     def _unindex(self, key: str) -> None:
@@ -340,10 +358,13 @@ class Registry:
             keys.discard(key)
             if not keys:
                 del self._leads[old]
+                self._lengths[old[0]] -= 1
+                if not self._lengths[old[0]]:
+                    del self._lengths[old[0]]
 
     def lead_lengths(self) -> set[int]:
         """The lengths of first bytes the indexed states were hashed over (mostly just ``LEAD_BYTES``)."""
-        return {n for n, _ in self._leads}
+        return set(self._lengths)
 
     def with_lead(self, length: int, lead: str) -> set[str]:
         """Keys of the states whose first ``length`` bytes hash to ``lead``."""

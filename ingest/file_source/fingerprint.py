@@ -15,7 +15,7 @@ import hashlib
 import os
 import time
 
-from ingest.registry import LEAD_BYTES, FileState
+from ingest.registry import FileState, lead_length
 
 FINGERPRINT_MAX = 1024
 CHECKS_RECENT = 3  # the last reads' ends: a copy taken between two reads is verified near its end
@@ -51,7 +51,8 @@ def head_matches(head: bytes, state: FileState) -> bool:
 
 
 def lead_of(head: bytes) -> str:
-    return digest(head[:LEAD_BYTES])
+    """The index hash of a state fingerprinted over all of ``head`` (see ``lead_length``)."""
+    return digest(head[: lead_length(len(head))])
 
 
 def grow_fingerprint(state: FileState, head: bytes) -> bool:
@@ -111,13 +112,15 @@ def checkpoint(state: FileState, end: int, block: bytes) -> bool:
     return True
 
 
-def first_check(state: FileState, fd: int, start: int, read_bytes: int) -> bool:
-    """Give a generation about to be read the check its first read will record, before that read.
+def first_check(state: FileState, fd: int, start: int, read_bytes: int, data: bytes | None = None) -> bool:
+    """Give a generation about to be read the check its first read will record, before that read
+    (from ``data`` when the file was read already, from ``start``).
 
     The registry is written with it before the first lines can reach a sink, so that a copy of this
     generation found after a crash continues it with the same event ids (see ``Checkpointer.register``).
     """
-    data = os.pread(fd, read_bytes, start)
+    if data is None:
+        data = os.pread(fd, read_bytes, start)
     nl = data.rfind(b"\n")
     if nl < 0:
         return False

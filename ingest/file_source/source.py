@@ -114,6 +114,8 @@ log = logging.getLogger("logferry.file_source")
 
 BACKOFF_START = 0.1
 AUTO_LIMIT_MAX = 1024
+PREFETCH_MAX = 64 * 1024
+"""A new file up to this size is read whole when it is opened (one read instead of three)."""
 OUT_OF_DESCRIPTORS = (errno.EMFILE, errno.ENFILE)
 
 
@@ -182,6 +184,7 @@ class FileSource:
         self._last_scan = 0.0
         self._scanned = False
         self._seen: dict[str, str] = {}  # path -> identity hint, as the last scan left them settled
+        self._again: set[str] = set()  # paths to look at again at the next scan (not settled)
         self._hints: dict[str, str] = {}  # identity hints that are not the file's identity (a mount)
         self._resume: dict[str, _Resume] = {}
         self._skipped: dict[str, int] = {}
@@ -218,8 +221,13 @@ class FileSource:
         opened (the periodic scan between reads leaves files it knows to their own schedule)."""
         self._scan(full=True)
 
+    def _scan_due(self) -> bool:
+        """Is it time to scan again? One-shot mode reads the files its first scan found, like
+        ``filebeat --once``: what appears meanwhile is the next run's."""
+        return not self.once and time.monotonic() - self._last_scan >= self.config.scan_frequency
+
     def _scan_if_due(self) -> None:
-        if time.monotonic() - self._last_scan >= self.config.scan_frequency:
+        if self._scan_due():
             self._scan(full=False)
 
     def _scan(self, *, full: bool) -> None:
@@ -229,8 +237,13 @@ class FileSource:
         found = self.paths.scan()
         if not self.once:
             self._warn_missing()
-        before, seen = self._seen, {}
-        for path in sorted(found):
+        if full or pinned or self.paths.changed:
+            paths: list[str] = sorted(found)
+        else:  # no directory changed: only what was left to look at again
+            paths = sorted(path for path in self._again if path in found)
+        seen = self._seen if not (full or self.paths.changed) else {}
+        before = self._seen
+        for path in paths:
             entry = found[path]
             key = self._hints.get(entry.key, entry.key)
             file = pinned.pop(key, (path, None))[1]
@@ -239,7 +252,12 @@ class FileSource:
                 continue
             if self._consider(path, key, entry.input, file, first=not self._started):
                 seen[path] = entry.key
+                self._again.discard(path)
+            else:
+                seen.pop(path, None)
+                self._again.add(path)
         self._seen = seen
+        self._again.intersection_update(found)
         for key, (path, file) in pinned.items():  # renamed out of the globs, or deleted, since pinned
             if key in self.harvesters:
                 file.close()
@@ -248,6 +266,11 @@ class FileSource:
         if full:
             self._refresh()
         self._started = self._scanned = True
+
+    def _look_again(self, path: str) -> None:
+        """The next scan looks at ``path`` again, even if its directory did not change."""
+        self._seen.pop(path, None)
+        self._again.add(path)
 
     def _warn_missing(self) -> None:
         for pattern, why in self.paths.missing.items():
@@ -270,6 +293,8 @@ class FileSource:
             if file is not None:
                 file.close()
             return True
+        if file is None and not self.config.ignore_older and self._unseen(key):
+            return self._open(path, key, input, None)  # new to this source: its descriptor says the rest
         try:
             st = os.fstat(file.fileno()) if file is not None else os.stat(path)
         except OSError:
@@ -344,13 +369,19 @@ class FileSource:
         fd = file.fileno()
         try:
             st = os.fstat(fd)
-            head = os.pread(fd, FINGERPRINT_MAX, 0)
+            # A small file is read whole at once: its first lines come from this read, not another.
+            first = os.pread(fd, PREFETCH_MAX if st.st_size <= PREFETCH_MAX else FINGERPRINT_MAX, 0)
         except OSError:
             file.close()
             return False
-        if file_key(st) != key:
-            file.close()
-            return False  # replaced since it was found: the next scan sees the new one
+        head = first[:FINGERPRINT_MAX]
+        real = file_key(st)
+        if real != key:
+            if real in self.harvesters or key in self.registry.files or key in self._resume:
+                file.close()
+                return False  # replaced since it was found: the next scan sees the new one
+            self._hints[key] = real  # the directory entry does not name the file's device (a mount)
+            key, known = real, self.registry.get(real)
         if not head:
             file.close()
             self._track_idle(key, path, input, 0)
@@ -371,17 +402,20 @@ class FileSource:
             file.close()
             return False
         state, start = found
+        whole = start == 0 and len(first) < PREFETCH_MAX and len(first) >= st.st_size
         with contextlib.suppress(OSError):
             if not state.checks:
                 if start > 0:  # skipped (start_at=end) or read by an older version
                     checkpoint(state, start, block_before(fd, start))
                 else:
-                    first_check(state, fd, start, self.config.read_buffer_bytes)
+                    first_check(state, fd, start, self.config.read_buffer_bytes, first if whole else None)
         self.registry.put(key, state)
         self._unregistered = True
         self._idle.pop(key, None)
         self._due.pop(key, None)
-        h = Watcher(key, path, file, fd, state, start, start, input=input, size=st.st_size)
+        h = Watcher(key, path, file, fd, state, start, start, input=input, size=max(st.st_size, len(first)))
+        if whole:
+            h.prefetched = first
         self.harvesters[key] = h
         self._active[key] = None
         return True
@@ -582,7 +616,7 @@ class FileSource:
             key, (found, _) = next(iter(self._waiting.items()))
             del self._waiting[key]
             if not self._consider(found.path, key, found.input, None):
-                self._seen.pop(found.path, None)  # looked at again by the next scan
+                self._look_again(found.path)
 
     # -- checks ----------------------------------------------------------------------------------
 
@@ -651,13 +685,13 @@ class FileSource:
         if st is None or file_key(st) != key:  # gone from that name: the scan finds it anew
             del self._idle[key]
             self._due.pop(key, None)
-            self._seen.pop(idle.path, None)
+            self._look_again(idle.path)
             return
         if st.st_size != idle.size:
             del self._idle[key]
             self._due.pop(key, None)
             if not self._consider(idle.path, key, idle.input, None):
-                self._seen.pop(idle.path, None)
+                self._look_again(idle.path)
         elif reschedule:
             self._schedule(key)
 
@@ -683,7 +717,10 @@ class FileSource:
         while True:
             todo = [key for key in self._active if key not in done]
             if not todo:
-                break
+                self._fill()  # the files closed in this pass make room for those waiting: read them too
+                todo = [key for key in self._active if key not in done]
+                if not todo:
+                    break
             for key in todo:
                 done.add(key)
                 h = self.harvesters.get(key)
@@ -692,7 +729,7 @@ class FileSource:
                     continue
                 read = 0
                 while read < budget_bytes and key in self.harvesters:
-                    if time.monotonic() - self._last_scan >= self.config.scan_frequency:
+                    if self._scan_due():
                         self._scan(full=False)
                         self._fill()
                     chunk = self._read(h)
@@ -703,13 +740,12 @@ class FileSource:
                 if key not in self.harvesters or read >= budget_bytes:
                     continue
                 self._active.pop(key, None)
-                if self.once:
+                if self.once and not (h.pending or h.skipping):
+                    self._close(h)
+                elif self.once:
                     final = self._finish_if_done(h, _fstat(h.fd))
                     if final is not None:
                         yield final
-                    if key in self.harvesters:  # a file still being written: closed, nothing shipped
-                        self._close(h)
-                    self._fill()
                 else:
                     self._at_end[key] = None
                     self._schedule(key, grew=read > 0)
@@ -721,7 +757,7 @@ class FileSource:
         """The next block of complete lines of ``h``; None at its end (as far as last seen)."""
         if h.at_end:
             return None
-        had_checks = bool(h.state.checks)
+        had_checks, fingerprinted = bool(h.state.checks), h.state.fingerprint_len
         for _ in range(2):
             got = h.read(self.config.read_buffer_bytes, self._max_line, self.counts)
             if got is not TRUNCATED_FILE:
@@ -732,7 +768,7 @@ class FileSource:
         if got is None:
             return None
         assert isinstance(got, Chunk)
-        self.registry.changed(h.key)
+        self.registry.changed(h.key, fingerprint=h.state.fingerprint_len != fingerprinted)
         if not had_checks and h.state.checks:
             self._unregistered = True
         if self._unregistered:

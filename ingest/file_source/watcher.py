@@ -61,6 +61,7 @@ class Watcher:
     skipping: bool = False
     moved: bool = False
     last_growth: float = field(default_factory=time.monotonic)
+    prefetched: bytes | None = None
 
     @property
     def position(self) -> Position:
@@ -76,9 +77,13 @@ class Watcher:
         """The complete lines of the next block; None at the end of the file; ``TRUNCATED_FILE`` when
         the file was truncated or rewritten (shorter than read, or other first bytes): the block is
         dropped, so old and new content are never spliced into one line."""
-        data = os.pread(self.fd, read_bytes, self.read_pos)
-        if not self._unchanged(len(data)):
-            return TRUNCATED_FILE
+        data = self.prefetched
+        if data is not None:  # read whole when opened, just after its size and first bytes were taken
+            self.prefetched = None
+        else:
+            data = os.pread(self.fd, read_bytes, self.read_pos)
+            if not self._unchanged(len(data)):
+                return TRUNCATED_FILE
         if not data:
             return None
         state = self.state
