@@ -230,9 +230,11 @@ class Pipeline:
                 deadline = time.monotonic() + self.shutdown_grace + 5
                 for writer in writers:
                     writer.join(max(0.0, deadline - time.monotonic()))
-            self.source.close()
-            self.sink.close()
-            self._export_gauges()
+            try:
+                self.source.close()  # may fail (its registry cannot be written): the sink closes all the same
+            finally:
+                self.sink.close()
+                self._export_gauges()
         return self.stats
 
     def _consume(self, chunk: Chunk) -> None:

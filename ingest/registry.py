@@ -127,7 +127,9 @@ class Destination(BaseModel):
 
     def slug(self) -> str:
         """A file-name part: readable, and unique by a hash of the id."""
-        readable = re.sub(r"[^A-Za-z0-9_.-]+", "-", self.id.split(":", 1)[-1]).strip("-.")[:40]
+        readable = re.sub(r"[^A-Za-z0-9_.-]+", "-", self.id.split(":", 1)[-1]).strip("-.")
+        readable = readable[-40:] if self.kind == "duckdb" else readable[:40]  # a path's end, a topic's start
+        readable = readable.strip("-.")
         digest = hashlib.blake2b(self.id.encode(), digest_size=4).hexdigest()
         return f"{self.kind}-{readable}-{digest}" if readable else f"{self.kind}-{digest}"
 
@@ -139,6 +141,8 @@ class SinkRecord(BaseModel):
 
     pid: int = 0
     command: str = ""
+    cwd: str = ""
+    """The writer's working directory: what the relative paths of its globs are relative to."""
     started: float = 0.0
     last_write: float = 0.0
     """When the sink last acknowledged a batch."""
@@ -208,6 +212,8 @@ class Registry:
         self._journal_len = 0
         self._journal_fd: int | None = None
         self._closer: Any = None
+        self.unsynced = False
+        """Journal lines written without fsync (``save(sync=False)``): the next synced save syncs them."""
         self._dirty: set[str] = set()
         self._dropped: set[str] = set()
         self._sink_dirty = False
@@ -446,8 +452,9 @@ class Registry:
         if self.read_only:
             raise RegistryError(f"registry {self.path} was opened read-only")
         if not self.pending:
-            if sync and self._journal_fd is not None:
+            if sync and self.unsynced:
                 self._sync_journal()
+                self.unsynced = False
             return
         dirty, dropped, sink_dirty = self._dirty, self._dropped, self._sink_dirty
         line: dict[str, Any] = {"seq": self._seq + 1, "at": time.time()}
@@ -461,6 +468,7 @@ class Registry:
                 line["destination"] = self.destination.model_dump()
         body = orjson.dumps(line) + b"\n"
         self._append(body, sync=sync)
+        self.unsynced = not sync
         self._seq += 1
         self._dirty, self._dropped, self._sink_dirty = set(), set(), False
         if "destination" in line:
@@ -519,6 +527,7 @@ class Registry:
             log.warning("registry journal %s not emptied after a compaction: %s", self.journal_path, exc)
             return
         self._journal_len = 0
+        self.unsynced = False
 
     def lock(self) -> None:
         """Take the registry for writing now (a writer calls it at start): ``RegistryBusy`` names the
@@ -601,6 +610,21 @@ class Registry:
             self._closer()
             self._closer = None
         self._journal_fd = None
+
+
+def writer_running(registry: Registry) -> bool:
+    """Does another process hold ``registry`` for writing now (a running ``run``, ``ingest``, ``ship``)?"""
+    try:
+        fd = os.open(registry.journal_path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        return exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN)
+    finally:
+        os.close(fd)
+    return False
 
 
 def registries_in(data_dir: Path) -> Iterator[Registry]:

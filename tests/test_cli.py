@@ -211,6 +211,7 @@ def test_every_command_is_listed_and_loads() -> None:
         "serve",
         "ship",
         "stats",
+        "status",
     }
     for name in listed:
         result = CliRunner().invoke(main, [name, "--help"])

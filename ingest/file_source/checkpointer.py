@@ -54,7 +54,11 @@ class Checkpointer:
         """Take the registry (``RegistryBusy`` if another process has it) and record who writes it."""
         self.registry.lock()
         self.registry.record_sink(
-            pid=os.getpid(), command=" ".join(sys.argv[1:])[:200], started=time.time(), running=True
+            pid=os.getpid(),
+            command=" ".join(sys.argv[1:])[:200],
+            cwd=os.getcwd(),
+            started=time.time(),
+            running=True,
         )
 
     def attach(self, sink: Any) -> None:
@@ -131,8 +135,12 @@ class Checkpointer:
                 self.stop.wait(delay)
 
     def _changed(self) -> bool:
+        registry = self.registry
         return (
-            self.registry.pending or self._last_ack != self.registry.sink.last_write or self._dead() != self._dead_seen
+            registry.pending
+            or registry.unsynced
+            or self._last_ack != registry.sink.last_write
+            or self._dead() != self._dead_seen
         )
 
     def _dead(self) -> int:

@@ -198,7 +198,6 @@ class FileSource:
         self._warned_missing: set[str] = set()
         self._unregistered = False
         self._started = False  # after the first scan, new files are rotations: read from their start
-        self._out_of_descriptors = False
         if once:
             self.paths.scan()
             if self.paths.missing:
@@ -598,8 +597,10 @@ class FileSource:
         return self._pinner.count() if self._pinner is not None else 0
 
     def _descriptors_exhausted(self) -> None:
-        """The process ran out of descriptors: follow as many files as are open now, no more."""
-        limit = max(1, len(self.harvesters) - 4)
+        """The process ran out of descriptors: follow a quarter fewer files than are open now (the
+        rest of the process, its store and its sockets, needs some too) and close files at their end
+        down to that."""
+        limit = max(1, len(self.harvesters) * 3 // 4)
         if limit < self.limit:
             log.warning(
                 "out of file descriptors with %d files open: following at most %d at a time "
@@ -608,7 +609,12 @@ class FileSource:
                 limit,
             )
             self.limit = limit
-        self._out_of_descriptors = True
+        for key in list(self._at_end):
+            if len(self.harvesters) + self._pinned() <= self.limit:
+                break
+            h = self.harvesters.get(key)
+            if h is not None and not (h.pending or h.skipping):
+                self._close(h)
 
     def _fill(self) -> None:
         """Open the files that wait for a descriptor, as far as there is room."""

@@ -6,10 +6,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shutil
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -57,6 +60,8 @@ def serve(
     from elastic.naming import validate_prefix
     from logferry.components import query_app
 
+    _CleanExit = _clean_exit_server()
+
     settings = settings_for(
         ctx,
         api={"host": host, "port": port, "backend": backend},
@@ -69,7 +74,30 @@ def serve(
         except ConfigError as exc:
             raise click.UsageError(str(exc)) from None
     click.echo(f"serving the {settings.api.backend} backend on http://{settings.api.host}:{settings.api.port}/docs")
-    uvicorn.run(query_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+    config = uvicorn.Config(query_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+    _CleanExit(config).run()
+
+
+def _clean_exit_server() -> type:
+    import uvicorn
+
+    class CleanExit(uvicorn.Server):
+        """uvicorn raises the signal that stopped it again once it has shut down, so the process ended
+        killed by it (exit -15): a shutdown on SIGINT/SIGTERM is a clean one here, exit 0, as ``run``'s."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return CleanExit
 
 
 def filter_options(*, q_argument: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -343,3 +343,20 @@ def test_start_at_end_skips_what_is_there_at_start_but_reads_a_rotated_in_file_w
     os.rename(log, tmp_path / "app.log.1")
     log.write_bytes(b"new-1\nnew-2\n")
     assert raws(drain(src)) == [b"new-1", b"new-2"]
+
+
+def test_a_file_replaced_by_one_with_the_same_long_first_line_is_read_whole_from_its_start(tmp_path: Path) -> None:
+    """Issue 17 (14): the same first line, longer than 1 KiB, and the inode reused by a longer file: it
+    resumed at the old offset (13,036 of 20,000 lines lost). Its checks tell the two files apart."""
+    log = tmp_path / "app.log"
+    banner = b'{"banner":"' + b"=" * 1500 + b'"}\n'
+    log.write_bytes(banner + numbered(0, 2000))
+    first = file_source(tmp_path)
+    assert len(drain(first)) == 2001
+    first.close()
+    with open(log, "r+b") as f:  # same dev:ino, same first KiB, longer than the old offset
+        f.truncate(0)
+        f.write(banner + numbered(100_000, 20_000))
+    events = drain(file_source(tmp_path))
+    assert raws(events) == [banner[:-1]] + numbered(100_000, 20_000).splitlines()
+    assert events[0]["log.offset"] == 0
