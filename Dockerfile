@@ -24,6 +24,7 @@ COPY ingest ./ingest
 COPY parsers ./parsers
 COPY enrich ./enrich
 COPY query ./query
+COPY ui ./ui
 COPY --from=native /wheels /wheels
 RUN pip install /wheels/*.whl . \
     && useradd --system --uid 10001 --home-dir /var/lib/logferry --create-home logferry

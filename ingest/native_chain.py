@@ -47,6 +47,7 @@ from ingest.document import serialize
 from parsers.common import MapCommonFields
 from parsers.decode import DecodeJson
 from parsers.error import TagError
+from parsers.fingerprint import FingerprintError
 from parsers.http import TagHttp
 from parsers.level import ParseLevel
 from parsers.message import ParseMessage
@@ -77,6 +78,7 @@ COMPILED_CHAIN: tuple[tuple[str, type[Any]], ...] = (
     ("tag_error", TagError),
     ("tag_http", TagHttp),
     ("map_common_fields", MapCommonFields),
+    ("fingerprint_error", FingerprintError),
     ("fit_ecs_objects", FitEcsObjects),
     ("template_endpoint", TemplateEndpoint),
     ("classify_status", ClassifyStatus),

@@ -32,6 +32,12 @@ COMMANDS: dict[str, LazyCommand] = {
         "logferry.commands.query:search", "Events matching a query and the filter options, newest first."
     ),
     "stats": LazyCommand("logferry.commands.query:stats", "Counts over time, e.g. errors per hour by endpoint."),
+    "errors": LazyCommand(
+        "logferry.commands.errors:errors", "Error groups: what is failing, since when, for whom; resolve or ignore one."
+    ),
+    "patterns": LazyCommand(
+        "logferry.commands.errors:patterns", "The messages of matching events as templates, most lines first."
+    ),
     "ship": LazyCommand(
         "logferry.commands.scaleout:ship", "Follow files and ship their lines to Kafka or Elasticsearch."
     ),

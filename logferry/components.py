@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ingest.registry import Destination
     from logferry.config import Settings
     from query.backend import Backend
+    from query.saved import SavedSearches
     from store.day_store import DayStore
 
 
@@ -202,16 +203,37 @@ def query_backend(settings: Settings) -> Backend:
     return DuckDBBackend(day_store(settings), timeout=settings.api.query_timeout)
 
 
+def saved_searches(settings: Settings) -> SavedSearches:
+    """Where saved searches are kept: the data dir's ``saved-searches.json``, or ``<prefix>-saved-searches``
+    on Elasticsearch (the ``[api] backend`` the searches run on)."""
+    if settings.api.backend == "elasticsearch":
+        from elastic.connection import elasticsearch_client
+        from query.saved import IndexSavedSearches
+
+        return IndexSavedSearches(elasticsearch_client(settings.elasticsearch), settings.elasticsearch.index_prefix)
+    from query.saved import FileSavedSearches
+
+    return FileSavedSearches(settings.data_dir / "saved-searches.json")
+
+
 def query_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
-    """The query API of ``[api]`` over ``backend`` (the configured one when not given).
+    """The query API of ``[api]`` over ``backend`` (the configured one when not given), and the web page at ``/``.
 
     An ``endpoint`` filter is templated as ``[processors.template_endpoint]`` templates paths at ingest.
     """
     from enrich.endpoint import TemplateEndpoint
     from query.app import create_app
+    from ui.app import install_ui
 
     templater = TemplateEndpoint(settings.processors.template_endpoint).template
-    return create_app(settings.api, backend if backend is not None else query_backend(settings), templater=templater)
+    app = create_app(
+        settings.api,
+        backend if backend is not None else query_backend(settings),
+        templater=templater,
+        saved_searches=saved_searches(settings),
+    )
+    install_ui(app)
+    return app
 
 
 def shipper_host(settings: Settings) -> str:

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from core.tags import add_tag
+from parsers.exception import exception_line
 from parsers.fields import MISSING, Alias, as_str, compile_aliases, head_keys, take_first
 
 ERROR_TAG = "error"
 ERROR_MESSAGE = "error.message"
 ERROR_TYPE = "error.type"
 ERROR_STACK = "error.stack_trace"
-
-# An exception class name opening a line: "TypeError: x", "java.lang.IllegalStateException: x",
-# "requests.exceptions.ConnectionError", plain JS "Error: x". A name with a space before the colon
-# ("Connection refused: x") is not a type.
-_EXCEPTION_LINE = re.compile(
-    r"\s*((?:[A-Za-z_$][\w$]*\.)*"
-    r"(?:[A-Z][\w$]*(?:Error|Exception|Fault|Interrupt|Exit|Iteration|Warning)|Error))"
-    r"(?::|\s*$)"
-)
 
 
 def _as_stack(value: Any) -> Any:
@@ -35,23 +26,9 @@ def _as_stack(value: Any) -> Any:
 
 
 def exception_type(text: str) -> str | None:
-    """The exception class named by a stack (first line for JS/Java, last for Python) or a message."""
+    """The exception class a stack names (read from its structure), or a bare message names by suffix."""
     found = exception_line(text)
     return found[0] if found else None
-
-
-def exception_line(text: str) -> tuple[str, str] | None:
-    """``(type, message)`` of the line naming the exception in a stack (first line for JS/Java,
-    last for Python): ``PaymentError: card declined`` gives ``("PaymentError", "card declined")``."""
-    first, _, rest = text.strip().partition("\n")
-    line = first
-    match = _EXCEPTION_LINE.match(line)
-    if match is None and rest:
-        line = rest.rpartition("\n")[2]
-        match = _EXCEPTION_LINE.match(line)
-    if match is None:
-        return None
-    return match.group(1), line[match.end() :].strip()
 
 
 def python_traceback(stacks: list[dict[str, Any]]) -> str:
@@ -101,8 +78,9 @@ class TagError:
     structlog's ``exception`` holds the formatted traceback, so it is read as a stack; with
     ``dict_tracebacks`` it is a list of ``{exc_type, exc_value, frames}``, which gives the type, the
     message and a stack rendered as Python prints it. When the type or message is still empty and the
-    stack names the exception (``PaymentError: card declined``: first line for JS/Java, last for
-    Python), they are taken from that line; winston's ``errors({stack: true})`` and structlog's
+    stack names the exception, they are read from the stack's structure (``parsers.exception``: the
+    exception line of a Python traceback, a JS/Java stack's header, Go's ``panic:`` line; any name,
+    not only one ending in ``Error``); winston's ``errors({stack: true})`` and structlog's
     ``format_exc_info`` leave them only there. ``stack`` comes before ``stacktrace``: zap adds its
     call-site ``stacktrace`` to every error line, while ``stack`` is the one the application captured
     (with a recovered panic, the panicking goroutine's). A ``panic_fields`` value (Go's recovered

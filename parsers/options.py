@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from parsers.common import MapCommonFields
 from parsers.decode import DecodeJson
 from parsers.error import TagError
+from parsers.fingerprint import FingerprintError
 from parsers.http import TagHttp
 from parsers.level import ParseLevel
 from parsers.message import ParseMessage
@@ -24,6 +25,7 @@ PARSERS: dict[str, Any] = {
     "tag_error": TagError,
     "tag_http": TagHttp,
     "map_common_fields": MapCommonFields,
+    "fingerprint_error": FingerprintError,
 }
 
 
@@ -40,3 +42,4 @@ class ParserOptions(BaseModel):
     tag_error: TagError.Config = Field(default_factory=TagError.Config)
     tag_http: TagHttp.Config = Field(default_factory=TagHttp.Config)
     map_common_fields: MapCommonFields.Config = Field(default_factory=MapCommonFields.Config)
+    fingerprint_error: FingerprintError.Config = Field(default_factory=FingerprintError.Config)

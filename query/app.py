@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Security
 from fastapi.params import Depends
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from core.errors import QueryError
 from query.api_params import UNAUTHORIZED, RequireApiKey
@@ -23,11 +24,27 @@ from query.config import ApiConfig
 from query.docs import install_docs
 from query.filters import EndpointTemplater
 from query.metrics import API_LATENCY, API_REQUESTS
-from query.routes import events, health, stats
+from query.routes import errors, events, export, fields, health, histogram, patterns, saved, stats, tail
+from query.saved import SavedSearches
+
+ROUTERS = (
+    events.router,
+    histogram.router,
+    fields.router,
+    tail.router,
+    export.router,
+    saved.router,
+    stats.router,
+    errors.router,
+    patterns.router,
+)
 
 
-def create_app(api: ApiConfig, backend: Backend, *, templater: EndpointTemplater) -> FastAPI:
-    """The API of ``[api]`` over ``backend``; ``templater`` turns an ``endpoint`` filter's path into its route.
+def create_app(
+    api: ApiConfig, backend: Backend, *, templater: EndpointTemplater, saved_searches: SavedSearches | None = None
+) -> FastAPI:
+    """The API of ``[api]`` over ``backend``; ``templater`` turns an ``endpoint`` filter's path into its route;
+    ``saved_searches`` keeps the saved searches (none kept without it).
 
     It takes what it serves, not the settings: building the backend from config is the roof's job
     (``logferry.components.query_app``).
@@ -43,11 +60,13 @@ def create_app(api: ApiConfig, backend: Backend, *, templater: EndpointTemplater
     app.state.backend = backend
     app.state.api_config = api
     app.state.templater = templater
+    app.state.saved = saved_searches
+    app.state.key_guard = RequireApiKey(api.api_key) if api.api_key else None
 
-    guard: list[Depends] = [Security(RequireApiKey(api.api_key))] if api.api_key else []
+    guard: list[Depends] = [Security(app.state.key_guard)] if api.api_key else []
     refused: dict[int | str, dict[str, Any]] | None = UNAUTHORIZED if api.api_key else None
-    app.include_router(events.router, dependencies=guard, responses=refused)
-    app.include_router(stats.router, dependencies=guard, responses=refused)
+    for router in ROUTERS:
+        app.include_router(router, dependencies=guard, responses=refused)
     app.include_router(health.liveness)
     app.include_router(health.router, dependencies=guard, responses=refused)
     install_docs(app, dependencies=guard)
@@ -55,6 +74,20 @@ def create_app(api: ApiConfig, backend: Backend, *, templater: EndpointTemplater
     @app.exception_handler(QueryError)
     async def _bad_query(request: Request, exc: QueryError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(405)
+    async def _method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
+        """``Allow`` lists every method of the path: Starlette's names only the first route's, and
+        ``/api/v1/saved-searches/{name}`` has three routes (GET, PUT, DELETE)."""
+        allowed = sorted(
+            {
+                m
+                for r in app.routes
+                if isinstance(r, APIRoute) and r.path_regex.match(request.url.path)
+                for m in r.methods or ()
+            }
+        )
+        return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(allowed)})
 
     @app.exception_handler(BackendUnavailable)
     @app.exception_handler(QueryTimeout)

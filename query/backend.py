@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Protocol
 
 from query.duckdb_backend import DuckDBBackend
 from query.es_backend import ElasticsearchBackend
 from query.filters import Filters
+from query.groups import Details, GroupStates, InRange
 from query.results import BackendUnavailable, QueryTimeout
 
 __all__ = [
@@ -36,3 +38,27 @@ class Backend(Protocol):
     def top(self, f: Filters, field: str, size: int, errors: bool) -> dict[str, Any]: ...
 
     def latency(self, f: Filters, by: str | None, size: int) -> dict[str, Any]: ...
+
+    def histogram(self, f: Filters, width_ms: int) -> dict[str, Any]:
+        """Matching events per bar of ``width_ms``, each split by ``log.level`` (the top levels, rest "other")."""
+        ...
+
+    def event(self, event_id: str, at: dt.datetime | None) -> dict[str, Any] | None:
+        """One stored document by ``event.id``; ``at`` (its time) narrows the lookup to its day."""
+        ...
+
+    def context(self, event_id: str, at: dt.datetime | None, n: int) -> dict[str, Any] | None:
+        """The event and the ``n`` lines before and after it in its file (``host.name`` + ``log.file.path``,
+        by ``log.offset``); None when the event is not found."""
+        ...
+
+    states: GroupStates
+    """Where a person's decisions on error groups are kept (``query.groups``)."""
+
+    def group_stats(self, f: Filters) -> dict[str, InRange]: ...
+
+    def group_lifetimes(self, keys: list[str]) -> dict[str, tuple[dt.datetime, dt.datetime]]: ...
+
+    def group_details(self, f: Filters, keys: list[str], width_ms: int) -> dict[str, Details]: ...
+
+    def messages(self, f: Filters, limit: int) -> list[tuple[dt.datetime, str]]: ...

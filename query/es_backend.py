@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,18 +13,22 @@ from core.timefmt import iso_ms
 from elastic.errors import api_reason
 from elastic.naming import DailyIndex
 from query.dsl import compile_dsl
-from query.expr import Expr, and_
+from query.expr import Exists, Expr, MatchAll, and_
+from query.fields import ECS_FIELDS
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
+from query.groups import GROUPED, MAX_GROUPS, TOP_VALUES, Details, GroupStates, IndexGroupStates, InRange
 from query.results import (
+    LEVEL_SERIES,
     BackendUnavailable,
     QueryTimeout,
     assemble_buckets,
     bucket_starts,
+    context_answer,
     decode_cursor,
     encode_cursor,
     latency_stats,
 )
-from query.timerange import day_bounds, days_touched
+from query.timerange import EARLIEST, LATEST, day_bounds, days_touched, interval_name
 
 KEY_FIELD = {
     "endpoint": "endpoint",
@@ -33,6 +38,12 @@ KEY_FIELD = {
     "status_class": "http.response.status_class",
     "status": "http.response.status_code",
 }
+GROUP_KEY = "error.grouping_key"
+STATES_SUFFIX = "error-groups"
+USERS_EXACT_BELOW = 40_000
+"""cardinality's precision_threshold (its maximum): below it the count is exact in practice (a hash set),
+as DuckDB's; a terms list of users per group would break search.max_buckets on a large store."""
+PAGE = 10_000  # hits per request (index.max_result_window)
 MAX_LISTED_INDICES = 60  # beyond this many days, search the daily pattern with the time filter
 SHARD_SIZE = 10_000  # terms aggregations stay exact for realistic cardinalities
 NS_PER_MS = 1_000_000.0
@@ -50,6 +61,8 @@ class ElasticsearchBackend:
         self.client = client.options(request_timeout=timeout + 5)
         self.daily = DailyIndex(prefix, date_pattern)
         self.timeout = timeout
+        self.states: GroupStates = IndexGroupStates(self.client, f"{prefix}-{STATES_SUFFIX}")
+        """Error group states, one document per group in ``<prefix>-error-groups``."""
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -199,6 +212,159 @@ class ElasticsearchBackend:
         if by:
             out["series"] = [{"key": b["key"], **_stats(b)} for b in a["series"]["buckets"]]
         return out
+
+    def histogram(self, f: Filters, width_ms: int) -> dict[str, Any]:
+        order = [{"_count": "desc"}, {"_key": "asc"}]
+        body = self._search(
+            f,
+            query=self._query(f),
+            size=0,
+            track_total_hits=True,
+            aggs={
+                "levels": {"terms": {"field": "log.level", "size": LEVEL_SERIES, "order": order}},
+                "hist": {
+                    "date_histogram": {"field": "@timestamp", "fixed_interval": f"{width_ms}ms", "min_doc_count": 1},
+                    "aggs": {"series": {"terms": {"field": "log.level", "size": 4 * LEVEL_SERIES}}},
+                },
+            },
+        )
+        aggs = body["aggregations"]
+        keys = [b["key"] for b in aggs["levels"]["buckets"]]
+        kept = set(keys)
+        totals: dict[int, int] = {}
+        series: dict[int, dict[str, int]] = {}
+        for b in aggs["hist"]["buckets"]:
+            totals[b["key"]] = b["doc_count"]
+            series[b["key"]] = {s["key"]: s["doc_count"] for s in b["series"]["buckets"] if s["key"] in kept}
+        out = assemble_buckets(interval_name(width_ms), bucket_starts(f.start, f.end, width_ms), totals, series, keys)
+        return {**out, "interval_ms": width_ms, "total": body["hits"]["total"]["value"], "levels": keys}
+
+    def event(self, event_id: str, at: dt.datetime | None) -> dict[str, Any] | None:
+        """The stored document of ``event_id``, looked up in the index of ``at`` (every daily index without)."""
+        f = Filters(at, at + dt.timedelta(milliseconds=1), MatchAll()) if at else Filters(EARLIEST, LATEST, MatchAll())
+        body = self._search(f, query={"term": {"event.id": event_id}}, size=1)
+        hits = body["hits"]["hits"]
+        return hits[0]["_source"] if hits else None
+
+    def context(self, event_id: str, at: dt.datetime | None, n: int) -> dict[str, Any] | None:
+        def lines(f: Filters, before: bool) -> list[dict[str, Any]]:
+            order = "desc" if before else "asc"
+            sort = [{"log.offset": order}, {"@timestamp": order}, {"event.id": order}]
+            body = self._search(f, query=self._query(f), size=n, sort=sort)
+            return [h["_source"] for h in body["hits"]["hits"]]
+
+        return context_answer(self.event(event_id, at), lines)
+
+    # -- error groups (query.groups) -------------------------------------------------------------
+
+    def group_stats(self, f: Filters) -> dict[str, InRange]:
+        body = self._search(
+            f,
+            query=self._query(f, GROUPED),
+            size=0,
+            aggs={
+                "groups": {
+                    "terms": {"field": GROUP_KEY, "size": MAX_GROUPS},
+                    "aggs": {
+                        "first": {"min": {"field": "@timestamp"}},
+                        "last": {"max": {"field": "@timestamp"}},
+                        "users": {"cardinality": {"field": "user.id", "precision_threshold": USERS_EXACT_BELOW}},
+                    },
+                }
+            },
+        )
+        stats = {}
+        for bucket in body["aggregations"]["groups"]["buckets"]:
+            group = InRange()
+            group.add(bucket["doc_count"], _time(bucket["first"]["value"]), _time(bucket["last"]["value"]))
+            group.user_count = int(bucket["users"]["value"])
+            stats[bucket["key"]] = group
+        return stats
+
+    def group_lifetimes(self, keys: list[str]) -> dict[str, tuple[dt.datetime, dt.datetime]]:
+        resp = self._call(
+            lambda: self.client.search(
+                index=self.daily.read_pattern(),
+                ignore_unavailable=True,
+                allow_no_indices=True,
+                size=0,
+                query={"bool": {"filter": [compile_dsl(GROUPED), {"terms": {GROUP_KEY: keys}}]}},
+                aggs={
+                    "groups": {
+                        "terms": {"field": GROUP_KEY, "size": len(keys)},
+                        "aggs": {"first": {"min": {"field": "@timestamp"}}, "last": {"max": {"field": "@timestamp"}}},
+                    }
+                },
+            )
+        )
+        buckets = resp.body.get("aggregations", {}).get("groups", {}).get("buckets", [])
+        return {b["key"]: (_time(b["first"]["value"]), _time(b["last"]["value"])) for b in buckets}
+
+    def group_details(self, f: Filters, keys: list[str], width_ms: int) -> dict[str, Details]:
+        top = {"size": TOP_VALUES, "shard_size": SHARD_SIZE, "order": [{"_count": "desc"}, {"_key": "asc"}]}
+        body = self._search(
+            f,
+            query={"bool": {"filter": [self._query(f, GROUPED), {"terms": {GROUP_KEY: keys}}]}},
+            size=0,
+            aggs={
+                "groups": {
+                    "terms": {"field": GROUP_KEY, "size": len(keys)},
+                    "aggs": {
+                        "endpoints": {"terms": {"field": "endpoint", **top}},
+                        "services": {"terms": {"field": "service.name", **top}},
+                        "hist": {"date_histogram": {"field": "@timestamp", "fixed_interval": f"{width_ms}ms"}},
+                        "sample": {
+                            "top_hits": {
+                                "size": 1,
+                                "sort": [{"@timestamp": {"order": "desc"}}, {"event.id": {"order": "desc"}}],
+                            }
+                        },
+                    },
+                }
+            },
+        )
+        details = {}
+        for bucket in body["aggregations"]["groups"]["buckets"]:
+            hits = bucket["sample"]["hits"]["hits"]
+            details[bucket["key"]] = Details(
+                endpoints={b["key"]: b["doc_count"] for b in bucket["endpoints"]["buckets"]},
+                services={b["key"]: b["doc_count"] for b in bucket["services"]["buckets"]},
+                buckets={b["key"]: b["doc_count"] for b in bucket["hist"]["buckets"] if b["doc_count"]},
+                sample=hits[0]["_source"] if hits else None,
+            )
+        return details
+
+    # -- patterns (query.patterns) ---------------------------------------------------------------
+
+    def messages(self, f: Filters, limit: int) -> list[tuple[dt.datetime, str]]:
+        """The ``message`` of the newest ``limit`` events matching, newest first (events without one skipped)."""
+        out: list[tuple[dt.datetime, str]] = []
+        after: list[Any] | None = None
+        query = self._query(f, Exists(ECS_FIELDS["message"]))
+        while len(out) < limit:
+            page = min(PAGE, limit - len(out))
+            body = self._search(
+                f,
+                query=query,
+                size=page,
+                sort=[{"@timestamp": {"order": "desc"}}, {"event.id": {"order": "desc"}}],
+                source_includes=["message"],
+                **({"search_after": after} if after else {}),
+            )
+            hits = body["hits"]["hits"]
+            for hit in hits:
+                text = hit["_source"].get("message")
+                if type(text) is str:
+                    out.append((_time(hit["sort"][0]), text))
+            if len(hits) < page:
+                break
+            after = hits[-1]["sort"]
+        return out
+
+
+def _time(value: Any) -> dt.datetime:
+    """An aggregation's date value (epoch ms as a float) as a UTC datetime."""
+    return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
 
 
 def _stats(a: dict[str, Any]) -> dict[str, Any]:

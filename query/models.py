@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -63,3 +63,104 @@ class Health(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+class Histogram(BaseModel):
+    interval: str = Field(description="Bar width, e.g. 30s, 5m, 1h.")
+    interval_ms: int
+    total: int = Field(description="Events matching the filters in the range (an aggregation, not the rows shown).")
+    levels: list[str] = Field(description="The levels stacked, most frequent first; the rest is 'other'.")
+    buckets: list[Bucket] = Field(description="One per bar, oldest first; 'series' holds the count per level.")
+
+
+class FieldValue(BaseModel):
+    value: str | int | float | bool
+    count: int
+
+
+class FieldInfo(BaseModel):
+    name: str = Field(description="Dotted field name as stored.")
+    count: int = Field(description="Sampled events that have the field.")
+    distinct: int = Field(description="Distinct values in the sample.")
+    top: list[FieldValue]
+
+
+class Fields(BaseModel):
+    total: int = Field(description="Events matching the filters.")
+    sampled: int = Field(description="Newest matching events the counts are over.")
+    fields: list[FieldInfo]
+
+
+class Context(BaseModel):
+    event: dict[str, Any]
+    source: dict[str, Any] | None = Field(description="host.name, log.file.path and log.offset; null when unknown.")
+    before: list[dict[str, Any]] = Field(description="Lines before the event in its file, oldest first.")
+    after: list[dict[str, Any]] = Field(description="Lines after it, oldest first.")
+
+
+class SavedSearchBody(BaseModel):
+    params: dict[str, str] = Field(description="Query parameters of the search (q, from, to, level, …, columns).")
+
+
+class SavedSearch(SavedSearchBody):
+    name: str
+    saved_at: str
+
+
+class GroupCount(BaseModel):
+    key: str
+    count: int
+
+
+class ErrorGroup(BaseModel):
+    key: str = Field(description="error.grouping_key: service + type + top in-app frames (or the masked message).")
+    title: str | None = Field(description="error.grouping_name of the newest event: type and masked message.")
+    type: str | None
+    culprit: str | None = Field(description="The in-app frame that raised (module/file in function).")
+    count: int = Field(description="Events of the group inside the range.")
+    users: int = Field(description="Distinct user.id among them.")
+    first_seen: str = Field(description="The group's first event in the whole store.")
+    last_seen: str = Field(description="The group's last event in the whole store.")
+    new: bool = Field(description="First seen inside the range.")
+    regressed: bool = Field(description="Resolved, then seen again after that.")
+    state: str = Field(description="open, regressed, resolved or ignored.")
+    state_changed: str | None
+    endpoints: list[GroupCount] = Field(description="Top endpoints of the group in the range.")
+    services: list[GroupCount]
+    counts: list[int] = Field(description="Events per bucket (the sparkline), aligned with 'buckets'.")
+    sample: dict[str, Any] | None = Field(description="The newest event of the group in the range.")
+
+
+class ErrorGroups(BaseModel):
+    interval: str
+    buckets: list[str] = Field(description="Bucket starts of every group's 'counts'.")
+    total: int = Field(description="Groups matching (before 'limit').")
+    groups: list[ErrorGroup]
+
+
+class GroupDecision(BaseModel):
+    state: Literal["resolved", "ignored", "open"] = Field(
+        description="resolved (a later event makes it regressed), ignored (hidden), or open (undo either)."
+    )
+
+
+class GroupStateOut(BaseModel):
+    key: str
+    state: str
+    changed: str | None
+
+
+class Pattern(BaseModel):
+    template: str = Field(description="The lines' shared text; variable tokens are <*>.")
+    count: int = Field(description="Lines of the sample with this pattern.")
+    share: float = Field(description="count / sampled.")
+    first_seen: str
+    last_seen: str
+    sample: str = Field(description="One line of the pattern, as logged.")
+    query: str = Field(description="A q (Lucene) that finds the pattern's lines: its constant words as phrases.")
+
+
+class Patterns(BaseModel):
+    total: int = Field(description="Events matching the filters.")
+    sampled: int = Field(description="The newest of them that were mined (at most 'sample').")
+    patterns: list[Pattern]

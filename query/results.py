@@ -9,19 +9,24 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 
 from core.errors import LogferryError, QueryError
 from core.timefmt import iso_ms
-from query.timerange import EARLIEST, EPOCH, LATEST
+from query.expr import Range, Term, and_
+from query.fields import ECS_FIELDS
+from query.filters import Filters
+from query.timerange import EARLIEST, EPOCH, LATEST, parse_time
 
 OTHER = "other"
 BY_FIELDS = ("endpoint", "user", "service", "error.type", "status_class")
 TOP_FIELDS = ("endpoint", "user", "error.type", "service", "status")
 PERCENTS = (50.0, 95.0, 99.0)
+LEVEL_SERIES = 20  # the histogram stacks this many levels; events of the rest (or none) are "other"
+CONTEXT_WINDOW = dt.timedelta(days=1)  # context lines are looked for this far either side of the event
 BAD_CURSOR = "cursor is not valid; pass the 'next' value of a previous page"
 CURSOR_MIN = (EARLIEST - EPOCH) // dt.timedelta(microseconds=1)
 CURSOR_MAX = (LATEST - EPOCH) // dt.timedelta(microseconds=1)
@@ -125,4 +130,57 @@ def latency_stats(count: int, pcts: Iterable[float | None], max_ms: float | None
         "p99": p99,
         "max": None if max_ms is None else round(max_ms, 3),
         "slow": slow,
+    }
+
+
+def field_value(doc: dict[str, Any], dotted: str) -> Any:
+    """The value of a dotted name in a stored document (nested objects, as the sinks write them)."""
+    node: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def context_source(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """Where an event was read: ``host.name``, ``log.file.path`` and ``log.offset``; None when one is missing."""
+    found = {name: field_value(doc, name) for name in ("host.name", "log.file.path", "log.offset")}
+    if not isinstance(found["host.name"], str) or not isinstance(found["log.file.path"], str):
+        return None
+    if type(found["log.offset"]) is not int:
+        return None
+    return found
+
+
+def context_answer(
+    doc: dict[str, Any] | None, lines: Callable[[Filters, bool], list[dict[str, Any]]]
+) -> dict[str, Any] | None:
+    """The context of ``doc``: ``lines(filters, before)`` gives a side's documents nearest first."""
+    if doc is None:
+        return None
+    source = context_source(doc)
+    if source is None:
+        return {"event": doc, "source": None, "before": [], "after": []}
+    sides = context_filters(doc, source)
+    return {
+        "event": doc,
+        "source": source,
+        "before": lines(sides["before"], True)[::-1],
+        "after": lines(sides["after"], False),
+    }
+
+
+def context_filters(doc: dict[str, Any], source: dict[str, Any]) -> dict[str, Filters]:
+    """The lines before and after an event in its file: same host and path, a lower / higher offset,
+    within ``CONTEXT_WINDOW`` of its time (so a query touches three days at most)."""
+    at = parse_time(str(doc["@timestamp"]), dt.datetime.now(dt.UTC))
+    same = and_(
+        Term(ECS_FIELDS["host.name"], source["host.name"]), Term(ECS_FIELDS["log.file.path"], source["log.file.path"])
+    )
+    offset = ECS_FIELDS["log.offset"]
+    start, end = max(EARLIEST, at - CONTEXT_WINDOW), min(LATEST, at + CONTEXT_WINDOW)
+    return {
+        "before": Filters(start, end, and_(same, Range(offset, None, float(source["log.offset"]), include_hi=False))),
+        "after": Filters(start, end, and_(same, Range(offset, float(source["log.offset"]), None, include_lo=False))),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable
 
@@ -18,6 +19,17 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 INTERVALS: dict[str, int] = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000, "1d": 86_400_000}
 AUTO_TARGET_BUCKETS = 300
+HISTOGRAM_MAX_BARS = 120
+# Round bar widths, each at most twice the one before: the finest giving at most 120 bars then gives
+# more than 60 (the width before it gave more than 120). Past a year, widths double.
+_S, _M, _H, _D = 1000, 60_000, 3_600_000, 86_400_000
+HISTOGRAM_WIDTHS_MS: tuple[int, ...] = (
+    *(n * 100 for n in (1, 2, 3, 5)),
+    *(n * _S for n in (1, 2, 3, 5, 10, 15, 20, 30)),
+    *(n * _M for n in (1, 2, 3, 5, 10, 15, 20, 30)),
+    *(n * _H for n in (1, 2, 3, 4, 6, 8, 12)),
+    *(n * _D for n in (1, 2, 3, 5, 7, 10, 14, 21, 30, 60, 90, 180, 365)),
+)
 
 
 def parse_time(text: str, now: dt.datetime) -> dt.datetime:
@@ -88,6 +100,34 @@ def interval_ms(interval: str, start: dt.datetime, end: dt.datetime, max_buckets
             f"than the maximum {max_buckets}; use a wider interval or a shorter range"
         )
     return interval, width
+
+
+def histogram_width(start: dt.datetime, end: dt.datetime, max_bars: int = HISTOGRAM_MAX_BARS) -> int:
+    """The bar width (ms) of the page's histogram: the finest round width giving at most ``max_bars``
+    epoch-aligned bars over ``[start, end)`` — so more than half of ``max_bars``, unless even 100 ms
+    bars are fewer (a range of seconds)."""
+    span_ms = max(1.0, (end - start).total_seconds() * 1000)
+    for width in HISTOGRAM_WIDTHS_MS:
+        if _bars(start, end, width) <= max_bars:
+            return width
+    width = HISTOGRAM_WIDTHS_MS[-1]
+    while span_ms / width > max_bars - 1:
+        width *= 2
+    return width
+
+
+def _bars(start: dt.datetime, end: dt.datetime, width_ms: int) -> int:
+    first = int(start.timestamp() * 1000) // width_ms
+    last = (math.ceil(end.timestamp() * 1000) - 1) // width_ms
+    return last - first + 1
+
+
+def interval_name(width_ms: int) -> str:
+    """``5m``, ``30s``, ``200ms``, ``1d``: the largest unit that divides the width."""
+    for unit, ms in (("d", _D), ("h", _H), ("m", _M), ("s", _S)):
+        if width_ms % ms == 0:
+            return f"{width_ms // ms}{unit}"
+    return f"{width_ms}ms"
 
 
 def day_bounds(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:

@@ -312,11 +312,21 @@ class StoreGate:
             self._gate_fd = None
 
     def _let_go_if_waited_for(self) -> bool:
-        """The watcher's check; False once the gate is not held any more."""
-        with self._cond:
+        """The watcher's check; False once the gate is not held any more.
+
+        A gate whose lock is taken is passed over until the next round: ``held`` keeps it while it
+        waits for the file lock (up to its timeout), and the one watcher of the process must not wait
+        there, since the other side it waits for may be this process's own holder (``logferry run``
+        queries the day its writer holds) that only the watcher lets go.
+        """
+        if not self._cond.acquire(blocking=False):
+            return True
+        try:
             if self._gate_fd is not None and not self._users and self._other_waits():
                 self._let_go()
             return self._gate_fd is not None
+        finally:
+            self._cond.release()
 
 
 _local_writes: dict[Path, tuple[StoreGate, duckdb.DuckDBPyConnection]] = {}

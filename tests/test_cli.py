@@ -203,8 +203,10 @@ def test_every_command_is_listed_and_loads() -> None:
     assert set(listed) == {
         "config",
         "demo",
+        "errors",
         "index",
         "ingest",
+        "patterns",
         "retention",
         "run",
         "search",

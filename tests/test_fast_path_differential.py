@@ -188,3 +188,92 @@ def test_native_chain_never_differs_from_the_python_chain(line: bytes, index: in
 def default_chains() -> tuple[Any, list[tuple[str, Any]]]:
     """The compiled and the Python chain under the default config, built once for all examples."""
     return native_module().Chain(HOST), build_chain(chain_settings("default"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The error fingerprint's Rust twin (``native/src/fingerprint.rs``, ``native/src/exception.rs``) against
+# ``parsers.fingerprint`` on stacks drawn from the pieces every runtime prints, and on any text.
+
+_STACK_LINES = st.sampled_from(
+    [
+        "Traceback (most recent call last):",
+        '  File "/app/shop/pay.py", line 12, in charge',
+        '  File "/usr/lib/python3.11/json/decoder.py", line 337, in decode',
+        '  > File "/srv/rel-2/app.py", line 9, in <module>',
+        "    raise PaymentDeclined(f'card {card}')",
+        "    ^^^^^^^^^^",
+        "PaymentDeclined: card 4242 declined",
+        "shop.orders.Order.DoesNotExist: Order matching query does not exist.",
+        "The above exception was the direct cause of the following exception:",
+        "During handling of the above exception, another exception occurred:",
+        "TypeError [ERR_INVALID_URL]: Invalid URL",
+        "    at charge (/app/shop/pay.js:3:9)",
+        "    at async Object.capture (file:///app/x.mjs:1:2)",
+        "    at new URL (node:internal/url:806:29)",
+        "    at /app/node_modules/json5/lib/parse.js:12:3",
+        "    at Function.executeUserEntryPoint [as runMain] (node:internal/modules/run_main:164:12) {",
+        'Exception in thread "main" java.lang.IllegalStateException: pool 7 closed',
+        "\tat com.example.Pool.get(Pool.java:42)",
+        "\tat java.base/java.lang.Thread.run(Thread.java:840)",
+        "Caused by: java.io.IOException: x",
+        "\t... 3 more",
+        "\tSuppressed: java.lang.Exception: y",
+        "panic: runtime error: index out of range [5] with length 3 [recovered]",
+        "\tpanic: again",
+        "goroutine 1 [running]:",
+        "main.lookup(...)",
+        "\t/app/main.go:57",
+        "panic({0x641f80?, 0xc3c8db283f0?})",
+        "\t/usr/local/go/src/runtime/panic.go:860 +0x13a",
+        "github.com/acme/shop/pay.(*Charger).Charge(0xc0, {0x4d2})",
+        "\t/root/go/pkg/mod/github.com/acme@v1/pay.go:5 +0x1",
+        "created by main.main in goroutine 1",
+        "",
+    ]
+)
+_STACKS = st.lists(_STACK_LINES | st.text(max_size=30), max_size=14).map("\n".join) | st.text(max_size=200)
+
+
+@given(
+    stack=st.none() | _STACKS,
+    message=st.text(max_size=80) | _STACK_LINES,
+    kind=st.none() | st.sampled_from(["PaymentDeclined", "shop.E", "", "Ü.x"]),
+    frames=st.integers(min_value=1, max_value=3),
+)
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_error_fingerprint_is_the_same_in_both_languages(
+    stack: str | None, message: str, kind: str | None, frames: int
+) -> None:
+    from parsers.exception import exception_line
+    from parsers.fingerprint import grouping
+
+    native = native_module()
+    assert native.error_grouping("svc", kind, message, stack, frames) == grouping("svc", kind, message, stack, frames)
+    if stack is not None:
+        assert native.exception_line(stack) == exception_line(stack)
+
+
+ERROR_CORPUS = CORPUS / "errors"
+
+
+def test_both_chains_give_the_real_programs_errors_the_same_grouping_key() -> None:
+    """Every line of ``tests/corpus/errors`` (Python, Node and Go programs' exceptions, two releases):
+    the compiled chain writes the Python chain's document, grouping key, title and culprit included,
+    and declines few of them."""
+    native = native_module().Chain(HOST)
+    python = build_chain(chain_settings("default"))
+    compared = declined = 0
+    keys: set[str] = set()
+    for path in sorted(ERROR_CORPUS.glob("*.log")):
+        for index, line in enumerate(path.read_bytes().splitlines()):
+            source = f"/var/log/errors/{path.name}"
+            got = native_document(native, index, source, line)
+            if got is None:
+                declined += 1
+                continue
+            compared += 1
+            expected = document(python, index, source, line)
+            assert got == expected, (path.name, index, line[:300])
+            keys.add(orjson.loads(got)["error"]["grouping_key"])
+    assert compared > 1000 and declined < compared / 2, (compared, declined)
+    assert len(keys) >= 20  # the corpus' 26 root causes, less those only in declined lines

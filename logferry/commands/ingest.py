@@ -120,7 +120,13 @@ def start_api_thread(settings: Settings, stop: threading.Event) -> None:
     import uvicorn
 
     server = uvicorn.Server(
-        uvicorn.Config(query_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+        uvicorn.Config(
+            query_app(settings),
+            host=settings.api.host,
+            port=settings.api.port,
+            log_level="warning",
+            timeout_graceful_shutdown=3,  # an open live tail must not hold the stop up
+        )
     )
 
     def stop_with_pipeline() -> None:
@@ -153,7 +159,7 @@ def demo(ctx: click.Context, lines: int) -> None:
         f"  logferry --data-dir {data} search 'level:error' --from now-24h\n"
         f"  logferry --data-dir {data} search 'tags:slow_request AND responseTime:>2000'\n"
         f"  logferry --data-dir {data} stats errors --interval 1h --by endpoint\n"
-        f"  logferry --data-dir {data} serve      # then open http://127.0.0.1:8080/docs\n"
+        f"  logferry --data-dir {data} serve      # then open http://127.0.0.1:8080/ (the API: /docs)\n"
         f"  logferry --data-dir {data} ingest {logs}/*.log   # again: nothing new is written"
     )
 

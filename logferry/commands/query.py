@@ -24,8 +24,10 @@ from query.filters import FILTER_PARAMS
 
 if TYPE_CHECKING:
     from logferry.config import Settings
+    from query.filters import Filters
 
 BAR = "█"
+GRACEFUL_SHUTDOWN_SECONDS = 3
 LEVEL_COLOURS = {"error": "red", "fatal": "red", "critical": "red", "warn": "yellow", "debug": "blue"}
 
 
@@ -53,7 +55,7 @@ def serve(
     es_url: str | None,
     index_prefix: str | None,
 ) -> None:
-    """Serve the query API (OpenAPI at /docs) over the embedded data dir or Elasticsearch."""
+    """Serve the web page (at /) and the query API (OpenAPI at /docs) over the embedded data dir or Elasticsearch."""
     import uvicorn
 
     from core.errors import ConfigError
@@ -73,8 +75,16 @@ def serve(
             validate_prefix(settings.elasticsearch.index_prefix)
         except ConfigError as exc:
             raise click.UsageError(str(exc)) from None
-    click.echo(f"serving the {settings.api.backend} backend on http://{settings.api.host}:{settings.api.port}/docs")
-    config = uvicorn.Config(query_app(settings), host=settings.api.host, port=settings.api.port, log_level="warning")
+    base = f"http://{settings.api.host}:{settings.api.port}"
+    click.echo(f"serving the {settings.api.backend} backend: the page at {base}/, the API's docs at {base}/docs")
+    # A live tail's stream stays open: on SIGINT wait for open requests a few seconds, not for ever.
+    config = uvicorn.Config(
+        query_app(settings),
+        host=settings.api.host,
+        port=settings.api.port,
+        log_level="warning",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
     _CleanExit(config).run()
 
 
@@ -168,7 +178,6 @@ class _Query:
         from enrich.endpoint import TemplateEndpoint
         from logferry.components import query_backend
         from query.filters import filters_from_params
-        from query.timerange import interval_ms
 
         settings = settings_for(self.ctx)
         require_data_dir(settings)
@@ -176,15 +185,20 @@ class _Query:
             self._backend = query_backend(settings)
         templater = TemplateEndpoint(settings.processors.template_endpoint).template
         try:
-            f = filters_from_params(params, templater=templater)
-            if route == "/api/v1/events":
-                return dict(self._backend.search_events(f, params["size"], "desc", params.get("cursor")))
-            name, width = interval_ms(params["interval"], f.start, f.end, settings.api.max_buckets)
-            return dict(self._backend.errors_over_time(f, name, width, params.get("by"), params["top"]))
+            return self.answer(route, params, filters_from_params(params, templater=templater), settings)
         except QueryError as exc:
             raise click.UsageError(str(exc)) from None
         except LogferryError as exc:
             raise click.ClickException(str(exc)) from None
+
+    def answer(self, route: str, params: dict[str, Any], f: Filters, settings: Settings) -> dict[str, Any]:
+        """What the API's ``route`` answers, from the store (``self._backend``) directly."""
+        from query.timerange import interval_ms
+
+        if route == "/api/v1/events":
+            return dict(self._backend.search_events(f, params["size"], "desc", params.get("cursor")))
+        name, width = interval_ms(params["interval"], f.start, f.end, settings.api.max_buckets)
+        return dict(self._backend.errors_over_time(f, name, width, params.get("by"), params["top"]))
 
 
 @click.command()

@@ -13,7 +13,6 @@ use crate::json::{write_int, write_str, write_value, Map, Reader, Value};
 use base64::Engine;
 use blake2::digest::{Update, VariableOutput};
 use event::{Event, Key, Probe, K};
-use regex::Regex;
 use std::sync::OnceLock;
 
 #[path = "event.rs"]
@@ -609,41 +608,9 @@ const ERROR_HEADS: [K; 18] = [
     ERROR_STACK,
 ];
 
-fn exception_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"(?-u)^\s*((?:[A-Za-z_$][\w$]*\.)*(?:[A-Z][\w$]*(?:Error|Exception|Fault|Interrupt|Exit|Iteration|Warning)|Error))(?::|\s*$)",
-        )
-        .expect("valid regex")
-    })
-}
-
-fn strip_ws(text: &str) -> &str {
-    text.trim_matches(|c| c == ' ' || c == '\t' || c == '\n' || c == '\r')
-}
-
-/// `(type, message)` of the line naming the exception: the first line, else the last.
+/// `(type, message)` of the exception a stack names: `exception.rs`, the twin of `parsers.exception`.
 fn exception_line(text: &str) -> Step<Option<(String, String)>> {
-    if !plain(text) {
-        return Err(Decline);
-    }
-    let stripped = strip_ws(text);
-    let (first, rest) = match stripped.split_once('\n') {
-        Some((first, rest)) => (first, rest),
-        None => (stripped, ""),
-    };
-    let re = exception_regex();
-    let mut line = first;
-    let mut found = re.captures(line);
-    if found.is_none() && !rest.is_empty() {
-        line = rest.rsplit('\n').next().unwrap_or("");
-        found = re.captures(line);
-    }
-    Ok(found.map(|caps| {
-        let end = caps.get(0).map_or(0, |m| m.end());
-        (caps[1].to_string(), strip_ws(&line[end..]).to_string())
-    }))
+    Ok(crate::exception::exception_line(text))
 }
 
 fn as_stack(value: &Value) -> Step<Option<String>> {
@@ -1085,6 +1052,39 @@ fn map_common_fields(
         }
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------- fingerprint_error
+
+/// `parsers.fingerprint.FingerprintError` with its default `frames`: the grouping key, title and
+/// culprit of an event `tag_error` tagged `error` (`fingerprint.rs`).
+fn fingerprint_error(event: &mut Event) {
+    let tagged = matches!(event.get(K::TAGS), Some(Value::List(items))
+        if items.iter().any(|item| matches!(item, Value::Str(s) if s == "error")));
+    if !tagged {
+        return;
+    }
+    fn text(value: Option<&Value>) -> Option<&str> {
+        match value {
+            Some(Value::Str(s)) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+    let message = text(event.get(ERROR_MESSAGE))
+        .or_else(|| text(event.get(K::MESSAGE)))
+        .unwrap_or("");
+    let (key, title, culprit) = crate::fingerprint::grouping(
+        text(event.get(K::SERVICE__NAME)).unwrap_or(""),
+        text(event.get(ERROR_TYPE)),
+        message,
+        text(event.get(ERROR_STACK)),
+        1,
+    );
+    event.insert("error.grouping_key", Value::Str(key));
+    event.insert("error.grouping_name", Value::Str(title));
+    if let Some(culprit) = culprit {
+        event.insert("error.culprit", Value::Str(culprit));
+    }
 }
 
 // ---------------------------------------------------------------- fit_ecs_objects
@@ -1998,6 +1998,7 @@ impl Chain {
         tag_error(&mut event, &self.error)?;
         tag_http(&mut event, &self.http)?;
         map_common_fields(&mut event, &self.common)?;
+        fingerprint_error(&mut event);
         fit_ecs_objects(&mut event);
         template_endpoint(&mut event);
         classify_status(&mut event);

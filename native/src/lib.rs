@@ -15,6 +15,10 @@
 //! batcher and the sinks read of an event: `@timestamp`, `event.id` and the string `tags`.
 
 mod chain;
+mod exception;
+#[cfg(test)]
+mod exception_tests;
+mod fingerprint;
 mod json;
 
 use json::Value;
@@ -279,8 +283,30 @@ impl Chain {
     }
 }
 
+/// `(grouping key, title, culprit)` of an error, as `parsers.fingerprint.grouping` computes it: the
+/// compiled chain's twin, exposed so the differential test can compare both on drawn texts.
+#[pyfunction]
+#[pyo3(signature = (service, kind, message, stack, frames=1))]
+fn error_grouping(
+    service: &str,
+    kind: Option<&str>,
+    message: &str,
+    stack: Option<&str>,
+    frames: usize,
+) -> (String, String, Option<String>) {
+    fingerprint::grouping(service, kind, message, stack, frames)
+}
+
+/// `(type, message)` a stack names, as `parsers.exception.exception_line` reads it.
+#[pyfunction]
+fn exception_line(text: &str) -> Option<(String, String)> {
+    exception::exception_line(text)
+}
+
 #[pymodule]
 fn logferry_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Chain>()?;
+    module.add_function(wrap_pyfunction!(error_grouping, module)?)?;
+    module.add_function(wrap_pyfunction!(exception_line, module)?)?;
     Ok(())
 }

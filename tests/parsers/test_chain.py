@@ -14,6 +14,7 @@ from logferry.stages import DEFAULT_ORDER, PROCESSORS
 from parsers.common import MapCommonFields
 from parsers.decode import DecodeJson
 from parsers.error import TagError
+from parsers.fingerprint import FingerprintError, grouping
 from parsers.http import TagHttp
 from parsers.level import ParseLevel
 from parsers.message import ParseMessage
@@ -50,6 +51,7 @@ def test_the_stage_table_runs_every_parser_first_in_this_order() -> None:
         TagError,
         TagHttp,
         MapCommonFields,
+        FingerprintError,
     )
     assert expected == PARSER_CLASSES
     assert DEFAULT_ORDER[: len(expected)] == tuple(name for name, cls in PROCESSORS.items() if cls in expected)
@@ -100,6 +102,11 @@ def test_winston_line_with_error_stack() -> None:
             "stack_trace": "Error: card declined\n    at charge (/app/pay.js:10:11)",
             "type": "Error",
             "message": "card declined",
+            "grouping_key": grouping(
+                "billing", "Error", "card declined", "Error: card declined\n    at charge (/app/pay.js:10:11)"
+            )[0],
+            "grouping_name": "Error: card declined",
+            "culprit": "app/pay.js in charge",
         },
         "tags": ["error"],
         "orderId": "o-9",
@@ -135,6 +142,11 @@ def test_bunyan_line_with_err_object() -> None:
             "type": "Error",
             "message": "ENOENT: no such file",
             "stack_trace": "Error: ENOENT: no such file\n    at Object.openSync (fs.js:1:1)",
+            "grouping_key": grouping(
+                "", "Error", "ENOENT: no such file", "Error: ENOENT: no such file\n    at Object.openSync (fs.js:1:1)"
+            )[0],
+            "grouping_name": "Error: ENOENT: no such file",
+            "culprit": "fs.js in Object.openSync",
         },
         "err": {"code": "ENOENT"},
         "tags": ["error"],

@@ -19,6 +19,16 @@ GUARDED = {
     "/api/v1/stats/errors-over-time",
     "/api/v1/stats/top",
     "/api/v1/stats/latency",
+    "/api/v1/histogram",
+    "/api/v1/fields",
+    "/api/v1/events/{event_id}/context",
+    "/api/v1/tail",
+    "/api/v1/export",
+    "/api/v1/saved-searches",
+    "/api/v1/saved-searches/{name}",
+    "/api/v1/errors/groups",
+    "/api/v1/errors/groups/{key}/state",
+    "/api/v1/patterns",
     "/readyz",
     "/metrics",
 }
@@ -39,7 +49,11 @@ def test_openapi_declares_the_key_header_and_bearer_on_every_guarded_route(tmp_p
 
     schemes = document["components"]["securitySchemes"]
     kinds = {(s["type"], s.get("in"), s.get("name"), s.get("scheme")) for s in schemes.values()}
-    assert kinds == {("apiKey", "header", "X-API-Key", None), ("http", None, None, "bearer")}
+    assert kinds == {
+        ("apiKey", "header", "X-API-Key", None),
+        ("http", None, None, "bearer"),
+        ("apiKey", "cookie", "logferry_session", None),  # the web page's login cookie
+    }
     either_scheme = sorted([{name: []} for name in schemes], key=str)
     ops = operations(document)
     assert set(ops) == GUARDED | OPEN

@@ -23,7 +23,11 @@ pytestmark = pytest.mark.integration
 # The schema is needed at collection time; the data is loaded by the fixture before any call
 # (the DuckDB backend opens the day files per request).
 DATA_DIR = Path(tempfile.mkdtemp(prefix="logferry-fuzz-"))
-schema = schemathesis.openapi.from_asgi("/openapi.json", query_app(load_settings(None, data_dir=DATA_DIR)))
+# /api/v1/tail is a stream that runs until the client leaves, so a call never ends here; its filters
+# are the same dependency as every other route's, and tests/ui and tests/query/test_page_api.py test it.
+schema = schemathesis.openapi.from_asgi("/openapi.json", query_app(load_settings(None, data_dir=DATA_DIR))).exclude(
+    path="/api/v1/tail"
+)
 
 
 @pytest.fixture(scope="module")

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import orjson
 import pytest
 from click.testing import CliRunner
@@ -74,35 +67,6 @@ def test_stats_errors_json(corpus_data_dir: Path, truths: list[Truth]) -> None:
     assert code == 0, out
     counts = [b["count"] for b in orjson.loads(out)["buckets"]]
     assert counts == [sum(1 for t in truths if t.is_error and t.ts.day == day) for day in (10, 11)]
-
-
-@pytest.fixture(scope="module")
-def served(corpus_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    # A copy: this test process keeps the corpus files open, and DuckDB lets one process hold a file.
-    data_dir = tmp_path_factory.mktemp("served")
-    shutil.copytree(corpus_data_dir / "events", data_dir / "events")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "logferry", "--data-dir", str(data_dir), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "serve exited"
-        assert time.monotonic() < deadline, "serve did not answer /healthz within 60 s"
-        time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
 
 
 def test_search_against_a_running_api(served: str, corpus_data_dir: Path, truths: list[Truth]) -> None:

@@ -1,0 +1,110 @@
+"""A real server (uvicorn on loopback) over the query corpus, on each backend, for the page tests."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from logferry.components import query_app
+from logferry.config import Settings, load_settings
+from store.day_store import DayStore
+from tests.query.query_corpus import Truth, documents, generate, load_duckdb, load_elasticsearch
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Served:
+    """A running server: its URL, its settings, which backend, and an HTTP client for its JSON API."""
+
+    url: str
+    settings: Settings
+    backend: str
+    api: httpx.Client
+
+
+@contextlib.contextmanager
+def serving(settings: Settings, headers: dict[str, str] | None = None) -> Iterator[Served]:
+    """``query_app(settings)`` (the API and the page) served by uvicorn on a free loopback port."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            query_app(settings), host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=url, headers=headers or {}, timeout=60) as api:
+        yield Served(url, settings, settings.api.backend, api)
+    server.should_exit = True
+    thread.join(10)
+
+
+def with_settings(base: Settings, **sections: dict[str, Any]) -> Settings:
+    data = base.model_dump()
+    for name, values in sections.items():
+        data[name] = {**data[name], **values}
+    return Settings.model_validate(data)
+
+
+@pytest.fixture(scope="session")
+def ui_truths() -> list[Truth]:
+    return generate()
+
+
+@pytest.fixture(scope="session")
+def ui_docs(ui_truths: list[Truth]) -> list[bytes]:
+    return documents(ui_truths)
+
+
+@pytest.fixture(scope="session")
+def ui_data_dir(tmp_path_factory: pytest.TempPathFactory, ui_docs: list[bytes]) -> Path:
+    data_dir = tmp_path_factory.mktemp("ui-data")
+    load_duckdb(DayStore(data_dir / "events"), ui_docs)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def ui_es_prefix(es_client: Any, ui_docs: list[bytes]) -> Iterator[str]:
+    prefix = f"t-ui-{uuid.uuid4().hex[:10]}"
+    load_elasticsearch(es_client, prefix, ui_docs)
+    yield prefix
+    es_client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
+    es_client.options(ignore_status=404).indices.delete_index_template(name=prefix)
+
+
+@pytest.fixture(scope="session", params=["duckdb", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+def served(request: pytest.FixtureRequest, ui_data_dir: Path) -> Iterator[Served]:
+    """The page over the corpus, once per backend for the session."""
+    settings = load_settings(None, data_dir=ui_data_dir)
+    if request.param == "elasticsearch":
+        es_url = request.getfixturevalue("es_url")
+        prefix = request.getfixturevalue("ui_es_prefix")
+        settings = with_settings(
+            settings,
+            api={"backend": "elasticsearch"},
+            elasticsearch={"hosts": [es_url], "index_prefix": prefix},
+        )
+    with serving(settings) as s:
+        yield s
