@@ -185,11 +185,9 @@ def acked(data_dir: Path, log: Path) -> int:
     return state.offset if state is not None else 0
 
 
-@pytest.mark.integration
-def test_ingest_waits_out_a_full_disk_under_the_registry_and_ends_with_it_written(
-    tmp_path: Path, full_disk: Path
-) -> None:
-    """Issue 17 (13): ingest ended with exit 1 after ~10 s; a full disk is retried, as the README says."""
+def ingested_then_full(tmp_path: Path, full_disk: Path, *, more: int) -> tuple[Path, dict[str, str], bytes]:
+    """100 lines ingested with the registry on ``full_disk`` (the store elsewhere), the disk then filled
+    and ``more`` lines appended: the log, the environment of the runs, the registry as it was."""
     log = tmp_path / "a.log"
     log.write_bytes(stamped(0, 100))
     env = {
@@ -197,9 +195,19 @@ def test_ingest_waits_out_a_full_disk_under_the_registry_and_ends_with_it_writte
         "LOGFERRY_DUCKDB__DEADLETTER_FILE": str(tmp_path / "dl"),
     }
     assert run_cli("ingest", str(log), data_dir=full_disk, env=env).returncode == 0
+    before = (full_disk / "registry.json").read_bytes()
     fill(full_disk)
     with open(log, "ab") as f:
-        f.write(stamped(100, 50))
+        f.write(stamped(100, more))
+    return log, env, before
+
+
+@pytest.mark.integration
+def test_ingest_waits_out_a_full_disk_under_the_registry_and_ends_with_it_written(
+    tmp_path: Path, full_disk: Path
+) -> None:
+    """Issue 17 (13): ingest ended with exit 1 after ~10 s; a full disk is retried, as the README says."""
+    log, env, _ = ingested_then_full(tmp_path, full_disk, more=50)
     proc = start_cli(full_disk, "ingest", str(log), env=env)
     try:
         err = stderr_until(proc, b"No space left on device")
@@ -220,17 +228,7 @@ def test_ingest_waits_out_a_full_disk_under_the_registry_and_ends_with_it_writte
 def test_ingest_stopped_while_the_registry_disk_is_full_fails_in_one_line_and_keeps_the_registry(
     tmp_path: Path, full_disk: Path
 ) -> None:
-    log = tmp_path / "a.log"
-    log.write_bytes(stamped(0, 100))
-    env = {
-        "LOGFERRY_DUCKDB__DIRECTORY": str(tmp_path / "events"),
-        "LOGFERRY_DUCKDB__DEADLETTER_FILE": str(tmp_path / "dl"),
-    }
-    assert run_cli("ingest", str(log), data_dir=full_disk, env=env).returncode == 0
-    before = (full_disk / "registry.json").read_bytes()
-    fill(full_disk)
-    with open(log, "ab") as f:
-        f.write(stamped(100, 1))
+    log, env, before = ingested_then_full(tmp_path, full_disk, more=1)
     proc = start_cli(full_disk, "ingest", str(log), env=env)
     try:
         stderr_until(proc, b"No space left on device")
