@@ -859,8 +859,9 @@ class FileSource:
         return len(self.harvesters)
 
     def notes(self) -> list[str]:
-        """What a one-shot run should tell its user beside its counts: files skipped as already read."""
-        if not self.already_read:
+        """What a one-shot run should tell its user beside its counts: files skipped as already read
+        (``run`` follows them all the same: nothing to say)."""
+        if not self.once or not self.already_read:
             return []
         where = self.registry.destination.name if self.registry.destination else "this registry"
         names = ", ".join(path for path, _ in self.already_read[:3])
