@@ -212,6 +212,8 @@ class Registry:
         self._journal_len = 0
         self._journal_fd: int | None = None
         self._closer: Any = None
+        self.superseded = False
+        """Taken over by a newer writer of the same registry in this process: writes nothing more."""
         self.unsynced = False
         """Journal lines written without fsync (``save(sync=False)``): the next synced save syncs them."""
         self._dirty: set[str] = set()
@@ -449,6 +451,8 @@ class Registry:
         A failed write (ENOSPC, EIO) cuts the journal back to its previous end and keeps the changes
         for the next save; the registry on disk stays what the last successful save left.
         """
+        if self.superseded:
+            return
         if self.read_only:
             raise RegistryError(f"registry {self.path} was opened read-only")
         if not self.pending:
@@ -483,6 +487,8 @@ class Registry:
 
     def compact(self) -> None:
         """Rewrite the snapshot with every state and empty the journal."""
+        if self.superseded:
+            return
         if self.read_only:
             raise RegistryError(f"registry {self.path} was opened read-only")
         if self.pending:
@@ -538,8 +544,15 @@ class Registry:
         """Open the journal and take its lock: one writer per registry."""
         if self._journal_fd is not None:
             return
+        if self.superseded:
+            raise RegistryError(f"registry {self.path} was taken over by a newer writer in this process")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.journal_path.exists()
+        held = str(self.journal_path.absolute())
+        older = _HELD.get(held)
+        older_registry = older() if older is not None else None
+        if older_registry is not None and older_registry is not self:
+            older_registry._supersede()
         try:
             fd = os.open(self.journal_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -556,6 +569,7 @@ class Registry:
             raise RegistryError(f"cannot lock registry journal {self.journal_path}: {exc.strerror}") from exc
         self._journal_fd = fd
         self._closer = weakref.finalize(self, os.close, fd)
+        _HELD[held] = weakref.ref(self)
         if created:
             with contextlib.suppress(OSError):
                 _sync_dir(self.path.parent)
@@ -605,11 +619,23 @@ class Registry:
         finally:
             self._release()
 
+    def _supersede(self) -> None:
+        """A newer ``Registry`` of this process writes this file now (this one was left behind: a source
+        abandoned without closing it, as after a crash): this one lets go and writes nothing more."""
+        log.info("registry %s: taken over by a newer writer in this process", self.path)
+        self.superseded = True
+        self._release()
+
     def _release(self) -> None:
         if self._closer is not None:
             self._closer()
             self._closer = None
         self._journal_fd = None
+
+
+_HELD: dict[str, weakref.ref[Registry]] = {}
+"""The registry of this process holding each journal's lock: a newer writer of the same file in this
+process supersedes it (flock conflicts between two descriptors of one process as between processes)."""
 
 
 def writer_running(registry: Registry) -> bool:

@@ -115,6 +115,11 @@ class Checkpointer:
             self._failing_since = None
         return True
 
+    def write_quietly(self) -> None:
+        """Write what is pending now, warning instead of raising (the source was dropped unclosed)."""
+        if self._changed():
+            self.flush()
+
     def close(self) -> None:
         """The last write, with the snapshot whole; retried until it succeeds or ``stop`` is set."""
         self.registry.record_sink(running=False)

@@ -102,6 +102,7 @@ from ingest.file_source.fingerprint import (
     file_key,
     first_check,
     head_matches,
+    lead_of,
     new_state,
     same_content,
     unreadable_reason,
@@ -208,6 +209,9 @@ class FileSource:
                 )
         self.checkpointer.start()
         self._pinner = None if once else _Pinner(self)
+        # A source dropped without close() (a library user, a test) still leaves its acknowledged
+        # positions written, as close() would have, rather than those of the last interval.
+        self._dropped = weakref.finalize(self, self.checkpointer.write_quietly)
 
     def attach(self, sink: Any) -> None:
         """The sink these positions are for: its dead letters are recorded in the registry."""
@@ -401,6 +405,8 @@ class FileSource:
             file.close()
             return False
         state, start = found
+        if state.lead is None and len(head) >= state.fingerprint_len:  # from a registry before leads
+            state.lead = lead_of(head[: state.fingerprint_len])
         whole = start == 0 and len(first) < PREFETCH_MAX and len(first) >= st.st_size
         with contextlib.suppress(OSError):
             if not state.checks:
@@ -884,6 +890,7 @@ class FileSource:
         return not self.harvesters and not self._waiting
 
     def close(self) -> None:
+        self._dropped.detach()
         if self._pinner is not None:
             self._pinner.close()
         for h in list(self.harvesters.values()):

@@ -92,7 +92,6 @@ def stop_run(proc: subprocess.Popen[bytes]) -> None:
 
 def file_source(tmp_path: Path, glob: str = "*.log", *, once: bool = False, **options: Any) -> FileSource:
     """A FileSource over ``tmp_path/glob`` scanning often, with its registry in ``tmp_path``."""
-    options.setdefault("registry_flush", 0)  # every acknowledgement written: sources here are dropped unclosed
     config = FileInputConfig(paths=[str(tmp_path / glob)], scan_frequency=0.01, **options)
     return FileSource(config, Registry(tmp_path / "registry.json"), once=once)
 

@@ -85,6 +85,7 @@ def test_a_registry_from_before_destinations_is_adopted_by_the_first_destination
     migrated = orjson.loads((data / "registry.json").read_bytes())
     assert migrated["version"] == 2 and migrated["destination"]["kind"] == "duckdb"
     assert migrated["files"][key]["offset"] == log.stat().st_size
+    assert migrated["files"][key]["lead"] is not None  # indexed as a candidate of copies from now on
 
 
 @pytest.mark.kafka
