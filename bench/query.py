@@ -68,10 +68,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)
 
 from core.timefmt import iso_ms  # noqa: E402
-from ingest.duckdb_sink import INSERT_FILE  # noqa: E402
 from query.backend import Backend, DuckDBBackend, ElasticsearchBackend  # noqa: E402
 from query.filters import build_filters  # noqa: E402
 from query.timerange import interval_ms  # noqa: E402
+from store.columns import append_documents  # noqa: E402
 from store.day_store import DayStore  # noqa: E402
 
 UTC = dt.UTC
@@ -114,16 +114,12 @@ def documents(n: int, seed: int = 1) -> Iterator[tuple[dt.date, bytes]]:
 
 
 def load_duckdb(store: DayStore, n: int, chunk: int = 500_000) -> None:
-    spool = Path(tempfile.mkdtemp(prefix="lf-bench-"))
     buffers: dict[dt.date, list[bytes]] = {}
 
     def flush(day: dt.date) -> None:
-        path = spool / f"{day}.ndjson"
-        path.write_bytes(b"\n".join(buffers.pop(day)))
         con = store.connect(day, create=True)
-        con.execute(INSERT_FILE, [str(path)])
+        append_documents(con, buffers.pop(day))
         con.close()
-        path.unlink()
 
     for day, doc in documents(n):
         buffers.setdefault(day, []).append(doc)
@@ -131,7 +127,6 @@ def load_duckdb(store: DayStore, n: int, chunk: int = 500_000) -> None:
             flush(day)
     for day in list(buffers):
         flush(day)
-    spool.rmdir()
 
 
 def load_elasticsearch(client: Any, prefix: str, n: int) -> None:

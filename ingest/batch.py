@@ -29,7 +29,7 @@ class Batch:
     events are made on first access to ``events``, so a sink that never reads them never pays.
     """
 
-    __slots__ = ("_events", "_fed", "_compiled", "_runs_made", "docs", "positions", "nbytes", "started")
+    __slots__ = ("_events", "_fed", "_compiled", "_runs_made", "docs", "positions", "marks", "nbytes", "started")
 
     def __init__(
         self,
@@ -48,11 +48,23 @@ class Batch:
         """How many runs have their events made (``events``)."""
         self.docs = docs if docs is not None else []
         self.positions = positions if positions is not None else {}
+        self.marks: list[tuple[int, Position, int]] = []
+        """Each ``mark`` in order: how many documents preceded it, the position and its offset. The
+        documents since the previous mark are the lines of the block that reaches that offset; those
+        after the last mark belong to a block whose mark a later batch carries."""
         self.nbytes = nbytes
         self.started = time.monotonic() if started is None else started
 
     def __len__(self) -> int:
         return len(self.docs)
+
+    @property
+    def marked(self) -> int:
+        """How many documents the batch's positions cover (all of them for a batch made with
+        ``positions`` and no marks, as tests make them)."""
+        if self.marks:
+            return self.marks[-1][0]
+        return len(self.docs) if self.positions else 0
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -161,6 +173,7 @@ class Batcher:
     def mark(self, position: Position, offset: int) -> None:
         """Lines up to ``offset`` of a source have been fed (or dropped): ack them with this batch."""
         self._batch.positions[position] = offset
+        self._batch.marks.append((len(self._batch.docs), position, offset))
 
     def due(self) -> Batch | None:
         """The batch, if it has waited ``max_age``: a trickle is flushed at least that often."""

@@ -59,3 +59,8 @@ class DuckDBConfig(BaseModel):
     deadletter_file: str = Field("deadletter.ndjson", description="Refused events; relative to data_dir.")
     memory_limit: str = "2GB"
     threads: int = Field(2, ge=1)
+    checkpoint_threshold: str = Field(
+        "64MB",
+        description="Write-ahead log size at which a day file is checkpointed (compressed into the file); "
+        "bench.duckdb_insert measures the choices.",
+    )

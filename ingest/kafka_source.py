@@ -289,6 +289,13 @@ class KafkaSource:
             # re-delivers records already indexed (same ids). Stopping the indexer here would gain nothing.
             log.warning("offset commit failed (the next commit covers it): %s", what)
 
+    def rereads(self, position: Position) -> tuple[int, int] | None:
+        """The offsets of a partition this group reads again: from its committed offset (nothing
+        committed: the earliest record, ``auto.offset.reset``) on."""
+        topic, partition = partition_of(position)
+        (found,) = self.consumer.committed([TopicPartition(topic, partition)], timeout=30)
+        return (found.offset if found.offset >= 0 else 0, 2**62)
+
     def bytes_behind(self) -> dict[str, int]:
         return {}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from core.event import Event, ProcessorFn
 from core.keys import RAW
@@ -25,11 +25,20 @@ from logferry.stages import PROCESSORS
 RESTORE_HOST = "restore_shipper_host"
 
 
+@runtime_checkable
+class RecoversRun(Protocol):
+    """A sink that must see the source before its first write (``ingest.duckdb_sink.DuckDBSink``)."""
+
+    def recover(self, source: Any) -> int: ...
+
+
 def assemble(settings: Settings, *, once: bool, stop: threading.Event | None = None) -> Pipeline:
     """The configured pipeline, its components built and connected; progress on a terminal only.
 
     The sink is built first: the DuckDB sink takes the store's writer lock, and a second writer must be
     refused before it opens the registry. Config mistakes of the source are reported before either.
+    A sink that keeps what a killed run wrote past the source's positions (DuckDB) drops it once the
+    source is there to say how far it acknowledged (``recover``), before anything is read.
     """
     stop = stop if stop is not None else threading.Event()
     settings.source.check(settings)
@@ -39,6 +48,13 @@ def assemble(settings: Settings, *, once: bool, stop: threading.Event | None = N
     except BaseException:
         sink.close()
         raise
+    if isinstance(sink, RecoversRun):
+        try:
+            sink.recover(source)
+        except BaseException:
+            source.close()
+            sink.close()
+            raise
     batcher = Batcher(settings.batch, serializer=serializer_for(settings))
     progress = terminal_progress if sys.stderr.isatty() else None
     return Pipeline(source, processors_for(settings), batcher, sink, progress=progress, stop=stop)

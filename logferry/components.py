@@ -182,7 +182,9 @@ def day_store(settings: Settings) -> DayStore:
     from store.day_store import DayStore
 
     duckdb = settings.duckdb
-    return DayStore(settings.resolve(duckdb.directory), duckdb.memory_limit, duckdb.threads)
+    return DayStore(
+        settings.resolve(duckdb.directory), duckdb.memory_limit, duckdb.threads, duckdb.checkpoint_threshold
+    )
 
 
 def query_backend(settings: Settings) -> Backend:

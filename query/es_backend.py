@@ -14,7 +14,7 @@ from elastic.errors import api_reason
 from elastic.naming import DailyIndex
 from query.dsl import compile_dsl
 from query.expr import Exists, Expr, MatchAll, and_
-from query.fields import ECS_FIELDS
+from query.fields import ECS_FIELDS, KEY_FIELDS
 from query.filters import ERROR_EXPR, SLOW_TAG, Filters
 from query.groups import GROUPED, MAX_GROUPS, TOP_VALUES, Details, GroupStates, IndexGroupStates, InRange
 from query.results import (
@@ -30,14 +30,7 @@ from query.results import (
 )
 from query.timerange import EARLIEST, LATEST, day_bounds, days_touched, interval_name
 
-KEY_FIELD = {
-    "endpoint": "endpoint",
-    "user": "user.id",
-    "service": "service.name",
-    "error.type": "error.type",
-    "status_class": "http.response.status_class",
-    "status": "http.response.status_code",
-}
+KEY_FIELD = KEY_FIELDS
 GROUP_KEY = "error.grouping_key"
 STATES_SUFFIX = "error-groups"
 USERS_EXACT_BELOW = 40_000

@@ -11,6 +11,7 @@ import re
 
 from core.errors import QueryError
 from query.expr import Field, Kind
+from store.schema import BY_FIELD
 
 NS_PER_MS = 1_000_000.0
 
@@ -22,43 +23,58 @@ def _doc(path: str) -> str:
     return "json_extract_string(doc, '$." + ".".join(f'"{p}"' for p in path.split(".")) + "')"
 
 
+def _col(field: str) -> str:
+    """The typed column of ``events`` that holds an ECS field (``store.schema.COLUMNS``)."""
+    return BY_FIELD[field].name
+
+
 ECS_FIELDS: dict[str, Field] = {
     f.name: f
     for f in (
-        Field("@timestamp", _D, "ts"),
-        Field("message", _T, "message"),
-        Field("log.level", _K, "level", case="lower"),
-        Field("tags", _K, "tags", array=True),
-        Field("error.message", _T, _doc("error.message")),
-        Field("error.type", _K, "error_type"),
+        Field("@timestamp", _D, _col("@timestamp")),
+        Field("message", _T, _col("message")),
+        Field("log.level", _K, _col("log.level"), case="lower"),
+        Field("tags", _K, _col("tags"), array=True),
+        Field("error.message", _T, _col("error.message")),
+        Field("error.type", _K, _col("error.type")),
+        Field("error.grouping_key", _K, _col("error.grouping_key")),
         Field("error.stack_trace", _T, _doc("error.stack_trace")),
-        Field("error.grouping_key", _K, _doc("error.grouping_key")),
         Field("error.grouping_name", _K, _doc("error.grouping_name")),
         Field("error.culprit", _K, _doc("error.culprit")),
-        Field("http.request.method", _K, _doc("http.request.method"), case="upper"),
+        Field("http.request.method", _K, _col("http.request.method"), case="upper"),
         Field("url.original", _K, _doc("url.original")),
-        Field("url.path", _K, "url_path"),
+        Field("url.path", _K, _col("url.path")),
         Field("url.query", _K, _doc("url.query")),
-        Field("http.response.status_code", _N, "status"),
-        Field("http.response.status_class", _K, "status_class"),
-        Field("event.duration", _N, "duration_ms", sql_scale=1 / NS_PER_MS),
+        Field("http.response.status_code", _N, _col("http.response.status_code")),
+        Field("http.response.status_class", _K, _col("http.response.status_class")),
+        Field("event.duration", _N, _col("event.duration"), sql_scale=1 / NS_PER_MS),
         Field("event.ingested", _D, f"TRY_CAST({_doc('event.ingested')} AS TIMESTAMPTZ)"),
-        Field("event.id", _K, "id"),
-        Field("endpoint", _K, "endpoint"),
-        Field("user.id", _K, "user_id"),
+        Field("event.id", _K, _col("event.id")),
+        Field("endpoint", _K, _col("endpoint")),
+        Field("user.id", _K, _col("user.id")),
         Field("client.ip", _IP, _doc("client.ip")),
         Field("user_agent.original", _K, _doc("user_agent.original")),
-        Field("trace.id", _K, _doc("trace.id")),
+        Field("trace.id", _K, _col("trace.id")),
         Field("span.id", _K, _doc("span.id")),
-        Field("service.name", _K, "service"),
-        Field("host.name", _K, _doc("host.name")),
-        Field("log.file.path", _K, _doc("log.file.path")),
-        Field("log.offset", _N, f"TRY_CAST({_doc('log.offset')} AS BIGINT)"),
+        Field("service.name", _K, _col("service.name")),
+        Field("host.name", _K, _col("host.name")),
+        Field("log.file.path", _K, _col("log.file.path")),
+        Field("log.offset", _N, _col("log.offset")),
     )
 }
 
+KEY_FIELDS = {
+    "endpoint": "endpoint",
+    "user": "user.id",
+    "service": "service.name",
+    "error.type": "error.type",
+    "status_class": "http.response.status_class",
+    "status": "http.response.status_code",
+}
+"""The keys the API groups and ranks by (``by``, ``field``), and the ECS field each one is."""
+
 # Durations typed by people are milliseconds; the document stores ECS nanoseconds.
-DURATION_MS = Field("event.duration", _N, "duration_ms", scale=NS_PER_MS)
+DURATION_MS = Field("event.duration", _N, _col("event.duration"), scale=NS_PER_MS)
 
 ALIASES: dict[str, str] = {
     "userId": "user.id",

@@ -26,71 +26,25 @@ from typing import Any
 import duckdb
 
 from core.errors import LogferryError
+from store.schema import BATCHES_DDL, EVENTS_DDL, layout_of, migrate_sql
 
 log = logging.getLogger("logferry.duckdb")
 
 DAY_FILE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.duckdb$")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    id           VARCHAR PRIMARY KEY,
-    ts           TIMESTAMPTZ NOT NULL,
-    level        VARCHAR,
-    tags         VARCHAR[],
-    user_id      VARCHAR,
-    endpoint     VARCHAR,
-    url_path     VARCHAR,
-    status       INTEGER,
-    status_class VARCHAR,
-    duration_ms  DOUBLE,
-    service      VARCHAR,
-    error_type   VARCHAR,
-    message      VARCHAR,
-    doc          JSON NOT NULL
-)
-"""
-
-# The fields the typed columns read, each parsed once per document into the struct ``s`` by
-# ``json_transform`` (one JSON parse per document instead of one per column). Each leaf stays JSON
-# so that ``->>'$'`` gives exactly what ``j->>'$.path'`` would: text of a string, JSON of the rest.
-DOC_FIELDS = (
-    '{"event":{"id":"JSON","duration":"JSON"},"@timestamp":"JSON","log":{"level":"JSON"},"tags":"JSON",'
-    '"user":{"id":"JSON"},"endpoint":"JSON","url":{"path":"JSON"},'
-    '"http":{"response":{"status_code":"JSON","status_class":"JSON"}},"service":{"name":"JSON"},'
-    '"error":{"type":"JSON"},"message":"JSON"}'
-)
-
-# Typed columns of ``events``, in order, from the shipped ECS document ``j`` (JSON) and ``s``, its
-# fields parsed by ``json_transform(j, DOC_FIELDS)``.
-COLUMNS_FROM_DOC = """
-    s.event.id->>'$',
-    CAST(s."@timestamp"->>'$' AS TIMESTAMPTZ),
-    s.log.level->>'$',
-    TRY_CAST(s.tags AS VARCHAR[]),
-    s."user".id->>'$',
-    s.endpoint->>'$',
-    s.url.path->>'$',
-    TRY_CAST(s.http.response.status_code->>'$' AS INTEGER),
-    s.http.response.status_class->>'$',
-    TRY_CAST(s.event.duration->>'$' AS DOUBLE) / 1e6,
-    s.service.name->>'$',
-    s.error.type->>'$',
-    s.message->>'$',
-    j
-"""
-
-
-def rows_from_docs(docs: str) -> str:
-    """A SELECT of every column of ``events`` from ``docs``, a query of one JSON column ``j``."""
-    return f"SELECT {COLUMNS_FROM_DOC} FROM (SELECT j, json_transform(j, '{DOC_FIELDS}') AS s FROM ({docs}))"
-
 
 class DayStore:
     """Paths and connections of the per-day DuckDB files under one directory."""
 
-    def __init__(self, directory: Path, memory_limit: str = "2GB", threads: int = 2) -> None:
+    def __init__(
+        self, directory: Path, memory_limit: str = "2GB", threads: int = 2, checkpoint_threshold: str = "64MB"
+    ) -> None:
         self.directory = directory
-        self._config: dict[str, Any] = {"memory_limit": memory_limit, "threads": threads}
+        self._config: dict[str, Any] = {
+            "memory_limit": memory_limit,
+            "threads": threads,
+            "checkpoint_threshold": checkpoint_threshold,
+        }
 
     def path(self, day: dt.date) -> Path:
         return self.directory / f"{day.isoformat()}.duckdb"
@@ -111,8 +65,9 @@ class DayStore:
         return sorted(found)
 
     def connect(self, day: dt.date, create: bool = False) -> duckdb.DuckDBPyConnection:
-        """A connection to one day's file: read-write with ``create`` (file and table made if
-        missing), read-only otherwise, so that any number of readers can share the file."""
+        """A connection to one day's file: read-write with ``create`` (file and tables made if
+        missing, a day file of an older layout rewritten in the current one), read-only otherwise,
+        so that any number of readers can share the file."""
         path = self.path(day)
         if create:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -120,8 +75,32 @@ class DayStore:
             raise FileNotFoundError(path)
         con = duckdb.connect(str(path), read_only=not create, config=dict(self._config))
         if create:
-            con.execute(SCHEMA)
+            try:
+                if layout_of(con) == 1:
+                    migrate(con, path)
+                con.execute(EVENTS_DDL)
+                con.execute(BATCHES_DDL)
+            except BaseException:
+                con.close()
+                raise
         return con
+
+
+def migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Rewrite a day file's layout-1 ``events`` table in the current layout, in one transaction."""
+    log.info("%s: rewriting events in the current layout (typed columns, no unique index)", path)
+    started = time.monotonic()
+    database = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+    con.execute("BEGIN")
+    try:
+        for statement in migrate_sql(database):
+            con.execute(statement)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("CHECKPOINT")
+    log.info("%s: rewritten in %.1f s", path, time.monotonic() - started)
 
 
 class StoreBusy(LogferryError):
@@ -132,13 +111,15 @@ class WriterLock:
     """At most one writing process per store directory: ``flock`` on ``DIR/.lock``, our pid inside.
 
     The kernel drops the lock when the process dies (even on kill -9), so a stale file never
-    blocks the next writer.
+    blocks the next writer. After the pid, the holder may keep one line of its own (``record``):
+    what the next writer must know about this run; ``previous`` is the line the last holder left.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.path = directory / ".lock"
         self._fd: int | None = None
+        self.previous = b""
 
     def acquire(self) -> None:
         """Take the lock or raise ``StoreBusy`` naming the process that holds it."""
@@ -147,15 +128,25 @@ class WriterLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            holder = os.pread(fd, 32, 0).split(b"\n")[0].decode(errors="replace").strip() or "?"
             os.close(fd)
             raise StoreBusy(
                 f"another logferry process (pid {holder}) is writing to {self.directory}; "
                 "stop it first, or query beside it (serve, search and stats can run alongside)"
             ) from None
+        left = os.pread(fd, 1 << 20, 0).split(b"\n")
+        self.previous = left[1] if len(left) > 2 else b""  # a line is whole only with its newline
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+
+    def record(self, line: bytes) -> None:
+        """Keep ``line`` after the pid, synced: one ``pwrite`` (a kill cannot cut it), then the rest cut off."""
+        assert self._fd is not None and b"\n" not in line
+        body = f"{os.getpid()}\n".encode() + line + b"\n"
+        os.pwrite(self._fd, body, 0)
+        os.ftruncate(self._fd, len(body))
+        os.fsync(self._fd)
 
     def release(self) -> None:
         if self._fd is not None:

@@ -199,6 +199,7 @@ class FileSource:
         self._warned_missing: set[str] = set()
         self._unregistered = False
         self._started = False  # after the first scan, new files are rotations: read from their start
+        self._began: dict[str, tuple[int, int]] = {}  # per source id: where this run began reading, and the size
         if once:
             self.paths.scan()
             if self.paths.missing:
@@ -415,6 +416,7 @@ class FileSource:
                 else:
                     first_check(state, fd, start, self.config.read_buffer_bytes, first if whole else None)
         self.registry.put(key, state)
+        self._began.setdefault(state.source_id, (start, st.st_size))
         self._unregistered = True
         self._idle.pop(key, None)
         self._due.pop(key, None)
@@ -884,6 +886,24 @@ class FileSource:
         its interval)."""
         if positions:
             self.checkpointer.ack(positions)
+
+    def rereads(self, position: Position) -> tuple[int, int] | None:
+        """The offsets this run reads ``position``'s file generation between: from what the registry
+        had acknowledged of it (or 0) to the file's size when found, once the first scan has looked at
+        the files; None for a generation this run does not read (deleted, truncated away, out of the
+        globs, or read to its end already): a sink keeps what it stored of it.
+
+        A file that waits for a descriptor is read from its acknowledged offset once opened."""
+        if not self._started:
+            self.scan()
+        began = self._began.get(position[1])
+        if began is not None:
+            return began
+        key = position[0]
+        waiting, state = self._waiting.get(key), self.registry.get(key)
+        if waiting is not None and state is not None and state.source_id == position[1]:
+            return (self._read_to(key, state), waiting[1])
+        return None
 
     def done(self) -> bool:
         """One-shot mode: every matched file was read to its end and closed."""

@@ -77,6 +77,10 @@ class StdinSource:
     def ack(self, positions: dict[Position, int]) -> None:
         """Standard input cannot be re-read: there is nothing to persist."""
 
+    def rereads(self, position: Position) -> tuple[int, int] | None:
+        """Standard input is never read again: a sink keeps everything it stored."""
+        return None
+
     def done(self) -> bool:
         return self.finished
 

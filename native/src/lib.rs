@@ -15,6 +15,7 @@
 //! batcher and the sinks read of an event: `@timestamp`, `event.id` and the string `tags`.
 
 mod chain;
+mod columns;
 mod exception;
 #[cfg(test)]
 mod exception_tests;
@@ -306,6 +307,7 @@ fn exception_line(text: &str) -> Option<(String, String)> {
 #[pymodule]
 fn logferry_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Chain>()?;
+    module.add_class::<columns::DocColumns>()?;
     module.add_function(wrap_pyfunction!(error_grouping, module)?)?;
     module.add_function(wrap_pyfunction!(exception_line, module)?)?;
     Ok(())

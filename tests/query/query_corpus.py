@@ -11,19 +11,17 @@ import datetime as dt
 import math
 import os
 import random
-import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
 from ingest.document import serialize
-from ingest.duckdb_sink import INSERT_FILE
 from logferry.stages import DEFAULT_ORDER, PROCESSORS
+from store.columns import append_documents
 from store.day_store import DayStore
 
 UTC = dt.UTC
@@ -161,12 +159,9 @@ def load_duckdb(store: DayStore, docs: list[bytes]) -> None:
         by_day[orjson.loads(doc)["@timestamp"][:10]].append(doc)
     for day, day_docs in by_day.items():
         con = store.connect(dt.date.fromisoformat(day), create=True)
-        with tempfile.NamedTemporaryFile("wb", suffix=".ndjson", delete=False) as f:
-            f.write(b"\n".join(day_docs))
         try:
-            con.execute(INSERT_FILE, [f.name])
+            append_documents(con, day_docs)
         finally:
-            Path(f.name).unlink()
             con.close()
 
 
