@@ -150,13 +150,23 @@ class _Idle:
 
 
 def descriptor_budget(limit: int) -> int:
-    """Files to hold open at once: ``limit``, or (0) a quarter of the process's descriptor limit."""
-    if limit:
-        return limit
+    """Files to hold open at once: ``limit``, or (0) a quarter of the process's descriptor limit; never
+    more than half of that limit (the store, the registry and sockets need descriptors too)."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
-        return AUTO_LIMIT_MAX
-    return max(4, min(AUTO_LIMIT_MAX, soft // 4))
+        return limit or AUTO_LIMIT_MAX
+    if not limit:
+        return max(4, min(AUTO_LIMIT_MAX, soft // 4))
+    if limit > soft // 2:
+        log.warning(
+            "harvester_limit %d is more than this process's descriptor limit (ulimit -n %d) leaves for files: "
+            "following at most %d at a time",
+            limit,
+            soft,
+            max(4, soft // 2),
+        )
+        return max(4, soft // 2)
+    return limit
 
 
 class FileSource:
@@ -420,7 +430,9 @@ class FileSource:
         self._unregistered = True
         self._idle.pop(key, None)
         self._due.pop(key, None)
-        h = Watcher(key, path, file, fd, state, start, start, input=input, size=max(st.st_size, len(first)))
+        h = Watcher(
+            key, path, file, fd, state, start, start, input=input, size=max(st.st_size, len(first)), began=start
+        )
         if whole:
             h.prefetched = first
         self.harvesters[key] = h
@@ -617,12 +629,19 @@ class FileSource:
                 limit,
             )
             self.limit = limit
-        for key in list(self._at_end):
+        for key in [*self._at_end, *self._active]:
             if len(self.harvesters) + self._pinned() <= self.limit:
                 break
             h = self.harvesters.get(key)
-            if h is not None and not (h.pending or h.skipping):
+            if h is None or h.pending or h.skipping:
+                continue
+            if key in self._at_end:
                 self._close(h)
+            elif h.read_pos == h.began and h.prefetched is None:  # opened, nothing read yet: later
+                self._close(h)
+                self._idle.pop(key, None)
+                self._due.pop(key, None)
+                self._waiting[key] = (Found(h.path, key, h.input), h.size)
 
     def _fill(self) -> None:
         """Open the files that wait for a descriptor, as far as there is room."""

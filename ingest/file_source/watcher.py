@@ -62,6 +62,8 @@ class Watcher:
     moved: bool = False
     last_growth: float = field(default_factory=time.monotonic)
     prefetched: bytes | None = None
+    began: int = 0
+    """Where this process began reading it."""
 
     @property
     def position(self) -> Position:
