@@ -4,12 +4,13 @@ Each processor runs over the whole list of events before the next one does (the 
 previous processors made of them), so each stage is timed as one block, without a timer call per
 event. The last rows are the serialization (nest + orjson) and a bare ``orjson.loads`` + ``dumps`` of
 the same lines, measured in the same run, and the compiled chain (``logferry_native``) with the
-Python chain for the lines it declines. Run by hand:
+Python chain for the lines it declines, under the default options and under ``bench.chain_configs.CHANGED``.
+Run by hand:
 
     python -m bench.profile_chain [--lines 100000] [--rounds 3] [--pipeline-lines 300000]
 
 The compiled chain's own cost per line, without Python around it, is measured in Rust
-(``native/src/chain_bench.rs``): write lines to a file, then from ``native/``
+(``native/src/chain_tests.rs``): write lines to a file, then from ``native/``
 
     LOGFERRY_BENCH_LINES=lines.log cargo test --release chain_cost -- --ignored --nocapture
 
@@ -21,6 +22,7 @@ prints µs per line (wall, best of ``LOGFERRY_BENCH_ROUNDS``); run the test bina
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import tempfile
 import time
@@ -29,10 +31,13 @@ from typing import Any
 
 import orjson
 
+from bench.chain_configs import CHANGED
 from bench.pipeline import bare, end_to_end, processing, write_corpus
+from core.chunk import Chunk, Lines
 from core.keys import RAW, SOURCE_ID
 from ingest import native_chain
 from ingest.document import serialize
+from ingest.transform import CompiledRun
 from logferry.config import load_settings
 from logferry.sample import generate_lines
 from logferry.stages import PROCESSORS
@@ -90,34 +95,32 @@ def stage_costs(lines: list[tuple[str, bytes]]) -> dict[str, float]:
             dumps({"message": line.decode("utf-8", "replace")})
     costs["bare loads+dumps"] = (clock() - started) / 1e9
     costs[COMPILED] = compiled_cost(lines)
+    costs[COMPILED_CHANGED] = compiled_cost(lines, CHANGED)
     return costs
 
 
 COMPILED = "compiled chain"
-CHUNK = 2048
+COMPILED_CHANGED = "compiled chain, every option changed"
 
 
-def compiled_cost(lines: list[tuple[str, bytes]]) -> float:
-    """Seconds ``logferry_native`` took for all ``lines`` (a chunk at a time, as the pipeline calls
-    it), the Python chain's work on the lines it declines included; ``nan`` when it is not installed."""
+def compiled_cost(lines: list[tuple[str, bytes]], options: dict[str, Any] | None = None) -> float:
+    """Seconds the compiled transform took for all ``lines`` (a block of one file's lines at a time,
+    as the file source hands them), the Python chain's work on the lines it declines included;
+    ``nan`` when ``logferry_native`` is not installed."""
     if not native_chain.available():
         return math.nan
-    settings = load_settings(None)
+    settings = load_settings(None, processors=options)
     chain = [(name, PROCESSORS[name](getattr(settings.processors, name))) for name in settings.pipeline]
-    compiled = native_chain.for_processors(chain, serialize)
-    assert compiled is not None
-    events: list[Any] = [
-        {RAW: line, SOURCE_ID: "2049:131:9f86d081", "log.file.path": path, "log.offset": i * 100}
-        for i, (path, line) in enumerate(lines)
+    compiled = native_chain.transform_for(chain, serialize)
+    blocks = [
+        Lines([line for _, line in run], "2049:131:9f86d081", path, at * 100)
+        for at, (path, run) in enumerate(itertools.groupby(lines, key=lambda row: row[0]))
     ]
     started = time.perf_counter_ns()
-    for at in range(0, len(events), CHUNK):
-        chunk = events[at : at + CHUNK]
-        for event, result in zip(chunk, compiled.process(chunk), strict=True):
-            if result is None:
-                for _, processor in chain:
-                    event = processor(event)
-                serialize(event)
+    for block in blocks:
+        for item in compiled.process(Chunk.of_lines(("profile", ""), block, 0, 0)).items():
+            if not isinstance(item, CompiledRun):
+                serialize(item)
     return (time.perf_counter_ns() - started) / 1e9
 
 
@@ -129,6 +132,7 @@ def report(title: str, lines: list[tuple[str, bytes]], rounds: int) -> None:
     per_event = {name: seconds / len(lines) * 1e6 for name, seconds in best.items()}
     bare = per_event.pop("bare loads+dumps")
     compiled = per_event.pop(COMPILED)
+    changed = per_event.pop(COMPILED_CHANGED)
     total = sum(per_event.values())
     print(f"\n{title}: {len(lines):,} events, best of {rounds}")
     for name, micros in sorted(per_event.items(), key=lambda item: -item[1]):
@@ -140,6 +144,8 @@ def report(title: str, lines: list[tuple[str, bytes]], rounds: int) -> None:
     else:
         rate = f"({1e6 / compiled:,.0f} ev/s)"
         print(f"  {'compiled chain':26s} {compiled:7.2f} µs/event  {rate}  ratio {bare / compiled:.3f}")
+        label = "… every option changed"
+        print(f"  {label:26s} {changed:7.2f} µs/event  ratio to the defaults {compiled / changed:.3f}")
 
 
 def pipeline_cpu(lines: int) -> None:

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import os
 import random
 import socket
@@ -109,7 +110,20 @@ def documents(n: int, seed: int = 1) -> Iterator[tuple[dt.date, bytes]]:
             "tags": ["http"] + (["slow_request"] if duration > 1_000_000_000 else []),
         }
         if level == "error":
-            doc["error"] = {"type": r.choice(["TimeoutError", "DbError", "ValueError"]), "message": "boom"}
+            kind = r.choice(["TimeoutError", "DbError", "ValueError"])
+            # As fingerprint_error keys them: one group per service, type and raising handler (here, per
+            # endpoint: 450 groups), tagged error.
+            raised = f"app/{endpoint.split('/')[3]}.py in handle"
+            doc["error"] = {
+                "type": kind,
+                "message": "boom",
+                "grouping_key": hashlib.blake2b(
+                    f"{doc['service']['name']}|{kind}|{raised}".encode(), digest_size=16
+                ).hexdigest(),
+                "grouping_name": f"{kind}: boom",
+                "culprit": raised,
+            }
+            doc["tags"].append("error")
         yield ts.date(), orjson.dumps(doc)
 
 

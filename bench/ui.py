@@ -15,6 +15,12 @@ The live tail: ``logferry run`` tails a file into the backend with its default s
 the page; a line is written and timed until its row shows on /tail, ``--tail`` times. Baseline: the
 same line's time until ``/api/v1/events`` finds it (``stored``), so ``tail/stored`` is what the
 stream adds. Targets (issue 18): render < 1 s, click/zoom p95 < 300 ms, tail < 2 s, first load < 300 KB.
+
+The error groups and patterns views (issue 19): each rendered over ``--view-repeat`` different filters
+(the range, a service, an endpoint, a window of hours) and timed the same way, against the same
+question asked of its API route (``/api/v1/errors/groups``, ``/api/v1/patterns``); the first of them
+in a fresh context gives the view's first-load transfer. bench.query's error documents carry the
+keys fingerprint_error would give them (450 groups: service × type × endpoint).
 Run by hand; not a test.
 """
 
@@ -147,6 +153,57 @@ def bench_page(browser: Any, url: str, clicks: int) -> dict[str, Any]:
     }
 
 
+VIEWS = {"error groups": ("/errors/groups", "/api/v1/errors/groups"), "patterns": ("/patterns", "/api/v1/patterns")}
+
+
+def view_filters(n: int, seed: int = 5) -> list[dict[str, str]]:
+    """``n`` different questions for a view: the whole range, a service, an endpoint, or a window of hours."""
+    r = random.Random(seed)
+    out: list[dict[str, str]] = [dict(RANGE)]
+    while len(out) < n:
+        params = dict(RANGE)
+        kind = len(out) % 3
+        if kind == 0:
+            params["service"] = r.choice(["api", "billing", "web"])
+        elif kind == 1:
+            params["endpoint"] = r.choice(ENDPOINTS[:10])
+        else:
+            hours = r.randint(2, 24)
+            start = START + dt.timedelta(minutes=r.randint(0, (DAYS * 24 - hours) * 60))
+            params.update({"from": start.isoformat(), "to": (start + dt.timedelta(hours=hours)).isoformat()})
+        out.append(params)
+    return out
+
+
+def bench_views(browser: Any, url: str, repeat: int) -> dict[str, dict[str, float]]:
+    """Each view's render (navigation to drawn) over ``repeat`` filters, and its API route over ``repeat``
+    others of the same kinds: every question is asked once, so neither side finds the store's answer kept."""
+    figures = {}
+    for name, (path, route) in VIEWS.items():
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        page = context.new_page()
+        questions = view_filters(2 * repeat)
+        shown = []
+        for params in questions[0::2]:
+            shown.append(ready_ms(page, f"{url}{path}?{urllib.parse.urlencode(params)}"))
+            if len(shown) == 1:
+                transferred = first_load_bytes(page)  # a new context: a cold cache, scripts and styles included
+        asked = []
+        for params in questions[1::2]:
+            started = time.perf_counter()
+            httpx.get(url + route, params=params, timeout=120).raise_for_status()
+            asked.append((time.perf_counter() - started) * 1000)
+        figures[name] = {
+            "first": shown[0],
+            "p50": percentile(shown, 0.5),
+            "p95": percentile(shown, 0.95),
+            "api_p50": percentile(asked, 0.5),
+            "bytes": transferred,
+        }
+        context.close()
+    return figures
+
+
 def bench_tail(browser: Any, env: dict[str, str], lines: int) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="lf-bench-tail-"))
     log = work / "app.log"
@@ -219,6 +276,7 @@ def bench_backend_page(browser: Any, backend: str, args: argparse.Namespace) -> 
     with process(serve_args, env, port) as url:
         page = bench_page(browser, url, args.clicks)
         api = api_baseline(url)
+        views = bench_views(browser, url, args.view_repeat)
     print(
         f"[{backend}] first render {page['first']:.0f} ms (target < 1000), next {page['second']:.0f} ms; "
         f"{args.clicks} filter clicks/zooms p50 {page['p50']:.0f} ms p95 {page['p95']:.0f} ms (target < 300); "
@@ -226,6 +284,13 @@ def bench_backend_page(browser: Any, backend: str, args: argparse.Namespace) -> 
         f"first load {page['bytes'] / 1024:.0f} KB transferred (target < 300)",
         flush=True,
     )
+    for name, v in views.items():
+        print(
+            f"[{backend}] {name} view: first render {v['first']:.0f} ms, {args.view_repeat} filters p50 "
+            f"{v['p50']:.0f} ms p95 {v['p95']:.0f} ms; its API route alone p50 {v['api_p50']:.0f} ms, page/api "
+            f"{v['p50'] / v['api_p50']:.2f}; first load {v['bytes'] / 1024:.0f} KB transferred (target < 300)",
+            flush=True,
+        )
     if client is not None:
         client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
         client.options(ignore_status=404).indices.delete_index_template(name=prefix)
@@ -236,6 +301,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--backends", default="duckdb,elasticsearch")
     parser.add_argument("--clicks", type=int, default=40)
+    parser.add_argument("--view-repeat", type=int, default=20, help="filters the groups and patterns views get")
     parser.add_argument("--tail", type=int, default=10)
     parser.add_argument("--es-url", default="http://127.0.0.1:9200")
     parser.add_argument("--parts", default="page,tail", help="page (needs the load), tail, or both")

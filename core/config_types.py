@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator
 
@@ -19,3 +20,15 @@ def _compilable(patterns: tuple[str, ...]) -> tuple[str, ...]:
 
 Regexes = Annotated[tuple[str, ...], AfterValidator(_compilable)]
 """A list of regular expressions; a bad one is refused at load time, never at the first event."""
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+"""An IANA time zone name; an unknown one is refused at load time."""

@@ -24,6 +24,7 @@ import fnmatch
 from typing import Any
 
 from core.errors import ConfigError, SinkRejected
+from core.schema import FIELDS, EcsField
 from elastic.errors import api_reason
 from elastic.naming import DailyIndex, validate_prefix
 
@@ -31,9 +32,6 @@ PRIORITY = 500
 IGNORE_ABOVE = 1024
 
 _KEYWORD = {"type": "keyword", "ignore_above": IGNORE_ABOVE}
-_TEXT = {"type": "text"}
-_LONG = {"type": "long"}
-_DATE = {"type": "date"}
 
 
 def _props(tree: dict[str, Any]) -> dict[str, Any]:
@@ -48,37 +46,17 @@ def _props(tree: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-ECS_MAPPINGS: dict[str, Any] = {
-    "@timestamp": _DATE,
-    "message": _TEXT,
-    "log.level": _KEYWORD,
-    "log.file.path": _KEYWORD,
-    "log.offset": _LONG,
-    "tags": _KEYWORD,
-    "error.message": {"type": "text", "fields": {"keyword": _KEYWORD}},
-    "error.type": _KEYWORD,
-    "error.stack_trace": {"type": "text"},
-    "error.grouping_key": _KEYWORD,
-    "error.grouping_name": {"type": "keyword", "ignore_above": IGNORE_ABOVE, "fields": {"text": _TEXT}},
-    "error.culprit": _KEYWORD,
-    "http.request.method": _KEYWORD,
-    "http.response.status_code": _LONG,
-    "http.response.status_class": _KEYWORD,
-    "url.original": _KEYWORD,
-    "url.path": _KEYWORD,
-    "url.query": _KEYWORD,
-    "event.duration": _LONG,
-    "event.ingested": _DATE,
-    "event.id": _KEYWORD,
-    "endpoint": _KEYWORD,
-    "user.id": _KEYWORD,
-    "client.ip": {"type": "ip"},
-    "user_agent.original": _KEYWORD,
-    "trace.id": _KEYWORD,
-    "span.id": _KEYWORD,
-    "service.name": _KEYWORD,
-    "host.name": _KEYWORD,
-}
+def _mapping(field: EcsField) -> dict[str, Any]:
+    """The Elasticsearch mapping of one field of the schema table."""
+    if field.type == "keyword":
+        return {**_KEYWORD, "fields": {"text": {"type": "text"}}} if field.text_subfield else _KEYWORD
+    if field.keyword_subfield:
+        return {"type": field.type, "fields": {"keyword": _KEYWORD}}
+    return {"type": field.type}
+
+
+ECS_MAPPINGS: dict[str, Any] = {field.name: _mapping(field) for field in FIELDS}
+"""Every field of ``core.schema``, mapped by its type."""
 
 _SOURCE_SCALAR = {
     "type": "keyword",

@@ -42,6 +42,12 @@ class FitEcsObjectsConfig(BaseModel):
 class FitEcsObjects:
     """Moves a non-object value at an ECS object name to that object's home field."""
 
+    name = "fit_ecs_objects"
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    """The configured homes, and ``<root>.value`` when a home is taken."""
+    compiled = True
+
     Config = FitEcsObjectsConfig
 
     def __init__(self, config: FitEcsObjectsConfig | None = None) -> None:

@@ -100,6 +100,11 @@ def _split(path: str) -> list[str]:
 class TemplateEndpoint:
     """Sets ``endpoint`` from the request path; see the module docstring for the rules."""
 
+    name = "template_endpoint"
+    reads: tuple[str, ...] = PATH_FIELDS
+    writes: tuple[str, ...] = ("endpoint",)
+    compiled = True
+
     Config = TemplateEndpointConfig
 
     def __init__(self, config: TemplateEndpointConfig | None = None) -> None:

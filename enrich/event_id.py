@@ -73,6 +73,11 @@ class AssignIdConfig(BaseModel):
 class AssignId:
     """Sets ``event.id`` (file identity + offset, else content) and pops ``@source_id``."""
 
+    name = "assign_id"
+    reads: tuple[str, ...] = (SOURCE_ID, OFFSET)
+    writes: tuple[str, ...] = (EVENT_ID,)
+    compiled = True
+
     Config = AssignIdConfig
 
     def __init__(self, config: AssignIdConfig | None = None) -> None:

@@ -34,6 +34,11 @@ class AddMetadataConfig(BaseModel):
 class AddMetadata:
     """Adds ``host.name`` (when absent) and ``event.ingested``; see the module docstring."""
 
+    name = "add_metadata"
+    reads: tuple[str, ...] = (HOST_NAME, "host")
+    writes: tuple[str, ...] = (HOST_NAME, INGESTED)
+    compiled = True
+
     Config = AddMetadataConfig
 
     def __init__(self, config: AddMetadataConfig | None = None, *, clock: Callable[[], float] = time.time) -> None:
@@ -52,6 +57,10 @@ class AddMetadata:
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         self._apply(event)
         return event
+
+    def native_options(self) -> dict[str, Any]:
+        """The options of the compiled twin: the config, with the host name this instance resolved."""
+        return {**self.config.model_dump(mode="json"), "host_name": self.host_name}
 
     def ingested_now(self) -> str:
         """The current time as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC), reusing the formatted second."""

@@ -1,4 +1,4 @@
-"""The enrichers' processors by ``type`` name, in the order they run, and their ``[processors.*]`` sections."""
+"""The enrichers' processors (each class declares its own ``name``) and their ``[processors.*]`` sections."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from enrich.metadata import AddMetadata, AddMetadataConfig
 from enrich.redact import Redact, RedactConfig
 from enrich.status import ClassifyStatus, ClassifyStatusConfig
 
-ENRICHERS: dict[str, Any] = {
-    "fit_ecs_objects": FitEcsObjects,
-    "template_endpoint": TemplateEndpoint,
-    "classify_status": ClassifyStatus,
-    "redact": Redact,
-    "add_metadata": AddMetadata,
-    "assign_id": AssignId,
-}
+ENRICHERS: tuple[Any, ...] = (
+    FitEcsObjects,
+    TemplateEndpoint,
+    ClassifyStatus,
+    Redact,
+    AddMetadata,
+    AssignId,
+)
 
 
 class EnrichOptions(BaseModel):

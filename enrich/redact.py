@@ -65,9 +65,9 @@ _CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?!\w|-\w)", re.ASCII)
 _KEY_VALUE = re.compile(r"(?<![\w.\-\[\]])([\w.\-\[\]]+)=([^&#;,'\"\s]+)")
 
 _SCAN, _SECRET, _SKIP = 0, 1, 2
-# What a string must contain for a built-in pattern to possibly match. Substring tests cost a
-# tenth of a regex search, so only the card trigger (a run of 13 digits, spaces or dashes that starts
-# with a digit: a superset of what _CARD matches) is a regex, and it runs last.
+# What a string must contain for a built-in pattern to possibly match. A substring test is much
+# cheaper than a regex search, so only the card trigger (a run of 13 digits, spaces or dashes that
+# starts with a digit: a superset of what _CARD matches) is a regex, and it runs last.
 _NEEDLES: dict[PatternName, tuple[str, ...]] = {
     "email": ("@",),
     "query_secret": ("=",),
@@ -167,15 +167,18 @@ StringScrubber = Callable[[str], str]
 class Redact:
     """Masks secret-named fields and secret-looking substrings; see the module docstring."""
 
+    name = "redact"
+    reads: tuple[str, ...] = ()
+    """Every field's value but ``SKIPPED_KEYS`` and ``log.*``."""
+    writes: tuple[str, ...] = ()
+    """Values only, in place."""
+    compiled = True
+
     Config = RedactConfig
 
     def __init__(self, config: RedactConfig | None = None) -> None:
         self.config = config or RedactConfig()
         self.redactions = 0
-        self.compiled_redactions = 0
-        """Values the compiled chain masked in lines it processed for this processor (``NativeChain``,
-        which adds under its lock). A counter of its own: the compiled chain's threads add to it while
-        this processor's caller adds to ``redactions``, and ``+=`` from two threads can lose one."""
         self._mask = self.config.mask
         self._mask_template = self._mask.replace("\\", "\\\\")
         self._terms = tuple(sorted({_normalize(t) for t in self.config.fields if t}))
@@ -205,9 +208,10 @@ class Redact:
 
     @property
     def counts(self) -> EventCounts:
-        """The values masked so far, for the pipeline's metrics (the ``CountsEvents`` contract)."""
+        """The values this processor masked so far, for the pipeline's metrics (the ``CountsEvents``
+        contract); what the compiled chain masked comes back with its blocks (``Parts.counts``)."""
         counts = EventCounts()
-        counts.add(REDACTED, "secret", self.redactions + self.compiled_redactions)
+        counts.add(REDACTED, "secret", self.redactions)
         return counts
 
     def is_secret_name(self, name: str) -> bool:
@@ -225,7 +229,7 @@ class Redact:
         return secret
 
     def _mentions_secret_name(self, text: str) -> bool:
-        # any(map(...)) runs in C; a generator expression costs twice as much here.
+        # any(map(...)) runs in C; a generator expression would run each test as Python bytecode.
         return any(map(_normalize(text).__contains__, self._terms))
 
     def scrub(self, text: str) -> str:

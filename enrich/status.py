@@ -25,6 +25,11 @@ class ClassifyStatusConfig(BaseModel):
 class ClassifyStatus:
     """Sets ``http.response.status_class`` from an int ``http.response.status_code`` in 100–599."""
 
+    name = "classify_status"
+    reads: tuple[str, ...] = (STATUS_CODE,)
+    writes: tuple[str, ...] = (STATUS_CLASS,)
+    compiled = True
+
     Config = ClassifyStatusConfig
 
     def __init__(self, config: ClassifyStatusConfig | None = None) -> None:

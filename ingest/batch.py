@@ -115,14 +115,24 @@ class Batch:
 
 
 class Batcher:
-    """``feed`` / ``mark`` / ``flush``; the caller does all I/O with the batches it gets back."""
+    """``feed`` / ``mark`` / ``flush``; the caller does all I/O with the batches it gets back.
 
-    def __init__(self, config: BatchConfig, serializer: Callable[[dict[str, Any]], bytes] = serialize) -> None:
+    ``clock`` (monotonic seconds) dates each batch for ``due``; tests pass one they move themselves.
+    """
+
+    def __init__(
+        self,
+        config: BatchConfig,
+        serializer: Callable[[dict[str, Any]], bytes] = serialize,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.serialize = serializer
         self.max_events = config.max_events
         self.max_bytes = config.max_bytes
         self.max_age = config.max_age
-        self._batch = Batch()
+        self._clock = clock
+        self._batch = Batch(started=clock())
 
     def feed(self, event: dict[str, Any]) -> Batch | None:
         """Serialize and add one event; returns the batch when it is full."""
@@ -178,7 +188,7 @@ class Batcher:
     def due(self) -> Batch | None:
         """The batch, if it has waited ``max_age``: a trickle is flushed at least that often."""
         b = self._batch
-        if (b.docs or b.positions) and time.monotonic() - b.started >= self.max_age:
+        if (b.docs or b.positions) and self._clock() - b.started >= self.max_age:
             return self._cut()
         return None
 
@@ -187,5 +197,5 @@ class Batcher:
         return self._cut() if b.docs or b.positions else None
 
     def _cut(self) -> Batch:
-        b, self._batch = self._batch, Batch()
+        b, self._batch = self._batch, Batch(started=self._clock())
         return b

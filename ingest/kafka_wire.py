@@ -105,7 +105,7 @@ def event_from_record(
 class ShippedLines(Lines):
     """Consecutive records of one shipper's file: plain lines back to back, as the file source hands them.
 
-    The indexer's compiled chain takes them as one block (``ingest.kafka_native_chain``) with the
+    The indexer's compiled chain takes them as one block (``ingest.native_chain``) with the
     shipper's ``host``; a line's event, for the Python chain, carries it as ``@shipper_host``.
     """
 
@@ -143,6 +143,11 @@ class RestoreShipperHost:
 
     With ``fill=False`` (no ``add_metadata`` in the chain) it only removes the internal key.
     """
+
+    name = "restore_shipper_host"
+    reads: tuple[str, ...] = (SHIPPER_HOST, HOST_NAME, "host")
+    writes: tuple[str, ...] = (HOST_NAME,)
+    compiled = True
 
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")

@@ -1,9 +1,11 @@
-"""A whole pipeline from settings, top to bottom: source → processors → batcher → sink.
+"""A whole pipeline from settings, top to bottom: source → transform → batcher → sink.
 
 Which source and sink run is the config's ``[source] type`` and ``[sink] type``; the commands only
 give defaults and flags. The chain between them is ``pipeline = [...]``, shaped by the two ends: a
 Kafka sink ships raw lines (the indexers process them, so a parser fix can be replayed from the
-topic), and a Kafka source first turns the shipper's host into ``host.name``.
+topic), and a Kafka source first turns the shipper's host into ``host.name``. Which implementation
+runs the chain is chosen here too (``ingest.native_chain.transform_for``): the compiled chain for
+every processor it has a twin for, the Python processors for the rest.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from core.keys import RAW
 from ingest.batch import Batcher
 from ingest.document import serialize
 from ingest.kafka_wire import RestoreShipperHost
-from ingest.pipeline import Pipeline, terminal_progress
+from ingest.native_chain import transform_for
+from ingest.pipeline import Pipeline
+from ingest.progress import LogProgress, terminal_progress
+from ingest.transform import Transform
 from logferry.config import Settings
 from logferry.stages import PROCESSORS
 
-RESTORE_HOST = "restore_shipper_host"
+RESTORE_HOST = RestoreShipperHost.name
 
 
 @runtime_checkable
@@ -33,7 +38,8 @@ class RecoversRun(Protocol):
 
 
 def assemble(settings: Settings, *, once: bool, stop: threading.Event | None = None) -> Pipeline:
-    """The configured pipeline, its components built and connected; progress on a terminal only.
+    """The configured pipeline, its components built and connected; progress redrawn on a terminal, a
+    progress line every 10 s elsewhere.
 
     The sink is built first: the DuckDB sink takes the store's writer lock, and a second writer must be
     refused before it opens the registry. Config mistakes of the source are reported before either.
@@ -56,8 +62,21 @@ def assemble(settings: Settings, *, once: bool, stop: threading.Event | None = N
             sink.close()
             raise
     batcher = Batcher(settings.batch, serializer=serializer_for(settings))
-    progress = terminal_progress if sys.stderr.isatty() else None
-    return Pipeline(source, processors_for(settings), batcher, sink, progress=progress, stop=stop)
+    on_terminal = sys.stderr.isatty()
+    return Pipeline(
+        source,
+        transform_of(settings),
+        batcher,
+        sink,
+        progress=terminal_progress if on_terminal else None,
+        report=None if on_terminal else LogProgress(),
+        stop=stop,
+    )
+
+
+def transform_of(settings: Settings) -> Transform:
+    """The configured chain and serializer, compiled where the compiled chain takes them."""
+    return transform_for(processors_for(settings), serializer_for(settings))
 
 
 def processors_for(settings: Settings) -> list[tuple[str, ProcessorFn]]:

@@ -31,7 +31,12 @@ COMMANDS: dict[str, LazyCommand] = {
     "search": LazyCommand(
         "logferry.commands.query:search", "Events matching a query and the filter options, newest first."
     ),
-    "stats": LazyCommand("logferry.commands.query:stats", "Counts over time, e.g. errors per hour by endpoint."),
+    "stats": LazyCommand(
+        "logferry.commands.query:stats", "Errors over time, the most frequent values and latency, by endpoint or user."
+    ),
+    "tail": LazyCommand(
+        "logferry.commands.tail:tail", "The newest matching events; with -f, follow them as they are stored."
+    ),
     "errors": LazyCommand(
         "logferry.commands.errors:errors", "Error groups: what is failing, since when, for whom; resolve or ignore one."
     ),

@@ -11,7 +11,9 @@ Nested options use ``__`` in env names: ``LOGFERRY_BATCH__MAX_EVENTS=1000``,
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from pydantic_settings import (
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
+    SettingsError,
 )
 
 from core.errors import ConfigError
@@ -30,6 +32,7 @@ from ingest.config import BatchConfig, DuckDBConfig, FileInputConfig
 from ingest.elasticsearch_config import ElasticsearchConfig
 from ingest.kafka_config import KafkaConfig
 from logferry.components import DuckDBSinkConfig, FileSourceConfig, SinkConfig, SourceConfig
+from logferry.config_errors import Layers, env_parse_error, read_toml, validation_error
 from logferry.stages import DEFAULT_ORDER, PROCESSORS
 from parsers.options import ParserOptions
 from query.config import ApiConfig
@@ -66,7 +69,9 @@ class Settings(BaseSettings):
     def _known_processors(cls, names: list[str]) -> list[str]:
         unknown = [n for n in names if n not in PROCESSORS]
         if unknown:
-            raise ValueError(f"unknown processor(s) {unknown}; known: {sorted(PROCESSORS)}")
+            meant = [difflib.get_close_matches(n, list(PROCESSORS), n=1) for n in unknown]
+            hint = "".join(f" (did you mean {m[0]!r} for {n!r}?)" for n, m in zip(unknown, meant, strict=True) if m)
+            raise ValueError(f"unknown processor(s) {unknown}{hint}; known: {sorted(PROCESSORS)}")
         return names
 
     def resolve(self, path: str | Path) -> Path:
@@ -80,10 +85,12 @@ def load_settings(
 ) -> Settings:
     """Flags (``overrides``) beat env vars, which beat the TOML file, which beats ``defaults`` (a command's).
 
-    ``None`` anywhere in ``overrides`` or ``defaults`` means "not given", at any depth.
+    ``None`` anywhere in ``overrides`` or ``defaults`` means "not given", at any depth. A mistake in any
+    layer is a ``ConfigError`` naming where it was written (``logferry.config_errors``).
     """
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"config file {config_file} does not exist")
+    from_file = read_toml(config_file) if config_file is not None else None
 
     class _FromFile(Settings):
         @classmethod
@@ -96,16 +103,19 @@ def load_settings(
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-            if config_file is not None:
-                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+            if from_file is not None:
+                sources.append(InitSettingsSource(settings_cls, init_kwargs=from_file))
             if defaults:
                 sources.append(InitSettingsSource(settings_cls, init_kwargs=_given(defaults)))
             return tuple(sources)
 
+    given = _given(overrides)
     try:
-        loaded = _FromFile(**_given(overrides))
+        loaded = _FromFile(**given)
+    except SettingsError as exc:
+        raise env_parse_error(Settings, os.environ) or ConfigError(f"invalid configuration: {exc}") from None
     except ValidationError as exc:
-        raise ConfigError(f"invalid configuration:\n{exc}") from exc
+        raise validation_error(exc, Settings, Layers(config_file, given, os.environ)) from None
     return Settings.model_validate(loaded.model_dump())
 
 

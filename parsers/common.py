@@ -79,6 +79,19 @@ class MapCommonFields:
     ``service`` (config) names the service of lines that carry none, e.g. per input.
     """
 
+    name = "map_common_fields"
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = (
+        "user.id",
+        CLIENT_IP,
+        CLIENT_PORT,
+        "user_agent.original",
+        "trace.id",
+        "span.id",
+        "service.name",
+    )
+    compiled = True
+
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 

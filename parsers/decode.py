@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import orjson
@@ -29,6 +31,12 @@ class DecodeJson:
     extras under the names they read; see :func:`unwrap_loguru`.
     """
 
+    name = "decode_json"
+    reads: tuple[str, ...] = (RAW, "record", "text")
+    """The line, and the keys of loguru's envelope."""
+    writes: tuple[str, ...] = ("message", "tags")
+    compiled = True
+
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -51,6 +59,9 @@ class DecodeJson:
         except orjson.JSONDecodeError:
             raw = raw.rstrip(b"\r\n")
             decoded = _decode_repairing(event, raw)
+        else:
+            if _LONG_DIGITS.search(raw) is not None:
+                decoded = _exact_integers(raw, decoded)
         if type(decoded) is dict:
             if "record" in decoded and "text" in decoded:
                 decoded = unwrap_loguru(decoded)
@@ -126,6 +137,22 @@ def _loguru_error(exception: dict[str, Any], text: Any) -> dict[str, Any]:
     return error
 
 
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+"""Where an integer beyond 64 bits could be: every integer orjson reads as a float has 19 digits or more."""
+
+
+def _exact_integers(text: bytes | str, decoded: Any) -> Any:
+    """``text`` read by the stdlib's parser, which keeps integers whole (else orjson's ``decoded``).
+
+    ``text`` is JSON orjson read, so the stdlib reads it alike but for those integers: the same
+    objects, keys (the last of a repeated one), strings and floats.
+    """
+    try:
+        return json.loads(text)
+    except ValueError:
+        return decoded
+
+
 def _as_bytes(raw: Any) -> bytes:
     """Sources hand bytes; text or a buffer from elsewhere is accepted rather than crashing."""
     if isinstance(raw, str):
@@ -141,10 +168,12 @@ def _decode_repairing(event: dict[str, Any], raw: bytes) -> Any:
         raw.decode("utf-8")
     except UnicodeDecodeError:
         add_tag(event, UTF8_ERROR)
+        text = raw.decode("utf-8", "replace")
         try:
-            return orjson.loads(raw.decode("utf-8", "replace"))
+            decoded = orjson.loads(text)
         except orjson.JSONDecodeError:
             return None
+        return _exact_integers(text, decoded) if _LONG_DIGITS.search(raw) is not None else decoded
     return None
 
 

@@ -6,11 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from core.schema import ERROR_LEVELS, ERROR_TAG
 from core.tags import add_tag
 from parsers.exception import exception_line
 from parsers.fields import MISSING, Alias, as_str, compile_aliases, head_keys, take_first
 
-ERROR_TAG = "error"
 ERROR_MESSAGE = "error.message"
 ERROR_TYPE = "error.type"
 ERROR_STACK = "error.stack_trace"
@@ -94,10 +94,15 @@ class TagError:
     timeout") gets ``error.message`` but is not an error event.
     """
 
+    name = "tag_error"
+    reads: tuple[str, ...] = ("log.level", ERROR_MESSAGE, ERROR_TYPE, ERROR_STACK)
+    writes: tuple[str, ...] = (ERROR_MESSAGE, ERROR_TYPE, ERROR_STACK, "tags")
+    compiled = True
+
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 
-        levels: tuple[str, ...] = ("error", "fatal", "critical")
+        levels: tuple[str, ...] = ERROR_LEVELS
         objects: tuple[str, ...] = ("error", "err")
         object_type_keys: tuple[str, ...] = ("type", "name")
         object_message_keys: tuple[str, ...] = ("message", "msg")

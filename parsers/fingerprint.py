@@ -196,6 +196,11 @@ class FingerprintError:
     ``map_common_fields`` set before (so this runs after it).
     """
 
+    name = "fingerprint_error"
+    reads: tuple[str, ...] = ("tags", ERROR_TYPE, ERROR_MESSAGE, MESSAGE, ERROR_STACK, SERVICE)
+    writes: tuple[str, ...] = (GROUPING_KEY, GROUPING_NAME, CULPRIT)
+    compiled = True
+
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -8,11 +8,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.schema import HTTP_TAG, SLOW_TAG
 from core.tags import add_tag
 from parsers.fields import MISSING, Alias, AliasPlans, as_nonempty_str, compile_aliases, find_first, head_keys
 
-HTTP_TAG = "http"
-SLOW_TAG = "slow_request"
 _NANOS_PER_MILLI = 1_000_000
 _MAX_MILLIS = 9e12
 """Above this the nanoseconds no longer fit the signed 64 bits orjson, DuckDB and ES store."""
@@ -99,6 +98,19 @@ class TagHttp:
     Consumed source fields are removed (an emptied ``req``/``res`` with them); a status or duration of
     the wrong type ("fast", "OK") stays under its source name.
     """
+
+    name = "tag_http"
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = (
+        "http.request.method",
+        "url.original",
+        "url.path",
+        "url.query",
+        "http.response.status_code",
+        "event.duration",
+        "tags",
+    )
+    compiled = True
 
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")

@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.schema import LEVEL_ALIASES, PINO_LEVELS
 from parsers.fields import MISSING, compile_aliases, find_first
 
-PINO_LEVELS: dict[int, str] = {10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal"}
-LEVEL_ALIASES: dict[str, str] = {"warning": "warn", "err": "error", "crit": "critical", "information": "info"}
+__all__ = ["LEVEL_ALIASES", "PINO_LEVELS", "ParseLevel"]
 
 
 class ParseLevel:
@@ -21,6 +21,11 @@ class ParseLevel:
     types (a list, an object, a bool, a blank string) are not a level: they stay where they are and the
     next alias is tried.
     """
+
+    name = "parse_level"
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ("log.level",)
+    compiled = True
 
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")

@@ -19,6 +19,11 @@ class ParseMessage:
     that was not JSON; a source object under ``message`` must not be lost), so then nothing moves.
     """
 
+    name = "parse_message"
+    reads: tuple[str, ...] = (MESSAGE,)
+    writes: tuple[str, ...] = (MESSAGE,)
+    compiled = True
+
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -1,4 +1,4 @@
-"""The parsers' processors by ``type`` name, in the order they run, and their ``[processors.*]`` sections."""
+"""The parsers' processors (each class declares its own ``name``) and their ``[processors.*]`` sections."""
 
 from __future__ import annotations
 
@@ -16,17 +16,17 @@ from parsers.message import ParseMessage
 from parsers.path_settings import ApplyPathSettings
 from parsers.timestamp import ParseTimestamp
 
-PARSERS: dict[str, Any] = {
-    "decode_json": DecodeJson,
-    "apply_path_settings": ApplyPathSettings,
-    "parse_timestamp": ParseTimestamp,
-    "parse_level": ParseLevel,
-    "parse_message": ParseMessage,
-    "tag_error": TagError,
-    "tag_http": TagHttp,
-    "map_common_fields": MapCommonFields,
-    "fingerprint_error": FingerprintError,
-}
+PARSERS: tuple[Any, ...] = (
+    DecodeJson,
+    ApplyPathSettings,
+    ParseTimestamp,
+    ParseLevel,
+    ParseMessage,
+    TagError,
+    TagHttp,
+    MapCommonFields,
+    FingerprintError,
+)
 
 
 class ParserOptions(BaseModel):

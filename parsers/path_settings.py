@@ -12,10 +12,10 @@ from __future__ import annotations
 import fnmatch
 import os
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from core.config_types import TimeZoneName
 from core.keys import TIMEZONE
 from core.tags import add_tag
 
@@ -33,19 +33,9 @@ class PathRule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     paths: tuple[str, ...] = Field(min_length=1, description="Globs matched against log.file.path.")
-    timezone: str | None = Field(default=None, description="IANA zone of times written without an offset.")
+    timezone: TimeZoneName | None = Field(default=None, description="IANA zone of times written without an offset.")
     service: str | None = Field(default=None, description="service.name for lines that name none.")
     tags: tuple[str, ...] = Field(default=(), description="Tags added to every line of these files.")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, name: str | None) -> str | None:
-        if name is not None:
-            try:
-                ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"unknown time zone {name!r}") from exc
-        return name
 
 
 class ApplyPathSettings:
@@ -55,6 +45,11 @@ class ApplyPathSettings:
     the line names its own (``map_common_fields`` later puts a line's ``service`` there). A path is
     matched as written and as an absolute path, so ``logs/*.log`` and ``/srv/app/logs/*.log`` both work.
     """
+
+    name = "apply_path_settings"
+    reads: tuple[str, ...] = (FILE_PATH,)
+    writes: tuple[str, ...] = (TIMEZONE, SERVICE_NAME, "tags")
+    compiled = True
 
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")

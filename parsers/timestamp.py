@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
+from core.config_types import TimeZoneName
 from core.keys import TIMEZONE
 from core.tags import add_tag
 from parsers.fields import MISSING, compile_aliases
@@ -63,21 +64,17 @@ class ParseTimestamp:
     without a tag, as Filebeat and Logstash do: a missing time is not a failed parse.
     """
 
+    name = "parse_timestamp"
+    reads: tuple[str, ...] = (TIMEZONE,)
+    writes: tuple[str, ...] = ("@timestamp", INVALID_TIMESTAMP_KEY, "tags")
+    compiled = True
+
     class Config(BaseModel):
         model_config = ConfigDict(frozen=True, extra="forbid")
 
         fields: tuple[str, ...] = ("timestamp", "@timestamp", "time", "ts", "asctime")
-        timezone: str = "UTC"
+        timezone: TimeZoneName = "UTC"
         """IANA zone that times without an offset are read in."""
-
-        @field_validator("timezone")
-        @classmethod
-        def _known_zone(cls, name: str) -> str:
-            try:
-                ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"unknown time zone {name!r}") from exc
-            return name
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or self.Config()

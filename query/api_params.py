@@ -7,13 +7,16 @@ UI's "Authorize" fills in.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import hmac
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Query, Request, Security
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from core.errors import QueryError
 from query.backend import Backend
 from query.config import ApiConfig
 from query.filters import FilterQuery, Filters, build_filters
@@ -56,6 +59,64 @@ def api_config(request: Request) -> ApiConfig:
     """The ``[api]`` settings the app was created with."""
     config: ApiConfig = request.app.state.api_config
     return config
+
+
+def refuse_unknown_params(request: Request) -> None:
+    """A query parameter the route does not take is a mistake (``frm=now-1h``, ``limt=5``), not something to
+    ignore: refused with the route's parameters, before anything is read. Routes OpenAPI does not
+    document are left alone (there is no list to check against)."""
+    route = request.scope.get("route")
+    path = getattr(route, "path_format", None)
+    known = known_query_params(request.app, path, request.method) if path else None
+    if known is None:
+        return
+    unknown = [name for name in request.query_params if name not in known]
+    if unknown:
+        raise QueryError(unknown_params_message(unknown, known))
+
+
+def unknown_params_message(unknown: list[str], known: frozenset[str]) -> str:
+    """``unknown parameter 'frm' (did you mean 'from'?); this endpoint takes: …``."""
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    noun = "parameter" if len(unknown) == 1 else "parameters"
+    return f"unknown {noun} {', '.join(parts)}; this endpoint takes: {', '.join(sorted(known))}"
+
+
+def known_query_params(app: FastAPI, path: str, method: str) -> frozenset[str] | None:
+    """The query parameters OpenAPI documents for ``method path`` (None for an undocumented route): the
+    one list of what a route takes."""
+    cache: dict[tuple[str, str], frozenset[str] | None] | None = getattr(app.state, "query_params", None)
+    if cache is None:
+        cache = app.state.query_params = {}
+    key = (path, "get" if method.lower() == "head" else method.lower())
+    if key not in cache:
+        operation = app.openapi().get("paths", {}).get(path, {}).get(key[1])
+        cache[key] = (
+            None
+            if operation is None
+            else frozenset(p["name"] for p in operation.get("parameters", ()) if p.get("in") == "query")
+        )
+    return cache[key]
+
+
+def page_limit(default: int, maximum: int, what: str) -> Callable[..., int]:
+    """The ``limit`` parameter (the CLI's ``--limit``), with ``size`` accepted as its older name."""
+
+    # Defaults, not ``Annotated``: the bounds are this closure's, and string annotations cannot see them.
+    described = f"{what} (default {default}, at most {maximum})."
+
+    def limit_or_size(
+        limit: int | None = Query(None, ge=1, le=maximum, description=described),
+        size: int | None = Query(None, ge=1, le=maximum, description="Older name of limit.", deprecated=True),
+    ) -> int:
+        if limit is not None and size is not None and limit != size:
+            raise QueryError(f"limit={limit} and size={size} disagree: size is another name of limit, give one")
+        return limit if limit is not None else size if size is not None else default
+
+    return limit_or_size
 
 
 FilterParams = Annotated[Filters, Depends(filters)]

@@ -12,13 +12,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Security
-from fastapi.params import Depends
+from fastapi import Depends, FastAPI, Request, Security, params
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 
 from core.errors import QueryError
-from query.api_params import UNAUTHORIZED, RequireApiKey
+from query.api_params import UNAUTHORIZED, RequireApiKey, refuse_unknown_params
 from query.backend import Backend, BackendUnavailable, QueryTimeout
 from query.config import ApiConfig
 from query.docs import install_docs
@@ -63,13 +62,14 @@ def create_app(
     app.state.saved = saved_searches
     app.state.key_guard = RequireApiKey(api.api_key) if api.api_key else None
 
-    guard: list[Depends] = [Security(app.state.key_guard)] if api.api_key else []
+    guard: list[params.Depends] = [Security(app.state.key_guard)] if api.api_key else []
     refused: dict[int | str, dict[str, Any]] | None = UNAUTHORIZED if api.api_key else None
+    strict = [*guard, Depends(refuse_unknown_params)]
     for router in ROUTERS:
-        app.include_router(router, dependencies=guard, responses=refused)
+        app.include_router(router, dependencies=strict, responses=refused)
     app.include_router(health.liveness)
     app.include_router(health.router, dependencies=guard, responses=refused)
-    install_docs(app, dependencies=guard)
+    install_docs(app)
 
     @app.exception_handler(QueryError)
     async def _bad_query(request: Request, exc: QueryError) -> JSONResponse:

@@ -29,6 +29,10 @@ class Backend(Protocol):
         """A short description of the store; raises ``BackendUnavailable`` when it cannot be read."""
         ...
 
+    def any_match(self, f: Filters) -> bool:
+        """Whether at least one event matches (stops at the first)."""
+        ...
+
     def search_events(self, f: Filters, size: int, sort: str, cursor: str | None) -> dict[str, Any]: ...
 
     def errors_over_time(
@@ -37,7 +41,10 @@ class Backend(Protocol):
 
     def top(self, f: Filters, field: str, size: int, errors: bool) -> dict[str, Any]: ...
 
-    def latency(self, f: Filters, by: str | None, size: int) -> dict[str, Any]: ...
+    def latency(self, f: Filters, by: str | None, size: int, sort: str = "count") -> dict[str, Any]:
+        """Duration statistics, overall and for the ``size`` series of ``by`` with most events or the
+        highest ``sort`` figure (``query.results.latency_answer``)."""
+        ...
 
     def histogram(self, f: Filters, width_ms: int) -> dict[str, Any]:
         """Matching events per bar of ``width_ms``, each split by ``log.level`` (the top levels, rest "other")."""

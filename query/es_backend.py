@@ -9,16 +9,18 @@ from typing import Any, TypeVar
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from core.errors import QueryError
+from core.schema import SLOW_TAG
 from core.timefmt import iso_ms
 from elastic.errors import api_reason
 from elastic.naming import DailyIndex
 from query.dsl import compile_dsl
 from query.expr import Exists, Expr, MatchAll, and_
 from query.fields import ECS_FIELDS, KEY_FIELDS
-from query.filters import ERROR_EXPR, SLOW_TAG, Filters
+from query.filters import ERROR_EXPR, Filters
 from query.groups import GROUPED, MAX_GROUPS, TOP_VALUES, Details, GroupStates, IndexGroupStates, InRange
 from query.results import (
     LEVEL_SERIES,
+    PERCENTS,
     BackendUnavailable,
     QueryTimeout,
     assemble_buckets,
@@ -26,7 +28,9 @@ from query.results import (
     context_answer,
     decode_cursor,
     encode_cursor,
+    latency_answer,
     latency_stats,
+    rank_series,
 )
 from query.timerange import EARLIEST, LATEST, day_bounds, days_touched, interval_name
 
@@ -39,6 +43,8 @@ as DuckDB's; a terms list of users per group would break search.max_buckets on a
 PAGE = 10_000  # hits per request (index.max_result_window)
 MAX_LISTED_INDICES = 60  # beyond this many days, search the daily pattern with the time filter
 SHARD_SIZE = 10_000  # terms aggregations stay exact for realistic cardinalities
+EXACT_PAIRS = 500_000  # distinct (key, duration) pairs read for exact percentiles; beyond, t-digest estimates
+PAIRS_PAGE = 10_000  # composite buckets per request, under search.max_buckets (65,536)
 NS_PER_MS = 1_000_000.0
 T = TypeVar("T")
 
@@ -49,11 +55,17 @@ class ElasticsearchBackend:
     name = "elasticsearch"
 
     def __init__(
-        self, client: Elasticsearch, prefix: str, timeout: float = 10.0, date_pattern: str = "%Y.%m.%d"
+        self,
+        client: Elasticsearch,
+        prefix: str,
+        timeout: float = 10.0,
+        date_pattern: str = "%Y.%m.%d",
+        exact_pairs: int = EXACT_PAIRS,
     ) -> None:
         self.client = client.options(request_timeout=timeout + 5)
         self.daily = DailyIndex(prefix, date_pattern)
         self.timeout = timeout
+        self.exact_pairs = exact_pairs
         self.states: GroupStates = IndexGroupStates(self.client, f"{prefix}-{STATES_SUFFIX}")
         """Error group states, one document per group in ``<prefix>-error-groups``."""
 
@@ -109,6 +121,10 @@ class ElasticsearchBackend:
             raise BackendUnavailable("Elasticsearch cluster health is red")
         return f"Elasticsearch cluster {info['cluster_name']} is {info['status']}"
 
+    def any_match(self, f: Filters) -> bool:
+        body = self._search(f, query=self._query(f), size=0, terminate_after=1, track_total_hits=1)
+        return bool(body["hits"]["total"]["value"])
+
     def search_events(self, f: Filters, size: int, sort: str, cursor: str | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         if cursor:
@@ -153,16 +169,20 @@ class ElasticsearchBackend:
         if by:
             ranked = self._top_keys(f, by, top, ERROR_EXPR)["aggregations"]["top"]["buckets"]
             keys = [b["key"] for b in ranked]
+            hist["aggs"] = {"missing": {"missing": {"field": KEY_FIELD[by]}}}
             if keys:
-                hist["aggs"] = {"series": {"terms": {"field": KEY_FIELD[by], "include": keys, "size": len(keys)}}}
+                hist["aggs"]["series"] = {"terms": {"field": KEY_FIELD[by], "include": keys, "size": len(keys)}}
         body = self._search(f, query=self._query(f, ERROR_EXPR), size=0, aggs={"hist": hist})
         totals: dict[int, int] = {}
         series: dict[int, dict[str, int]] = {}
+        missing: dict[int, int] = {}
         for b in body["aggregations"]["hist"]["buckets"]:
             totals[b["key"]] = b["doc_count"]
             if "series" in b:
                 series[b["key"]] = {s["key"]: s["doc_count"] for s in b["series"]["buckets"]}
-        return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, series, keys)
+            if "missing" in b:
+                missing[b["key"]] = b["missing"]["doc_count"]
+        return assemble_buckets(interval, bucket_starts(f.start, f.end, width_ms), totals, series, keys, missing)
 
     def top(self, f: Filters, field: str, size: int, errors: bool) -> dict[str, Any]:
         body = self._top_keys(f, field, size, *((ERROR_EXPR,) if errors else ()))
@@ -175,12 +195,44 @@ class ElasticsearchBackend:
             "missing": aggs["missing"]["doc_count"],
         }
 
-    def latency(self, f: Filters, by: str | None, size: int) -> dict[str, Any]:
+    def latency(self, f: Filters, by: str | None, size: int, sort: str = "count") -> dict[str, Any]:
+        """Exact, as DuckDB computes them, from every (key, duration) pair and its count, read page by
+        page; past ``exact_pairs`` pairs, Elasticsearch's t-digest estimates, marked ``exact: false``."""
+        rows = self._latency_rows(f, by)
+        if rows is not None:
+            return latency_answer(rows, by, size, sort)
+        return self._estimated_latency(f, by, size, sort)
+
+    def _latency_rows(self, f: Filters, by: str | None) -> list[tuple[Any, float | None, int, int]] | None:
+        sources: list[dict[str, Any]] = []
+        if by:
+            sources.append({"k": {"terms": {"field": KEY_FIELD[by], "missing_bucket": True}}})
+        sources.append({"d": {"terms": {"field": "event.duration", "missing_bucket": True}}})
+        rows: list[tuple[Any, float | None, int, int]] = []
+        after: dict[str, Any] | None = None
+        while True:
+            composite: dict[str, Any] = {"size": PAIRS_PAGE, "sources": sources}
+            if after is not None:
+                composite["after"] = after
+            aggs = {"pairs": {"composite": composite, "aggs": {"slow": {"filter": {"term": {"tags": SLOW_TAG}}}}}}
+            pairs = self._search(f, query=self._query(f), size=0, aggs=aggs)["aggregations"]["pairs"]
+            for b in pairs["buckets"]:
+                ns = b["key"]["d"]
+                rows.append(
+                    (b["key"].get("k"), None if ns is None else ns / NS_PER_MS, b["doc_count"], b["slow"]["doc_count"])
+                )
+            if len(rows) > self.exact_pairs:
+                return None
+            after = pairs.get("after_key")
+            if not pairs["buckets"] or after is None:
+                return rows
+
+    def _estimated_latency(self, f: Filters, by: str | None, size: int, sort: str) -> dict[str, Any]:
         stats_aggs = {
             "pct": {
                 "percentiles": {
                     "field": "event.duration",
-                    "percents": [50, 95, 99],
+                    "percents": list(PERCENTS),
                     "tdigest": {"compression": 1000, "execution_hint": "high_accuracy"},
                 }
             },
@@ -193,7 +245,7 @@ class ElasticsearchBackend:
             aggs["series"] = {
                 "terms": {
                     "field": KEY_FIELD[by],
-                    "size": size,
+                    "size": size if sort == "count" else SHARD_SIZE,
                     "shard_size": SHARD_SIZE,
                     "order": [{"_count": "desc"}, {"_key": "asc"}],
                 },
@@ -201,9 +253,10 @@ class ElasticsearchBackend:
             }
         body = self._search(f, query=self._query(f), size=0, aggs=aggs)
         a = body["aggregations"]
-        out: dict[str, Any] = {"overall": _stats(a), "by": by, "series": []}
+        out: dict[str, Any] = {"overall": _estimated(a), "by": by, "series": []}
         if by:
-            out["series"] = [{"key": b["key"], **_stats(b)} for b in a["series"]["buckets"]]
+            series = [{"key": b["key"], **_estimated(b)} for b in a["series"]["buckets"]]
+            out["series"] = series if sort == "count" else rank_series(series, sort, size)
         return out
 
     def histogram(self, f: Filters, width_ms: int) -> dict[str, Any]:
@@ -360,18 +413,19 @@ def _time(value: Any) -> dt.datetime:
     return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
 
 
-def _stats(a: dict[str, Any]) -> dict[str, Any]:
+def _estimated(a: dict[str, Any]) -> dict[str, Any]:
     count = int(a["has"]["value"])
-    values = a["pct"]["values"]
 
     def ms(v: float | None) -> float | None:
         return None if v is None or count == 0 else v / NS_PER_MS
 
+    values = a["pct"]["values"]
     return latency_stats(
         count,
-        (ms(values.get(k)) for k in ("50.0", "95.0", "99.0")),
+        (ms(values.get(f"{p:.1f}")) for p in PERCENTS),
         ms(a["max"]["value"]),
         a["slow"]["doc_count"],
+        exact=False,
     )
 
 
@@ -383,6 +437,7 @@ _EMPTY_RESULT: dict[str, Any] = {
     "percentiles": {"values": {}},
     "max": {"value": None},
     "value_count": {"value": 0},
+    "composite": {"buckets": []},
 }
 
 

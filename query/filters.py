@@ -15,20 +15,18 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import QueryError
+from core.schema import ERROR_LEVELS
 from query.expr import Exists, Expr, MatchAll, Number, Range, Term, and_, or_
-from query.fields import ECS_FIELDS
-from query.qstring import parse_query
+from query.fields import ECS_FIELDS, LEVEL_VALUES
+from query.qstring import parse_query_names
 from query.timerange import time_range
 
 LEVELS = ("trace", "debug", "info", "warn", "error", "fatal", "critical")
-LEVEL_ALIASES = {"warning": "warn", "err": "error", "information": "info", "crit": "critical"}
-ERROR_LEVELS = ("error", "fatal", "critical")
-SLOW_TAG = "slow_request"
-_STATUS = re.compile(r"^(?:(\d{3})|([1-5])xx|(\d{3})-(\d{3}))$")
+_STATUS = re.compile(r"^(?:(\d{3})|([1-5])xx|(\d{3})-(\d{3}))$", re.IGNORECASE)
 
 F = ECS_FIELDS
 
-# "An error": logged at error level or worse, carrying an error type, or a 5xx response.
+# "An error": logged at error level or worse (tag_error's levels, core.schema), carrying an error type, or a 5xx.
 ERROR_EXPR: Expr = or_(
     *(Term(F["log.level"], lvl) for lvl in ERROR_LEVELS),
     Exists(F["error.type"]),
@@ -40,11 +38,13 @@ EndpointTemplater = Callable[[str], str | None]
 
 @dataclass(frozen=True)
 class Filters:
-    """A validated request: the time range plus one expression for everything else."""
+    """A validated request: the time range plus one expression for everything else, and the names ``q``
+    looks up in the events as they are (no ECS field nor a name the parsers map: maybe a typo)."""
 
     start: dt.datetime
     end: dt.datetime
     expr: Expr
+    source_names: frozenset[str] = frozenset()
 
 
 class FilterQuery(BaseModel):
@@ -64,7 +64,9 @@ class FilterQuery(BaseModel):
         None, description="Templated route (/api/v1/users/{id}); a concrete path is templated first."
     )
     path: str | None = Field(None, description="url.path, exactly (not templated).")
-    status: str | None = Field(None, description="HTTP status: a code (500), a class (5xx) or a range (400-599).")
+    status: str | None = Field(
+        None, description="HTTP status: a code (500), a class (5xx, any case) or a range (400-599)."
+    )
     tag: str | None = Field(None, description="A tag the pipeline set, e.g. slow_request or error.")
     service: str | None = Field(None, description="service.name, exactly.")
     q: str | None = Field(None, description="Lucene query string, e.g. level:error AND userId:u1.")
@@ -124,9 +126,11 @@ def build_filters(
         parts.append(Term(F["tags"], tag))
     if service:
         parts.append(Term(F["service.name"], service))
+    names: frozenset[str] = frozenset()
     if q:
-        parts.append(parse_query(q, now))
-    return Filters(t_start, t_end, and_(*parts) if parts else MatchAll())
+        expr, names = parse_query_names(q, now)
+        parts.append(expr)
+    return Filters(t_start, t_end, and_(*parts) if parts else MatchAll(), names)
 
 
 def parse_levels(text: str) -> list[str]:
@@ -134,7 +138,7 @@ def parse_levels(text: str) -> list[str]:
     levels = []
     for raw in text.split(","):
         name = raw.strip().lower()
-        name = LEVEL_ALIASES.get(name, name)
+        name = LEVEL_VALUES.get(name, name)
         if name not in LEVELS:
             raise QueryError(f"level {raw.strip()!r} is not one of {', '.join(LEVELS)}")
         levels.append(name)

@@ -4,10 +4,29 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class EventsPage(BaseModel):
+class Window(BaseModel):
+    """The time range an answer covers (the default: the last 24 hours)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: str = Field(alias="from", description="ISO 8601 UTC, inclusive.")
+    end: str = Field(alias="to", description="ISO 8601 UTC, exclusive.")
+
+
+class Answer(BaseModel):
+    """What every answer over the filters carries besides its figures."""
+
+    window: Window = Field(description="The time range in force: 'from' and 'to' as given, or the default.")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What may make the answer not the one meant, e.g. a field no event in the range has.",
+    )
+
+
+class EventsPage(Answer):
     total: int = Field(description="Events matching the filters (exact).")
     events: list[dict[str, Any]] = Field(description="ECS documents, as stored.")
     next: str | None = Field(description="Cursor of the next page; null on the last page.")
@@ -16,10 +35,12 @@ class EventsPage(BaseModel):
 class Bucket(BaseModel):
     start: str = Field(description="Bucket start, ISO 8601 UTC.")
     count: int
-    series: dict[str, int] = Field(description="Counts of the top series and 'other' (when 'by' is set).")
+    series: dict[str, int] = Field(
+        description="With 'by': the counts of the top values, 'other' (a value outside them) and 'missing' (no value)."
+    )
 
 
-class ErrorsOverTime(BaseModel):
+class ErrorsOverTime(Answer):
     interval: str
     buckets: list[Bucket]
 
@@ -29,7 +50,7 @@ class TopEntry(BaseModel):
     count: int
 
 
-class Top(BaseModel):
+class Top(Answer):
     field: str
     total: int = Field(description="Events matching the filters.")
     top: list[TopEntry]
@@ -44,13 +65,18 @@ class LatencyStats(BaseModel):
     p99: float | None
     max: float | None
     slow: int = Field(description="Events tagged slow_request.")
+    exact: bool = Field(
+        True,
+        description="p50/p95/p99 are exact; false when they are estimates (Elasticsearch's t-digest, for more "
+        "distinct durations than it reads one by one). count, max and slow are always exact.",
+    )
 
 
 class LatencySeries(LatencyStats):
     key: str
 
 
-class Latency(BaseModel):
+class Latency(Answer):
     overall: LatencyStats
     by: str | None
     series: list[LatencySeries]

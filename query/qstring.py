@@ -33,13 +33,13 @@ from query.expr import (
     and_,
     or_,
 )
-from query.fields import ECS_FIELDS, resolve
+from query.fields import TEXT_FIELDS, is_known, normalized, resolve
+from query.text import one_word, tokens
 from query.timerange import parse_time
 
 MAX_QUERY_LENGTH = 4096
 MAX_NODES = 200
 LONG_LIMIT = 2.0**63  # mapped number fields are 64-bit integers (Elasticsearch long)
-MESSAGE = ECS_FIELDS["message"]
 
 _parse_lock = threading.Lock()  # luqum's ply parser keeps state in module globals
 _resolver = UnknownOperationResolver(resolve_to=tree.AndOperation)
@@ -48,8 +48,14 @@ _ESCAPED = re.compile(r"\\(.)")
 
 def parse_query(q: str, now: dt.datetime | None = None) -> Expr:
     """The expression of a ``q`` string; an empty one matches everything."""
+    return parse_query_names(q, now)[0]
+
+
+def parse_query_names(q: str, now: dt.datetime | None = None) -> tuple[Expr, frozenset[str]]:
+    """The expression of a ``q`` string and the names in it that are no ECS field nor a name the
+    parsers map: they are looked up in the events as they are, and may be typos."""
     if not q.strip():
-        return MatchAll()
+        return MatchAll(), frozenset()
     if len(q) > MAX_QUERY_LENGTH:
         raise QueryError(f"q is longer than {MAX_QUERY_LENGTH} characters")
     try:
@@ -59,13 +65,15 @@ def parse_query(q: str, now: dt.datetime | None = None) -> Expr:
         raise QueryError(f"q is not a valid query: {exc}") from None
     except Exception as exc:  # luqum raises plain errors on some inputs (e.g. lexer failures)
         raise QueryError(f"q is not a valid query: {exc}") from None
-    return _Translator(now or dt.datetime.now(dt.UTC)).node(parsed, None)
+    translator = _Translator(now or dt.datetime.now(dt.UTC))
+    return translator.node(parsed, None), frozenset(translator.unknown)
 
 
 class _Translator:
     def __init__(self, now: dt.datetime) -> None:
         self.now = now
         self.count = 0
+        self.unknown: set[str] = set()
 
     def node(self, n: tree.Item, fields: list[Field] | None) -> Expr:
         self.count += 1
@@ -74,7 +82,10 @@ class _Translator:
         if isinstance(n, tree.SearchField):
             if fields is not None:
                 raise QueryError(f"nested field {n.name!r} inside another field")
-            return self.node(n.expr, resolve(n.name))
+            resolved = resolve(n.name)
+            if not is_known(n.name):
+                self.unknown.add(n.name)
+            return self.node(n.expr, resolved)
         if isinstance(n, tree.Group | tree.FieldGroup):
             return self.node(n.expr, fields)
         if isinstance(n, tree.AndOperation):
@@ -107,7 +118,7 @@ class _Translator:
         raise QueryError(f"unsupported query element {n!s}")
 
     def value(self, fields: list[Field] | None, value: str, wildcard: bool) -> Expr:
-        targets = fields if fields is not None else [MESSAGE]
+        targets = fields if fields is not None else list(TEXT_FIELDS)
         if wildcard and value == "*":
             return or_(*(Exists(f) for f in targets))
         if wildcard and value[:1] in ("*", "?"):
@@ -190,15 +201,7 @@ def _coerce(field: Field, text: str | None, now: dt.datetime) -> float | dt.date
         return parse_time(text, now)
     if field.kind is Kind.IP:
         raise QueryError(f"ranges over {field.name} are not supported; give one address")
-    return _case(field, text)
-
-
-def _case(field: Field, text: str) -> str:
-    if field.case == "lower":
-        return text.lower()
-    if field.case == "upper":
-        return text.upper()
-    return text
+    return normalized(field, text)
 
 
 def _match(field: Field, value: str, wildcard: bool, now: dt.datetime) -> Expr:
@@ -217,8 +220,8 @@ def _match(field: Field, value: str, wildcard: bool, now: dt.datetime) -> Expr:
             raise QueryError(f"{field.name} takes an IP address, not {value!r}") from None
         return Term(field, value)
     if field.kind is Kind.TEXT:
-        if not re.search(r"\w", value):
+        if not tokens(value.replace("*", "a").replace("?", "a") if wildcard else value):
             raise QueryError(f"{value!r} has no words to search {field.name} for")
-        if wildcard and re.search(r"\W", value.replace("*", "").replace("?", "")):
+        if wildcard and not one_word(value):
             raise QueryError(f"a wildcard word in {field.name} must be one word ({value!r})")
-    return Term(field, _case(field, value), wildcard)
+    return Term(field, normalized(field, value), wildcard)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -22,9 +23,11 @@ from query.filters import Filters
 from query.timerange import EARLIEST, EPOCH, LATEST, parse_time
 
 OTHER = "other"
+MISSING = "missing"
 BY_FIELDS = ("endpoint", "user", "service", "error.type", "status_class")
 TOP_FIELDS = ("endpoint", "user", "error.type", "service", "status")
 PERCENTS = (50.0, 95.0, 99.0)
+LATENCY_SORTS = ("count", "p50", "p95", "p99", "max", "slow")
 LEVEL_SERIES = 20  # the histogram stacks this many levels; events of the rest (or none) are "other"
 CONTEXT_WINDOW = dt.timedelta(days=1)  # context lines are looked for this far either side of the event
 BAD_CURSOR = "cursor is not valid; pass the 'next' value of a previous page"
@@ -84,10 +87,12 @@ def assemble_buckets(
     totals: dict[int, int],
     series: dict[int, dict[str, int]] | None,
     keys: list[str] | None,
+    missing: dict[int, int] | None = None,
 ) -> dict[str, Any]:
     """``{"interval", "buckets": [{"start", "count", "series"}]}`` with empty buckets as 0.
 
-    ``series`` holds the counts of the top ``keys`` per bucket; the rest of a bucket is "other".
+    ``series`` holds the counts of the top ``keys`` per bucket and ``missing``, when given, those of
+    events without the key (a series of its own); the rest of a bucket is "other".
     """
     out = []
     for b in starts:
@@ -96,7 +101,10 @@ def assemble_buckets(
         if keys is not None:
             per = (series or {}).get(b, {})
             named = {k: per.get(k, 0) for k in keys}
-            named[OTHER] = count - sum(named.values())
+            none = (missing or {}).get(b, 0)
+            named[OTHER] = count - sum(named.values()) - none
+            if missing is not None:
+                named[MISSING] = none
         out.append({"start": iso_ms(dt.datetime.fromtimestamp(b / 1000, dt.UTC)), "count": count, "series": named})
     return {"interval": interval, "buckets": out}
 
@@ -121,7 +129,9 @@ def quantile_cont(values: list[tuple[float, int]], p: float) -> float | None:
     return lo_v + (hi_v - lo_v) * (pos - lo_i)
 
 
-def latency_stats(count: int, pcts: Iterable[float | None], max_ms: float | None, slow: int) -> dict[str, Any]:
+def latency_stats(
+    count: int, pcts: Iterable[float | None], max_ms: float | None, slow: int, *, exact: bool = True
+) -> dict[str, Any]:
     p50, p95, p99 = (None if v is None else round(v, 3) for v in pcts)
     return {
         "count": count,
@@ -130,7 +140,54 @@ def latency_stats(count: int, pcts: Iterable[float | None], max_ms: float | None
         "p99": p99,
         "max": None if max_ms is None else round(max_ms, 3),
         "slow": slow,
+        "exact": exact,
     }
+
+
+def latency_answer(
+    rows: Iterable[tuple[Any, float | None, int, int]], by: str | None, limit: int, sort: str = "count"
+) -> dict[str, Any]:
+    """Duration statistics from ``(key, duration ms or None, events, slow events)`` rows, exact: both
+    backends read these rows (DuckDB by GROUP BY, Elasticsearch by a composite aggregation).
+
+    The series are the ``limit`` keys with most events (``sort="count"``) or with the highest ``sort``
+    figure among all keys (``p95``: the slowest), ties by key; keys without durations come last.
+    """
+    values: dict[Any, dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    slow: dict[Any, int] = defaultdict(int)
+    events: dict[Any, int] = defaultdict(int)
+    for k, ms, n, s in rows:
+        events[k] += n
+        slow[k] += s
+        if ms is not None:
+            values[k][ms] += n
+
+    def stats(keys: list[Any]) -> dict[str, Any]:
+        merged: dict[float, int] = defaultdict(int)
+        for k in keys:
+            for v, n in values.get(k, {}).items():
+                merged[v] += n
+        pairs = sorted(merged.items())
+        return latency_stats(
+            sum(n for _, n in pairs),
+            (quantile_cont(pairs, p / 100) for p in PERCENTS),
+            pairs[-1][0] if pairs else None,
+            sum(slow[k] for k in keys),
+        )
+
+    out: dict[str, Any] = {"overall": stats(list(events)), "by": by, "series": []}
+    if by:
+        keyed = {k: n for k, n in events.items() if k is not None}
+        if sort == "count":
+            out["series"] = [{"key": k, **stats([k])} for k, _ in rank(keyed, limit)]
+        else:
+            out["series"] = rank_series([{"key": k, **stats([k])} for k in keyed], sort, limit)
+    return out
+
+
+def rank_series(series: list[dict[str, Any]], sort: str, limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` series with the highest ``sort`` figure, ties by key, those without one last."""
+    return sorted(series, key=lambda s: (s[sort] is None, -(s[sort] or 0), s["key"]))[:limit]
 
 
 def field_value(doc: dict[str, Any], dotted: str) -> Any:

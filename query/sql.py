@@ -3,16 +3,17 @@
 A missing field makes a leaf NULL, which ``WHERE`` treats as false, like a non-matching query in
 Elasticsearch; only under ``NOT`` would NULL stay NULL, so ``NOT`` wraps its operand in
 ``coalesce(..., false)`` and ``must_not`` semantics hold (missing field → ``NOT`` is true).
-Text matching follows the standard analyser closely enough for words and phrases: case-insensitive, on word boundaries.
+Text is matched as Elasticsearch's standard analyzer matches it: whole words (``query/text.py`` says
+where a word ends), case-insensitive, a phrase's words one after another.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from query.expr import And, Exists, Expr, Field, Kind, MatchAll, MatchNone, Not, Number, Or, Range, Term
+from query.text import phrase_pattern, wildcard_pattern
 
 
 def compile_sql(expr: Expr) -> tuple[str, list[Any]]:
@@ -76,12 +77,12 @@ def _like(pattern: str) -> str:
 
 
 def _text_regex(value: str, wildcard: bool) -> str:
-    """Words of ``value`` in order, on word boundaries, case-insensitive (a phrase match)."""
+    """Words of ``value`` in order, as whole words the way Elasticsearch's standard analyzer cuts them,
+    case-insensitive (a phrase match; see ``query/text.py``)."""
     if wildcard:
-        body = "".join(r"\w*" if c == "*" else r"\w" if c == "?" else re.escape(c) for c in value)
-        return r"(?i)\b" + body + r"\b"
-    words = re.findall(r"\w+", value)
-    return r"(?i)\b" + r"\W+".join(re.escape(w) for w in words) + r"\b"
+        return wildcard_pattern(value)
+    pattern = phrase_pattern(value)
+    return pattern if pattern is not None else r"\b\B"  # no word: matches nothing (qstring refuses it anyway)
 
 
 def _term(e: Term, params: list[Any]) -> str:

@@ -6,7 +6,8 @@ Usage: scripts/services {up|down|status|fetch|wipe} [es|kafka ...]
 
 Both servers are fetched with Maven from the public Maven repository into a cache outside the
 repository (${LOGFERRY_CACHE:-~/.cache/logferry}) and reused afterwards, so a fresh machine needs
-only Maven, a JDK 21+ under /usr/lib/jvm and the project's Python dependencies (kafka-python).
+only Maven, a JDK 21+ under /usr/lib/jvm and logferry's own Python dependencies (confluent-kafka), so it
+runs right after `scripts/demo` without the dev extras.
 Run `scripts/services --help` for the environment variables.
 """
 
@@ -34,6 +35,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Newest releases that the public Maven repository serves complete (see scripts/services.d/VERSIONS.md).
 DEFAULT_ES_VERSION = "9.5.4"
@@ -746,67 +748,66 @@ def format_kafka_storage(layout: Layout, java_home: Path, properties: Path) -> N
     log(f"formatted Kafka storage (cluster id {cluster_id})")
 
 
-def require_kafka_python() -> None:
-    """The Kafka checks use kafka-python, the tests' client (a dev dependency), so they prove it works."""
+def kafka_client() -> Any:
+    """confluent-kafka, the client logferry itself ships and indexes with (a runtime dependency, there
+    after `scripts/demo`): the checks prove the broker answers the client the scale-out path uses."""
     try:
-        import kafka  # noqa: F401
+        import confluent_kafka
     except ImportError as error:
-        raise ServiceError(f"kafka-python is needed for the Kafka checks: pip install -e '.[dev]' ({error})") from error
+        raise ServiceError(
+            f"confluent-kafka is needed for the Kafka checks; it comes with logferry: scripts/install ({error})"
+        ) from error
+    return confluent_kafka
 
 
 def kafka_answers(layout: Layout) -> bool:
     """A cheap liveness probe: the broker answers a metadata request."""
     if not port_open(layout.kafka_port):
         return False
-    require_kafka_python()
-    from kafka import KafkaAdminClient
-    from kafka.errors import KafkaError
+    from confluent_kafka.admin import AdminClient
 
+    kafka_client()
+    admin = AdminClient({"bootstrap.servers": layout.kafka_bootstrap, "log_level": 0})
     try:
-        admin = KafkaAdminClient(bootstrap_servers=layout.kafka_bootstrap, request_timeout_ms=5000)
-    except (KafkaError, OSError, ValueError):
+        return bool(admin.list_topics(timeout=5).brokers)
+    except Exception:  # KafkaException on timeout or a refused connection: not answering
         return False
-    try:
-        admin.describe_cluster()
-        return True
-    except (KafkaError, OSError, ValueError):
-        return False
-    finally:
-        admin.close()
 
 
 def kafka_round_trip(layout: Layout) -> None:
     """Create a topic, produce with acks=all, consume it back, delete the topic."""
-    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-    from kafka.admin import NewTopic
+    kafka = kafka_client()
+    from confluent_kafka.admin import AdminClient, NewTopic
 
     topic = HEALTH_TOPIC_PREFIX + uuid.uuid4().hex[:12]
     payload = f"logferry {topic}".encode()
-    admin = KafkaAdminClient(bootstrap_servers=layout.kafka_bootstrap, request_timeout_ms=10000)
+    common: dict[str, str | int | float | bool] = {"bootstrap.servers": layout.kafka_bootstrap, "log_level": 0}
+    admin = AdminClient(common)
     try:
-        admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-        producer = KafkaProducer(bootstrap_servers=layout.kafka_bootstrap, acks="all", retries=5)
-        try:
-            producer.send(topic, payload).get(timeout=30)
-        finally:
-            producer.close(timeout=10)
-        consumer = KafkaConsumer(
-            topic,
-            bootstrap_servers=layout.kafka_bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            consumer_timeout_ms=30000,
+        admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(timeout=30)
+        producer = kafka.Producer({**common, "acks": "all", "retries": 5})
+        delivered: list[Any] = []
+        producer.produce(topic, payload, on_delivery=lambda error, _message: delivered.append(error))
+        if producer.flush(30) or delivered != [None]:
+            raise ServiceError(f"Kafka did not acknowledge a record on {topic}: {delivered}")
+        consumer = kafka.Consumer(
+            {**common, "group.id": topic, "auto.offset.reset": "earliest", "enable.auto.commit": False}
         )
         try:
-            received = next(iter(consumer), None)
+            consumer.subscribe([topic])
+            deadline = time.monotonic() + 30
+            received = None
+            while received is None and time.monotonic() < deadline:
+                message = consumer.poll(1.0)
+                if message is not None and message.error() is None:
+                    received = message.value()
         finally:
             consumer.close()
-        if received is None or received.value != payload:
+        if received != payload:
             raise ServiceError(f"Kafka round trip on {topic} did not return the record produced")
     finally:
         with contextlib.suppress(Exception):
-            admin.delete_topics([topic])
-        admin.close()
+            admin.delete_topics([topic])[topic].result(timeout=30)
 
 
 def start_kafka(layout: Layout) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -214,8 +215,34 @@ def test_every_command_is_listed_and_loads() -> None:
         "ship",
         "stats",
         "status",
+        "tail",
     }
     for name in listed:
         result = CliRunner().invoke(main, [name, "--help"])
         assert result.exit_code == 0, f"{name}: {result.output}"
         assert "--data-dir" in result.output and "--config" in result.output, name
+
+
+def test_demo_run_again_says_the_data_is_there_and_its_figures_are_the_queries(tmp_path: Path) -> None:
+    """The second `scripts/demo` reads nothing new: it says why, where the events are and what to try;
+    its figures are what the suggested `stats` commands answer over the same window."""
+    data = str(tmp_path / "data")
+    first = logferry("--data-dir", data, "demo", "--lines", "3000")
+    assert first.returncode == 0, first.stderr
+    assert "nothing new to read" not in first.stdout
+    again = logferry("--data-dir", data, "demo", "--lines", "3000")
+    assert again.returncode == 0, again.stderr
+    assert "0 lines read" in again.stdout
+    assert f"nothing new to read: {data}/demo-logs was ingested before" in again.stdout
+    assert f"start afresh: rm -rf {data} && scripts/demo" in again.stdout
+    errors = int(re.search(r"^errors: ([\d,]+)", again.stdout, re.M).group(1).replace(",", ""))  # type: ignore[union-attr]
+    since = re.search(r"stats errors --from (\S+)", again.stdout).group(1)  # type: ignore[union-attr]
+    chart = logferry("--data-dir", data, "stats", "errors", "--from", since, "--json")
+    assert sum(b["count"] for b in json.loads(chart.stdout)["buckets"]) == errors
+    top = logferry(
+        "--data-dir", data, "stats", "top", "endpoint", "--errors", "--from", since, "--limit", "5", "--json"
+    )
+    listed = re.findall(r"^\s+([\d,]+)  (/\S+)$", again.stdout, re.M)
+    assert [(e["key"], e["count"]) for e in json.loads(top.stdout)["top"]] == [
+        (endpoint, int(n.replace(",", ""))) for n, endpoint in listed
+    ]

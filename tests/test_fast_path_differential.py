@@ -1,21 +1,40 @@
-"""The optimized processor chain writes, byte for byte, the documents the chain wrote before it was.
+"""The processor chain writes, byte for byte, the documents it wrote before it was optimized, and the
+compiled chain writes, field for field, what the Python chain writes, whatever the configuration.
 
 ``tests/golden`` holds input lines (the realistic sample, the real-logger corpus, hypothesis-drawn
 lines over every field name the processors read) and the documents the pre-optimization chain made of
 them under two configurations; see ``tests/golden/chain_golden.py``. Any drift in any field fails.
+
+The compiled chain (``native/``, ``ingest/native_chain.py``) is held to the Python chain on the golden
+corpus under both golden configurations and under ``bench.chain_configs.CHANGED`` (every option of
+every processor changed), on the real loggers' lines and hypothesis-drawn lines, and under
+hypothesis-drawn configurations; and each option alone, changed, must change the Python chain's
+documents and the compiled chain's alike: a Rust step that ignores an option fails there. The
+compiled side may decline a line (the Python chain then processes it); it may never differ.
 """
 
 from __future__ import annotations
 
-import functools
 import gzip
+import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
+import parsers.timestamp
+from bench.chain_configs import CHANGED, OTHER_CHANGES, changed_value
+from core.chunk import Chunk, Lines
+from enrich.metadata import AddMetadata
+from ingest.document import serialize
+from ingest.native_chain import CompiledTransform, transform_for
+from ingest.transform import CompiledRun, PythonTransform, Transform
+from logferry.config import load_settings
+from logferry.stages import DEFAULT_ORDER, PROCESSORS
 from tests.conftest import services_required
 from tests.golden.chain_golden import (
     _LINES,
@@ -68,11 +87,12 @@ def test_a_changed_document_is_detected() -> None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# The compiled chain (``native/``, ``ingest/native_chain.py``) against the Python chain, document for
-# document: on the golden corpus, on the real loggers' corpus and on hypothesis-drawn lines. The
-# compiled side may decline a line (the Python chain then processes it); it may never differ.
+# The compiled chain against the Python chain: both transforms over the same chunks, their documents
+# compared whole. The times of processing are one fixed clock for both (``event.ingested``, and the
+# ``@timestamp`` of a line without a readable time), so documents compare byte for byte.
 
-NATIVE_INGESTED = "2031-02-03T04:05:06.789Z"
+NOW = 1_975_348_800.123
+NOW_TEXT = AddMetadata(AddMetadata.Config(host_name=HOST), clock=lambda: NOW).ingested_now()
 
 
 def native_module() -> Any:
@@ -84,72 +104,141 @@ def native_module() -> Any:
     return pytest.importorskip("logferry_native", reason="the compiled chain is not installed (pip install ./native)")
 
 
-def native_document(chain: Any, index: int, path: str, line: bytes) -> bytes | None:
-    """The compiled chain's document of one line (``None`` when declined), normalized as ``document``.
-
-    A line without a readable time is stamped with the processing time: Python's clock there, the
-    block's ``event.ingested`` here; both are normalized to ``INGEST_TIME``."""
-    (result,), _ = chain.process([source_event(index, path, line)], NATIVE_INGESTED)
-    if result is None:
-        return None
-    doc, stub = result
-    shipped = orjson.loads(doc)
-    assert shipped["event"]["id"] == stub["event.id"]
-    assert shipped["@timestamp"] == stub["@timestamp"]
-    if stub["@timestamp"] == NATIVE_INGESTED:
-        stamp = b'"@timestamp":"' + NATIVE_INGESTED.encode() + b'"'
-        doc = doc.replace(stamp, b'"@timestamp":"' + INGEST_TIME.encode() + b'"', 1)
-    normalized, count = INGESTED.subn(b'"ingested":"' + INGEST_TIME.encode() + b'"', doc)
-    assert count == 1
-    return normalized
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Python chain's clock for a line without a readable time, the same as every ``event.ingested``."""
+    monkeypatch.setattr(parsers.timestamp, "now_utc", lambda: NOW_TEXT)
 
 
-def test_native_chain_writes_the_golden_documents() -> None:
-    chain = native_module().Chain(HOST)
-    mismatches, declined = [], 0
-    sample_rows = 0
-    sample_declined = 0
-    for index, ((path, line), expected) in enumerate(zip(ROWS, EXPECTED_DOCS["default"], strict=True)):
-        got = native_document(chain, index, path, line)
-        sample = path.startswith("/var/log/app/") and "log.file.path" in source_event(index, path, line)
+def processors_of(options: dict[str, Any], pipeline: list[str] | None = None) -> list[tuple[str, Any]]:
+    """The configured processors, ``add_metadata``'s clock fixed at ``NOW``."""
+    config = load_settings(None, processors=options, **({"pipeline": pipeline} if pipeline else {}))
+    chain = []
+    for name in config.pipeline:
+        section = getattr(config.processors, name)
+        processor = AddMetadata(section, clock=lambda: NOW) if name == "add_metadata" else PROCESSORS[name](section)
+        chain.append((name, processor))
+    return chain
+
+
+def transforms(options: dict[str, Any], pipeline: list[str] | None = None) -> tuple[Transform, PythonTransform]:
+    """The compiled transform of a configuration and, apart, its Python one."""
+    native_module()
+    compiled = transform_for(processors_of(options, pipeline), serialize)
+    python = PythonTransform(processors_of(options, pipeline), serialize)
+    if isinstance(compiled, CompiledTransform):
+        compiled._ingested = lambda: NOW_TEXT
+    return compiled, python
+
+
+def blocks(rows: list[tuple[str, bytes]]) -> Iterator[Chunk]:
+    """The rows as a file source hands them: a block per run of one file's lines (every 9th block as
+    events from another source: stdin's content-hashed ids, a Kafka record's fields)."""
+    for number, (path, run) in enumerate(itertools.groupby(rows, key=lambda row: row[0])):
+        lines = Lines([line.replace(b"\n", b" ") for _, line in run], f"2049:{number % 5}:diff", path, 100 * number)
+        if number % 9 == 8:
+            events = [{**lines.event(i), "@source_id": "stdin"} for i in range(len(lines))]
+            yield Chunk(("stdin", ""), events, 0, 0)
+        else:
+            yield Chunk.of_lines((lines.source_id, ""), lines, 0, 0)
+
+
+def documents(transform: Transform, chunks: list[Chunk]) -> list[bytes]:
+    """Every line's document, in order: compiled runs as written, the others serialized."""
+    out: list[bytes] = []
+    for chunk in chunks:
+        for item in transform.process(chunk).items():
+            if isinstance(item, CompiledRun):
+                out.extend(item.docs)
+            else:
+                out.append(serialize(item))
+    return out
+
+
+def compare(options: dict[str, Any], rows: list[tuple[str, bytes]], pipeline: list[str] | None = None) -> int:
+    """Both transforms over ``rows``: every document equal; how many lines ran compiled."""
+    compiled, python = transforms(options, pipeline)
+    got, expected = documents(compiled, list(blocks(rows))), documents(python, list(blocks(rows)))
+    assert len(got) == len(expected) == len(rows)
+    mismatches = [
+        f"#{i} {rows[i][0]} {rows[i][1][:160]!r}\n  python   {e[:600]!r}\n  compiled {g[:600]!r}"
+        for i, (g, e) in enumerate(zip(got, expected, strict=True))
+        if g != e
+    ]
+    assert not mismatches, f"{len(mismatches)} of {len(rows)} documents differ; first ones:\n" + "\n".join(
+        mismatches[:3]
+    )
+    return compiled.processed if isinstance(compiled, CompiledTransform) else 0
+
+
+@pytest.mark.parametrize("config", ["default", "tuned", "changed"])
+def test_the_compiled_chain_writes_the_python_chains_documents_on_the_golden_corpus(
+    config: str, fixed_clock: None
+) -> None:
+    options = CHANGED if config == "changed" else CONFIGS[config]
+    compiled = compare(options, ROWS)
+    assert compiled > len(ROWS) * 0.7, f"only {compiled} of {len(ROWS)} lines ran compiled"
+
+
+NATIVE_INGESTED = "2031-02-03T04:05:06.789Z"
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_the_compiled_chain_writes_the_golden_documents(config: str) -> None:
+    """The documents the chain wrote before it was optimized, from the compiled chain itself; a line
+    without a readable time is stamped with the block's ``event.ingested``, normalized as ``document``
+    normalizes the Python chain's clock."""
+    native_module()
+    compiled = transform_for(build_chain(chain_settings(config)), serialize)
+    assert isinstance(compiled, CompiledTransform) and compiled.writes_documents
+    compiled._ingested = lambda: NATIVE_INGESTED
+    stamp = b'"@timestamp":"' + NATIVE_INGESTED.encode() + b'"'
+    mismatches, declined, sample_rows, sample_declined = [], 0, 0, 0
+    for index, ((path, line), expected) in enumerate(zip(ROWS, EXPECTED_DOCS[config], strict=True)):
+        parts = compiled.process(Chunk(("golden", ""), [source_event(index, path, line)], 0, 0))
+        sample = path.startswith("/var/log/app/") and index % 9 != 8
         sample_rows += sample
-        if got is None:
+        if parts.pending:
             declined += 1
             sample_declined += sample
-        elif got != expected:
+            continue
+        assert parts.compiled is not None
+        doc = parts.compiled.docs[0].replace(stamp, b'"@timestamp":"' + INGEST_TIME.encode() + b'"', 1)
+        doc = INGESTED.sub(b'"ingested":"' + INGEST_TIME.encode() + b'"', doc)
+        if doc != expected:
             mismatches.append(
-                f"#{index} {path} {line[:160]!r}\n  expected {expected[:600]!r}\n  got      {got[:600]!r}"
+                f"#{index} {path} {line[:160]!r}\n  expected {expected[:600]!r}\n  got      {doc[:600]!r}"
             )
     assert not mismatches, f"{len(mismatches)} of {len(ROWS)} documents differ; first ones:\n" + "\n".join(
         mismatches[:5]
     )
     # The fast path must carry the common shapes, not decline its way to parity.
     assert sample_declined < sample_rows * 0.05, f"{sample_declined} of {sample_rows} sample lines declined"
-    assert declined < len(ROWS)
+    assert declined < len(ROWS) / 4
 
 
-def test_a_native_difference_is_detected() -> None:
-    """The comparison can fail: the compiled chain with another host name differs on compiled lines."""
-    chain = native_module().Chain("another-host")
-    docs = [native_document(chain, i, path, line) for i, (path, line) in enumerate(ROWS[:200])]
-    compared = [(doc, EXPECTED_DOCS["default"][i]) for i, doc in enumerate(docs) if doc is not None]
-    assert len(compared) > 100
-    assert all(doc != expected for doc, expected in compared)
+def test_a_native_difference_is_detected(fixed_clock: None) -> None:
+    """The comparison can fail: against a Python chain with another host name, documents differ."""
+    native_module()
+    compiled = transform_for(processors_of({"add_metadata": {"host_name": "another-host"}}), serialize)
+    python = PythonTransform(processors_of({"add_metadata": {"host_name": HOST}}), serialize)
+    got, expected = documents(compiled, list(blocks(ROWS[:300]))), documents(python, list(blocks(ROWS[:300])))
+    assert sum(g != e for g, e in zip(got, expected, strict=True)) > 250
 
 
-def test_native_chain_agrees_on_the_real_loggers_corpus() -> None:
-    """Every line of ``tests/corpus`` both ways, under the default config."""
-    native = native_module().Chain(HOST)
-    python = build_chain(chain_settings("default"))
-    compared = 0
-    for path in sorted(CORPUS.glob("*.log")):
-        for index, line in enumerate(path.read_bytes().splitlines()):
-            got = native_document(native, index, f"/var/log/corpus/{path.name}", line)
-            if got is None:
-                continue
-            compared += 1
-            assert got == document(python, index, f"/var/log/corpus/{path.name}", line), (path.name, index, line)
-    assert compared > 0
+def corpus_rows() -> list[tuple[str, bytes]]:
+    return [
+        (f"/var/log/corpus/{path.name}", line)
+        for path in sorted(CORPUS.glob("*.log"))
+        for line in path.read_bytes().splitlines()
+    ]
+
+
+@pytest.mark.parametrize("config", ["default", "tuned", "changed"])
+def test_the_compiled_chain_agrees_on_the_real_loggers_corpus(config: str, fixed_clock: None) -> None:
+    """Every line of ``tests/corpus`` both ways."""
+    options = CHANGED if config == "changed" else CONFIGS[config]
+    assert compare(options, corpus_rows()) > 0
 
 
 _ANY_JSON = st.recursive(
@@ -158,36 +247,276 @@ _ANY_JSON = st.recursive(
     max_leaves=12,
 )
 _TIMES = st.sampled_from(
-    ["2026-11-22T01:02:03.123Z", "2026-11-22 01:02:03:456", "2026-11-22T01:02:03,5+05:30", "1795348800", 1795348800123]
+    [
+        "2026-11-22T01:02:03.123Z",
+        "2026-11-22 01:02:03:456",
+        "2026-11-22T01:02:03,5+05:30",
+        "2026-03-29 02:30:00",
+        "2026-10-25T02:30:00.250",
+        "1795348800",
+        1795348800123,
+    ]
 )
 _TIMED_LINE = st.builds(
     lambda time, fields: _json_line({"time": time, **fields}),
     _TIMES,
     st.dictionaries(st.sampled_from(_NAMES), _VALUES, max_size=8),
 )
-"""Lines with a readable time: the compiled chain declines a line without one (its time is the ingest time)."""
 _ANY_LINE = st.one_of(
     _LINES,
     _TIMED_LINE,
     st.dictionaries(st.sampled_from(_NAMES) | st.text(max_size=8), _ANY_JSON, max_size=8).map(_json_line),
     st.binary(max_size=40),
 )
+_PATHS = st.sampled_from(["/var/log/fuzz/fuzz.log", "/var/log/app/api.log", "/srv/corpus/x.log", "relative.log"])
+_ROWS = st.lists(st.tuples(_PATHS, _ANY_LINE), min_size=1, max_size=12)
 
 
-@given(line=_ANY_LINE, index=st.integers(min_value=0, max_value=10**6))
-@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
-def test_native_chain_never_differs_from_the_python_chain(line: bytes, index: int) -> None:
-    line = line.replace(b"\n", b" ")
-    path = "/var/log/fuzz/fuzz.log"
-    got = native_document(default_chains()[0], index, path, line)
-    if got is not None:
-        assert got == document(default_chains()[1], index, path, line)
+@pytest.mark.parametrize("config", ["default", "changed"])
+@given(rows=_ROWS)
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_compiled_chain_never_differs_on_drawn_lines(
+    config: str, rows: list[tuple[str, bytes]], fixed_clock: None
+) -> None:
+    compare(CHANGED if config == "changed" else {}, rows)
 
 
-@functools.cache
-def default_chains() -> tuple[Any, list[tuple[str, Any]]]:
-    """The compiled and the Python chain under the default config, built once for all examples."""
-    return native_module().Chain(HOST), build_chain(chain_settings("default"))
+def test_an_integer_beyond_64_bits_is_tagged_with_its_text_kept_both_ways(fixed_clock: None) -> None:
+    """The compiled chain's reader declines such a line; the Python chain keeps the integer whole and
+    stores it as text in ``event.original``, tagged ``_serializefailure``: the same document either way."""
+    rows = [
+        ("/var/log/app/a.log", b'{"time":"2026-11-20T10:00:00Z","v":123456789012345678901234567890,"msg":"m"}'),
+        ("/var/log/app/a.log", b'{"time":"2026-11-20T10:00:01Z","v":18446744073709551616,"level":"warn"}'),
+        ("/var/log/app/a.log", b'{"time":"2026-11-20T10:00:02Z","ids":[-9223372036854775809],"msg":"m"}'),
+    ]
+    compiled, python = transforms({})
+    assert isinstance(compiled, CompiledTransform)
+    got, expected = documents(compiled, list(blocks(rows))), documents(python, list(blocks(rows)))
+    assert got == expected and compiled.declined == len(rows)
+    originals = [orjson.loads(doc)["event"]["original"] for doc in got]
+    assert originals == [
+        '{"v":123456789012345678901234567890}',
+        '{"v":18446744073709551616}',
+        '{"ids":[-9223372036854775809]}',
+    ]
+    assert all(orjson.loads(doc)["tags"] == ["_serializefailure"] for doc in got)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Each option alone.
+
+
+def options_of(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+EVERY_OPTION = [(name, option) for name, cls in PROCESSORS.items() for option in options_of(cls.Config)]
+NO_EFFECT_ON_DOCUMENTS = {("template_endpoint", "cache_size"): "how many templates are remembered"}
+
+PROBES = [
+    {"date": "2026-11-20 10:00:00", "msg": "the date field, read in Asia/Kolkata"},
+    {"ts": "2026-11-20 10:00:00", "time": "2026-11-20T11:00:00Z", "msg": "ts comes first"},
+    {"time": "2026-11-20T10:00:00Z", "loglevel": "NOTICE", "msg": "a level named loglevel"},
+    {"time": "2026-11-20T10:00:00Z", "level": 70, "msg": "level 70"},
+    {"time": "2026-11-20T10:00:00Z", "level": "alert", "log_message": "only a log_message"},
+    {"time": "2026-11-20T10:00:00Z", "exception_info": {"kind": "Boom", "reason": "bad", "trace": "at x"}},
+    {"time": "2026-11-20T10:00:00Z", "err_msg": "m", "error_class": "E", "backtrace": "b", "fatal_error": "f"},
+    {"time": "2026-11-20T10:00:00Z", "verb": "GET", "uri": "/api/v1/users/42", "code": 201, "took": 3_000_000},
+    {"time": "2026-11-20T10:00:00Z", "method": "POST", "url": "/api/v1/chat/7/messages", "responseTime": 1500},
+    {"time": "2026-11-20T10:00:00Z", "method": "GET", "url": "/u/user_12/x/b-0a1b2c", "latency": 2.5},
+    {"time": "2026-11-20T10:00:00Z", "uid": 7, "peer": "10.0.0.1:99", "peer_port": 80, "agent": "curl"},
+    {"time": "2026-11-20T10:00:00Z", "x_trace": "t", "x_span": "s", "component": "c", "process": "p"},
+    {"time": "2026-11-20T10:00:00Z", "msg": "pin=1234 key sk_live_abc token=x a@b.co", "pin": 1234},
+    {"time": "2026-11-20T10:00:00Z", "tokenizer": "bpe", "password": "p", "msg": "Bearer abc"},
+    {"time": "2026-11-20T10:00:00Z", "msg": "no host, no service"},
+    {"time": "2026-11-20T10:00:00Z", "error": {"type": "E", "message": "m", "stack": "s"}},
+    {"time": "2026-11-20T10:00:00Z", "level": "notice", "msg": "a level an alias names"},
+    {"time": "2026-11-20T10:00:00Z", "exception_info": "boom"},
+    {"time": "2026-11-20T10:00:00Z", "error": {"kind": "K", "reason": "r", "trace": "t"}},
+    {"time": "2026-11-20T10:00:00Z", "verb": "GET", "url": "/v"},
+    {"time": "2026-11-20T10:00:00Z", "method": "GET", "uri": "/u"},
+    {"time": "2026-11-20T10:00:00Z", "method": "GET", "url": "/c", "code": 201, "took": 3_000_000},
+    {
+        "time": "2026-11-20T10:00:00Z",
+        "level": "error",
+        "msg": "boom",
+        "stack": "Error: boom\n    at charge (/app/pay.js:1:1)\n    at route (/app/routes.js:2:2)",
+    },
+]
+
+
+def probe_rows() -> list[tuple[str, bytes]]:
+    """Lines each changed option changes the documents of: the probes, the corpus, golden rows."""
+    probes = [(path, _json_line(probe)) for probe in PROBES for path in ("/var/log/app/a.log", "/x/corpus/b.log")]
+    return probes + corpus_rows() + ROWS[:600] + ROWS[-400:]
+
+
+def test_every_option_has_a_changed_value() -> None:
+    """The recipe's last step: a new option needs a changed value in ``bench.chain_configs``."""
+    for name, option in EVERY_OPTION:
+        assert option in CHANGED.get(name, {}) or option in OTHER_CHANGES.get(name, {}), f"{name}.{option}"
+
+
+@pytest.mark.parametrize(("processor", "option"), EVERY_OPTION, ids=[f"{p}.{o}" for p, o in EVERY_OPTION])
+def test_each_option_changes_both_chains_alike(processor: str, option: str, fixed_clock: None) -> None:
+    """The option changed alone changes the Python chain's documents, and the compiled chain's the
+    same way: a compiled step that ignored it would still write the default documents."""
+    rows = probe_rows()
+    options = {processor: {option: changed_value(processor, option)}}
+    compiled, python = transforms(options)
+    assert isinstance(compiled, CompiledTransform), f"{processor}.{option} turns the compiled chain off"
+    assert compiled.covered > DEFAULT_ORDER.index(processor), f"{processor}.{option} is not compiled"
+    got, expected = documents(compiled, list(blocks(rows))), documents(python, list(blocks(rows)))
+    assert got == expected
+    if (processor, option) not in NO_EFFECT_ON_DOCUMENTS:
+        _, default_python = transforms({})
+        assert documents(default_python, list(blocks(rows))) != expected, f"the probes do not show {processor}.{option}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Configurations drawn by hypothesis: every processor's options, and the pipeline's order.
+
+_NAME_POOL = sorted({*_NAMES, "uid", "peer", "date", "loglevel", "verb", "uri", "code", "kind", "a.b", "x.y.z"})
+_ALIASES = st.lists(st.sampled_from(_NAME_POOL), max_size=5, unique=True)
+_WORDS = st.sampled_from(
+    ["", "info", "WARN", "notice", "Error", "fatal", "x", "err", "warning", "crit", "30", "trace", "DEBUG", "Alert"] * 3
+    + ["é"]
+)
+"""Level names; a non-ASCII one (the compiled step refuses it: its Python twin runs) now and then."""
+_ZONES = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"])
+_REGEXES = st.sampled_from(
+    ["user_[0-9]+", "[a-z]-[0-9a-f]{6}", r"\bsk_\w+", "(?i)bearer", "x{2,}", "a$", "(?=x)y", r"(\d)\1", "é+", "[^ ]+@x"]
+)
+_GLOBS = st.sampled_from(["*", "/var/log/fuzz/*", "*corpus*", "relative.log", "/nowhere/*"])
+
+
+def _duration_spec(name: str, unit: str) -> str:
+    return name if not unit else f"{name}:{unit}"
+
+
+_OPTIONS: dict[str, Any] = {
+    "decode_json": st.fixed_dictionaries({"target": st.none() | st.none() | st.none() | st.just("line")}),
+    "apply_path_settings": st.fixed_dictionaries(
+        {
+            "rules": st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "paths": st.lists(_GLOBS, min_size=1, max_size=2),
+                        "timezone": st.none() | _ZONES,
+                        "service": st.none() | st.sampled_from(["billing", ""]),
+                        "tags": st.lists(st.sampled_from(["legacy", "a", "_x"]), max_size=2),
+                    }
+                ),
+                max_size=2,
+            )
+        }
+    ),
+    "parse_timestamp": st.fixed_dictionaries({"fields": _ALIASES, "timezone": _ZONES}),
+    "parse_level": st.fixed_dictionaries(
+        {
+            "fields": _ALIASES,
+            "aliases": st.dictionaries(_WORDS, _WORDS, max_size=3),
+            "numeric": st.dictionaries(st.sampled_from([*range(-5, 80, 5), 10, 30, 50, 2**70]), _WORDS, max_size=3),
+        }
+    ),
+    "parse_message": st.fixed_dictionaries({"fields": _ALIASES}),
+    "tag_error": st.fixed_dictionaries(
+        {
+            "levels": st.lists(_WORDS, max_size=3),
+            **{
+                key: _ALIASES
+                for key in (
+                    "objects",
+                    "object_type_keys",
+                    "object_message_keys",
+                    "object_stack_keys",
+                    "message_fields",
+                    "type_fields",
+                    "stack_fields",
+                    "panic_fields",
+                )
+            },
+        }
+    ),
+    "tag_http": st.fixed_dictionaries(
+        {
+            "method_fields": _ALIASES,
+            "url_fields": _ALIASES,
+            "status_fields": _ALIASES,
+            "duration_fields": st.lists(
+                st.builds(_duration_spec, st.sampled_from(_NAME_POOL), st.sampled_from(["", "ms", "s", "ns", "us"])),
+                max_size=4,
+            ),
+            "slow_request_ms": st.floats(0, 5000) | st.sampled_from([0, 1000, 2000]),
+        }
+    ),
+    "map_common_fields": st.fixed_dictionaries(
+        {
+            **{
+                key: _ALIASES
+                for key in (
+                    "user_id_fields",
+                    "client_ip_fields",
+                    "client_port_fields",
+                    "user_agent_fields",
+                    "trace_id_fields",
+                    "span_id_fields",
+                    "service_fields",
+                )
+            },
+            "service": st.none() | st.sampled_from(["svc", ""]),
+        }
+    ),
+    "fit_ecs_objects": st.fixed_dictionaries(
+        {"homes": st.dictionaries(st.sampled_from(_NAME_POOL), st.sampled_from(_NAME_POOL), max_size=5)}
+    ),
+    "template_endpoint": st.fixed_dictionaries(
+        {
+            "routes": st.lists(
+                st.sampled_from(["/api/v1/users/{id}", "/api/v1/chat/{c}/messages", "/{a}/{b}", "/", "/x/y/"]),
+                max_size=3,
+            ),
+            "id_patterns": st.lists(_REGEXES, max_size=2),
+            "cache_size": st.integers(0, 100),
+        }
+    ),
+    "classify_status": st.just({}),
+    "redact": st.fixed_dictionaries(
+        {
+            "enabled": st.booleans(),
+            "fields": st.lists(st.sampled_from(["password", "token", "pin", "user", "-", "ké"]), max_size=3),
+            "allow_fields": st.lists(st.sampled_from(["prompt_tokens", "token_count", "user_id", ""]), max_size=2),
+            "patterns": st.booleans() | st.lists(st.sampled_from(["bearer", "email", "card", "query_secret"])),
+            "extra_patterns": st.lists(_REGEXES, max_size=2),
+            "mask": st.sampled_from(["[REDACTED]", "***", "", "é"]),
+        }
+    ),
+    "fingerprint_error": st.fixed_dictionaries({"frames": st.integers(1, 16)}),
+    "add_metadata": st.fixed_dictionaries(
+        {"host_name": st.sampled_from(["h1", "é-host"]), "add_ingested": st.booleans()}
+    ),
+    "assign_id": st.just({}),
+}
+_CONFIGS = st.fixed_dictionaries({name: strategy for name, strategy in _OPTIONS.items()})
+_PIPELINES = st.one_of(
+    st.just(None),
+    st.permutations(DEFAULT_ORDER[1:]).flatmap(
+        lambda order: st.integers(len(order) // 2, len(order)).map(lambda n: ["decode_json", *order[:n]])
+    ),
+)
+
+
+def test_every_processor_has_drawn_options() -> None:
+    assert set(_OPTIONS) == set(PROCESSORS)
+
+
+@given(options=_CONFIGS, pipeline=_PIPELINES, rows=st.lists(st.tuples(_PATHS, _ANY_LINE), min_size=1, max_size=8))
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+def test_drawn_configurations_give_the_same_documents_both_ways(
+    options: dict[str, Any], pipeline: list[str] | None, rows: list[tuple[str, bytes]], fixed_clock: None
+) -> None:
+    probes = [(path, _json_line(probe)) for probe, path in zip(PROBES, itertools.cycle(["/var/log/fuzz/f.log"]))]
+    compare(options, rows + probes[:4], pipeline)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -256,24 +585,21 @@ def test_the_error_fingerprint_is_the_same_in_both_languages(
 ERROR_CORPUS = CORPUS / "errors"
 
 
-def test_both_chains_give_the_real_programs_errors_the_same_grouping_key() -> None:
+@pytest.mark.parametrize("frames", [1, 3])
+def test_both_chains_give_the_real_programs_errors_the_same_grouping_key(fixed_clock: None, frames: int) -> None:
     """Every line of ``tests/corpus/errors`` (Python, Node and Go programs' exceptions, two releases):
     the compiled chain writes the Python chain's document, grouping key, title and culprit included,
     and declines few of them."""
-    native = native_module().Chain(HOST)
-    python = build_chain(chain_settings("default"))
-    compared = declined = 0
-    keys: set[str] = set()
-    for path in sorted(ERROR_CORPUS.glob("*.log")):
-        for index, line in enumerate(path.read_bytes().splitlines()):
-            source = f"/var/log/errors/{path.name}"
-            got = native_document(native, index, source, line)
-            if got is None:
-                declined += 1
-                continue
-            compared += 1
-            expected = document(python, index, source, line)
-            assert got == expected, (path.name, index, line[:300])
-            keys.add(orjson.loads(got)["error"]["grouping_key"])
-    assert compared > 1000 and declined < compared / 2, (compared, declined)
-    assert len(keys) >= 20  # the corpus' 26 root causes, less those only in declined lines
+    rows = [
+        (f"/var/log/errors/{path.name}", line)
+        for path in sorted(ERROR_CORPUS.glob("*.log"))
+        for line in path.read_bytes().splitlines()
+    ]
+    options = {"fingerprint_error": {"frames": frames}}
+    compiled, python = transforms(options)
+    assert isinstance(compiled, CompiledTransform) and compiled.writes_documents
+    got = documents(compiled, list(blocks(rows)))
+    assert got == documents(python, list(blocks(rows)))
+    assert compiled.processed > 1000 and compiled.declined < compiled.processed / 2
+    keys = {orjson.loads(doc).get("error", {}).get("grouping_key") for doc in got} - {None}
+    assert len(keys) >= 20  # the corpus' 26 root causes

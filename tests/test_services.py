@@ -169,3 +169,80 @@ def test_launcher_runs_the_module_with_the_same_usage() -> None:
         [sys.executable, str(SERVICES_SCRIPT), "sideways"], capture_output=True, text=True, timeout=60
     )
     assert wrong.returncode == 2 and "invalid choice: 'sideways'" in wrong.stderr
+
+
+# Imports of any module of the dev extras fail in the processes below, as on a machine where only
+# `scripts/demo` (logferry without extras) installed anything.
+WITHOUT_DEV_EXTRAS = """
+import importlib.abc, importlib.metadata, re, sys
+def _name(requirement):
+    return re.split(r"[ <>=!~;\\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+_dev = {_name(r) for r in importlib.metadata.requires("logferry") or () if 'extra == "dev"' in r}
+_blocked = {m for m, dists in importlib.metadata.packages_distributions().items()
+            if any(d.lower().replace("_", "-") in _dev for d in dists)}
+class _NoDevExtras(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in _blocked:
+            raise ModuleNotFoundError(f"No module named {name!r} (the dev extras are not installed)", name=name)
+        return None
+sys.meta_path.insert(0, _NoDevExtras())
+"""
+
+
+def without_dev_extras(tmp_path: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    site = tmp_path / "no-dev-extras"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(WITHOUT_DEV_EXTRAS)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run(list(command), capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+
+
+def test_the_dev_extras_are_really_blocked(tmp_path: Path) -> None:
+    probe = without_dev_extras(tmp_path, sys.executable, "-c", "import kafka")
+    assert probe.returncode == 1 and "the dev extras are not installed" in probe.stderr
+    assert without_dev_extras(tmp_path, sys.executable, "-c", "import confluent_kafka, logferry").returncode == 0
+
+
+def test_services_and_the_scale_out_commands_need_no_dev_extras(
+    tmp_path: Path, es_url: str, kafka_bootstrap: str, kafka_topic: str, kafka_group_id: str, index_prefix: str
+) -> None:
+    """The README's scale-out path right after `scripts/demo`: services up, ship to Kafka, index into
+    Elasticsearch, retention."""
+    if os.environ.get("ELASTICSEARCH_URL") or os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        pytest.skip("servers come from ELASTICSEARCH_URL/KAFKA_BOOTSTRAP_SERVERS, not scripts/services")
+    up = without_dev_extras(tmp_path, sys.executable, str(SERVICES_MODULE), "up")
+    assert up.returncode == 0, up.stderr
+    status = without_dev_extras(tmp_path, sys.executable, str(SERVICES_MODULE), "status")
+    assert status.returncode == 0 and "kafka" in status.stdout and " up " in status.stdout, status.stdout
+    log = tmp_path / "app.log"
+    now = datetime.now(UTC)
+    log.write_text(
+        "".join(f'{{"@timestamp": "{now.isoformat()}", "level": "error", "msg": "failed {i}"}}\n' for i in range(20))
+    )
+    logferry = [sys.executable, "-m", "logferry", "--data-dir", str(tmp_path / "data")]
+    kafka = ["--kafka", kafka_bootstrap, "--topic", kafka_topic]
+    ship = without_dev_extras(tmp_path, *logferry, "ship", str(log), "--to", "kafka", *kafka, "--once")
+    assert ship.returncode == 0 and "20 events written" in ship.stderr, ship.stderr
+    es = ["--es-url", es_url, "--index-prefix", index_prefix]
+    index = without_dev_extras(
+        tmp_path, *logferry, "index", *kafka, "--group", kafka_group_id, *es, "--exit-when-idle", "3"
+    )
+    assert index.returncode == 0 and "20 events written" in index.stderr, index.stderr
+    retention = without_dev_extras(tmp_path, *logferry, "retention", "--keep-days", "14", *es, "--dry-run")
+    assert retention.returncode == 0, retention.stderr
+
+
+def test_the_kafka_round_trip_check_uses_logferrys_own_client(kafka_bootstrap: str) -> None:
+    """What `scripts/services up` runs after starting Kafka: create, produce (acks=all), consume, delete."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("services_module", SERVICES_MODULE)
+    assert spec is not None and spec.loader is not None
+    services = importlib.util.module_from_spec(spec)
+    sys.modules["services_module"] = services
+    spec.loader.exec_module(services)
+    layout = services.Layout.from_env()
+    if layout.kafka_bootstrap != kafka_bootstrap:
+        pytest.skip("the broker is not the one scripts/services manages")
+    assert services.kafka_answers(layout)
+    services.kafka_round_trip(layout)

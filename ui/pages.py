@@ -129,6 +129,21 @@ def ask(request: Request, state: State, question: Callable[[Filters], T]) -> tup
         return None, str(exc), window
 
 
+def bounded_int(state: State, name: str, default: int, low: int, high: int) -> int:
+    """A number the page passes to the API (``limit``, ``sample``) within the API's bounds; a value outside
+    them is the API's kind of mistake, said the API's way (a ``QueryError`` inside ``ask``)."""
+    text = state.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise QueryError(f"{name} {text!r} is not a whole number from {low:,} to {high:,}")
+    return value
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     from ui.views import VIEWS
 

@@ -80,11 +80,15 @@ class State:
         if include and param and not self.params.get(param):
             return self.query(**{param: str(value)})
         term = f"{field}:{lucene_value(value)}"
-        clause = term if include else f"NOT {term}"
-        q = self.params.get("q")
-        return self.query(
-            q=f"({q}) AND {clause}" if q and " OR " in q.upper() else f"{q} AND {clause}" if q else clause
-        )
+        return self.query(q=and_q(self.params.get("q"), term if include else f"NOT {term}"))
+
+    def search_with(self, clause: str) -> str:
+        """The search view's query string for the events of these filters that ``clause`` also matches:
+        the filters only (no other view's parameters), ``clause`` joined to ``q``."""
+        params = {k: v for k, v in self.params.items() if k in FILTER_NAMES}
+        if clause:
+            params["q"] = and_q(params.get("q"), clause)
+        return urllib.parse.urlencode(params)
 
     def with_columns(self, columns: Sequence[str]) -> str:
         chosen = tuple(columns)
@@ -93,6 +97,13 @@ class State:
     def hidden(self, *skip: str) -> list[tuple[str, str]]:
         """The state as hidden form fields, but those the form sets itself."""
         return [(k, v) for k, v in self.params.items() if k not in skip]
+
+
+def and_q(q: str | None, clause: str) -> str:
+    """``q AND clause``, with ``q`` in parentheses when it has an OR (AND binds first)."""
+    if not q:
+        return clause
+    return f"({q}) AND {clause}" if " OR " in q.upper() else f"{q} AND {clause}"
 
 
 def lucene_value(value: Any) -> str:

@@ -16,7 +16,7 @@ import orjson
 
 from logferry.command_groups import WholeSummaryGroup
 from logferry.command_settings import settings_for
-from logferry.commands.query import _Query, filter_options, require_data_dir
+from logferry.commands.query import QueryClient, filter_options, require_data_dir
 
 if TYPE_CHECKING:
     from logferry.config import Settings
@@ -26,8 +26,8 @@ SPARK = "▁▂▃▄▅▆▇█"
 STATE_MARKS = {"regressed": "REGRESSED", "resolved": "resolved", "ignored": "ignored", "open": ""}
 
 
-class _StoreQuery(_Query):
-    """``_Query`` for the error-group and pattern routes, and for a group's state change."""
+class _StoreQuery(QueryClient):
+    """``QueryClient`` for the error-group and pattern routes, and for a group's state change."""
 
     def answer(self, route: str, params: dict[str, Any], f: Filters, settings: Settings) -> dict[str, Any]:
         from query.groups import error_groups
@@ -92,7 +92,7 @@ def sparkline(counts: list[int], width: int = 24) -> str:
 
 
 @click.group(cls=WholeSummaryGroup, invoke_without_command=True)
-@filter_options(q_argument=False)
+@filter_options(q_argument=False, csv=False)
 @click.option("--sort", type=click.Choice(["count", "last", "first", "users"]), default="count", show_default=True)
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True, help="Groups shown.")
 @click.option(
@@ -109,7 +109,7 @@ def errors(
     filters: dict[str, str | None],
     api_url: str | None,
     api_key: str | None,
-    as_json: bool,
+    output: str,
     sort: str,
     limit: int,
     state: str,
@@ -122,7 +122,7 @@ def errors(
     result = _StoreQuery(ctx, api_url, api_key).get(
         "/api/v1/errors/groups", {**filters, "sort": sort, "limit": limit, "state": state, "interval": interval}
     )
-    if as_json:
+    if output == "json":
         click.echo(orjson.dumps(result).decode())
         return
     _print_groups(result)
@@ -159,7 +159,7 @@ errors.add_command(_decision("reopen", "open", "Open a resolved or ignored group
 
 
 @click.command()
-@filter_options(q_argument=True)
+@filter_options(q_argument=True, csv=False)
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Patterns shown.")
 @click.option(
     "--sample", type=click.IntRange(100, 200_000), default=20_000, show_default=True, help="Newest events mined."
@@ -170,13 +170,13 @@ def patterns(
     filters: dict[str, str | None],
     api_url: str | None,
     api_key: str | None,
-    as_json: bool,
+    output: str,
     limit: int,
     sample: int,
 ) -> None:
     """The messages of the matching events as templates (variables <*>), most lines first."""
     result = _StoreQuery(ctx, api_url, api_key).get("/api/v1/patterns", {**filters, "limit": limit, "sample": sample})
-    if as_json:
+    if output == "json":
         click.echo(orjson.dumps(result).decode())
         return
     click.echo(f"{len(result['patterns'])} pattern(s) in the newest {result['sampled']} of {result['total']} event(s)")

@@ -7,11 +7,15 @@ Elasticsearch.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
+import socket
 import sys
 import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -21,7 +25,16 @@ from core.outcomes import DEAD_LETTERED
 from ingest.pipeline import Pipeline, RunStats, Sink
 from logferry.assemble import assemble
 from logferry.command_settings import settings_for
-from logferry.components import day_store, query_app
+from logferry.commands.options import (
+    announce,
+    bind_api,
+    finish,
+    input_overrides,
+    listen_options,
+    paths_argument,
+    serve_beside,
+)
+from logferry.components import day_store
 from logferry.config import Settings
 from logferry.sample import write_sample
 
@@ -29,13 +42,20 @@ if TYPE_CHECKING:
     from store.day_store import DayStore
 
 
-def run_pipeline(settings: Settings, *, once: bool, serve: bool = False) -> tuple[RunStats, Sink]:
-    """Assemble and run until done (``once``) or signalled; configuration mistakes are usage errors."""
+def run_pipeline(settings: Settings, *, once: bool, api: socket.socket | None = None) -> tuple[RunStats, Sink]:
+    """Assemble and run until done (``once``) or signalled, serving the API on ``api`` (bound) beside it;
+    configuration mistakes are usage errors."""
     try:
         pipeline = assemble(settings, once=once)
-        if serve:
-            start_api_thread(settings, pipeline.stop)
-        stats = run_until_signal(pipeline, once=once)
+        if api is None:
+            stats = run_until_signal(pipeline, once=once)
+        else:
+            serving = serve_beside(settings, api, pipeline.stop)
+            announce(api, settings.api.backend, err=True)
+            try:
+                stats = run_until_signal(pipeline, once=once)
+            finally:
+                finish(serving, pipeline.stop)
         for note in getattr(pipeline.source, "notes", list)():
             click.echo(note, err=True)
         return stats, pipeline.sink
@@ -83,58 +103,43 @@ def summary(stats: RunStats, sink: Sink) -> str:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@paths_argument
 @click.option("-v", "--verbose", is_flag=True, help="Log progress and retries.")
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[str, ...], verbose: bool) -> None:
-    """Read PATH_OR_GLOB… to the end once, write to DuckDB, checkpoint, exit (like `filebeat --once`).
+    """Read PATH_OR_GLOB… (or [input] paths) to the end once, write to DuckDB, checkpoint, exit.
 
-    Run again on the same files and nothing new is written. `-` reads standard input. The sink is
-    [sink] type of the config (DuckDB unless it says otherwise).
+    Like `filebeat --once`: run again on the same files and nothing new is written. `-` reads standard
+    input. The sink is [sink] type of the config (DuckDB unless it says otherwise).
     """
     configure_logging(verbose)
-    if paths == ("-",):
-        settings = settings_for(ctx, source={"type": "stdin"})
-    else:
-        settings = settings_for(ctx, source={"type": "file"}, input={"paths": list(paths)})
-    stats, sink = run_pipeline(settings, once=True)
+    stats, sink = run_pipeline(settings_for(ctx, **input_overrides(paths)), once=True)
     click.echo(summary(stats, sink), err=True)
 
 
 @click.command()
-@click.option("-v", "--verbose", is_flag=True, help="Log progress and retries.")
+@paths_argument
+@listen_options
 @click.option("--serve/--no-serve", default=True, help="Serve the query API in the same process.")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress and retries.")
 @click.pass_context
-def run(ctx: click.Context, verbose: bool, serve: bool) -> None:
-    """Tail the configured inputs continuously into DuckDB until SIGINT/SIGTERM (then flush, checkpoint).
+def run(
+    ctx: click.Context, paths: tuple[str, ...], host: str | None, port: int | None, serve: bool, verbose: bool
+) -> None:
+    """Tail PATH_OR_GLOB… (or [input] paths) into DuckDB until SIGINT/SIGTERM, serving the query API.
 
-    [source] and [sink] of the config choose other components (a file source and DuckDB by default).
+    The API's port is taken first: when it is busy nothing starts. On SIGINT/SIGTERM the pipeline
+    flushes and checkpoints. [source] and [sink] of the config choose other components.
     """
     configure_logging(verbose)
-    stats, sink = run_pipeline(settings_for(ctx), once=False, serve=serve)
+    settings = settings_for(ctx, api={"host": host, "port": port}, **input_overrides(paths))
+    api = bind_api(settings.api.host, settings.api.port, instead=", or run without it (--no-serve)") if serve else None
+    try:
+        stats, sink = run_pipeline(settings, once=False, api=api)
+    finally:
+        if api is not None:
+            api.close()
     click.echo(summary(stats, sink), err=True)
-
-
-def start_api_thread(settings: Settings, stop: threading.Event) -> None:
-    """Serve the query API beside the pipeline; it takes turns with the writer (``StoreGate``)."""
-    import uvicorn
-
-    server = uvicorn.Server(
-        uvicorn.Config(
-            query_app(settings),
-            host=settings.api.host,
-            port=settings.api.port,
-            log_level="warning",
-            timeout_graceful_shutdown=3,  # an open live tail must not hold the stop up
-        )
-    )
-
-    def stop_with_pipeline() -> None:
-        stop.wait()
-        server.should_exit = True
-
-    threading.Thread(target=server.run, name="api", daemon=True).start()
-    threading.Thread(target=stop_with_pipeline, name="api-stop", daemon=True).start()
 
 
 @click.command()
@@ -152,46 +157,103 @@ def demo(ctx: click.Context, lines: int) -> None:
     settings = settings_for(ctx, source={"type": "file"}, sink={"type": "duckdb"}, input={"paths": paths})
     stats, sink = run_pipeline(settings, once=True)
     click.echo(summary(stats, sink))
-    click.echo(demo_report(day_store(settings)))
     data = settings.data_dir
+    report = DemoReport.of(day_store(settings))
+    if stats.lines == 0 and report.total:
+        click.echo(
+            f"\nnothing new to read: {logs} was ingested before (the registry in {data} remembers where each "
+            f"file was read to), and its events are stored under {data}/events.\n"
+            f"Ask them the questions below, or start afresh: rm -rf {data} && scripts/demo"
+        )
+    click.echo(report.text())
+    if report.first is None:
+        return
+    since = report.first.strftime("%Y-%m-%dT%H:%M:%SZ")
     click.echo(
-        "\nTry next:\n"
-        f"  logferry --data-dir {data} search 'level:error' --from now-24h\n"
-        f"  logferry --data-dir {data} search 'tags:slow_request AND responseTime:>2000'\n"
-        f"  logferry --data-dir {data} stats errors --interval 1h --by endpoint\n"
+        "\nTry next (--from covers the sample; without it a query looks at the last 24 hours):\n"
+        f"  logferry --data-dir {data} stats errors --from {since} --interval 1h --by endpoint\n"
+        f"  logferry --data-dir {data} search 'level:error' --from {since}\n"
+        f"  logferry --data-dir {data} search declined --from {since} --fields @timestamp,service.name,error.type\n"
+        f"  logferry --data-dir {data} search 'tags:slow_request AND responseTime:>2000' --from {since}\n"
+        f"  logferry --data-dir {data} stats latency --by endpoint --sort p95 --from {since}\n"
+        f"  logferry --data-dir {data} stats top user --errors --from {since}\n"
         f"  logferry --data-dir {data} serve      # then open http://127.0.0.1:8080/ (the API: /docs)\n"
         f"  logferry --data-dir {data} ingest {logs}/*.log   # again: nothing new is written"
     )
 
 
-def demo_report(store: DayStore) -> str:
-    """A few figures straight from the DuckDB files, to show what landed."""
-    days = store.days()
-    if not days:
-        return "no events stored"
-    total, errors, slow = 0, 0, 0
-    endpoints: dict[str, int] = {}
-    for day in days:
+@dataclass(frozen=True)
+class DemoReport:
+    """What landed, counted by the query backend itself over the whole sample: the figures are the ones
+    ``stats errors --from FIRST`` and ``stats top endpoint --errors --from FIRST`` give."""
+
+    directory: Path
+    days: int
+    total: int
+    errors: int
+    slow: int
+    endpoints: list[tuple[str, int]]
+    first: dt.datetime | None
+    last: dt.datetime | None
+
+    @classmethod
+    def of(cls, store: DayStore) -> DemoReport:
+        from query.backend import DuckDBBackend
+        from query.filters import ERROR_EXPR, Filters, build_filters
+
+        days = store.days()
+        first, last = _span(store)
+        if first is None or last is None:
+            return cls(store.directory, len(days), 0, 0, 0, [], None, None)
+        end = last + dt.timedelta(milliseconds=1)
+        backend = DuckDBBackend(store)
+        try:
+            everything = Filters(first, end, build_filters(start=first.isoformat(), end=end.isoformat()).expr)
+            slow = build_filters(start=first.isoformat(), end=end.isoformat(), tag="slow_request")
+            top = backend.top(everything, "endpoint", 5, True)
+            return cls(
+                store.directory,
+                len(days),
+                backend.search_events(everything, 1, "desc", None)["total"],
+                backend.search_events(Filters(first, end, ERROR_EXPR), 1, "desc", None)["total"],
+                backend.search_events(slow, 1, "desc", None)["total"],
+                [(str(entry["key"]), entry["count"]) for entry in top["top"]],
+                first,
+                last,
+            )
+        finally:
+            backend.close()
+
+    def text(self) -> str:
+        if self.first is None or self.last is None:
+            return "no events stored"
+        span = f"{self.first:%Y-%m-%d %H:%M:%S} → {self.last:%Y-%m-%d %H:%M:%S} UTC"
+        return "\n".join(
+            [
+                f"\nstored: {self.total:,} events in {self.days} day file(s) under {self.directory}, {span}",
+                f"errors: {self.errors:,} (level error or worse, an error type, or a 5xx: what `stats errors` "
+                f"counts)   slow requests: {self.slow:,}",
+                "endpoints with most errors:",
+                *(f"  {n:>7,}  {endpoint}" for endpoint, n in self.endpoints),
+            ]
+        )
+
+
+def _span(store: DayStore) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The first and last event time stored."""
+    first: dt.datetime | None = None
+    last: dt.datetime | None = None
+    for day in store.days():
         con = store.connect(day)
         try:
-            t, e, s = con.execute(
-                "SELECT count(*), count(*) FILTER (WHERE list_contains(tags, 'error')),"
-                " count(*) FILTER (WHERE list_contains(tags, 'slow_request')) FROM events"
-            ).fetchone() or (0, 0, 0)
-            total, errors, slow = total + t, errors + e, slow + s
-            for endpoint, n in con.execute(
-                "SELECT endpoint, count(*) FROM events WHERE list_contains(tags, 'error') AND endpoint IS NOT NULL"
-                " GROUP BY 1"
-            ).fetchall():
-                endpoints[endpoint] = endpoints.get(endpoint, 0) + n
+            low, high = con.execute("SELECT min(ts), max(ts) FROM events").fetchone() or (None, None)
         finally:
             con.close()
-    top = sorted(endpoints.items(), key=lambda kv: -kv[1])[:5]
-    lines = [
-        f"\nstored: {total:,} events in {len(days)} day file(s) under {store.directory} "
-        f"({days[0].isoformat()} … {days[-1].isoformat()}, UTC)",
-        f"errors: {errors:,}   slow requests: {slow:,}",
-        "endpoints with most errors:",
-        *(f"  {n:>7,}  {endpoint}" for endpoint, n in top),
-    ]
-    return "\n".join(lines)
+        if low is not None:
+            first = min(first, low) if first else low
+            last = max(last, high) if last else high
+    return (_utc(first), _utc(last))
+
+
+def _utc(t: dt.datetime | None) -> dt.datetime | None:
+    return None if t is None else t.astimezone(dt.UTC) if t.tzinfo else t.replace(tzinfo=dt.UTC)

@@ -17,6 +17,7 @@ from click.core import ParameterSource
 
 from logferry.command_settings import settings_for
 from logferry.commands.ingest import configure_logging, run_pipeline, summary
+from logferry.commands.options import input_overrides, paths_argument
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -78,7 +79,7 @@ METRICS_HELP = "Serve Prometheus metrics at http://HOST:PORT/metrics (env LOGFER
 
 
 @click.command()
-@click.argument("paths", nargs=-1)
+@paths_argument
 @click.option(
     "--to",
     "target",
@@ -114,14 +115,12 @@ def ship(
     """
     _configure_logging(verbose)
     serve_metrics(metrics_listen)
-    settings = settings_for(
-        ctx,
-        defaults={"source": {"type": "file"}},
-        source={"type": "file"} if paths else None,
-        input={"paths": list(paths) or None},
-        sink={"type": target},
+    overrides = {
         **_overrides(kafka=kafka, topic=topic, es_urls=es_urls, index_prefix=index_prefix),
-    )
+        **input_overrides(paths),
+        "sink": {"type": target},
+    }
+    settings = settings_for(ctx, defaults={"source": {"type": "file"}}, **overrides)
     stats, sink = run_pipeline(settings, once=once)
     click.echo(summary(stats, sink), err=True)
 

@@ -1,211 +1,103 @@
 //! The event's top level as the chain needs it: a Python dict's order semantics (overwrite keeps the
 //! place, delete then insert goes to the end) with cheap answers to the chain's questions.
 //!
-//! The chain asks ~150 times per line whether a field it knows is present (each extractor tries each
-//! alias), and almost always it is not. Every field name the chain asks for has a small number (an
-//! id, from one static table), and the event keeps a bit per id that is present: a miss costs one bit
-//! test, a hit a scan of a few bytes, and no string is hashed or compared. A delete only marks the
-//! entry dead (no shifting of the later entries); dead entries are skipped when reading or writing.
-//! Names outside the table (the line's own fields) are found by a hash kept per entry.
+//! The chain asks many times per line whether a field it knows is present (each step tries each
+//! alias), and almost always it is not. Every name a chain asks for has a small number, an id: the
+//! static names (`K`, generated into `names.rs` from the Python declarations) first, then the names
+//! this chain's options bring (alias lists, homes), numbered when the chain is built (`Names`). The
+//! event keeps a bit per id that is present: a miss costs one bit test, a hit a table read, and no
+//! string is hashed or compared. A delete only marks the entry dead (no shifting of the later
+//! entries); dead entries are skipped when reading or writing. Names outside the table (the line's
+//! own fields) are found by a hash kept per entry.
 
 use crate::json::Value;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::Hasher;
-use std::sync::OnceLock;
 
-/// Gives each name an id (`K::LOG__LEVEL as u8` for `"log.level"`: `@` is `AT_`, a dot `__`) and
-/// lists the names in id order.
+/// Gives each static name an id (`K::LOG__LEVEL as u8` for `"log.level"`: `@` is `AT_`, a dot `__`)
+/// and lists the names in id order.
 macro_rules! known {
     ($($id:ident = $name:literal,)*) => {
-        /// A field name the chain knows, as a constant: no lookup at the call site.
+        /// A field name every chain knows, as a constant: no lookup at the call site.
         #[allow(non_camel_case_types, clippy::upper_case_acronyms, dead_code)]
-        #[derive(Clone, Copy)]
+        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
         #[repr(u8)]
         pub enum K {
             $($id,)*
         }
 
-        const KNOWN: &[&str] = &[$($name,)*];
+        pub const STATIC_NAMES: &[&str] = &[$($name,)*];
     };
 }
 
-// The field names the chain reads or writes at the top level of an event (fewer than 255).
-known! {
-    // decode and the source's fields
-    RECORD = "record",
-    TEXT = "text",
-    AT_RAW = "@raw",
-    AT_SOURCE_ID = "@source_id",
-    AT_TIMEZONE = "@timezone",
-    LOG__FILE__PATH = "log.file.path",
-    LOG__OFFSET = "log.offset",
-    // parse_timestamp
-    TIMESTAMP = "timestamp",
-    AT_TIMESTAMP = "@timestamp",
-    TIME = "time",
-    TS = "ts",
-    ASCTIME = "asctime",
-    // parse_level, parse_message
-    LEVEL = "level",
-    SEVERITY = "severity",
-    LOG__LEVEL = "log.level",
-    LVL = "lvl",
-    LEVELNAME = "levelname",
-    MESSAGE = "message",
-    MSG = "msg",
-    EVENT = "event",
-    // tag_error
-    ERROR = "error",
-    ERR = "err",
-    PANIC = "panic",
-    ERROR_MESSAGE = "error_message",
-    ERRORMESSAGE = "errorMessage",
-    ERROR_TYPE = "error_type",
-    ERRORTYPE = "errorType",
-    EXCEPTION_TYPE = "exception_type",
-    EXC_TYPE = "exc_type",
-    STACK_TRACE = "stack_trace",
-    STACK = "stack",
-    STACKTRACE = "stacktrace",
-    EXCEPTION = "exception",
-    EXC_INFO = "exc_info",
-    ERRORVERBOSE = "errorVerbose",
-    ERROR__MESSAGE = "error.message",
-    ERROR__TYPE = "error.type",
-    ERROR__STACK_TRACE = "error.stack_trace",
-    // tag_http
-    METHOD = "method",
-    REQ = "req",
-    REQUEST = "request",
-    HTTP = "http",
-    REQ__METHOD = "req.method",
-    REQUEST__METHOD = "request.method",
-    HTTP__REQUEST__METHOD = "http.request.method",
-    URL = "url",
-    PATH = "path",
-    REQ__URL = "req.url",
-    REQUEST__URL = "request.url",
-    REQ__PATH = "req.path",
-    URL__ORIGINAL = "url.original",
-    URL__PATH = "url.path",
-    URL__QUERY = "url.query",
-    STATUS = "status",
-    STATUSCODE = "statusCode",
-    STATUS_CODE = "status_code",
-    RES = "res",
-    RESPONSE = "response",
-    RES__STATUSCODE = "res.statusCode",
-    RES__STATUS = "res.status",
-    RESPONSE__STATUS = "response.status",
-    HTTP__RESPONSE__STATUS_CODE = "http.response.status_code",
-    RESPONSETIME = "responseTime",
-    RESPONSE_TIME = "response_time",
-    DURATION_MS = "duration_ms",
-    LATENCY = "latency",
-    ELAPSED_MS = "elapsed_ms",
-    DURATION = "duration",
-    EVENT__DURATION = "event.duration",
-    // map_common_fields
-    USER__ID = "user.id",
-    USERID = "userId",
-    USER_ID = "user_id",
-    CLIENT__IP = "client.ip",
-    IP = "ip",
-    REMOTE_ADDR = "remote_addr",
-    CLIENT_IP = "client_ip",
-    REQ__REMOTEADDRESS = "req.remoteAddress",
-    CLIENT__PORT = "client.port",
-    CLIENT_PORT = "client_port",
-    REMOTE_PORT = "remote_port",
-    REQ__REMOTEPORT = "req.remotePort",
-    USER_AGENT__ORIGINAL = "user_agent.original",
-    USERAGENT = "userAgent",
-    USER_AGENT = "user_agent",
-    UA = "ua",
-    REQ__HEADERS__USER_AGENT = "req.headers.user-agent",
-    TRACE__ID = "trace.id",
-    TRACE_ID = "trace_id",
-    TRACEID = "traceId",
-    SPAN__ID = "span.id",
-    SPAN_ID = "span_id",
-    SPANID = "spanId",
-    SERVICE__NAME = "service.name",
-    SERVICE = "service",
-    SERVICE_NAME = "service_name",
-    APP = "app",
-    // fit_ecs_objects
-    USER = "user",
-    USER__NAME = "user.name",
-    HOST = "host",
-    HOST__NAME = "host.name",
-    TRACE = "trace",
-    SPAN = "span",
-    CLIENT = "client",
-    CLIENT__ADDRESS = "client.address",
-    LOG = "log",
-    LOG__ORIGINAL = "log.original",
-    EVENT__ORIGINAL = "event.original",
-    HTTP__VALUE = "http.value",
-    // template_endpoint, classify_status, add_metadata, assign_id
-    ENDPOINT = "endpoint",
-    HTTP__RESPONSE__STATUS_CLASS = "http.response.status_class",
-    TAGS = "tags",
-    EVENT__INGESTED = "event.ingested",
-    EVENT__ID = "event.id",
-}
+include!("names.rs");
 
-/// Not an id: a name outside `KNOWN`.
-const UNKNOWN: u8 = u8::MAX;
+/// At most this many names have an id; more are found by their hash like a line's own names.
+pub const MAX_IDS: usize = 255;
 
-fn table() -> &'static FxHashMap<&'static str, u8> {
-    static TABLE: OnceLock<FxHashMap<&'static str, u8>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        assert!(KNOWN.len() < usize::from(UNKNOWN), "ids fit a byte");
-        KNOWN
-            .iter()
-            .enumerate()
-            .map(|(id, name)| (*name, id as u8))
-            .collect()
-    })
-}
-
-/// The id of a field name, if the chain knows it.
-pub fn id_of(name: &str) -> Option<u8> {
-    table().get(name).copied()
-}
-
-/// Every name the chain knows, in id order.
-pub fn known_names() -> &'static [&'static str] {
-    KNOWN
-}
-
-/// The static spelling of a known name (no allocation for the fields the chain knows).
-fn known_name(id: u8) -> &'static str {
-    KNOWN[usize::from(id)]
-}
-
-fn hash_of(name: &str) -> u64 {
+pub fn hash_of(name: &str) -> u64 {
     let mut hasher = FxHasher::default();
     hasher.write(name.as_bytes());
     hasher.finish()
 }
 
-/// A field name: borrowed from the table when the chain knows it, else the line's own text.
-pub enum Key {
-    Known(u8),
-    Other(String, u64),
+/// The names a chain asks for, each with its id: the static ones, then those its options bring.
+pub struct Names {
+    ids: FxHashMap<Box<str>, u8>,
+    list: Vec<Box<str>>,
 }
 
-impl Key {
-    pub fn new(name: &str) -> Key {
-        match id_of(name) {
+impl Default for Names {
+    fn default() -> Self {
+        let mut names = Names {
+            ids: FxHashMap::default(),
+            list: Vec::new(),
+        };
+        for name in STATIC_NAMES {
+            names.add(name);
+        }
+        names
+    }
+}
+
+impl Names {
+    /// The id of `name`, numbering it if it is new and there is room.
+    pub fn add(&mut self, name: &str) -> Option<u8> {
+        if let Some(id) = self.ids.get(name) {
+            return Some(*id);
+        }
+        if self.list.len() >= MAX_IDS {
+            return None;
+        }
+        let id = self.list.len() as u8;
+        self.list.push(name.into());
+        self.ids.insert(name.into(), id);
+        Some(id)
+    }
+
+    pub fn id_of(&self, name: &str) -> Option<u8> {
+        self.ids.get(name).copied()
+    }
+
+    pub fn name(&self, id: u8) -> &str {
+        &self.list[usize::from(id)]
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// A field name as an event key: its id when it has one, else its text and hash.
+    pub fn key(&self, name: &str) -> Key {
+        match self.id_of(name) {
             Some(id) => Key::Known(id),
             None => Key::Other(name.to_owned(), hash_of(name)),
         }
     }
 
-    fn from_string(name: String) -> Key {
-        match id_of(&name) {
+    /// `key` of an owned name, without copying it when it has no id.
+    pub fn key_owned(&self, name: String) -> Key {
+        match self.id_of(&name) {
             Some(id) => Key::Known(id),
             None => {
                 let hash = hash_of(&name);
@@ -214,35 +106,49 @@ impl Key {
         }
     }
 
-    pub fn as_str(&self) -> &str {
-        match self {
-            Key::Known(id) => known_name(*id),
-            Key::Other(name, _) => name,
+    /// What to look a name up by, worked out once (for the names of a chain's options).
+    pub fn name_ref(&self, name: &str) -> NameRef {
+        NameRef {
+            text: name.into(),
+            id: self.id_of(name),
+            hash: hash_of(name),
         }
     }
 }
 
-impl K {
-    pub fn name(self) -> &'static str {
-        known_name(self as u8)
+/// A field name a step looks up, with its id (if any) and hash worked out when the chain is built.
+#[derive(Clone, Debug)]
+pub struct NameRef {
+    pub text: Box<str>,
+    id: Option<u8>,
+    hash: u64,
+}
+
+impl NameRef {
+    pub fn probe(&self) -> Probe<'_> {
+        match self.id {
+            Some(id) => Probe::Known(id),
+            None => Probe::Other(&self.text, self.hash),
+        }
     }
+
+    pub fn key(&self) -> Key {
+        match self.id {
+            Some(id) => Key::Known(id),
+            None => Key::Other(self.text.to_string(), self.hash),
+        }
+    }
+}
+
+/// A field name: its id when the chain knows it, else the text and its hash.
+pub enum Key {
+    Known(u8),
+    Other(String, u64),
 }
 
 impl From<K> for Key {
     fn from(name: K) -> Key {
         Key::Known(name as u8)
-    }
-}
-
-impl From<&str> for Key {
-    fn from(name: &str) -> Key {
-        Key::new(name)
-    }
-}
-
-impl From<String> for Key {
-    fn from(name: String) -> Key {
-        Key::from_string(name)
     }
 }
 
@@ -259,43 +165,34 @@ pub enum Probe<'a> {
     Other(&'a str, u64),
 }
 
-impl<'a> Probe<'a> {
-    pub fn new(name: &'a str) -> Probe<'a> {
-        match id_of(name) {
-            Some(id) => Probe::Known(id),
-            None => Probe::Other(name, hash_of(name)),
-        }
-    }
-}
-
 impl From<K> for Probe<'static> {
     fn from(name: K) -> Probe<'static> {
         Probe::Known(name as u8)
     }
 }
 
-impl<'a> From<&'a str> for Probe<'a> {
-    fn from(name: &'a str) -> Probe<'a> {
-        Probe::new(name)
+impl<'a> From<&'a NameRef> for Probe<'a> {
+    fn from(name: &'a NameRef) -> Probe<'a> {
+        name.probe()
     }
 }
 
 /// The top level of an event, in Python dict order; see the module docstring.
-pub struct Event {
+pub struct Event<'n> {
+    names: &'n Names,
     entries: Vec<Entry>,
-    present: [u64; 2],
-    /// For each known name present, the index of its live entry.
-    slot_of: [u32; 128],
+    present: [u64; 4],
+    /// For each known name present, the index of its live entry (read only where its bit is set).
+    slot_of: [u32; 256],
 }
 
-const _: () = assert!(KNOWN.len() <= 128, "a bit and a slot per known name");
-
-impl Event {
-    pub fn with_capacity(capacity: usize) -> Event {
+impl<'n> Event<'n> {
+    pub fn new(names: &'n Names, capacity: usize) -> Event<'n> {
         Event {
+            names,
             entries: Vec::with_capacity(capacity),
-            present: [0; 2],
-            slot_of: [0; 128],
+            present: [0; 4],
+            slot_of: [0; 256],
         }
     }
 
@@ -407,25 +304,34 @@ impl Event {
         Some(std::mem::replace(&mut self.entries[at].value, Value::Null))
     }
 
+    fn key_text<'a>(names: &'a Names, key: &'a Key) -> &'a str {
+        match key {
+            Key::Known(id) => names.name(*id),
+            Key::Other(name, _) => name,
+        }
+    }
+
     /// The live fields in order, with each name's id (`None` for a name outside the table).
     pub fn iter(&self) -> impl Iterator<Item = (&str, Option<u8>, &Value)> {
-        self.entries.iter().filter(|e| e.alive).map(|e| {
+        let names = self.names;
+        self.entries.iter().filter(|e| e.alive).map(move |e| {
             let id = match e.key {
                 Key::Known(id) => Some(id),
                 Key::Other(..) => None,
             };
-            (e.key.as_str(), id, &e.value)
+            (Self::key_text(names, &e.key), id, &e.value)
         })
     }
 
     /// The live fields in order, their values writable in place (no field added or removed).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, Option<u8>, &mut Value)> {
-        self.entries.iter_mut().filter(|e| e.alive).map(|e| {
+        let names = self.names;
+        self.entries.iter_mut().filter(|e| e.alive).map(move |e| {
             let id = match e.key {
                 Key::Known(id) => Some(id),
                 Key::Other(..) => None,
             };
-            (e.key.as_str(), id, &mut e.value)
+            (Self::key_text(names, &e.key), id, &mut e.value)
         })
     }
 
@@ -435,7 +341,7 @@ impl Event {
 
     /// A hash of the live names in order, from the ids and hashes the entries already hold: the
     /// lines of one logger have a handful of shapes, and what depends on the names alone can be
-    /// worked out once per shape.
+    /// worked out once per shape (of one chain: ids are the chain's).
     pub fn shape_hash(&self) -> u64 {
         let mut hasher = FxHasher::default();
         for entry in self.entries.iter().filter(|e| e.alive) {

@@ -55,6 +55,12 @@ impl Map {
             .map(|(key, value)| (key.as_str(), value))
     }
 
+    /// A map of these members in order; None when two have the same name.
+    pub fn from_entries(entries: Vec<(String, Value)>) -> Option<Map> {
+        let map = Map { entries };
+        (!map.has_duplicates()).then_some(map)
+    }
+
     /// Whether two members have the same name (the reader declines such an object).
     fn has_duplicates(&self) -> bool {
         let names = &self.entries;

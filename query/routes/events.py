@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
-from query.api_params import PROBLEMS, BackendParam, FilterParams
+from query.answer import answered
+from query.api_params import PROBLEMS, BackendParam, FilterParams, page_limit
 from query.models import Context, EventsPage
 from query.timerange import parse_time
 
@@ -18,12 +19,12 @@ router = APIRouter(prefix="/api/v1", tags=["events"], responses=PROBLEMS)
 def events(
     f: FilterParams,
     store: BackendParam,
-    size: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Depends(page_limit(100, 1000, "Events per page"))],
     sort: Annotated[Literal["desc", "asc"], Query(description="desc = newest first")] = "desc",
     cursor: Annotated[str | None, Query(max_length=2000, description="'next' of the previous page")] = None,
 ) -> dict[str, Any]:
     """Events matching the filters, newest first, paged with an opaque cursor."""
-    return store.search_events(f, size, sort, cursor)
+    return answered(store, f, store.search_events(f, limit, sort, cursor))
 
 
 @router.get("/events/{event_id}/context", response_model=Context, responses={404: {"description": "No such event."}})

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from query.api_params import PROBLEMS, ApiConfigParam, BackendParam, FilterParams
+from query.answer import answered
+from query.api_params import PROBLEMS, ApiConfigParam, BackendParam, FilterParams, page_limit
 from query.models import ErrorsOverTime, Latency, Top
 from query.timerange import interval_ms
 
@@ -20,11 +21,13 @@ def errors_over_time(
     api: ApiConfigParam,
     interval: Annotated[Literal["1m", "5m", "1h", "1d", "auto"], Query()] = "auto",
     by: Annotated[Literal["endpoint", "user", "service", "error.type", "status_class"] | None, Query()] = None,
-    top: Annotated[int, Query(ge=1, le=50, description="Series kept by 'by'; the rest is 'other'.")] = 10,
+    top: Annotated[
+        int, Query(ge=1, le=50, description="Series kept by 'by'; the rest is 'other' (another value) or 'missing'.")
+    ] = 10,
 ) -> dict[str, Any]:
     """Error events (level error/fatal/critical, an error.type, or a 5xx) per time bucket."""
     name, width = interval_ms(interval, f.start, f.end, api.max_buckets)
-    return store.errors_over_time(f, name, width, by, top)
+    return answered(store, f, store.errors_over_time(f, name, width, by, top))
 
 
 @router.get("/top", response_model=Top)
@@ -32,19 +35,23 @@ def top(
     f: FilterParams,
     store: BackendParam,
     field: Annotated[Literal["endpoint", "user", "error.type", "service", "status"], Query()],
-    size: Annotated[int, Query(ge=1, le=100)] = 10,
+    limit: Annotated[int, Depends(page_limit(10, 100, "Values listed"))],
     errors: Annotated[bool, Query(description="Count only error events.")] = False,
 ) -> dict[str, Any]:
     """The most frequent values of a field among the matching events."""
-    return store.top(f, field, size, errors)
+    return answered(store, f, store.top(f, field, limit, errors))
 
 
 @router.get("/latency", response_model=Latency)
 def latency(
     f: FilterParams,
     store: BackendParam,
+    limit: Annotated[int, Depends(page_limit(10, 100, "Series listed with 'by'"))],
     by: Annotated[Literal["endpoint"] | None, Query()] = None,
-    size: Annotated[int, Query(ge=1, le=100)] = 10,
+    sort: Annotated[
+        Literal["count", "p50", "p95", "p99", "max", "slow"],
+        Query(description="Which series 'by' lists: most events (count), or the highest p95… (the slowest)."),
+    ] = "count",
 ) -> dict[str, Any]:
     """Duration percentiles (ms) and slow-request count, overall and per endpoint."""
-    return store.latency(f, by, size)
+    return answered(store, f, store.latency(f, by, limit, sort))

@@ -2,7 +2,9 @@
 
 ``python -m tests.golden.chain_golden`` wrote ``chain.input.log.gz`` and ``chain.expected.ndjson.gz``
 ONCE, from the commit before the hot path was optimized (issue 10; parsers/, enrich/ and
-ingest/document.py as of 099495f); the differential test
+ingest/document.py as of 099495f); the documents of the 119 inputs holding an integer beyond 64 bits
+were written again (``--keep-inputs``) when such integers stopped turning into floats (issue 17: now
+tagged ``_serializefailure``, their text in ``event.original``), and no other document changed; the differential test
 (``tests/test_fast_path_differential.py``) replays the inputs through today's chain and compares every
 document byte for byte, so any drift in output fails. Regenerating on purpose means the output was
 meant to change: say so in the commit.
@@ -82,6 +84,14 @@ def chain_settings(name: str) -> Settings:
 def build_chain(config: Settings) -> list[tuple[str, Processor]]:
     """The configured processors in order, as ``logferry.assemble.build_processors`` builds them."""
     return [(name, PROCESSORS[name](getattr(config.processors, name))) for name in config.pipeline]
+
+
+def compiled_chain(config: str = "default", host: str = HOST) -> Any:
+    """The compiled chain (``logferry_native.Chain``) of a configuration here, with host name ``host``."""
+    from ingest.native_chain import raw_chain
+
+    options = {**CONFIGS[config], "add_metadata": {"host_name": host}}
+    return raw_chain(build_chain(load_settings(None, processors=options)))
 
 
 def run_chain(chain: list[tuple[str, Processor]], event: dict[str, Any]) -> dict[str, Any] | None:

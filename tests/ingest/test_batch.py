@@ -1,5 +1,3 @@
-import time
-
 import orjson
 
 from ingest.batch import Batcher
@@ -28,15 +26,40 @@ def test_batch_is_cut_at_max_bytes() -> None:
     assert batch is not None and len(batch) == 2 and batch.nbytes >= 1024
 
 
-def test_trickle_is_due_after_max_age() -> None:
-    b = Batcher(BatchConfig(max_events=1000, max_age=0.05))
+class Clock:
+    """Monotonic seconds the test moves itself."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_trickle_is_due_after_max_age_by_the_batchers_clock() -> None:
+    clock = Clock()
+    b = Batcher(BatchConfig(max_events=1000, max_age=5.0), clock=clock)
     b.feed(event(0))
-    deadline = time.monotonic() + 5
-    batch = None
-    while batch is None and time.monotonic() < deadline:
-        batch = b.due()
-        time.sleep(0.01)
+    clock.now += 4.9
+    assert b.due() is None
+    clock.now += 0.1
+    batch = b.due()
     assert batch is not None and len(batch) == 1
+    assert b.due() is None, "nothing waits in the batch that follows"
+    b.feed(event(1))
+    clock.now += 4.9
+    assert b.due() is None, "the next batch's age counts from when the last one was cut"
+    clock.now += 0.1
+    assert b.due() is not None
+
+
+def test_positions_alone_are_due_too() -> None:
+    clock = Clock()
+    b = Batcher(BatchConfig(max_age=1.0), clock=clock)
+    b.mark(("1:2", "s"), 10)
+    clock.now += 1.0
+    batch = b.due()
+    assert batch is not None and len(batch) == 0 and batch.positions == {("1:2", "s"): 10}
 
 
 def test_marks_travel_with_the_batch_that_follows_them() -> None:

@@ -20,9 +20,13 @@ from core import metrics
 from core.outcomes import EventCounts
 from ingest import native_chain
 from ingest.batch import Batch, Batcher
+from ingest.collector import COLLECT_EVERY
+from ingest.document import serialize
 from ingest.file_source import FileSource
-from ingest.pipeline import COLLECT_EVERY, Pipeline
+from ingest.native_chain import CompiledTransform, transform_for
+from ingest.pipeline import Pipeline
 from ingest.registry import Registry
+from ingest.transform import PythonTransform, Transform
 from logferry.assemble import build_processors
 from logferry.config import Settings, load_settings
 from logferry.sample import generate_lines
@@ -86,16 +90,16 @@ def ingest(settings: Settings, compiled: bool, threads: int = 1) -> tuple[Record
     """One run over the configured files: the recording sink, the tag counts it added, lines declined."""
     source = FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=True)
     sink = RecordingSink()
-    pipeline = Pipeline(source, build_processors(settings), Batcher(settings.batch), sink)
+    processors = build_processors(settings)
+    transform: Transform = transform_for(processors, serialize) if compiled else PythonTransform(processors, serialize)
     if compiled:
-        assert pipeline.native is not None
-        pipeline.native.threads = threads
-    else:
-        pipeline.native = None
+        assert isinstance(transform, CompiledTransform)
+        transform.threads = threads
+    pipeline = Pipeline(source, transform, Batcher(settings.batch), sink)
     before = tagged()
     pipeline.run(once=True)
     after = tagged()
-    declined = pipeline.native.declined if pipeline.native is not None else 0
+    declined = transform.declined if isinstance(transform, CompiledTransform) else 0
     added = {tag: after[tag] - before.get(tag, 0.0) for tag in after}
     return sink, {tag: n for tag, n in added.items() if n}, declined
 

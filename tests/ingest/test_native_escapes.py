@@ -4,11 +4,37 @@ the eight-byte steps, in keys, values and nested values, and the document equals
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import orjson
 import pytest
 
-from tests.golden.chain_golden import document
-from tests.test_fast_path_differential import default_chains, native_document
+from tests.golden.chain_golden import INGEST_TIME, INGESTED, build_chain, chain_settings, document, source_event
+from tests.ingest.test_native_lines import native_chain_of
+
+NATIVE_INGESTED = "2031-02-03T04:05:06.789Z"
+
+
+@functools.cache
+def default_chains() -> tuple[Any, list[tuple[str, Any]]]:
+    """The compiled and the Python chain under the default config, built once for all lines."""
+    return native_chain_of(), build_chain(chain_settings("default"))
+
+
+def native_document(chain: Any, index: int, path: str, line: bytes) -> bytes | None:
+    """The compiled chain's document of one line (``None`` when declined), normalized as ``document``."""
+    (result,), _, _ = chain.process([source_event(index, path, line)], NATIVE_INGESTED)
+    if result is None:
+        return None
+    doc, stub = result
+    if stub["@timestamp"] == NATIVE_INGESTED:
+        stamp = b'"@timestamp":"' + NATIVE_INGESTED.encode() + b'"'
+        doc = doc.replace(stamp, b'"@timestamp":"' + INGEST_TIME.encode() + b'"', 1)
+    normalized, count = INGESTED.subn(b'"ingested":"' + INGEST_TIME.encode() + b'"', doc)
+    assert count == 1
+    return normalized
+
 
 ESCAPED = ['"', "\\", "\n", "\t", "\x00", "\x1f", "\x08", "\x0c", "\r"]
 NEIGHBOURS = ["\x20", "\x7f", "é", "!", "#", "]", "["]

@@ -1,5 +1,6 @@
-"""The pipeline runs the compiled chain when the configured chain is the default one, and what it stores
-is what the Python chain stores; any other chain runs in Python.
+"""The pipeline runs the compiled chain for the configured processors it has twins for, whatever their
+options, and what it stores is what the Python chain stores; a processor of the user's and what follows
+it run in Python.
 
 The line-level parity of the two chains is ``tests/test_fast_path_differential.py``; these tests prove
 the wiring: real files, the real file source and batcher, a sink that keeps what it is given.
@@ -20,8 +21,10 @@ from ingest import native_chain
 from ingest.batch import Batch, Batcher
 from ingest.document import serialize
 from ingest.file_source import FileSource
+from ingest.native_chain import CompiledTransform, transform_for
 from ingest.pipeline import Pipeline
 from ingest.registry import Registry
+from ingest.transform import Parts, PythonTransform
 from logferry.assemble import build_processors
 from logferry.config import Settings, load_settings
 from logferry.sample import generate_lines
@@ -88,14 +91,15 @@ def test_the_default_chain_runs_compiled_and_stores_what_the_python_chain_stores
     log = write_log(tmp_path / "app.log", 3000)
     settings = load_settings(None, data_dir=tmp_path / "native", input={"paths": [str(log)]})
     compiled, compiled_sink = run(settings, build_processors(settings))
-    assert compiled.native is not None
-    assert compiled.native.processed > 2500, "the common shapes of the sample go the compiled way"
-    assert compiled.native.declined > 0, "the sample has lines only the Python chain processes"
+    transform = compiled.transform
+    assert isinstance(transform, CompiledTransform) and transform.writes_documents
+    assert transform.processed > 2500, "the common shapes of the sample go the compiled way"
+    assert transform.declined > 0, "the sample has lines only the Python chain processes"
 
     python_settings = load_settings(None, data_dir=tmp_path / "python", input={"paths": [str(log)]})
     wrapped = [(name, _wrapped(processor)) for name, processor in build_processors(python_settings)]
     python, python_sink = run(python_settings, wrapped)
-    assert python.native is None
+    assert isinstance(python.transform, PythonTransform)
 
     assert len(compiled_sink.docs) == len(python_sink.docs) == 3000
     for got, expected in zip(compiled_sink.docs, python_sink.docs, strict=True):
@@ -121,7 +125,7 @@ def test_tags_of_compiled_lines_are_counted(tmp_path: Path) -> None:
     settings = load_settings(None, data_dir=tmp_path / "data", input={"paths": [str(log)]})
     before = metrics.REGISTRY.get_sample_value("logferry_events_tagged_total", {"tag": "slow_request"}) or 0.0
     pipeline, sink = run(settings, build_processors(settings))
-    assert pipeline.native is not None and pipeline.native.processed == 1
+    assert isinstance(pipeline.transform, CompiledTransform) and pipeline.transform.processed == 1
     after = metrics.REGISTRY.get_sample_value("logferry_events_tagged_total", {"tag": "slow_request"}) or 0.0
     assert after - before == 1
     assert orjson.loads(sink.docs[0])["tags"] == ["slow_request", "http"]
@@ -133,25 +137,31 @@ def test_tags_of_compiled_lines_are_counted(tmp_path: Path) -> None:
         {"redact": {"mask": "***"}},
         {"parse_timestamp": {"timezone": "Europe/Paris"}},
         {"apply_path_settings": {"rules": [{"paths": ["*"], "tags": ["x"]}]}},
+        {"tag_http": {"slow_request_ms": 2000}, "template_endpoint": {"routes": ["/api/v1/chat/{chatId}/messages"]}},
+        {"add_metadata": {"host_name": "h1"}},
     ],
 )
-def test_a_changed_option_runs_the_python_chain(tmp_path: Path, processors: dict[str, Any]) -> None:
-    settings = load_settings(None, data_dir=tmp_path / "data", processors=processors)
-    assert native_chain.for_processors(build_processors(settings), serialize) is None
-
-
-def test_a_changed_chain_or_serializer_runs_the_python_chain(tmp_path: Path) -> None:
-    settings = load_settings(None, data_dir=tmp_path / "data")
-    chain = build_processors(settings)
-    assert native_chain.for_processors(chain[:-1], serialize) is None
-    assert native_chain.for_processors([*chain, ("mine", lambda event: event)], serialize) is None
-    assert native_chain.for_processors(chain, lambda event: b"raw") is None
-
-
-def test_another_host_name_still_runs_compiled(tmp_path: Path) -> None:
+def test_a_changed_option_still_runs_compiled(tmp_path: Path, processors: dict[str, Any]) -> None:
     needs_native()
-    settings = load_settings(None, data_dir=tmp_path / "data", processors={"add_metadata": {"host_name": "h1"}})
-    assert native_chain.for_processors(build_processors(settings), serialize) is not None
+    settings = load_settings(None, data_dir=tmp_path / "data", processors=processors)
+    transform = transform_for(build_processors(settings), serialize)
+    assert isinstance(transform, CompiledTransform) and transform.writes_documents
+
+
+def test_a_processor_of_ones_own_runs_in_python_from_where_it_stands(tmp_path: Path) -> None:
+    """The compiled chain takes the processors before it and hands each line's event on to it and
+    to those after it; a raw serializer (the Kafka sink's) runs no compiled chain at all."""
+    needs_native()
+    chain = build_processors(load_settings(None, data_dir=tmp_path / "data"))
+    last = transform_for([*chain, ("mine", lambda event: event)], serialize)
+    assert isinstance(last, CompiledTransform) and last.covered == len(chain) and not last.writes_documents
+    middle = transform_for([*chain[:5], ("mine", lambda event: event), *chain[5:]], serialize)
+    assert isinstance(middle, CompiledTransform) and middle.covered == 5
+    first = transform_for([("mine", lambda event: event), *chain], serialize)
+    assert isinstance(first, PythonTransform)
+    assert isinstance(transform_for(chain, lambda event: b"raw"), PythonTransform)
+    shorter = transform_for(chain[:-1], serialize)
+    assert isinstance(shorter, CompiledTransform) and shorter.writes_documents
 
 
 def _wrapped(processor: Any) -> Any:
@@ -163,12 +173,17 @@ def _wrapped(processor: Any) -> Any:
     return call
 
 
-def test_the_compiled_chain_is_the_default_chain_of_the_stages_table() -> None:
-    """``COMPILED_CHAIN`` states what the Rust side implements; today that is the default chain."""
-    from logferry.stages import DEFAULT_ORDER, PROCESSORS
+def test_every_processor_that_declares_a_twin_has_one_that_takes_its_default_options() -> None:
+    """``compiled = True`` on a processor class is a promise the Rust side keeps."""
+    needs_native()
+    import logferry_native
 
-    assert tuple(name for name, _ in native_chain.COMPILED_CHAIN) == DEFAULT_ORDER
-    assert all(PROCESSORS[name] is cls for name, cls in native_chain.COMPILED_CHAIN)
+    from core.processor import native_options
+    from logferry.stages import PROCESSORS
+
+    for name, cls in PROCESSORS.items():
+        assert cls.compiled, f"{name} has no compiled twin"
+        assert logferry_native.refusal(name, native_options(cls()), {}, {}) is None, name
 
 
 def test_blocks_the_compiled_chain_runs_ahead_are_taken_up_in_order(tmp_path: Path) -> None:
@@ -179,7 +194,7 @@ def test_blocks_the_compiled_chain_runs_ahead_are_taken_up_in_order(tmp_path: Pa
     small_reads = {"paths": [str(log)], "read_buffer_bytes": 16384}
     settings = load_settings(None, data_dir=tmp_path / "native", input=small_reads)
     compiled, compiled_sink = run(settings, build_processors(settings))
-    assert compiled.native is not None and compiled.native.processed > 2500
+    assert isinstance(compiled.transform, CompiledTransform) and compiled.transform.processed > 2500
 
     python_settings = load_settings(None, data_dir=tmp_path / "python", input=small_reads)
     wrapped = [(name, _wrapped(processor)) for name, processor in build_processors(python_settings)]
@@ -191,14 +206,14 @@ def test_blocks_the_compiled_chain_runs_ahead_are_taken_up_in_order(tmp_path: Pa
     assert offsets == [log.stat().st_size]
 
 
-class FailingOnTenthBlock(native_chain.NativeChain):
+class FailingOnTenthBlock(CompiledTransform):
     """The compiled chain, failing on its tenth block as a bug in it would."""
 
-    def __init__(self, chain: native_chain.NativeChain) -> None:
-        self.__dict__.update(chain.__dict__)
+    def __init__(self, transform: CompiledTransform) -> None:
+        self.__dict__.update(transform.__dict__)
         self.blocks = 0
 
-    def process_lines(self, lines: Any) -> native_chain.LinesResult:
+    def process_lines(self, lines: Any) -> Parts:
         self.blocks += 1
         if self.blocks == 10:
             raise RuntimeError("compiled chain failed on block 10")
@@ -214,8 +229,8 @@ def test_a_block_that_fails_ahead_stops_the_run_and_loses_no_line(tmp_path: Path
     source = FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=True)
     first_sink = KeepingSink()
     pipeline = Pipeline(source, build_processors(settings), Batcher(settings.batch), first_sink)
-    assert pipeline.native is not None
-    pipeline.native = FailingOnTenthBlock(pipeline.native)
+    assert isinstance(pipeline.transform, CompiledTransform)
+    pipeline.transform = FailingOnTenthBlock(pipeline.transform)
     with pytest.raises(RuntimeError, match="block 10"):
         pipeline.run(once=True)
     first, acked, second, line_starts = rerun_after(settings, log, first_sink)

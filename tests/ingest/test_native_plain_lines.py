@@ -21,8 +21,8 @@ from core.chunk import file_event
 from ingest.document import serialize
 from logferry.sample import generate_lines
 from parsers.timestamp import now_utc
-from tests.conftest import services_required
-from tests.golden.chain_golden import HOST, INGEST_TIME, build_chain, chain_settings, run_chain
+from tests.golden.chain_golden import INGEST_TIME, build_chain, chain_settings, run_chain
+from tests.ingest.test_native_lines import native_chain_of
 
 INGESTED = "2031-02-03T04:05:06.789Z"
 SOURCE_ID = "2049:77:plain"
@@ -131,14 +131,6 @@ _LINE = st.one_of(
 ).map(lambda line: line.replace(b"\n", b" "))
 
 
-def native_module() -> Any:
-    if services_required():
-        import logferry_native
-
-        return logferry_native
-    return pytest.importorskip("logferry_native", reason="the compiled chain is not installed (pip install ./native)")
-
-
 @functools.cache
 def python_chain() -> list[tuple[str, Any]]:
     return build_chain(chain_settings("default"))
@@ -173,7 +165,7 @@ def compiled_document(doc: bytes, stamp: str) -> bytes:
 
 def compare_block(chain: Any, lines: list[bytes], threads: int = 1) -> list[int]:
     """Every line the compiled chain keeps is the Python chain's; the indices it kept."""
-    docs, stamps, ids, tags, declined, _ = chain.process_lines(
+    docs, stamps, ids, tags, declined, _, _ = chain.process_lines(
         lines, SOURCE_ID, PATH, FIRST_OFFSET, [], INGESTED, threads
     )
     compiled = []
@@ -214,14 +206,14 @@ MUST_COMPILE = [
 
 
 def test_plain_lines_and_lines_without_a_time_are_compiled_as_python_processes_them() -> None:
-    chain = native_module().Chain(HOST)
+    chain = native_chain_of()
     assert compare_block(chain, MUST_COMPILE) == list(range(len(MUST_COMPILE)))
 
 
 def test_the_tags_of_such_lines_are_the_python_chains() -> None:
-    chain = native_module().Chain(HOST)
+    chain = native_chain_of()
     lines = [b"not json", b"caf\xe9", b'{"msg":"caf\xe9","tags":"own"}', b'{"time":"soon"}', b'{"msg":"untimed"}']
-    _, _, _, tags, declined, _ = chain.process_lines(lines, SOURCE_ID, PATH, 0, [], INGESTED, 1)
+    _, _, _, tags, declined, _, _ = chain.process_lines(lines, SOURCE_ID, PATH, 0, [], INGESTED, 1)
     assert declined == []
     assert tags == [
         ("_jsonparsefailure",),
@@ -234,14 +226,14 @@ def test_the_tags_of_such_lines_are_the_python_chains() -> None:
 
 def test_a_difference_on_such_lines_is_detected() -> None:
     """The comparison can fail: a chain writing another host name differs on every such line."""
-    chain = native_module().Chain("another-host")
+    chain = native_chain_of("another-host")
     for line in MUST_COMPILE:
         with pytest.raises(AssertionError):
             compare_block(chain, [line])
 
 
 def test_a_large_mixed_block_on_two_threads() -> None:
-    chain = native_module().Chain(HOST)
+    chain = native_chain_of()
     lines = [line for pair in zip(_SAMPLE * 3, MUST_COMPILE * 30, strict=False) for line in pair]
     assert len(lines) >= 512  # the block is split over two threads
     compiled = compare_block(chain, lines, threads=2)
@@ -251,4 +243,4 @@ def test_a_large_mixed_block_on_two_threads() -> None:
 @given(lines=st.lists(_LINE, min_size=1, max_size=12))
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_compiled_chain_never_differs_on_such_lines(lines: list[bytes]) -> None:
-    compare_block(native_module().Chain(HOST), lines)
+    compare_block(native_chain_of(), lines)

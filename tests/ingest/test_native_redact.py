@@ -1,5 +1,5 @@
-"""The compiled chain redacts (``native/src/redact.rs``) exactly as the Python ``Redact`` does: the same
-documents, byte for byte, and the same count of masked values, which reaches the redaction metric.
+"""The compiled chain redacts (``native/src/steps/redact.rs``) exactly as the Python ``Redact`` does: the
+same documents, byte for byte, and the same count of masked values, which reaches the redaction metric.
 
 Lines are drawn to hit every rule where it is easy to get wrong: secret names (``password``,
 ``apiKey``, ``X-Api-Key``, allowed ``prompt_tokens``) at the top, nested and in lists; strings made of
@@ -22,22 +22,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core import metrics
-from core.chunk import Lines
+from core.chunk import Chunk, Lines
 from core.outcomes import REDACTED
 from enrich.redact import Redact, luhn_valid
 from ingest.batch import Batcher
 from ingest.document import serialize
 from ingest.file_source import FileSource
-from ingest.kafka_native_chain import ShipperHostChain
 from ingest.kafka_wire import ShippedLines, event_from_record, record_headers
-from ingest.native_chain import for_processors
+from ingest.native_chain import CompiledTransform, transform_for
 from ingest.pipeline import Pipeline
 from ingest.registry import Registry
+from ingest.transform import CompiledRun, Parts, PythonTransform
 from logferry.assemble import build_processors, processors_for
 from logferry.config import load_settings
 from logferry.sample import generate_lines
 from tests.golden.chain_golden import HOST, INGEST_TIME, INGESTED, build_chain, chain_settings, run_chain
-from tests.ingest.test_native_lines import native_module
+from tests.ingest.test_native_lines import native_chain_of, native_module
 from tests.ingest.test_native_pipeline import KeepingSink, without_run_times
 
 NATIVE_INGESTED = "2031-02-03T04:05:06.789Z"
@@ -153,7 +153,7 @@ def chains() -> tuple[Any, list[tuple[str, Any]], Redact]:
     python = build_chain(chain_settings("default"))
     redact = dict(python)["redact"]
     assert isinstance(redact, Redact)
-    return native_module().Chain(HOST), python, redact
+    return native_chain_of(), python, redact
 
 
 def python_result(line_event: dict[str, Any]) -> tuple[bytes, dict[str, Any], int]:
@@ -179,7 +179,7 @@ def compare_block(lines: list[bytes]) -> tuple[int, int, int]:
     only for non-ASCII text. Returns (compiled lines, declined lines, redactions in compiled lines)."""
     native = chains()[0]
     block = Lines(lines, SOURCE_ID, PATH, 4096)
-    docs, stamps, ids, tags, declined, redacted = native.process_lines(
+    docs, stamps, ids, tags, declined, _, redacted = native.process_lines(
         block.lines, block.source_id, block.path, block.first_offset, [], NATIVE_INGESTED, 1
     )
     redactions = 0
@@ -240,7 +240,7 @@ def test_the_sample_corpus_is_redacted_compiled() -> None:
     for start in range(0, len(lines), 2000):
         block = [line for line in lines[start : start + 2000] if b"\n" not in line]
         native = chains()[0]
-        docs, _, _, _, block_declined, redacted = native.process_lines(
+        docs, _, _, _, block_declined, _, redacted = native.process_lines(
             block, SOURCE_ID, PATH, 4096, [], NATIVE_INGESTED, 2
         )
         for index in redacted:
@@ -261,7 +261,7 @@ def test_a_redaction_difference_is_detected() -> None:
     other = [(name, Redact(Redact.Config(mask="***")) if name == "redact" else step) for name, step in other]
     lines = [orjson.dumps({"time": TIME, **fields}) for fields in CRAFTED]
     block = Lines(lines, SOURCE_ID, PATH, 4096)
-    docs, _, _, _, declined, redacted = native.process_lines(lines, SOURCE_ID, PATH, 4096, [], NATIVE_INGESTED, 1)
+    docs, _, _, _, declined, _, redacted = native.process_lines(lines, SOURCE_ID, PATH, 4096, [], NATIVE_INGESTED, 1)
     assert len(redacted) == len(lines) - len(declined) - 1  # the UUIDs line has nothing to mask
     for index in redacted:
         event = run_chain(other, block.event(index))
@@ -273,11 +273,17 @@ def test_a_redaction_difference_is_detected() -> None:
 # ------------------------------------------------------------------ the count, end to end
 
 
-def redactions(steps: list[tuple[str, Any]]) -> int:
-    """What the chain's ``Redact`` processor has counted (itself, and for the compiled chain)."""
+def redactions(steps: list[tuple[str, Any]], *parts: Parts) -> int:
+    """What the chain's ``Redact`` processor counted itself, and what the compiled chain said it
+    masked in ``parts``."""
     redact = dict(steps)["redact"]
     assert isinstance(redact, Redact)
-    return redact.redactions + redact.compiled_redactions
+    return redact.redactions + sum(each.counts.get(("redact", REDACTED, "secret"), 0) for each in parts)
+
+
+def finished(parts: Parts) -> list[Any]:
+    """Every line of ``parts``, the pending ones finished by the Python processors."""
+    return [item for item in parts.items() if not isinstance(item, CompiledRun)]
 
 
 def metric(component: str) -> float:
@@ -292,35 +298,32 @@ def test_the_redaction_metric_counts_compiled_lines_as_the_python_chain_would(tm
     crafted = [orjson.dumps({"time": TIME, **fields}) for fields in CRAFTED]
     log.write_bytes(b"".join(line + b"\n" for line in [line for _, line in generate_lines(4000, seed=7)] + crafted))
 
-    compiled_settings = load_settings(None, data_dir=tmp_path / "compiled", input={"paths": [str(log)]})
-    compiled_steps = build_processors(compiled_settings)
-    before = metric("redact")
-    compiled = Pipeline(
-        FileSource(compiled_settings.input, Registry(compiled_settings.data_dir / "registry.json"), once=True),
-        compiled_steps,
-        Batcher(compiled_settings.batch),
-        compiled_sink := KeepingSink(),
-    )
-    assert compiled.native is not None
-    compiled.run(once=True)
-    exported = metric("redact") - before
-
     python_settings = load_settings(None, data_dir=tmp_path / "python", input={"paths": [str(log)]})
     python_steps = build_processors(python_settings)
     python = Pipeline(
         FileSource(python_settings.input, Registry(python_settings.data_dir / "registry.json"), once=True),
-        python_steps,
+        PythonTransform(python_steps, serialize),
         Batcher(python_settings.batch),
         python_sink := KeepingSink(),
     )
-    python.native = None
+    before = metric("redact")
     python.run(once=True)
-
     expected = redactions(python_steps)
     assert expected > 40
-    assert redactions(compiled_steps) == expected
-    assert exported == expected
-    assert compiled.native.processed > 3900
+    assert metric("redact") - before == expected
+
+    compiled_settings = load_settings(None, data_dir=tmp_path / "compiled", input={"paths": [str(log)]})
+    compiled = Pipeline(
+        FileSource(compiled_settings.input, Registry(compiled_settings.data_dir / "registry.json"), once=True),
+        build_processors(compiled_settings),
+        Batcher(compiled_settings.batch),
+        compiled_sink := KeepingSink(),
+    )
+    assert isinstance(compiled.transform, CompiledTransform)
+    before = metric("redact")
+    compiled.run(once=True)
+    assert metric("redact") - before == expected
+    assert compiled.transform.processed > 3900
     assert [without_run_times(doc) for doc in compiled_sink.docs] == [
         without_run_times(doc) for doc in python_sink.docs
     ]
@@ -332,35 +335,38 @@ SHIPPED = [
     orjson.dumps({"time": TIME, "msg": "forged a@b.co", "@shipper_host": "forged", "token": "t"}),
     orjson.dumps({"time": TIME, "msg": "nothing to mask"}),
     orjson.dumps({"time": TIME, "url": "/x?token=1&api_key=2"}),
+    b'{"time":"' + TIME.encode() + b'","msg":"a key twice: declined","msg":"x@y.io"}',
 ]
-"""Shipped lines with 2 + 2 + 0 + 2 redactions; the second is given back to the Python chain."""
+"""Shipped lines with 2 + 2 + 0 + 2 + 1 redactions; the last is declined (the Python chain redacts it)."""
+
+
+def indexer_transform() -> tuple[CompiledTransform, list[tuple[str, Any]]]:
+    steps = processors_for(INDEXER)
+    transform = transform_for(steps, serialize)
+    assert isinstance(transform, CompiledTransform) and transform.writes_documents
+    return transform, steps
 
 
 def test_the_indexers_chain_counts_each_redaction_once() -> None:
-    """A record the indexer's compiled chain gives back to Python after running it (its own
-    ``@shipper_host``) is not counted by the compiled side: the Python chain counts it."""
+    """A record the indexer's compiled chain declines is counted by the Python chain, the others by
+    the compiled one: each once (a line's own ``@shipper_host`` is the shipper's, as in Python)."""
     native_module()
-    indexer, lines = INDEXER, SHIPPED
-    hosts = [b"shipper-a", b"shipper-b", b"shipper-a", b"shipper-b"]
+    hosts = [b"shipper-a", b"shipper-b", b"shipper-a", b"shipper-b", b"shipper-a"]
     events = [
         event_from_record(line, record_headers({"@source_id": "2049:1:kafka", "log.offset": i}, host), "t", 0, i)
-        for i, (line, host) in enumerate(zip(lines, hosts, strict=True))
+        for i, (line, host) in enumerate(zip(SHIPPED, hosts, strict=True))
     ]
-    python_steps = processors_for(indexer)
+    python_steps = processors_for(INDEXER)
     for event in events:
         run_chain(python_steps, copy.deepcopy(event))
     expected = redactions(python_steps)
-    assert expected == 6
+    assert expected == 7
 
-    steps = processors_for(indexer)
-    chain = for_processors(steps, serialize)
-    assert isinstance(chain, ShipperHostChain)
-    results = chain.process(events)
-    assert [result is None for result in results] == [False, True, False, False]
-    for event, result in zip(events, results, strict=True):
-        if result is None:
-            run_chain(steps, event)
-    assert redactions(steps) == expected
+    transform, steps = indexer_transform()
+    parts = transform.process(Chunk(("t:0", ""), events, len(events), 0))
+    assert parts.pending == [4]
+    finished(parts)
+    assert redactions(steps, parts) == expected
 
 
 def test_the_indexers_runs_of_lines_count_each_redaction_once() -> None:
@@ -371,13 +377,10 @@ def test_the_indexers_runs_of_lines_count_each_redaction_once() -> None:
     for index in range(len(block)):
         run_chain(python_steps, block.event(index))
     expected = redactions(python_steps)
-    assert expected == 6
+    assert expected == 7
 
-    steps = processors_for(INDEXER)
-    chain = for_processors(steps, serialize)
-    assert isinstance(chain, ShipperHostChain)
-    *_, declined = chain.process_lines(block)
-    assert declined == [1]
-    for index in declined:
-        run_chain(steps, block.event(index))
-    assert redactions(steps) == expected
+    transform, steps = indexer_transform()
+    parts = transform.process(Chunk.of_lines(("t:0", ""), block, len(block), 0))
+    assert parts.pending == [4]
+    finished(parts)
+    assert redactions(steps, parts) == expected

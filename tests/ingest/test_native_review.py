@@ -33,13 +33,16 @@ from enrich.metadata import AddMetadata
 from ingest.batch import Batch, Batcher
 from ingest.file_source import FileSource
 from ingest.kafka_wire import ShippedLines, event_from_record, record_headers
+from ingest.native_chain import CompiledTransform
 from ingest.pipeline import Pipeline
 from ingest.registry import Registry
+from ingest.transform import PythonTransform
 from logferry.assemble import build_processors, processors_for
 from logferry.config import load_settings
 from logferry.sample import generate_lines
 from parsers.timestamp import now_utc
 from tests.golden.chain_golden import _NAMES, HOST
+from tests.ingest.test_native_lines import native_chain_of
 from tests.ingest.test_native_pipeline import (
     INGESTED,
     KeepingSink,
@@ -49,7 +52,7 @@ from tests.ingest.test_native_pipeline import (
     small_blocks,
     write_log,
 )
-from tests.ingest.test_native_plain_lines import _SAMPLE, compare_block, native_module
+from tests.ingest.test_native_plain_lines import _SAMPLE, compare_block
 
 TIME = b'"time":"2026-11-20T10:00:00Z"'
 BAD = b"\xe9"
@@ -207,20 +210,20 @@ def test_adversarial_lines_are_compiled_as_the_python_chain_processes_them_or_de
     if threads == 2:
         lines = lines + _SAMPLE * 3  # over THREADED_MIN_LINES: the block is split over two threads
         assert len(lines) >= 512
-    compiled = compare_block(native_module().Chain(HOST), lines, threads=threads)
+    compiled = compare_block(native_chain_of(), lines, threads=threads)
     assert len(compiled) > len(lines) // 2, "most of them are compiled, not declined"
 
 
 def test_a_difference_on_the_adversarial_lines_is_detected() -> None:
     """The comparison can fail: a chain writing another host name differs on the first compiled line."""
     with pytest.raises(AssertionError):
-        compare_block(native_module().Chain("another-host"), review_lines()[:20])
+        compare_block(native_chain_of("another-host"), review_lines()[:20])
 
 
 def test_more_shapes_than_the_plan_cache_holds_then_known_ones_again() -> None:
     """5000 shapes (the per-thread cache of plans starts over at 4096), then the first 700 again,
     each named once with the chain's known names around it; on one thread and on two."""
-    chain = native_module().Chain(HOST)
+    chain = native_chain_of()
     lines = [
         orjson.dumps({"msg": "x", f"k{shape}": 1, "level": "info", "time": "2026-11-20T10:00:00Z"})
         for shape in range(5000)
@@ -296,7 +299,7 @@ def test_names_from_the_processors_name_pool_in_every_order_and_nesting() -> Non
         names = list(dict.fromkeys(rng.choice(pool) for _ in range(rng.randint(1, 9))))
         for _ in range(rng.randint(2, 3)):
             lines.append(orjson.dumps({name: value(0) for name in names}))
-    chain = native_module().Chain(HOST)
+    chain = native_chain_of()
     for threads in (1, 2):
         assert len(compare_block(chain, lines, threads=threads)) > len(lines) // 3
 
@@ -330,7 +333,7 @@ def test_a_stop_while_blocks_run_ahead_loses_no_line_and_acks_only_stored_lines(
     first_sink = StoppingSink(stop, after=1000)
     source = FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=True)
     pipeline = Pipeline(source, build_processors(settings), Batcher(settings.batch), first_sink, stop=stop)
-    assert pipeline.native is not None
+    assert isinstance(pipeline.transform, CompiledTransform)
     pipeline.run(once=True)
     first, acked, second, line_starts = rerun_after(settings, log, first_sink)
     assert 1000 <= len(first) < 6000, "stopped part way"
@@ -471,15 +474,15 @@ def test_an_indexer_partition_of_lines_events_and_lines_is_stored_in_order_and_a
     batch = load_settings(None, batch={"max_events": 128}).batch
     compiled_source, compiled_sink = PartitionSource(partition_chunks()), KeepingSink()
     compiled = Pipeline(compiled_source, processors_for(settings), Batcher(batch), compiled_sink)
-    assert compiled.native is not None
+    assert isinstance(compiled.transform, CompiledTransform) and compiled.transform.writes_documents
     compiled_run = now_utc(), compiled.run(once=True), now_utc()
     python_source, python_sink = PartitionSource(partition_chunks()), KeepingSink()
     wrapped = [(name, _wrapped(processor)) for name, processor in processors_for(settings)]
     python = Pipeline(python_source, wrapped, Batcher(batch), python_sink)
-    assert python.native is None
+    assert isinstance(python.transform, PythonTransform)
     python_run = now_utc(), python.run(once=True), now_utc()
 
-    assert compiled.native.processed > 1000
+    assert compiled.transform.processed > 1000
     assert len(compiled_sink.docs) == len(python_sink.docs) == 1509
     for got, expected in zip(compiled_sink.docs, python_sink.docs, strict=True):
         assert run_times_out(got, compiled_run) == run_times_out(expected, python_run)

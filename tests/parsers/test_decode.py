@@ -227,3 +227,35 @@ def test_a_loguru_extra_named_like_a_lifted_field_stays_under_record_extra() -> 
     event = decode(orjson.dumps(line))
     assert event["record"] == {"extra": {"record": 1, "level": "x"}}
     assert (event["level"], event["user_id"]) == ("INFO", "u")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("123456789012345678901234567890", 123456789012345678901234567890),
+        ("18446744073709551616", 2**64),
+        ("-9223372036854775809", -(2**63) - 1),
+        ("18446744073709551615", 2**64 - 1),
+        ("1" + "0" * 300, 10**300),
+    ],
+)
+def test_an_integer_beyond_64_bits_keeps_its_exact_value(text: str, value: int) -> None:
+    """orjson reads one as a float (its digits gone); the event holds the integer the line wrote."""
+    event = decode(f'{{"v": {text}, "f": 1.5, "n": [{text}], "s": "{text}"}}'.encode())
+    assert type(event["v"]) is int and event["v"] == value
+    assert event["n"] == [value] and event["f"] == 1.5 and event["s"] == text
+
+
+def test_a_long_integer_in_repaired_text_keeps_its_value_too() -> None:
+    event = decode(b'{"v": 123456789012345678901234567890, "m": "caf\xe9"}')
+    assert event["v"] == 123456789012345678901234567890 and event["tags"] == ["_utf8error"]
+
+
+def test_an_integer_beyond_64_bits_is_stored_tagged_with_its_text_in_event_original() -> None:
+    """What the README promises (issue 17): tagged ``_serializefailure``, the original text kept."""
+    from ingest.document import serialize
+
+    doc = orjson.loads(serialize(decode(b'{"v": 123456789012345678901234567890, "msg": "m"}')))
+    assert doc["tags"] == ["_serializefailure"]
+    assert doc["event"]["original"] == '{"v":123456789012345678901234567890}'
+    assert doc["msg"] == "m" and "v" not in doc

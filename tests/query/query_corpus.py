@@ -105,14 +105,31 @@ def generate(n: int = 2400, seed: int = 7) -> list[Truth]:
     return out
 
 
+# Stack traces as Python and Node print them: words inside dotted names (payments.py, users.js) are not
+# words of their own to Elasticsearch's analyzer, and must not be to DuckDB either.
+PYTHON_TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    '  File "/srv/billing/payments.py", line 88, in charge\n'
+    "    gateway.charge(order)\n"
+    "CardDeclined: card declined by issuer"
+)
+NODE_STACK = (
+    "{type}: pool exhausted after 30000ms\n"
+    "    at Pool.acquire (/app/node_modules/pg-pool/index.js:45:11)\n"
+    "    at handler (/app/src/routes/users.js:120:7)"
+)
+
+
 def raw_line(t: Truth) -> bytes:
-    """The line an application would log, with the source field names varying like real logs do."""
+    """The line an application would log, with the source field names varying like real logs do
+    (pino's ``msg``, structlog's ``event`` and ``exception``, ``warning`` for warn)."""
     v = t.offset % 3
+    level = "warning" if v == 1 and t.level == "warn" else t.level
     line: dict[str, Any] = {
         ("timestamp", "time", "@timestamp")[v]: t.ts.strftime("%Y-%m-%dT%H:%M:%S.")
         + f"{t.ts.microsecond // 1000:03d}Z",
-        ("level", "severity", "level")[v]: (t.level.upper(), t.level, t.level.capitalize())[v],
-        "message": t.message,
+        ("level", "severity", "level")[v]: (level.upper(), level, level.capitalize())[v],
+        ("message", "msg", "event")[v]: t.message,
         "service": t.service,
     }
     if t.user is not None:
@@ -127,6 +144,10 @@ def raw_line(t: Truth) -> bytes:
             line[("responseTime", "duration_ms")[v]] = t.duration_ms
     if t.error_type is not None:
         line["error"] = {"type": t.error_type, "message": f"{t.error_type} happened"}
+        if t.error_type == "CardDeclined":
+            line["exception"] = PYTHON_TRACEBACK  # structlog's format_exc_info
+        else:
+            line["error"]["stack"] = NODE_STACK.format(type=t.error_type)
     if t.action is not None:
         line["action"] = t.action
     if t.source_status is not None:

@@ -165,3 +165,45 @@ def test_same_process_reader_reads_through_the_writers_open_file(tmp_path: Path)
         assert dt.date(2026, 3, 10) in sink._connections, "a query in the same process made the writer close the file"
     finally:
         sink.close()
+
+
+def test_limit_is_the_page_size_and_size_its_other_name(duck_api: TestClient) -> None:
+    """One vocabulary: the API's `limit` is the CLI's `--limit`; `size` (its older name) still works."""
+    assert len(duck_api.get("/api/v1/events", params={**RANGE, "limit": 1}).json()["events"]) == 1
+    assert len(duck_api.get("/api/v1/events", params={**RANGE, "size": 2}).json()["events"]) == 2
+    assert len(duck_api.get("/api/v1/events", params={**RANGE, "limit": 3, "size": 3}).json()["events"]) == 3
+    both = duck_api.get("/api/v1/events", params={**RANGE, "limit": 1, "size": 2})
+    assert both.status_code == 422 and "limit=1 and size=2" in both.json()["detail"]
+    assert len(duck_api.get("/api/v1/stats/top", params={**RANGE, "field": "user", "limit": 2}).json()["top"]) == 2
+    latency = duck_api.get("/api/v1/stats/latency", params={**RANGE, "by": "endpoint", "limit": 2}).json()
+    assert len(latency["series"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("route", "params", "hint"),
+    [
+        ("/api/v1/events", {"frm": "now-1h"}, "'frm' (did you mean 'from'?)"),
+        ("/api/v1/events", {"limt": "5"}, "'limt' (did you mean 'limit'?)"),
+        ("/api/v1/stats/top", {"field": "user", "colour": "red"}, "'colour'"),
+        ("/api/v1/stats/errors-over-time", {"intervall": "1h"}, "'intervall' (did you mean 'interval'?)"),
+    ],
+)
+def test_an_unknown_parameter_is_refused_with_the_known_ones(
+    duck_api: TestClient, route: str, params: dict[str, str], hint: str
+) -> None:
+    resp = duck_api.get(route, params={**RANGE, **params})
+    assert resp.status_code == 422, resp.text
+    detail = resp.json()["detail"]
+    assert hint in detail
+    known = detail.split("this endpoint takes: ", 1)[1].split(", ")
+    schema = duck_api.get("/openapi.json").json()
+    documented = {p["name"] for p in schema["paths"][route]["get"]["parameters"]}
+    assert set(known) == documented and "from" in known and "q" in known
+
+
+def test_status_classes_are_case_insensitive(duck_api: TestClient) -> None:
+    lower = duck_api.get("/api/v1/events", params={**RANGE, "status": "5xx", "limit": 1}).json()["total"]
+    assert lower > 0
+    assert duck_api.get("/api/v1/events", params={**RANGE, "status": "5XX", "limit": 1}).json()["total"] == lower
+    q = duck_api.get("/api/v1/events", params={**RANGE, "q": "status_class:5XX", "limit": 1}).json()["total"]
+    assert q == lower

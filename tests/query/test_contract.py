@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.query.query_corpus import END, SLOW_MS, START, Truth, in_range, quantile_cont
+from tests.query.query_corpus import END, ENDPOINTS, SLOW_MS, START, Truth, in_range, quantile_cont
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +86,8 @@ def test_errors_per_5m_bucket_by_endpoint(api: TestClient, truths: list[Truth]) 
         inside = [t for t in errors if b_start <= t.ts < b_start + dt.timedelta(minutes=5)]
         per = Counter(t.endpoint for t in inside)
         expected = {k: per.get(k, 0) for k in top}
-        expected["other"] = len(inside) - sum(expected.values())
+        expected["other"] = sum(1 for t in inside if t.endpoint is not None and t.endpoint not in top)
+        expected["missing"] = sum(1 for t in inside if t.endpoint is None)
         assert (bucket["count"], bucket["series"]) == (len(inside), expected), bucket["start"]
 
 
@@ -138,9 +139,30 @@ MORE_QUERIES = {
 }
 
 
-@pytest.mark.parametrize("q", list(MORE_QUERIES))
+TEXT_QUERIES: dict[str, Any] = {
+    # A bare word or phrase searches message, error.message and error.stack_trace.
+    "declined": lambda t: t.error_type == "CardDeclined",
+    '"pool exhausted"': lambda t: t.error_type in ("DbError", "TimeoutError"),
+    "happened": lambda t: t.error_type is not None,
+    "payments.py": lambda t: t.error_type == "CardDeclined",
+    "users.js": lambda t: t.error_type in ("DbError", "TimeoutError"),
+    "pool AND level:error": lambda t: t.error_type in ("DbError", "TimeoutError"),
+    # The names the applications logged, as the parsers' tables map them.
+    "exception:CardDeclined": lambda t: t.error_type == "CardDeclined",
+    'event:"payment failed"': lambda t: t.action == "payment" and t.source_status == "failed",
+    "msg:refused": lambda t: "refused" in t.message,
+    "level:warning": lambda t: t.level == "warn",
+    "level:WARNING OR severity:fatal": lambda t: t.level in ("warn", "fatal"),
+    "level:50": lambda t: t.level == "error",
+}
+
+
+QUERIES = {**MORE_QUERIES, **TEXT_QUERIES}
+
+
+@pytest.mark.parametrize("q", list(QUERIES))
 def test_query_string_semantics(api: TestClient, truths: list[Truth], q: str) -> None:
-    expected = sorted(t.offset for t in truths if MORE_QUERIES[q](t))
+    expected = sorted(t.offset for t in truths if QUERIES[q](t))
     assert expected, "the corpus must exercise every query"
     total, offsets = all_offsets(api, q=q, **RANGE)
     assert (total, sorted(offsets)) == (len(expected), expected)
@@ -199,17 +221,17 @@ def test_oldest_first(api: TestClient, truths: list[Truth]) -> None:
 
 
 def test_latency_overall_and_per_endpoint(api: TestClient, backend: Any, truths: list[Truth]) -> None:
+    """Exact on both backends: Elasticsearch reads each distinct duration and its count (few here)."""
     got = get(api, "/api/v1/stats/latency", by="endpoint", size=10, **RANGE)
-    # ES percentiles are t-digest estimates; DuckDB's are exact (quantile_cont).
-    rel = 0.0 if backend.name == "duckdb" else 0.05
 
     def check(stats: dict[str, Any], group: list[Truth]) -> None:
         durations = [t.duration_ms for t in group if t.duration_ms is not None]
         assert stats["count"] == len(durations)
         assert stats["max"] == max(durations)
         assert stats["slow"] == sum(1 for d in durations if d > SLOW_MS)
+        assert stats["exact"] is True
         for key, p in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
-            assert stats[key] == pytest.approx(quantile_cont(durations, p), rel=rel, abs=1e-3 if not rel else 1)
+            assert stats[key] == round(quantile_cont(durations, p), 3), key
 
     check(got["overall"], truths)
     by_endpoint = Counter(t.endpoint for t in truths if t.endpoint)
@@ -220,8 +242,80 @@ def test_latency_overall_and_per_endpoint(api: TestClient, backend: Any, truths:
 
 def test_empty_range_gives_zeros(api: TestClient) -> None:
     params = {"from": "2020-01-01T00:00:00Z", "to": "2020-01-01T01:00:00Z"}
-    assert get(api, "/api/v1/events", **params) == {"total": 0, "events": [], "next": None}
+    empty = get(api, "/api/v1/events", **params)
+    assert (empty["total"], empty["events"], empty["next"]) == (0, [], None)
+    assert empty["window"] == {"from": "2020-01-01T00:00:00.000Z", "to": "2020-01-01T01:00:00.000Z"}
     buckets = get(api, "/api/v1/stats/errors-over-time", interval="5m", **params)["buckets"]
     assert [b["count"] for b in buckets] == [0] * 12
     lat = get(api, "/api/v1/stats/latency", **params)["overall"]
-    assert lat == {"count": 0, "p50": None, "p95": None, "p99": None, "max": None, "slow": 0}
+    assert lat == {"count": 0, "p50": None, "p95": None, "p99": None, "max": None, "slow": 0, "exact": True}
+
+
+def test_estimated_percentiles_say_so(es_corpus: tuple[Any, str], corpus_settings: Any, truths: list[Truth]) -> None:
+    """More distinct (endpoint, duration) pairs than Elasticsearch is asked to read one by one: its
+    t-digest estimates are given, marked ``exact: false`` (count, max and slow stay exact)."""
+    from logferry.components import query_app
+    from query.backend import ElasticsearchBackend
+
+    client, prefix = es_corpus
+    api = TestClient(query_app(corpus_settings, ElasticsearchBackend(client, prefix, exact_pairs=10)))
+    got = get(api, "/api/v1/stats/latency", by="endpoint", limit=3, **RANGE)
+    durations = [t.duration_ms for t in truths if t.duration_ms is not None]
+    assert got["overall"]["exact"] is False
+    assert got["overall"]["count"] == len(durations) and got["overall"]["max"] == max(durations)
+    assert got["overall"]["p95"] == pytest.approx(quantile_cont(durations, 0.95), rel=0.05)
+    assert [s["exact"] for s in got["series"]] == [False, False, False]
+
+
+@pytest.mark.parametrize("sort", ["p95", "p50", "max", "slow"])
+def test_latency_sorted_by_a_figure_lists_the_slowest(api: TestClient, truths: list[Truth], sort: str) -> None:
+    got = get(api, "/api/v1/stats/latency", by="endpoint", limit=3, sort=sort, **RANGE)
+    figure = {
+        "p95": lambda d: quantile_cont(d, 0.95),
+        "p50": lambda d: quantile_cont(d, 0.5),
+        "max": max,
+        "slow": lambda d: sum(1 for x in d if x > SLOW_MS),
+    }[sort]
+    per = {e: [t.duration_ms for t in truths if t.endpoint == e and t.duration_ms is not None] for e in ENDPOINT_KEYS}
+    expected = sorted(per, key=lambda e: (-round(figure(per[e]), 3), e))[:3]
+    assert [s["key"] for s in got["series"]] == expected
+    assert all(s["exact"] for s in got["series"])
+
+
+ENDPOINT_KEYS = sorted({template for template, _ in ENDPOINTS})
+
+
+@pytest.mark.parametrize(
+    "q", ["py", "js", "acquire", "gateway", "error.stack_trace:payments", "error.stack_trace:users"]
+)
+def test_a_word_inside_a_dotted_name_is_not_a_word(api: TestClient, q: str) -> None:
+    """`payments.py`, `Pool.acquire` are one word each to Elasticsearch's analyzer; DuckDB answers the same (none)."""
+    assert get(api, "/api/v1/events", q=q, **RANGE)["total"] == 0
+
+
+def test_a_field_no_event_has_is_warned_about(api: TestClient) -> None:
+    got = get(api, "/api/v1/events", q="nosuchfield:foo", **RANGE)
+    assert got["total"] == 0
+    assert len(got["warnings"]) == 1 and "has a field 'nosuchfield'" in got["warnings"][0]
+    typo = get(api, "/api/v1/stats/top", field="user", q="erro.type:DbError", **RANGE)
+    assert "did you mean 'error.type'?" in typo["warnings"][0]
+    for q in ("action:payment", "level:error", "nosuchfield:foo OR action:sync"):
+        got = get(api, "/api/v1/events", q=q, **RANGE)
+        assert got["total"] > 0
+        assert [w for w in got["warnings"] if "action" in w] == [], q
+    assert len(get(api, "/api/v1/stats/latency", q="nosuchfield:foo", **RANGE)["warnings"]) == 1
+    assert len(get(api, "/api/v1/stats/errors-over-time", q="nosuchfield:1", **RANGE)["warnings"]) == 1
+
+
+def test_every_answer_says_its_window(api: TestClient) -> None:
+    window = {"from": "2026-03-10T00:00:00.000Z", "to": "2026-03-12T00:00:00.000Z"}
+    for route, extra in (
+        ("/api/v1/events", {}),
+        ("/api/v1/stats/top", {"field": "user"}),
+        ("/api/v1/stats/latency", {}),
+        ("/api/v1/stats/errors-over-time", {}),
+    ):
+        assert get(api, route, **extra, **RANGE)["window"] == window, route
+    default = get(api, "/api/v1/events")["window"]
+    span = dt.datetime.fromisoformat(default["to"]) - dt.datetime.fromisoformat(default["from"])
+    assert span == dt.timedelta(days=1)

@@ -9,7 +9,8 @@ import click
 import pytest
 from fastapi.testclient import TestClient
 
-from logferry.commands.query import errors, search
+from logferry.commands.query import errors, latency, search, top
+from logferry.commands.tail import tail
 from logferry.components import query_app
 from logferry.config import load_settings
 from query.filters import FILTER_PARAMS
@@ -19,10 +20,15 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 TABLE = {p.name for p in FILTER_PARAMS}
 NOT_FILTERS_API = {
-    "/api/v1/events": {"size", "sort", "cursor"},
+    "/api/v1/events": {"limit", "size", "sort", "cursor"},
     "/api/v1/stats/errors-over-time": {"interval", "by", "top"},
+    "/api/v1/stats/top": {"field", "limit", "size", "errors"},
+    "/api/v1/stats/latency": {"by", "sort", "limit", "size"},
 }
-NOT_FILTERS_CLI = {"url", "api-key", "json", "limit", "interval", "by", "top", "all-buckets", "config", "data-dir"}
+NOT_FILTERS_CLI = {
+    *("url", "api-key", "json", "csv", "fields", "limit", "interval", "by", "top", "all-buckets", "config"),
+    *("data-dir", "errors", "sort", "follow", "lines", "poll"),
+}
 
 
 def api_parameters(tmp_path: Path) -> dict[str, set[str]]:
@@ -45,8 +51,8 @@ def cli_filters(command: click.Command) -> set[str]:
 def test_every_endpoint_and_both_query_commands_take_exactly_the_table(tmp_path: Path) -> None:
     for route, params in api_parameters(tmp_path).items():
         assert params - NOT_FILTERS_API[route] == TABLE, route
-    assert cli_filters(search) == TABLE
-    assert cli_filters(errors) == TABLE
+    for command in (search, errors, top, latency, tail):
+        assert cli_filters(command) == TABLE, command.name
 
 
 def test_api_and_cli_describe_each_filter_the_same_way(tmp_path: Path) -> None:

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from logferry.components import query_app
 from logferry.config import Settings
 from query.backend import DuckDBBackend, ElasticsearchBackend
-from query.filters import build_filters
-from query.routes.tail import Tail
+from query.filters import Filters, build_filters
+from query.follow import PAGE, Follow
 from query.saved import FileSavedSearches
 from query.timerange import histogram_width
 from store.day_store import DayStore
@@ -162,16 +162,20 @@ def test_tail_sends_each_new_matching_event_once(tmp_path: Path, corpus_docs: li
         return out
 
     f = build_filters(level="error")
-    tail = Tail(backend, f, now)
-    assert tail.poll() == ([], 0)
+
+    def search(start: dt.datetime, end: dt.datetime, cursor: str | None) -> dict[str, Any]:
+        return backend.search_events(Filters(start, end, f.expr), PAGE, "asc", cursor)
+
+    tail = Follow(search, now)
+    assert tail.poll(dt.datetime.now(dt.UTC)) == ([], 0)
     load_duckdb(store, docs(0, 50))
-    first, _ = tail.poll()
+    first, _ = tail.poll(dt.datetime.now(dt.UTC))
     backend.close()  # one process does not open a file read-only and read-write at once
     load_duckdb(store, docs(50, 50))
-    second, _ = tail.poll()
+    second, _ = tail.poll(dt.datetime.now(dt.UTC))
     expected = [f"tail-{i}" for i in range(100) if orjson.loads(corpus_docs[i])["log"]["level"] == "error"]
     assert [d["event"]["id"] for d in first + second] == expected
-    assert tail.poll() == ([], 0)
+    assert tail.poll(dt.datetime.now(dt.UTC)) == ([], 0)
 
 
 def test_file_saved_searches_survive_a_new_process(tmp_path: Path) -> None:

@@ -1,11 +1,18 @@
-"""A real server (uvicorn on loopback) over the query corpus, on each backend, for the page tests."""
+"""Servers for the page tests: uvicorn on loopback over the query corpus on each backend (``served``), the
+same with an API key (``keyed``), and ``logferry run`` tailing a file into either backend (``running``)."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,13 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import uvicorn
 
 from logferry.components import query_app
 from logferry.config import Settings, load_settings
 from store.day_store import DayStore
+from tests.browser import LoopbackPage
 from tests.query.query_corpus import Truth, documents, generate, load_duckdb, load_elasticsearch
+
+KEY = "k3y-for-the-page-test"
 
 
 def free_port() -> int:
@@ -59,6 +70,18 @@ def serving(settings: Settings, headers: dict[str, str] | None = None) -> Iterat
         yield Served(url, settings, settings.api.backend, api)
     server.should_exit = True
     thread.join(10)
+
+
+def open_view(lp: LoopbackPage, base: str, path: str, **params: str) -> Any:
+    """``lp``'s page at ``base + path`` with ``params``, loaded."""
+    page = lp.page
+    page.goto(f"{base}{path}?{urllib.parse.urlencode(params)}")
+    page.wait_for_load_state("load")
+    return page
+
+
+def url_params(page: Any) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
 
 
 def with_settings(base: Settings, **sections: dict[str, Any]) -> Settings:
@@ -108,3 +131,61 @@ def served(request: pytest.FixtureRequest, ui_data_dir: Path) -> Iterator[Served
         )
     with serving(settings) as s:
         yield s
+
+
+@pytest.fixture
+def keyed(tmp_path: Path) -> Iterator[Served]:
+    """The page over a small corpus in DuckDB with ``[api] api_key`` set."""
+    load_duckdb(DayStore(tmp_path / "events"), documents(generate(300)))
+    settings = with_settings(load_settings(None, data_dir=tmp_path), api={"api_key": KEY})
+    with serving(settings) as served:
+        yield served
+
+
+def log_line(message: str, level: str, **fields: Any) -> bytes:
+    """A JSON log line stamped now, of service ``tailed`` unless ``fields`` say otherwise."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return orjson.dumps({"timestamp": now, "level": level, "message": message, "service": "tailed", **fields}) + b"\n"
+
+
+@pytest.fixture(params=["duckdb", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
+def running(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
+    """``logferry run`` tailing ``app.log`` into the backend, with its defaults (batches flushed after 1 s)."""
+    log = tmp_path / "app.log"
+    log.write_bytes(log_line("before the page", "error"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "LOGFERRY_INPUT__PATHS": orjson.dumps([str(log)]).decode(),
+        "LOGFERRY_API__PORT": str(port),
+    }
+    if request.param == "elasticsearch":
+        env |= {
+            "LOGFERRY_SINK__TYPE": "elasticsearch",
+            "LOGFERRY_API__BACKEND": "elasticsearch",
+            "LOGFERRY_ELASTICSEARCH__HOSTS": orjson.dumps([request.getfixturevalue("es_url")]).decode(),
+            "LOGFERRY_ELASTICSEARCH__INDEX_PREFIX": request.getfixturevalue("index_prefix"),
+        }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "logferry", "--data-dir", str(tmp_path / "data"), "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            try:
+                if httpx.get(f"{url}/api/v1/events", params={"q": '"before the page"'}, timeout=5).json()["total"]:
+                    break
+            except (httpx.TransportError, KeyError, ValueError):
+                pass
+            assert time.monotonic() < deadline, "logferry run never stored the first line"
+            time.sleep(0.2)
+        yield url, log, request.param
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err.decode()

@@ -17,20 +17,13 @@ import pytest
 
 from tests.browser import SCREENSHOTS, LoopbackPage
 from tests.query.query_corpus import END, START
-from tests.ui.conftest import Served
+from tests.ui.conftest import Served, open_view, url_params
 
 RANGE = {"from": START.isoformat(), "to": END.isoformat()}
 
 
 def open_page(lp: LoopbackPage, served: Served, path: str = "/", **params: str) -> Any:
-    page = lp.page
-    page.goto(f"{served.url}{path}?{urllib.parse.urlencode({**RANGE, **params})}")
-    page.wait_for_load_state("load")
-    return page
-
-
-def url_params(page: Any) -> dict[str, str]:
-    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
+    return open_view(lp, served.url, path, **{**RANGE, **params})
 
 
 def api_total(served: Served, **params: str) -> int:

@@ -2,76 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import signal
-import subprocess
-import sys
-import time
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
-import pytest
 
-from logferry.config import load_settings
 from query.api_params import SESSION_COOKIE
 from tests.browser import LoopbackPage
 from tests.query.query_corpus import END, START
-from tests.ui.conftest import free_port, serving, with_settings
-
-KEY = "k3y-for-the-page-test"
-
-
-def _line(message: str, level: str) -> bytes:
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return orjson.dumps({"timestamp": now, "level": level, "message": message, "service": "tailed"}) + b"\n"
-
-
-@pytest.fixture(params=["duckdb", pytest.param("elasticsearch", marks=pytest.mark.elasticsearch)])
-def running(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
-    """``logferry run`` tailing ``app.log`` into the backend, with its defaults (batches flushed after 1 s)."""
-    log = tmp_path / "app.log"
-    log.write_bytes(_line("before the page", "error"))
-    port = free_port()
-    env = {
-        **os.environ,
-        "LOGFERRY_INPUT__PATHS": orjson.dumps([str(log)]).decode(),
-        "LOGFERRY_API__PORT": str(port),
-    }
-    if request.param == "elasticsearch":
-        env |= {
-            "LOGFERRY_SINK__TYPE": "elasticsearch",
-            "LOGFERRY_API__BACKEND": "elasticsearch",
-            "LOGFERRY_ELASTICSEARCH__HOSTS": orjson.dumps([request.getfixturevalue("es_url")]).decode(),
-            "LOGFERRY_ELASTICSEARCH__INDEX_PREFIX": request.getfixturevalue("index_prefix"),
-        }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "logferry", "--data-dir", str(tmp_path / "data"), "run"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            try:
-                if httpx.get(f"{url}/api/v1/events", params={"q": '"before the page"'}, timeout=5).json()["total"]:
-                    break
-            except (httpx.TransportError, KeyError, ValueError):
-                pass
-            assert time.monotonic() < deadline, "logferry run never stored the first line"
-            time.sleep(0.2)
-        yield url, log, request.param
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err.decode()
+from tests.ui.conftest import KEY, log_line
 
 
 def test_live_tail_shows_a_line_written_after_the_page_loaded(
@@ -83,8 +23,8 @@ def test_live_tail_shows_a_line_written_after_the_page_loaded(
     status = page.locator("#tail-status")
     page.wait_for_function("document.getElementById('tail-status').textContent.startsWith('live')")
     with log.open("ab") as f:
-        f.write(_line("an info line the filter leaves out", "info"))
-        f.write(_line("written after the page loaded", "error"))
+        f.write(log_line("an info line the filter leaves out", "info"))
+        f.write(log_line("written after the page loaded", "error"))
     rows = page.locator("#tail-rows tr")
     rows.filter(has_text="written after the page loaded").wait_for(timeout=20_000)
     texts = " ".join(rows.all_inner_texts())
@@ -92,7 +32,7 @@ def test_live_tail_shows_a_line_written_after_the_page_loaded(
     # Paused, new events wait; resumed, they show.
     page.get_by_role("button", name="Pause").click()
     with log.open("ab") as f:
-        f.write(_line("written while paused", "error"))
+        f.write(log_line("written while paused", "error"))
     page.wait_for_function("document.getElementById('tail-status').textContent.includes('1 waiting')", timeout=20_000)
     assert rows.filter(has_text="written while paused").count() == 0
     assert "paused" in status.inner_text()
@@ -100,17 +40,6 @@ def test_live_tail_shows_a_line_written_after_the_page_loaded(
     assert rows.filter(has_text="written while paused").count() == 1
     assert rows.filter(has_text="written after the page loaded").count() == 1
     loopback_page.screenshot(f"live-tail-{backend}")
-
-
-@pytest.fixture
-def keyed(tmp_path: Path) -> Iterator[Any]:
-    from store.day_store import DayStore
-    from tests.query.query_corpus import documents, generate, load_duckdb
-
-    load_duckdb(DayStore(tmp_path / "events"), documents(generate(300)))
-    settings = with_settings(load_settings(None, data_dir=tmp_path), api={"api_key": KEY})
-    with serving(settings) as served:
-        yield served
 
 
 def test_login_keeps_the_key_in_an_httponly_strict_cookie(new_loopback_page: Any, keyed: Any) -> None:

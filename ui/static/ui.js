@@ -66,7 +66,7 @@
       var keys = edata.buckets.length ? Object.keys(edata.buckets[0].series) : [];
       if (!keys.length) { keys = ["errors"]; edata.buckets.forEach(function (b) { b.series = { errors: b.count }; }); }
       var width = { "1m": 60e3, "5m": 300e3, "1h": 3600e3, "1d": 86400e3 }[edata.interval] || 60e3;
-      stackedBars(errs, edata.buckets, keys, function (k, i) { return k === "other" ? "#b0bec5" : PALETTE[i % PALETTE.length]; }, width);
+      stackedBars(errs, edata.buckets, keys, function (k, i) { return k === "other" ? "#b0bec5" : k === "missing" ? "#e0e0e0" : PALETTE[i % PALETTE.length]; }, width);
     }
   }
 

@@ -1,6 +1,6 @@
 """The page's views: each is one route and one template, listed here in the order the navigation shows them.
 
-A new view (error groups, patterns) is a module with a ``router`` and a ``VIEW``, and one line below.
+A new view is a module with a ``router`` and a ``VIEW``, and one line below.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ class View:
 
 
 def _views() -> tuple[View, ...]:
-    from ui.views import discover, errors, latency, saved, tail, top
+    from ui.views import discover, errors, groups, latency, patterns, saved, tail, top
 
-    return (discover.VIEW, tail.VIEW, errors.VIEW, top.VIEW, latency.VIEW, saved.VIEW)
+    return (discover.VIEW, tail.VIEW, groups.VIEW, patterns.VIEW, errors.VIEW, top.VIEW, latency.VIEW, saved.VIEW)
 
 
 VIEWS: tuple[View, ...] = _views()

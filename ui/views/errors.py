@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from query.answer import answered
 from query.filters import Filters
 from query.timerange import interval_ms
 from ui.pages import ask, backend, page_guard, render
@@ -30,7 +31,8 @@ def errors(request: Request) -> HTMLResponse:
 
     def question(f: Filters) -> dict[str, Any]:
         name, width = interval_ms(interval, f.start, f.end, max_buckets)
-        return backend(request).errors_over_time(f, name, width, by, 10)
+        store = backend(request)
+        return answered(store, f, store.errors_over_time(f, name, width, by, 10))
 
     result, error, window = ask(request, state, question)
     totals: dict[str, int] = {}
@@ -49,6 +51,6 @@ def errors(request: Request) -> HTMLResponse:
         by_choices=BY,
         interval=interval,
         intervals=INTERVALS,
-        totals=sorted(totals.items(), key=lambda kv: (kv[0] == "other", -kv[1], kv[0])),
+        totals=sorted(totals.items(), key=lambda kv: (kv[0] in ("other", "missing"), -kv[1], kv[0])),
         total=sum(b["count"] for b in (result or {}).get("buckets", [])),
     )

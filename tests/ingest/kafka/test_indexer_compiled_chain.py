@@ -3,9 +3,9 @@
 Records as shippers send them (``record_headers``: several shipper hosts, a record without a host
 header, one whose host is not UTF-8, source tags) are rebuilt with ``event_from_record`` and go through
 both the indexer's Python chain (``logferry.assemble.processors_for`` with a Kafka source) and the
-compiled one ``ingest.native_chain.for_processors`` picks for it. Every document the compiled side
-writes must be byte for byte the Python one; a line it declines must come back untouched, so that the
-Python chain then sees exactly what it would have.
+compiled transform ``ingest.native_chain.transform_for`` picks for it (the shipper's host passed with
+each block). Every document the compiled side writes must be byte for byte the Python one; a line it
+declines must come back untouched, so that the Python chain then sees exactly what it would have.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from typing import Any
 import orjson
 import pytest
 
+from core.chunk import Chunk
 from core.keys import RAW, SOURCE_ID
 from core.tags import TRUNCATED_TAG
 from ingest.document import serialize
-from ingest.kafka_native_chain import ShipperHostChain, without_shipper_host
 from ingest.kafka_wire import H_HOST, SHIPPER_HOST, ShippedLines, event_from_record, record_headers
-from ingest.native_chain import for_processors
-from logferry.assemble import build_processors, processors_for
+from ingest.native_chain import CompiledTransform, transform_for
+from ingest.transform import Parts, PythonTransform
+from logferry.assemble import RESTORE_HOST, processors_for
 from logferry.config import load_settings
 from parsers.timestamp import now_utc
 from tests.golden.chain_golden import HOST, INGEST_TIME, INGESTED, run_chain
@@ -80,19 +81,32 @@ def compiled_document(doc: bytes) -> bytes:
     return INGESTED.sub(b'"ingested":"' + INGEST_TIME.encode() + b'"', doc)
 
 
-def compiled_chain() -> ShipperHostChain:
+def compiled_chain() -> CompiledTransform:
     native_module()  # skips without the module, unless the run requires it
-    chain = for_processors(processors_for(INDEXER_SETTINGS), serialize)
-    assert isinstance(chain, ShipperHostChain), "the indexer's chain runs in Python"
-    return chain
+    transform = transform_for(processors_for(INDEXER_SETTINGS), serialize)
+    assert isinstance(transform, CompiledTransform) and transform.writes_documents, "the indexer's chain runs in Python"
+    return transform
 
 
-def test_the_indexers_chain_is_the_default_chain_plus_the_host_step() -> None:
-    indexer = processors_for(INDEXER_SETTINGS)
-    assert [name for name, _ in without_shipper_host(indexer) or []] == INDEXER_SETTINGS.pipeline
-    assert without_shipper_host(build_processors(INDEXER_SETTINGS)) is None
+def test_the_indexers_chain_is_the_default_chain_plus_the_host_step_all_compiled() -> None:
+    indexer = [name for name, _ in processors_for(INDEXER_SETTINGS)]
+    at = indexer.index("add_metadata")
+    assert indexer[at - 1] == RESTORE_HOST
+    assert indexer[: at - 1] + indexer[at:] == INDEXER_SETTINGS.pipeline
+    assert compiled_chain().covered == len(indexer)
     without_metadata = load_settings(None, source={"type": "kafka"}, pipeline=["decode_json", "assign_id"])
-    assert without_shipper_host(processors_for(without_metadata)) is None  # the step only removes the key there
+    steps = processors_for(without_metadata)
+    assert steps[0][0] == RESTORE_HOST, "only removing the key, before anything reads the line"
+    assert isinstance(transform_for(steps, serialize), PythonTransform), "the compiled chain starts with decoding"
+
+
+def outcomes(parts: Parts) -> list[tuple[bytes, str] | None]:
+    """Per line of ``parts``: the compiled document and event id, or None where it is left to Python."""
+    assert parts.compiled is not None
+    return [
+        None if index in parts.pending else (doc, event_id)
+        for index, (doc, event_id) in enumerate(zip(parts.compiled.docs, parts.compiled.ids, strict=True))
+    ]
 
 
 def test_indexer_events_go_through_the_compiled_chain_with_each_shippers_host() -> None:
@@ -101,7 +115,7 @@ def test_indexer_events_go_through_the_compiled_chain_with_each_shippers_host() 
     events = records(lines)
     originals = copy.deepcopy(events)
     python = processors_for(INDEXER_SETTINGS)
-    results = chain.process(events)
+    results = outcomes(chain.process(Chunk(("lines:0", ""), events, len(events), 0)))
     assert len(results) == len(events)
     mismatches, hosts = [], set()
     sample = declined_sample = 0
@@ -114,14 +128,14 @@ def test_indexer_events_go_through_the_compiled_chain_with_each_shippers_host() 
             assert event == original, "a declined event must reach the Python chain as it came"
             declined_sample += in_sample
             continue
-        doc, stub = result
+        doc, event_id = result
         normalized = compiled_document(doc)
         expected = python_document(python, original)
         if normalized != expected:
             line = original[RAW][:160]
             mismatches.append(f"{line!r}\n  python   {expected[:600]!r}\n  compiled {normalized[:600]!r}")
         parsed = orjson.loads(doc)
-        assert stub["event.id"] == parsed["event"]["id"]
+        assert event_id == parsed["event"]["id"]
         hosts.add(str(parsed.get("host", {}).get("name")))
     assert not mismatches, f"{len(mismatches)} documents differ; first ones:\n" + "\n".join(mismatches[:5])
     assert {"shipper-a", "shipper-b", HOST} <= hosts
@@ -133,14 +147,15 @@ def test_indexer_events_go_through_the_compiled_chain_with_each_shippers_host() 
 @pytest.mark.parametrize("line", ODD_LINES[3:6], ids=["forged", "escaped", "nested"])
 @pytest.mark.parametrize("host", [b"shipper-a", None], ids=["host-header", "no-host-header"])
 def test_a_line_with_its_own_shipper_host_key_gets_the_python_chains_document(line: bytes, host: bytes | None) -> None:
-    """The Python chain takes the line's own ``@shipper_host`` for the header; the compiled side must not keep it."""
+    """The Python chain takes the line's own ``@shipper_host`` for the header's (or for the missing
+    header); the compiled side does the same, and does not keep the key."""
     chain = compiled_chain()
     headers = [("source_id", b"2049:1:kafka"), ("offset", b"0"), *([(H_HOST, host)] if host else [])]
     event = event_from_record(line, headers, "lines", 0, 0)
-    (result,) = chain.process([copy.deepcopy(event)])
+    (result,) = outcomes(chain.process(Chunk(("lines:0", ""), [copy.deepcopy(event)], 1, 0)))
     expected = python_document(processors_for(INDEXER_SETTINGS), event)
-    if result is not None:
-        assert compiled_document(result[0]) == expected
+    assert result is not None, "compiled"
+    assert compiled_document(result[0]) == expected
     assert b"forged-host" not in expected or host is None
 
 
@@ -157,7 +172,10 @@ def test_runs_of_shipped_lines_go_through_the_compiled_chain_with_their_shippers
     for number, (path, lines) in enumerate(sorted(by_path.items())):
         host = ["shipper-a", "shipper-b"][number % 2]
         run = ShippedLines(lines, f"2049:{number}:run", path, 4096, host)
-        docs, stamps, ids, tags, declined_at = chain.process_lines(run)
+        parts = chain.process(Chunk.of_lines(("lines:0", ""), run, 0, 0))
+        assert parts.compiled is not None
+        docs, stamps, ids, tags = parts.compiled
+        declined_at = parts.pending
         assert len(docs) == len(stamps) == len(ids) == len(tags) == len(lines)
         assert declined_at == sorted(declined_at)
         for at, doc in enumerate(docs):

@@ -9,7 +9,7 @@ import pytest
 from core.keys import RAW, SOURCE_ID
 from core.tags import TRUNCATED_TAG
 from enrich.metadata import AddMetadata
-from ingest.batch import Batcher
+from ingest.document import serialize
 from ingest.kafka_wire import (
     NO_METADATA_TAG,
     SHIPPER_HOST,
@@ -17,7 +17,7 @@ from ingest.kafka_wire import (
     event_from_record,
     record_headers,
 )
-from ingest.pipeline import Pipeline
+from ingest.transform import PythonTransform
 from logferry.assemble import build_processors, processors_for
 from logferry.config import load_settings
 
@@ -112,13 +112,12 @@ def test_indexer_chain_gives_the_embedded_result_for_the_same_line() -> None:
     """With the shipper's host equal to this host, everything but processing times matches."""
     settings = load_settings(None)
     host = AddMetadata().host_name.encode()
-    batcher = Batcher(settings.batch)
-    embedded = Pipeline(None, build_processors(settings), batcher, None)  # type: ignore[arg-type]
-    indexer = Pipeline(None, processors_for(load_settings(None, source={"type": "kafka"})), batcher, None)  # type: ignore[arg-type]
+    embedded = PythonTransform(build_processors(settings), serialize)
+    indexer = PythonTransform(processors_for(load_settings(None, source={"type": "kafka"})), serialize)
     for offset, raw in enumerate(LINES):
-        direct = embedded.process(file_event(raw, **{"log.offset": offset}))
+        direct = embedded.run(file_event(raw, **{"log.offset": offset}))
         headers = record_headers(file_event(raw, **{"log.offset": offset}), host)
-        via_kafka = indexer.process(event_from_record(raw, headers, "lines", 0, offset))
+        via_kafka = indexer.run(event_from_record(raw, headers, "lines", 0, offset))
         assert direct is not None and via_kafka is not None
         for out in (direct, via_kafka):
             del out["event.ingested"]

@@ -1,8 +1,11 @@
-//! A CPU-cost harness for the chain alone (no Python): `cargo test --release chain_cost -- --ignored
-//! --nocapture` with `LOGFERRY_BENCH_LINES=<file of lines>`; with `LOGFERRY_BENCH_OUT=<file>` it also
-//! writes every line's document (or `DECLINED`), so two builds' outputs can be compared byte for byte.
+//! The default chain's unit tests, and a CPU-cost harness for the chain alone (no Python): `cargo test
+//! --release chain_cost -- --ignored --nocapture` with `LOGFERRY_BENCH_LINES=<file of lines>`; with
+//! `LOGFERRY_BENCH_OUT=<file>` it also writes every line's document (or `DECLINED`), so two builds'
+//! outputs can be compared byte for byte.
 
-use super::{may_scrub, mentions_term, normalize, Chain, Value};
+use super::{Chain, Value};
+use crate::serialize::TREE_ONLY;
+use crate::steps::redact::default_secrets;
 use std::io::Write;
 use std::time::Instant;
 
@@ -36,11 +39,11 @@ fn chain_cost() {
         eprintln!("LOGFERRY_BENCH_LINES is not set");
         return;
     };
-    let chain = Chain::new("bench-host".into());
+    let chain = Chain::default_for_tests();
     if let Ok(path) = std::env::var("LOGFERRY_BENCH_OUT") {
         let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("writable"));
         for (i, line) in lines.iter().enumerate() {
-            match chain.process(line, source(i as i64 * 100), INGESTED) {
+            match chain.run(line, source(i as i64 * 100), INGESTED) {
                 Ok(o) => {
                     out.write_all(&o.doc).unwrap();
                     writeln!(out, "\t{}\t{}\t{:?}", o.event_id, o.timestamp, o.tags).unwrap();
@@ -59,10 +62,7 @@ fn chain_cost() {
         declined = 0;
         let started = Instant::now();
         for (i, line) in lines.iter().enumerate() {
-            if chain
-                .process(line, source(i as i64 * 100), INGESTED)
-                .is_err()
-            {
+            if chain.run(line, source(i as i64 * 100), INGESTED).is_err() {
                 declined += 1;
             }
         }
@@ -103,12 +103,12 @@ fn file_line_entry_matches_process() {
         br#"{"time":1,"@source_id":"x"}"#.to_vec(),
         b"not json".to_vec(),
     ]);
-    let chain = Chain::new("host-a".into());
+    let chain = Chain::default_for_tests();
     let (mut same, mut declined) = (0, 0);
     for (i, line) in lines.iter().enumerate() {
         let offset = i as i64 * 7;
-        let by_list = chain.process(line, source(offset), INGESTED);
-        let by_file = chain.process_file_line(line, SOURCE_ID, PATH, offset, INGESTED);
+        let by_list = chain.run(line, source(offset), INGESTED);
+        let by_file = chain.run_file_line(line, SOURCE_ID, PATH, offset, INGESTED);
         match (by_list, by_file) {
             (Ok(a), Ok(b)) => {
                 assert_eq!(a.doc, b.doc, "line {i}");
@@ -126,11 +126,6 @@ fn file_line_entry_matches_process() {
         same > 50 && declined > 0,
         "{same} documents, {declined} declined"
     );
-}
-
-thread_local! {
-    /// Set: `write_nested` writes through the tree for every shape (the plans' reference).
-    pub static TREE_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// The document of a shape's plan is the tree's, byte for byte, and the same lines are declined:
@@ -170,14 +165,14 @@ fn planned_documents_are_the_trees() {
         lines.push(format!(r#"{{"time":1,"msg":"m",{extra}}}"#).into_bytes());
         lines.push(format!(r#"{{"time":1,{extra},"level":"info"}}"#).into_bytes());
     }
-    let chain = Chain::new("host-a".into());
+    let chain = Chain::default_for_tests();
     let (mut same, mut declined) = (0, 0);
     for (i, line) in lines.iter().enumerate() {
         TREE_ONLY.with(|tree| tree.set(true));
-        let by_tree = chain.process_file_line(line, SOURCE_ID, PATH, 1, INGESTED);
+        let by_tree = chain.run_file_line(line, SOURCE_ID, PATH, 1, INGESTED);
         TREE_ONLY.with(|tree| tree.set(false));
         for round in 0..2 {
-            let planned = chain.process_file_line(line, SOURCE_ID, PATH, 1, INGESTED);
+            let planned = chain.run_file_line(line, SOURCE_ID, PATH, 1, INGESTED);
             match (&by_tree, planned) {
                 (Ok(a), Ok(b)) => {
                     assert_eq!(
@@ -224,7 +219,7 @@ fn may_scrub_is_its_definition() {
             .as_bytes()
             .windows(6)
             .any(|w| w.eq_ignore_ascii_case(b"bearer"));
-        bearer || (text.contains('=') && mentions_term(&normalize(text)))
+        bearer || (text.contains('=') && default_secrets().mentioned_in(text))
     }
     let pieces = [
         "a",
@@ -250,6 +245,7 @@ fn may_scrub_is_its_definition() {
         "0000 0000",
         "secret",
     ];
+    let secrets = default_secrets();
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let (mut touched, mut total) = (0, 0);
     for _ in 0..200_000 {
@@ -264,7 +260,7 @@ fn may_scrub_is_its_definition() {
             pick = pick.rotate_left(5) ^ 0x9e37_79b9_7f4a_7c15;
         }
         let expected = definition(&text);
-        assert_eq!(may_scrub(&text), expected, "{text:?}");
+        assert_eq!(secrets.may_scrub(&text), expected, "{text:?}");
         touched += usize::from(expected);
         total += 1;
     }
@@ -278,13 +274,13 @@ fn may_scrub_is_its_definition() {
 /// one's place), whether the name is one the chain knows or not, among few or many fields.
 #[test]
 fn duplicate_top_level_names_are_declined() {
-    let chain = Chain::new("host-a".into());
+    let chain = Chain::default_for_tests();
     let line = |fields: &[String]| format!("{{\"time\":1,{}}}", fields.join(","));
     for count in [1, 15, 16, 17, 40] {
         let fields: Vec<String> = (0..count).map(|i| format!("\"f{i}\":{i}")).collect();
         let distinct = line(&fields);
         assert!(chain
-            .process_file_line(distinct.as_bytes(), SOURCE_ID, PATH, 1, INGESTED)
+            .run_file_line(distinct.as_bytes(), SOURCE_ID, PATH, 1, INGESTED)
             .is_ok());
         for repeated in [
             fields[0].clone(),
@@ -297,7 +293,7 @@ fn duplicate_top_level_names_are_declined() {
             let text = line(&twice);
             assert!(
                 chain
-                    .process_file_line(text.as_bytes(), SOURCE_ID, PATH, 1, INGESTED)
+                    .run_file_line(text.as_bytes(), SOURCE_ID, PATH, 1, INGESTED)
                     .is_err(),
                 "{text}"
             );
@@ -310,7 +306,7 @@ fn duplicate_top_level_names_are_declined() {
 /// the ingest time, which the compiled chain stamps such a line with), tags and times.
 #[test]
 fn plain_and_untimed_lines_get_the_python_chains_documents() {
-    let chain = Chain::new("host-a".into());
+    let chain = Chain::default_for_tests();
     let meta = |id: &str| {
         format!(r#""host":{{"name":"host-a"}},"event":{{"ingested":"{INGESTED}","id":"{id}"}}}}"#)
     };
@@ -382,7 +378,7 @@ fn plain_and_untimed_lines_get_the_python_chains_documents() {
     ];
     for (i, (line, expected, tags)) in cases.iter().enumerate() {
         let out = chain
-            .process_file_line(line, SOURCE_ID, PATH, i as i64 * 7, INGESTED)
+            .run_file_line(line, SOURCE_ID, PATH, i as i64 * 7, INGESTED)
             .unwrap_or_else(|_| panic!("line {i} declined"));
         assert_eq!(String::from_utf8_lossy(&out.doc), *expected, "line {i}");
         assert_eq!(out.timestamp, INGESTED, "line {i}");
@@ -393,7 +389,7 @@ fn plain_and_untimed_lines_get_the_python_chains_documents() {
 /// What stays declined: an object the reader does not take, and a time field that may yet parse.
 #[test]
 fn unsure_lines_stay_declined() {
-    let chain = Chain::new("host-a".into());
+    let chain = Chain::default_for_tests();
     for line in [
         &br#"{"msg":"a","msg":"b"}"#[..],
         br#"{"a":18446744073709551616}"#,
@@ -404,7 +400,7 @@ fn unsure_lines_stay_declined() {
     ] {
         assert!(
             chain
-                .process_file_line(line, SOURCE_ID, PATH, 0, INGESTED)
+                .run_file_line(line, SOURCE_ID, PATH, 0, INGESTED)
                 .is_err(),
             "{}",
             String::from_utf8_lossy(line)

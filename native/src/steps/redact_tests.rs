@@ -2,8 +2,36 @@
 //! and count below is what Python gives (the cases of tests/enrich/test_enrich_redact*.py, then the
 //! edges of each pattern's lookaround and backtracking, then patterns meeting in one string).
 
-use super::super::{Chain, Value};
-use super::{luhn_valid, mentions_secret_name, scrub, MASK};
+use super::{default_secrets, luhn_valid, Redact};
+use crate::chain::Chain;
+use crate::event::Names;
+use crate::json::Value;
+use crate::options::Options;
+use crate::steps::{Build, Maybe};
+use rustc_hash::FxHashMap;
+
+const MASK: &str = "[REDACTED]";
+
+/// `Redact()` with its default options.
+fn default_redact() -> Redact {
+    let mut names = Names::default();
+    let mut b = Build {
+        names: &mut names,
+        zones: &FxHashMap::default(),
+        regexes: &FxHashMap::default(),
+    };
+    let mut options =
+        Options::new("redact", Chain::default_options_for_tests("redact")).expect("options");
+    Redact::build(&mut options, &mut b).expect("the default redact step")
+}
+
+fn scrub(text: &str, count: &mut usize) -> Maybe<Option<String>> {
+    default_redact().scrub(text, count)
+}
+
+fn mentions_secret_name(text: &str) -> bool {
+    default_secrets().mentioned_in(text)
+}
 
 /// (text, Python's `Redact().scrub(text)`, the redactions it counted).
 const SCRUBBED: &[(&str, &str, usize)] = &[
@@ -294,7 +322,7 @@ fn luhn_matches_python() {
 
 /// A line's document through the whole compiled chain and its count of redactions; None: declined.
 fn redacted(line: &str) -> Option<(String, usize)> {
-    let chain = Chain::new("host-a".into());
+    let chain = Chain::default_for_tests();
     let source = vec![
         ("@source_id".to_string(), Value::Str("1:2:ab".into())),
         (
@@ -304,7 +332,7 @@ fn redacted(line: &str) -> Option<(String, usize)> {
         ("log.offset".to_string(), Value::Int(7)),
     ];
     let output = chain
-        .process(line.as_bytes(), source, "2026-12-02T05:00:00.000Z")
+        .run(line.as_bytes(), source, "2026-12-02T05:00:00.000Z")
         .ok()?;
     Some((String::from_utf8(output.doc).unwrap(), output.redactions))
 }
