@@ -135,9 +135,11 @@ class Pipeline:
         finally:
             ahead.close()
             writers.close()
-            self.source.close()
-            self.sink.close()
-            self._export_gauges()
+            try:
+                self.source.close()  # may fail (its registry cannot be written): the sink closes all the same
+            finally:
+                self.sink.close()
+                self._export_gauges()
         return self.stats
 
     def _read(self, chunk: Chunk) -> None:
@@ -203,5 +205,5 @@ class Pipeline:
         self._metrics.export_compiled(skip={self._source_label, self.sink.name, *processors})
 
     def _export_gauges(self) -> None:
-        for path, behind in self.source.bytes_behind().items():
-            metrics.BYTES_BEHIND.labels(path).set(behind)
+        for name, behind in self.source.bytes_behind().items():
+            metrics.BYTES_BEHIND.labels(name).set(behind)

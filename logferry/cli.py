@@ -49,6 +49,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "index": LazyCommand(
         "logferry.commands.scaleout:index", "Consume the shippers' Kafka topic as one of a group of indexers."
     ),
+    "status": LazyCommand(
+        "logferry.commands.status:status",
+        "Per file: size, offset, bytes behind, last read; per destination: its writer, last write, dead letters.",
+    ),
     "retention": LazyCommand(
         "logferry.commands.retention:retention", "Delete Elasticsearch indices and DuckDB day files older than N days."
     ),
