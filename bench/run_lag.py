@@ -22,19 +22,32 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
+from ingest.registry import Registry, offsets_of
 from logferry.sample import generate_lines
 
 
-def acknowledged(data_dir: Path) -> int:
-    """Bytes the registry says were shipped, over every file it knows."""
-    try:
-        files = orjson.loads((data_dir / "registry.json").read_bytes())["files"]
-    except (FileNotFoundError, orjson.JSONDecodeError, KeyError):
-        return 0
-    return sum(state["offset"] for key, state in files.items() if not key.startswith("retired:"))
+class Acknowledged:
+    """Bytes the registry (snapshot and journal) says were shipped, over every file the writer wrote.
+
+    A file rotated away and then deleted by the next rotation leaves the registry once it is finished;
+    from then on it counts whole (what the writer put in it), so the sum never goes backwards.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "registry.json"
+        self.seen: set[str] = set()
+
+    def __call__(self, sizes: dict[str, int]) -> int:
+        try:
+            offsets = offsets_of(Registry(self.path, read_only=True).files.items())
+        except Exception:  # noqa: BLE001 - not written yet, or being compacted this instant
+            return 0
+        self.seen.update(k for k in offsets if k in sizes)
+        return sum(offsets.get(key, size if key in self.seen else 0) for key, size in sizes.items())
 
 
 class Writer(threading.Thread):
@@ -46,11 +59,13 @@ class Writer(threading.Thread):
         self.pool = [line + b"\n" for _, line in generate_lines(100_000, seed=3)]
         self.written_bytes = 0
         self.written_lines = 0
+        self.sizes: dict[str, int] = {}  # bytes written to each file, by identity (dev:ino) as the registry keys it
         self.behind = 0.0  # seconds the writer itself fell behind its schedule
 
     def run(self) -> None:
         start = time.monotonic()
         out = open(self.log, "ab")  # noqa: SIM115 - reopened at each rotation
+        identity = self._identity(out)
         in_file = 0
         pool, n = self.pool, len(self.pool)
         try:
@@ -70,15 +85,22 @@ class Writer(threading.Thread):
                 out.flush()
                 self.written_lines += due
                 self.written_bytes += len(chunk)
+                self.sizes[identity] = self.sizes.get(identity, 0) + len(chunk)
                 in_file += due
                 if in_file >= self.rotate_every:
                     out.close()
                     os.replace(self.log, self.log.with_name(self.log.name + ".1"))
                     out = open(self.log, "ab")  # noqa: SIM115
+                    identity = self._identity(out)
                     in_file = 0
             self.behind = max(0.0, (self.rate * self.seconds - self.written_lines) / self.rate)
         finally:
             out.close()
+
+    @staticmethod
+    def _identity(out: BinaryIO) -> str:
+        st = os.fstat(out.fileno())
+        return f"{st.st_dev}:{st.st_ino}"
 
 
 def main() -> None:
@@ -99,6 +121,7 @@ def main() -> None:
             stderr=subprocess.PIPE,
         )
         writer = Writer(log, args.rate, args.seconds, args.rotate_every)
+        acknowledged = Acknowledged(data_dir)
         started, cpu_before = time.monotonic(), os.times()
         writer.start()
         samples: list[tuple[float, float]] = []
@@ -106,14 +129,14 @@ def main() -> None:
             while writer.is_alive():
                 time.sleep(args.every)
                 at = time.monotonic() - started
-                behind = max(0, writer.written_bytes - acknowledged(data_dir))
+                behind = max(0, writer.written_bytes - acknowledged(dict(writer.sizes)))
                 lag = behind / max(writer.written_bytes / max(at, 1e-9), 1.0)
                 samples.append((at, lag))
                 lines = writer.written_lines
                 print(f"{at:6.0f}s  written {lines:>11,} lines  behind {behind / 1e6:8.1f} MB = {lag:6.1f} s")
             writer.join()
             stopped = time.monotonic()
-            while acknowledged(data_dir) < writer.written_bytes and time.monotonic() - stopped < 600:
+            while acknowledged(dict(writer.sizes)) < writer.written_bytes and time.monotonic() - stopped < 600:
                 time.sleep(0.5)
             caught_up = time.monotonic() - stopped
         finally:

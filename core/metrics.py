@@ -26,7 +26,12 @@ PROCESSOR_ERRORS = Counter(
 BATCH_SECONDS = Histogram(
     "logferry_batch_write_seconds", "Time a sink took to accept one batch.", ["sink"], registry=REGISTRY
 )
-BYTES_BEHIND = Gauge("logferry_file_bytes_behind", "Bytes of a file not yet read.", ["path"], registry=REGISTRY)
+BYTES_BEHIND = Gauge(
+    "logferry_file_bytes_behind",
+    "Bytes written to the files of an input (a configured glob) and not read yet.",
+    ["input"],
+    registry=REGISTRY,
+)
 SINK_RETRIES = Counter("logferry_sink_retries", "Retried sink requests.", ["sink"], registry=REGISTRY)
 FILES_SKIPPED = Counter(
     "logferry_files_skipped",

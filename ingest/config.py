@@ -20,6 +20,24 @@ class FileInputConfig(BaseModel):
     close_inactive: float = Field(300.0, gt=0, description="Close a file with no new data for this long (s).")
     scan_frequency: float = Field(1.0, gt=0, description="How often globs are re-expanded (s).")
     read_buffer_bytes: int = Field(1_048_576, ge=4096, description="Bytes read from a file at a time.")
+    harvester_limit: int = Field(
+        0,
+        ge=0,
+        description="Files held open at most (Filebeat's harvester_limit); files at their end are closed first "
+        "and reopened when they grow. 0 = a quarter of the process's descriptor limit, at most 1024.",
+    )
+    max_backoff: float = Field(
+        10.0,
+        gt=0,
+        description="Longest wait (s) before an idle file is checked for growth again; the wait starts at "
+        "0.1 s (or scan_frequency if shorter) and doubles while the file stays idle.",
+    )
+    registry_flush: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds between registry writes (Filebeat's registry.flush): positions acknowledged "
+        "meanwhile are written together; a crash reads at most that much again (event ids keep it unique).",
+    )
 
 
 class BatchConfig(BaseModel):

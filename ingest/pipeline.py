@@ -149,10 +149,12 @@ class Pipeline:
         finally:
             ahead.close()
             writers.close()
-            self.source.close()
-            self.sink.close()
-            self._export_gauges()
-            self._fold_event_metrics(now=True)
+            try:
+                self.source.close()  # may fail (its registry cannot be written): the sink closes all the same
+            finally:
+                self.sink.close()
+                self._export_gauges()
+                self._fold_event_metrics(now=True)
         return self.stats
 
     def _read(self, chunk: Chunk) -> None:
@@ -235,5 +237,5 @@ class Pipeline:
         self._metrics.export_compiled(skip={self._source_label, self.sink.name, *processors})
 
     def _export_gauges(self) -> None:
-        for path, behind in self.source.bytes_behind().items():
-            metrics.BYTES_BEHIND.labels(path).set(behind)
+        for name, behind in self.source.bytes_behind().items():
+            metrics.BYTES_BEHIND.labels(name).set(behind)

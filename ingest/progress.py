@@ -34,9 +34,10 @@ def terminal_progress(stats: RunStats, source: Behind) -> None:
     """One status line on stderr, redrawn: lines/s, MB read, files open, bytes still behind."""
     elapsed = max(time.monotonic() - stats.started, 1e-9)
     behind = source.bytes_behind()
+    files_open = getattr(source, "files_open", len(behind))
     sys.stderr.write(
         f"\r{stats.lines:,} lines  {stats.lines / elapsed:,.0f} lines/s  {stats.bytes / 1e6:,.1f} MB  "
-        f"{len(behind)} files open  {sum(behind.values()) / 1e6:,.1f} MB behind  "
+        f"{files_open} files open  {sum(behind.values()) / 1e6:,.1f} MB behind  "
         f"{stats.written:,} written   "
     )
     sys.stderr.flush()
@@ -73,10 +74,11 @@ class LogProgress:
             return None
         self._last = (now, stats.lines, stats.written)
         behind = source.bytes_behind()
+        files_open = getattr(source, "files_open", len(behind))
         line = (
             f"logferry: {stats.lines:,} lines read, {(stats.lines - lines_then) / elapsed:,.0f} lines/s now; "
             f"{stats.written:,} events written, {(stats.written - written_then) / elapsed:,.0f}/s; "
-            f"{len(behind)} files open, {sum(behind.values()) / 1e6:,.1f} MB behind"
+            f"{files_open} files open, {sum(behind.values()) / 1e6:,.1f} MB behind"
         )
         out = self._out if self._out is not None else sys.stderr
         out.write(line + "\n")

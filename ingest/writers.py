@@ -171,9 +171,12 @@ class WriterPool:
                 attempt += 1
                 metrics.SINK_RETRIES.labels(sink.name).inc()
                 delay = WRITE_RETRY.delay(attempt)
+                if self.stop.is_set():  # stopping: short waits until the grace period ends
+                    assert deadline is not None
+                    delay = min(delay, 0.5, max(0.0, deadline - time.monotonic()))
                 log.warning("%s write failed (attempt %d), retrying in %.1fs: %s", sink.name, attempt, delay, exc)
                 if self.stop.is_set():
-                    time.sleep(min(delay, 0.5))
+                    time.sleep(delay)
                 else:
                     self.stop.wait(delay)
         metrics.BATCH_SECONDS.labels(sink.name).observe(time.monotonic() - started)

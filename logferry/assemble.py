@@ -51,7 +51,7 @@ def assemble(settings: Settings, *, once: bool, stop: threading.Event | None = N
     settings.source.check(settings)
     sink = settings.sink.build(settings, stop)
     try:
-        source = settings.source.build(settings, once=once)
+        source = settings.source.build(settings, once=once, stop=stop, sink=sink)
     except BaseException:
         sink.close()
         raise

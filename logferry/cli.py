@@ -52,6 +52,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "alerts": LazyCommand(
         "logferry.commands.alerts:alerts", "List alert rules and their states, or backtest a rule over stored history."
     ),
+    "status": LazyCommand(
+        "logferry.commands.status:status",
+        "Per file: size, offset, bytes behind, last read; per destination: its writer, last write, dead letters.",
+    ),
     "retention": LazyCommand(
         "logferry.commands.retention:retention", "Delete Elasticsearch indices and DuckDB day files older than N days."
     ),

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from ingest.pipeline import Sink, Source
+    from ingest.registry import Destination
     from logferry.config import Settings
     from query.backend import Backend
     from query.saved import SavedSearches
@@ -34,7 +35,8 @@ class _Component(BaseModel):
 
 
 class FileSourceConfig(_Component):
-    """Follow the files of ``[input] paths``, remembering offsets in ``<data_dir>/registry.json``."""
+    """Follow the files of ``[input] paths``, remembering offsets per destination in ``<data_dir>``
+    (``registry.json`` for the first destination, see ``ingest/registry.py``)."""
 
     type: Literal["file"] = "file"
 
@@ -42,13 +44,24 @@ class FileSourceConfig(_Component):
         if not settings.input.paths:
             raise ConfigError("no inputs: give PATH_OR_GLOB… or set [input] paths / LOGFERRY_INPUT__PATHS")
 
-    def build(self, settings: Settings, *, once: bool) -> Source:
+    def build(
+        self, settings: Settings, *, once: bool, stop: threading.Event | None = None, sink: Sink | None = None
+    ) -> Source:
+        """The registry is the sink's destination's: positions belong to where the lines went."""
         from ingest.file_source import FileSource
         from ingest.registry import Registry
 
         self.check(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return FileSource(settings.input, Registry(settings.data_dir / "registry.json"), once=once)
+        registry = Registry.for_destination(settings.data_dir, settings.sink.destination(settings))
+        try:
+            source = FileSource(settings.input, registry, once=once, stop=stop)
+        except BaseException:
+            registry.close(save=False)
+            raise
+        if sink is not None:
+            source.attach(sink)
+        return source
 
 
 class StdinSourceConfig(_Component):
@@ -59,7 +72,9 @@ class StdinSourceConfig(_Component):
     def check(self, settings: Settings) -> None:
         """Nothing to check: standard input is always there."""
 
-    def build(self, settings: Settings, *, once: bool) -> Source:
+    def build(
+        self, settings: Settings, *, once: bool, stop: threading.Event | None = None, sink: Sink | None = None
+    ) -> Source:
         from ingest.file_source import StdinSource
 
         return StdinSource(sys.stdin.buffer, settings.input.max_line_bytes)
@@ -73,7 +88,9 @@ class KafkaSourceConfig(_Component):
     def check(self, settings: Settings) -> None:
         """Nothing to check before connecting: the broker's answer says what is wrong."""
 
-    def build(self, settings: Settings, *, once: bool) -> Source:
+    def build(
+        self, settings: Settings, *, once: bool, stop: threading.Event | None = None, sink: Sink | None = None
+    ) -> Source:
         from ingest.kafka_source import KafkaSource
 
         return KafkaSource(settings.kafka, exit_when_idle=settings.kafka.exit_when_idle)
@@ -83,6 +100,17 @@ class DuckDBSinkConfig(_Component):
     """Day files under ``[duckdb] directory``; refused documents to ``[duckdb] deadletter_file``."""
 
     type: Literal["duckdb"] = "duckdb"
+
+    def destination(self, settings: Settings) -> Destination:
+        """The store directory: relative to the data dir when inside it, so a data dir moved keeps it."""
+        from ingest.registry import Destination
+
+        directory = settings.resolve(settings.duckdb.directory).absolute()
+        try:
+            where = str(directory.relative_to(settings.data_dir.absolute()))
+        except ValueError:
+            where = str(directory)
+        return Destination(kind="duckdb", id=f"duckdb:{where}", name=f"the DuckDB store {directory}")
 
     def build(self, settings: Settings, stop: threading.Event) -> Sink:
         """The sink holds the store's writer lock (``StoreBusy`` when another process writes)."""
@@ -98,6 +126,18 @@ class ElasticsearchSinkConfig(_Component):
     """Daily indices of ``[elasticsearch]``; templates installed on start (waiting for the cluster)."""
 
     type: Literal["elasticsearch"] = "elasticsearch"
+
+    def destination(self, settings: Settings) -> Destination:
+        """An index prefix on a cluster (named by its hosts)."""
+        from ingest.registry import Destination
+
+        es = settings.elasticsearch
+        hosts = ",".join(sorted(str(h).rstrip("/") for h in es.hosts))
+        return Destination(
+            kind="elasticsearch",
+            id=f"elasticsearch:{es.index_prefix}@{hosts}",
+            name=f"Elasticsearch indices {es.index_prefix}-* on {hosts}",
+        )
 
     def build(self, settings: Settings, stop: threading.Event) -> Sink:
         """``stop`` is the pipeline's: a signal also ends the sink's waits and back-off."""
@@ -116,6 +156,16 @@ class KafkaSinkConfig(_Component):
     """The topic of ``[kafka]``: raw lines plus their source and host, processed later by the indexers."""
 
     type: Literal["kafka"] = "kafka"
+
+    def destination(self, settings: Settings) -> Destination:
+        """A topic on a cluster (named by its bootstrap servers)."""
+        from ingest.registry import Destination
+
+        kafka = settings.kafka
+        servers = ",".join(sorted(kafka.bootstrap_servers))
+        return Destination(
+            kind="kafka", id=f"kafka:{kafka.topic}@{servers}", name=f"Kafka topic {kafka.topic} on {servers}"
+        )
 
     def build(self, settings: Settings, stop: threading.Event) -> Sink:
         from ingest.kafka_sink import KafkaSink

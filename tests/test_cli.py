@@ -215,6 +215,7 @@ def test_every_command_is_listed_and_loads() -> None:
         "serve",
         "ship",
         "stats",
+        "status",
         "tail",
     }
     for name in listed:

@@ -55,16 +55,20 @@ def run_pipeline(
         evaluator = start_alerts(settings, pipeline.stop) if alerts else None
         try:
             if api is None:
-                return run_until_signal(pipeline, once=once), pipeline.sink
-            serving = serve_beside(settings, api, pipeline.stop)
-            announce(api, settings.api.backend, err=True)
-            try:
-                return run_until_signal(pipeline, once=once), pipeline.sink
-            finally:
-                finish(serving, pipeline.stop)
+                stats = run_until_signal(pipeline, once=once)
+            else:
+                serving = serve_beside(settings, api, pipeline.stop)
+                announce(api, settings.api.backend, err=True)
+                try:
+                    stats = run_until_signal(pipeline, once=once)
+                finally:
+                    finish(serving, pipeline.stop)
         finally:
             if evaluator is not None:
                 evaluator.stop()
+        for note in getattr(pipeline.source, "notes", list)():
+            click.echo(note, err=True)
+        return stats, pipeline.sink
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     except LogferryError as exc:

@@ -8,10 +8,13 @@ pipeline that ingests with no API beside it; the URL printed is the one bound (`
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import functools
+import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -83,8 +86,32 @@ def api_server(settings: Settings, sock: socket.socket) -> tuple[Any, Callable[[
     config = uvicorn.Config(
         query_app(settings), log_level="warning", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS
     )
-    server = uvicorn.Server(config)
+    server = _clean_exit_server()(config)
     return server, lambda: server.run(sockets=[sock])
+
+
+@functools.cache
+def _clean_exit_server() -> type:
+    """Made on first use: uvicorn is imported only by the commands that serve."""
+    import uvicorn
+
+    class CleanExit(uvicorn.Server):
+        """uvicorn raises the signal that stopped it again once it has shut down, so the process ended
+        killed by it (exit -15): a shutdown on SIGINT/SIGTERM is a clean one here, exit 0, as ``run``'s."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return CleanExit
 
 
 def serve_beside(settings: Settings, sock: socket.socket, stop: threading.Event) -> threading.Thread:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +37,33 @@ def stored_docs(data_dir: Path) -> list[dict]:
     return docs_in(data_dir / "events")
 
 
-def docs_in(events_dir: Path) -> list[dict]:
-    """Every document in every day file of ``events_dir`` (``duckdb.directory``), as stored."""
+def docs_in(events_dir: Path, *, shared: bool = False) -> list[dict]:
+    """Every document in every day file of ``events_dir`` (``duckdb.directory``), as stored.
+
+    ``shared``: while a writer process holds the store, taking turns with it as readers do.
+    """
     store = DayStore(events_dir)
     docs = []
     for day in store.days():
-        con = store.connect(day)
-        try:
-            docs.extend(orjson.loads(doc) for (doc,) in con.execute("SELECT doc FROM events").fetchall())
-        finally:
-            con.close()
+        gate = store.gate(day, exclusive=False, on_release=lambda: None) if shared else None
+        with gate.held(60) if gate is not None else contextlib.nullcontext():
+            con = store.connect(day)
+            try:
+                docs.extend(orjson.loads(doc) for (doc,) in con.execute("SELECT doc FROM events").fetchall())
+            finally:
+                con.close()
+        if gate is not None:
+            gate.close()
     return docs
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout: float = 120.0) -> None:
+    """Poll ``condition`` until it holds, at most ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
 
 
 def start_run(data_dir: Path, *globs: Path, max_events: int = 500) -> subprocess.Popen[bytes]:

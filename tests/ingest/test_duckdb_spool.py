@@ -56,6 +56,7 @@ def test_kill_9_while_writing_leaves_no_files_behind(tmp_path: Path) -> None:
     allowed = {
         "registry.json",
         "registry.json.tmp",
+        "registry.journal",
         "events/.lock",
         "events/.2026-11-20.gate",
         "events/.2026-11-20.gate-intent",

@@ -6,9 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from core import metrics
 from core.keys import RAW
-from ingest.config import FileInputConfig
+from core.outcomes import EventCounts
+from ingest.batch import Batch, Batcher
+from ingest.config import BatchConfig, FileInputConfig
 from ingest.file_source import FileSource
+from ingest.pipeline import Pipeline
 from ingest.registry import Registry
 
 pytestmark = pytest.mark.integration
@@ -169,3 +173,34 @@ def test_one_shot_mode_ends_when_every_file_is_read(tmp_path: Path) -> None:
     lines = drain(src)
     assert sorted(lines) == [b"1", b"2", b"3"]
     assert src.done()
+
+
+class Discard:
+    """A sink that accepts every batch at once (the metric under test is the source's)."""
+
+    name = "discard"
+
+    def __init__(self) -> None:
+        self.counts = EventCounts()
+
+    def write(self, batch: Batch) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def test_bytes_behind_is_one_series_per_input_whatever_the_files_rotate_to(tmp_path: Path) -> None:
+    """Issue 22: logferry_file_bytes_behind was labelled by file path, a new series per rotated file."""
+    glob = str(tmp_path / "app.log*")
+    for n in range(5):
+        append(tmp_path / f"app.log.{n}", *[f"line {i}" for i in range(100)])
+    Pipeline(source(tmp_path, "app.log*", once=True), [], Batcher(BatchConfig()), Discard()).run(once=True)
+    labels = {
+        str(sample.labels.get("input", sample.labels.get("path")))
+        for family in metrics.REGISTRY.collect()
+        if family.name == "logferry_file_bytes_behind"
+        for sample in family.samples
+    }
+    assert glob in labels
+    assert not any(label.startswith(str(tmp_path / "app.log.")) for label in labels)

@@ -110,23 +110,78 @@ def test_ingest_leaves_the_unterminated_line_of_a_file_still_being_written(tmp_p
     assert raws(events) == [b"half"] and "tags" not in events[0]
 
 
-def test_run_ships_an_unterminated_line_after_close_inactive_and_its_completion_once(tmp_path: Path) -> None:
+def wait_for_close(src, timeout: float = 30.0) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Drain until no file is open any more (closed as inactive); what was shipped meanwhile."""
+    shipped: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while src.harvesters and time.monotonic() < deadline:
+        shipped += drain(src)
+        time.sleep(0.05)
+    return shipped
+
+
+def test_run_keeps_waiting_for_the_newline_of_a_file_still_at_its_name_and_stores_the_line_once(
+    tmp_path: Path,
+) -> None:
+    """Issue 17 (14): a line completed after close_inactive was stored as two _partial fragments."""
     log = tmp_path / "app.log"
     log.write_bytes(b"one\nhal")
     src = file_source(tmp_path, close_inactive=0.3)
     assert raws(drain(src)) == [b"one"]
-    deadline = time.monotonic() + 30
-    shipped: list[dict] = []
-    while not shipped and time.monotonic() < deadline:
-        shipped = drain(src)
+    deadline = time.monotonic() + 1.5  # five times close_inactive: nothing is shipped, the file stays open
+    while time.monotonic() < deadline:
+        assert drain(src) == []
         time.sleep(0.05)
-    assert raws(shipped) == [b"hal"] and shipped[0]["tags"] == ["_partial"]
-    assert src.harvesters == {}
+    assert list(src.harvesters) != []
     with open(log, "ab") as f:
         f.write(b"f\nnext\n")
     rest = drain(src)
-    assert raws(rest) == [b"f", b"next"] and rest[0]["tags"] == ["_partial"]
+    assert raws(rest) == [b"half", b"next"] and "tags" not in rest[0]
+    assert rest[0]["log.offset"] == 4
     assert drain(src) == []
+
+
+def test_run_ships_the_unterminated_line_of_a_file_renamed_away_once_it_is_inactive(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"one\nhal")
+    src = file_source(tmp_path, "app.log*", close_inactive=0.3)
+    assert raws(drain(src)) == [b"one"]
+    os.rename(log, tmp_path / "app.log.1")
+    shipped = wait_for_close(src)
+    assert raws(shipped) == [b"hal"] and shipped[0]["tags"] == ["_partial"]
+    with open(tmp_path / "app.log.1", "ab") as f:  # completed late all the same: the rest, once
+        f.write(b"f\n")
+    rest = drain(src)
+    assert raws(rest) == [b"f"] and rest[0]["tags"] == ["_partial"]
+    assert drain(src) == []
+
+
+def test_run_ships_the_unterminated_line_of_a_deleted_file(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"one\nhal")
+    src = file_source(tmp_path, close_inactive=60)
+    assert raws(drain(src)) == [b"one"]
+    log.unlink()
+    shipped = wait_for_close(src)
+    assert raws(shipped) == [b"hal"] and shipped[0]["tags"] == ["_partial"]
+
+
+def test_lines_read_again_from_before_a_shipped_fragment_are_cut_where_they_were(tmp_path: Path) -> None:
+    """A crash after the fragment was shipped but before its offset was written: the line that now holds
+    the fragment and its completion is shipped as the two pieces it was, with the same offsets."""
+    log = tmp_path / "app.log"
+    log.write_bytes(b"one\ntwo\nthr")
+    age(log, 3600)
+    first = file_source(tmp_path, once=True, registry_flush=3600)
+    shipped = [e for chunk in first.poll() for e in chunk.events]  # read, never acknowledged
+    assert raws(shipped) == [b"one", b"two", b"thr"] and shipped[2]["log.offset"] == 8
+    first.registry.close(save=False)  # killed: the fragment's cut was written before it shipped
+    with open(log, "ab") as f:
+        f.write(b"ee\nfour\n")
+    again = drain(file_source(tmp_path, once=True))
+    assert raws(again) == [b"one", b"two", b"thr", b"ee", b"four"]
+    assert [e["log.offset"] for e in again] == [0, 4, 8, 11, 14]
+    assert again[2]["tags"] == ["_partial"] and again[3]["tags"] == ["_partial"]
 
 
 def test_the_cli_ingests_an_unterminated_last_line_of_an_old_file_tagged_partial(tmp_path: Path) -> None:
@@ -288,3 +343,20 @@ def test_start_at_end_skips_what_is_there_at_start_but_reads_a_rotated_in_file_w
     os.rename(log, tmp_path / "app.log.1")
     log.write_bytes(b"new-1\nnew-2\n")
     assert raws(drain(src)) == [b"new-1", b"new-2"]
+
+
+def test_a_file_replaced_by_one_with_the_same_long_first_line_is_read_whole_from_its_start(tmp_path: Path) -> None:
+    """Issue 17 (14): the same first line, longer than 1 KiB, and the inode reused by a longer file: it
+    resumed at the old offset (13,036 of 20,000 lines lost). Its checks tell the two files apart."""
+    log = tmp_path / "app.log"
+    banner = b'{"banner":"' + b"=" * 1500 + b'"}\n'
+    log.write_bytes(banner + numbered(0, 2000))
+    first = file_source(tmp_path)
+    assert len(drain(first)) == 2001
+    first.close()
+    with open(log, "r+b") as f:  # same dev:ino, same first KiB, longer than the old offset
+        f.truncate(0)
+        f.write(banner + numbered(100_000, 20_000))
+    events = drain(file_source(tmp_path))
+    assert raws(events) == [banner[:-1]] + numbered(100_000, 20_000).splitlines()
+    assert events[0]["log.offset"] == 0
