@@ -27,7 +27,9 @@ not the Python chain's byte for byte, by construction; the parity tests compare 
 hold it to equal the line's ``event.ingested``.
 
 The values the compiled ``redact`` masked come back with each block (``Parts.counts``, component
-``redact``), so the ``redacted`` metric is the Python chain's whichever path a line took.
+``redact``), so the ``redacted`` metric is the Python chain's whichever path a line took; so do the
+facts of the metrics made from events of the documents it wrote (``Parts.facts``, counted in Rust by
+``native/src/facts.rs`` as ``enrich.event_metrics.EventTally.observe`` counts a finished event).
 
 Without the module (a checkout where ``./native`` was not installed) logferry still works on the
 Python path and says so once at start.
@@ -39,7 +41,7 @@ import logging
 import os
 import threading
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -49,6 +51,7 @@ from core.config_types import Regexes, TimeZoneName
 from core.event import Event, ProcessorFn
 from core.outcomes import REDACTED, EventCounts
 from core.processor import native_options
+from enrich.event_metrics import bucket_bounds_ns
 from enrich.metadata import AddMetadata
 from ingest.document import serialize
 from ingest.native_regex import translate
@@ -150,9 +153,13 @@ class CompiledTransform:
 
     concurrent = True
 
-    def __init__(self, python: PythonTransform, chain: Any, covered: int, python_from: str | None) -> None:
+    def __init__(
+        self, python: PythonTransform, chain: Any, covered: int, python_from: str | None, counts_facts: bool = False
+    ) -> None:
         self.python = python
         self.chain = chain
+        self.counts_facts = counts_facts
+        """Whether the chain counts the metrics made from events of the documents it writes."""
         self.covered = covered
         self.writes_documents = covered == len(python.processors)
         self._handed_reason = f"python:{python_from}" if python_from else ""
@@ -216,7 +223,7 @@ class CompiledTransform:
         def finish(index: int) -> Event:
             return self.python.run(lines.event(index))
 
-        return Parts(count, finish, CompiledRun(docs, stamps, ids, tags), declined, counts)
+        return Parts(count, finish, CompiledRun(docs, stamps, ids, tags), declined, counts, self._facts())
 
     def process_events(self, events: list[Event]) -> Parts:
         """Other sources' events (Kafka records that are not plain lines, stdin)."""
@@ -226,6 +233,7 @@ class CompiledTransform:
             paths = {event.get("log.file.path") for event in events}
             settings = {path: self._settings(path) for path in paths if type(path) is str}
         results, reasons, redacted = self.chain.process(events, self._ingested(), settings)
+        facts = self._facts()
         declined = sorted(reasons)
         counts = self._count(count, declined, [reasons[index] for index in declined], redacted)
         if not self.writes_documents:
@@ -244,7 +252,15 @@ class CompiledTransform:
         def finish(index: int) -> Event:
             return self.python.run(events[index])
 
-        return Parts(count, finish, CompiledRun(docs, stamps, ids, tags), declined, counts)
+        return Parts(count, finish, CompiledRun(docs, stamps, ids, tags), declined, counts, facts)
+
+    def _facts(self) -> list[tuple[Any, ...]] | None:
+        """The facts the chain counted in the call this thread just made (``native/src/facts.rs``)."""
+        if not self.counts_facts:
+            return None
+        assert logferry_native is not None
+        rows: list[tuple[Any, ...]] = logferry_native.take_facts()
+        return rows
 
     def _finisher(self, handed: list[Any], source_event: Callable[[int], Event]) -> Callable[[int], Event]:
         """For a chain that hands its events on: each line's event through the Python processors
@@ -283,10 +299,13 @@ class CompiledTransform:
         )
 
 
-def compiled_transform(python: PythonTransform) -> CompiledTransform | None:
+def compiled_transform(
+    python: PythonTransform, fact_buckets: Sequence[float] | None = None
+) -> CompiledTransform | None:
     """The compiled transform of ``python``'s processors, if the compiled chain takes at least
     ``decode_json`` of them and the documents are ECS (``ingest.document.serialize``); says at start
-    what runs where."""
+    what runs where. With ``fact_buckets`` (the metrics made from events are counted) the chain counts
+    them for the documents it writes."""
     if python.serialize is not serialize or not python.processors:
         return None
     if logferry_native is None:
@@ -297,10 +316,12 @@ def compiled_transform(python: PythonTransform) -> CompiledTransform | None:
         reason = f"{refused[0]}: {refused[1]}" if refused else "no processors"
         log.info("processing path: Python (%s)", reason)
         return None
-    chain = logferry_native.Chain(steps, zones, regexes, refused is None)
+    counts_facts = refused is None and fact_buckets is not None and hasattr(logferry_native, "take_facts")
+    buckets = bucket_bounds_ns(fact_buckets) if counts_facts and fact_buckets is not None else None
+    chain = logferry_native.Chain(steps, zones, regexes, refused is None, buckets)
     if refused is None:
         log.info("processing path: compiled (logferry_native) for all %d processors", len(steps))
-        return CompiledTransform(python, chain, len(steps), None)
+        return CompiledTransform(python, chain, len(steps), None, counts_facts)
     log.info(
         "processing path: compiled for %s … %s, Python from %s on (%s)",
         steps[0][0],
@@ -311,11 +332,13 @@ def compiled_transform(python: PythonTransform) -> CompiledTransform | None:
     return CompiledTransform(python, chain, len(steps), refused[0])
 
 
-def transform_for(processors: list[tuple[str, ProcessorFn]], serializer: Serializer) -> Transform:
+def transform_for(
+    processors: list[tuple[str, ProcessorFn]], serializer: Serializer, fact_buckets: Sequence[float] | None = None
+) -> Transform:
     """The compiled transform where the compiled chain takes at least the first of ``processors``,
-    else the Python one."""
+    else the Python one; ``fact_buckets``: see ``compiled_transform``."""
     python = PythonTransform(processors, serializer)
-    compiled = compiled_transform(python)
+    compiled = compiled_transform(python, fact_buckets)
     return compiled if compiled is not None else python
 
 

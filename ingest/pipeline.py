@@ -22,6 +22,7 @@ from core import metrics
 from core.chunk import Chunk, Position
 from core.event import ProcessorFn
 from core.outcomes import EventCounts
+from enrich.event_metrics import EventMetricStore
 from ingest.batch import Batch, Batcher
 from ingest.collector import collector_tuned
 from ingest.component_metrics import ComponentMetrics
@@ -32,6 +33,11 @@ from ingest.transform import CompiledRun, Parts, Transform
 from ingest.writers import Interrupted, Sink, WriterPool
 
 __all__ = ["Interrupted", "Pipeline", "RunStats", "Sink", "Source"]
+
+EVENT_METRICS_EVERY = 1.0
+"""Seconds between two folds of what the pipeline counted into the metrics made from events
+(bench.pipeline b, 200k lines: chunk by chunk 17,017 facts folded, 0.25 µs of CPU a line; once a
+second, a tenth of that)."""
 
 
 class Source(Protocol):
@@ -66,11 +72,19 @@ class Pipeline:
         progress: Callable[[RunStats, Source], None] | None = None,
         report: LogProgress | None = None,
         stop: threading.Event | None = None,
+        event_metrics: EventMetricStore | None = None,
     ) -> None:
         self.source = source
+        buckets = event_metrics.config.buckets if event_metrics is not None else None
         self.transform: Transform = (
-            transform_for(transform, batcher.serialize) if isinstance(transform, list) else transform
+            transform_for(transform, batcher.serialize, buckets) if isinstance(transform, list) else transform
         )
+        self.event_metrics = event_metrics
+        """Where the metrics made from events go (``enrich/event_metrics.py``): the events the Python
+        processors finish are counted as they are fed, the compiled chain's documents by the facts
+        it counted (``Parts.facts``), and what was counted is folded in once a second."""
+        self._tally = event_metrics.tally() if event_metrics is not None else None
+        self._last_fold = time.monotonic()
         self.batcher = batcher
         self.sink = sink
         self.idle_wait = idle_wait
@@ -140,6 +154,7 @@ class Pipeline:
             finally:
                 self.sink.close()
                 self._export_gauges()
+                self._fold_event_metrics(now=True)
         return self.stats
 
     def _read(self, chunk: Chunk) -> None:
@@ -162,19 +177,36 @@ class Pipeline:
             self._feed(parts)
             self.batcher.mark(chunk.position, chunk.end_offset)
             self._metrics.add_compiled(parts.counts)
+        self._fold_event_metrics()
 
     def _feed(self, parts: Parts) -> None:
         """Runs of compiled documents go to the batcher as list slices; each event the Python
         processors finish (here, in line order) is serialized and added on its own."""
         feed, feed_compiled, submit = self.batcher.feed, self.batcher.feed_compiled, self._submit
+        tally = self._tally
         for item in parts.items():
             if type(item) is CompiledRun:
+                if tally is not None and parts.facts is None:
+                    tally.observe_documents(item.docs)  # a transform that did not count them itself
                 for full in feed_compiled(*item):
                     submit(full)
             else:
+                if tally is not None:
+                    tally.observe(item)  # type: ignore[arg-type]
                 batch = feed(item)  # type: ignore[arg-type]
                 if batch is not None:
                     submit(batch)
+        if tally is not None and parts.facts:
+            tally.add_facts(parts.facts)
+
+    def _fold_event_metrics(self, *, now: bool = False) -> None:
+        """Fold what the tally counted into the metric store every ``EVENT_METRICS_EVERY`` seconds (or
+        ``now``): folding costs per distinct fact, and a second's chunks share most of theirs."""
+        if self._tally is None or self.event_metrics is None or not len(self._tally):
+            return
+        if now or time.monotonic() - self._last_fold >= EVENT_METRICS_EVERY:
+            self._last_fold = time.monotonic()
+            self.event_metrics.add(self._tally.take())
 
     def _submit(self, batch: Batch) -> None:
         assert self._writers is not None

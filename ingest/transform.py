@@ -12,13 +12,14 @@ slices, no Python per line) and, between them, the events the Python processors 
 finished as the parts are taken up (``Parts.items``), on the pipeline's thread and in line order, so a
 processor never runs on two threads at once and always sees the lines in order; ``process`` itself
 may run ahead on another thread (``concurrent``). What a transform counted (the values the compiled
-``redact`` masked, the lines the compiled chain declined and why) comes back as data, in ``counts``.
+``redact`` masked, the lines the compiled chain declined and why) comes back as data, in ``counts``,
+and so do the facts of the metrics made from the documents it wrote (``facts``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from core import metrics
 from core.chunk import Chunk
@@ -48,10 +49,12 @@ class Parts:
 
     ``compiled`` holds the compiled chain's columns (None where a line is left to Python, and then
     its index is in ``pending``); without it every line is pending. ``finish(i)`` gives line ``i``'s
-    event through the Python processors.
+    event through the Python processors. ``facts``: what the compiled chain counted of the documents
+    it wrote for the metrics made from events (rows for ``enrich.event_metrics.EventTally.add_facts``),
+    None when it counted nothing.
     """
 
-    __slots__ = ("count", "finish", "compiled", "pending", "counts")
+    __slots__ = ("count", "finish", "compiled", "pending", "counts", "facts")
 
     def __init__(
         self,
@@ -60,12 +63,14 @@ class Parts:
         compiled: CompiledRun | None = None,
         pending: list[int] | None = None,
         counts: dict[Count, int] | None = None,
+        facts: list[tuple[Any, ...]] | None = None,
     ) -> None:
         self.count = count
         self.finish = finish
         self.compiled = compiled
         self.pending = pending if pending is not None else []
         self.counts = counts if counts is not None else {}
+        self.facts = facts
 
     def items(self) -> Iterator[CompiledRun | Event]:
         """Runs of compiled documents and finished events, in line order."""

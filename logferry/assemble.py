@@ -15,15 +15,16 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from core import metrics
 from core.event import Event, ProcessorFn
 from core.keys import RAW
+from enrich.event_metrics import EventMetricStore
 from ingest.batch import Batcher
 from ingest.document import serialize
 from ingest.kafka_wire import RestoreShipperHost
 from ingest.native_chain import transform_for
 from ingest.pipeline import Pipeline
 from ingest.progress import LogProgress, terminal_progress
-from ingest.transform import Transform
 from logferry.config import Settings
 from logferry.stages import PROCESSORS
 
@@ -63,20 +64,42 @@ def assemble(settings: Settings, *, once: bool, stop: threading.Event | None = N
             raise
     batcher = Batcher(settings.batch, serializer=serializer_for(settings))
     on_terminal = sys.stderr.isatty()
+    processors = processors_for(settings)
+    event_metrics = event_metrics_store(settings) if processors else None
+    buckets = event_metrics.config.buckets if event_metrics is not None else None
     return Pipeline(
         source,
-        transform_of(settings),
+        transform_for(processors, serializer_for(settings), buckets),
         batcher,
         sink,
         progress=terminal_progress if on_terminal else None,
         report=None if on_terminal else LogProgress(),
         stop=stop,
+        event_metrics=event_metrics,
     )
 
 
-def transform_of(settings: Settings) -> Transform:
-    """The configured chain and serializer, compiled where the compiled chain takes them."""
-    return transform_for(processors_for(settings), serializer_for(settings))
+_event_metrics: EventMetricStore | None = None
+_event_metrics_lock = threading.Lock()
+
+
+def event_metrics_store(settings: Settings) -> EventMetricStore | None:
+    """The process's one store of metrics made from events, in the registry /metrics serves.
+
+    One per process: its series are the process's (Prometheus scrapes a process), and the registry
+    takes one collector per name. A later pipeline in the process (tests, ``demo``) reconfigures it.
+    ``None`` when ``[event_metrics] enabled`` is off.
+    """
+    global _event_metrics
+    if not settings.event_metrics.enabled:
+        return None
+    with _event_metrics_lock:
+        if _event_metrics is None:
+            _event_metrics = EventMetricStore(settings.event_metrics)
+            metrics.REGISTRY.register(_event_metrics)
+        elif _event_metrics.config != settings.event_metrics:
+            _event_metrics.configure(settings.event_metrics)
+        return _event_metrics
 
 
 def processors_for(settings: Settings) -> list[tuple[str, ProcessorFn]]:

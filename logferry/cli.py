@@ -49,6 +49,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "index": LazyCommand(
         "logferry.commands.scaleout:index", "Consume the shippers' Kafka topic as one of a group of indexers."
     ),
+    "alerts": LazyCommand(
+        "logferry.commands.alerts:alerts", "List alert rules and their states, or backtest a rule over stored history."
+    ),
     "status": LazyCommand(
         "logferry.commands.status:status",
         "Per file: size, offset, bytes behind, last read; per destination: its writer, last write, dead letters.",

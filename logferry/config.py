@@ -26,7 +26,9 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from alerts.config import AlertsConfig
 from core.errors import ConfigError
+from enrich.event_metrics import EventMetricsConfig
 from enrich.options import EnrichOptions
 from ingest.config import BatchConfig, DuckDBConfig, FileInputConfig
 from ingest.elasticsearch_config import ElasticsearchConfig
@@ -63,6 +65,14 @@ class Settings(BaseSettings):
     api: ApiConfig = ApiConfig()
     pipeline: list[str] = Field(default_factory=lambda: list(DEFAULT_ORDER))
     processors: ProcessorOptions = Field(default_factory=ProcessorOptions)
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig,
+        description="Alert rules over the stored events, evaluated by run and serve (one process at a time).",
+    )
+    event_metrics: EventMetricsConfig = Field(
+        default_factory=EventMetricsConfig,
+        description="Prometheus metrics made from processed events (http_requests_total, …) on /metrics.",
+    )
 
     @field_validator("pipeline")
     @classmethod
@@ -115,7 +125,7 @@ def load_settings(
     except SettingsError as exc:
         raise env_parse_error(Settings, os.environ) or ConfigError(f"invalid configuration: {exc}") from None
     except ValidationError as exc:
-        raise validation_error(exc, Settings, Layers(config_file, given, os.environ)) from None
+        raise validation_error(exc, Settings, Layers(config_file, given, os.environ, from_file)) from None
     return Settings.model_validate(loaded.model_dump())
 
 
@@ -146,6 +156,10 @@ def _toml_table(model: BaseModel, path: list[str], lines: list[str]) -> None:
             continue
         if info.description:
             lines.append(f"# {info.description}")
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        example = extra.get("toml_example")
+        if isinstance(example, str):  # a list of tables: shown as commented tables, the value stays empty
+            lines += [f"#   {line}".rstrip() for line in example.splitlines()]
         lines.append(f"# {name} =" if value is None else f"{name} = {_toml_value(value)}")
     for name, value, description in subtables:
         lines.append("")

@@ -57,16 +57,18 @@ class Layers:
     config_file: Path | None
     overrides: Mapping[str, Any]
     environ: Mapping[str, str]
+    from_file: Mapping[str, Any] | None = None
 
-    def origin(self, path: tuple[str, ...]) -> str:
-        """Where the value at ``path`` came from: the command line, an env var, or the file's line."""
+    def origin(self, path: tuple[str, ...], item: ArrayItem | None = None) -> str:
+        """Where the value at ``path`` came from: the command line, an env var, or the file's line
+        (in the ``item``-th table of an array of tables, where the value is in one)."""
         if _has(self.overrides, path):
             return "command line"
         env = self.env_var(path)
         if env is not None:
             return env
         if self.config_file is not None:
-            line = toml_line(self.config_file, path)
+            line = (item and toml_line(self.config_file, path, item)) or toml_line(self.config_file, path)
             return f"{self.config_file} line {line}" if line else str(self.config_file)
         return "configuration"
 
@@ -93,25 +95,40 @@ def _has(values: Mapping[str, Any], path: tuple[str, ...]) -> bool:
     return True
 
 
-def toml_line(path: Path, option: tuple[str, ...]) -> int | None:
-    """The line of ``option`` in a TOML file: its key, else the nearest enclosing key or table."""
+ArrayItem = tuple[tuple[str, ...], int]
+"""An array of tables (``("alerts", "rules")``) and the index of one of its tables."""
+
+
+def toml_line(path: Path, option: tuple[str, ...], item: ArrayItem | None = None) -> int | None:
+    """The line of ``option`` in a TOML file: its key, else the nearest enclosing key or table; with
+    ``item``, looked for only in that table of the array (``[[alerts.rules]]`` number ``index``)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
     table: tuple[str, ...] = ()
     best: tuple[int, int] | None = None  # (how many parts matched, line)
+    seen = -1  # the tables of the item's array so far
+    inside = item is None
     for number, text in enumerate(lines, start=1):
         header = _TABLE.match(text)
         if header:
             table = _dotted(header.group(1))
             found = table
+            if item is not None:
+                if table == item[0] and text.lstrip().startswith("[["):
+                    seen += 1
+                    inside = seen == item[1]
+                elif table[: len(item[0])] != item[0]:
+                    inside = False
+        elif not inside:
+            continue
         else:
             key = _KEY.match(text)
             if not key:
                 continue
             found = (*table, *_dotted(key.group(1)))
-        if option[: len(found)] == found and (best is None or len(found) > best[0]):
+        if inside and option[: len(found)] == found and (best is None or len(found) > best[0]):
             best = (len(found), number)
     return best[1] if best else None
 
@@ -153,13 +170,17 @@ def _problem(error: ErrorDetails, model: type[BaseModel], layers: Layers) -> str
     ctx = error.get("ctx", {})
     if error["type"] == "union_tag_invalid":
         path = (*path, str(ctx.get("discriminator", "type")).strip("'"))
-    where = layers.origin(path)
+    item = _array_item(model, loc)
+    where = layers.origin(path, item)
     env = where.startswith(ENV_PREFIX)
 
     def named(option: tuple[str, ...]) -> str:
         return env_name(option) if env else ".".join(option) or "the configuration"
 
     head = where if env else f"{named(path)} (command line)" if where == "command line" else f"{where}: {named(path)}"
+    name = _item_name(layers.from_file, loc) if not env and where != "command line" else None
+    if name is not None:
+        head = f"{head} (name = {name!r})"
     if error["type"] == "extra_forbidden":
         known = _fields_at(model, path[:-1])
         close = difflib.get_close_matches(path[-1], sorted(known), n=1, cutoff=0.6)
@@ -178,6 +199,29 @@ def _problem(error: ErrorDetails, model: type[BaseModel], layers: Layers) -> str
     close = difflib.get_close_matches(given, expected, n=1, cutoff=0.5) if isinstance(given, str) else []
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"{head}: {message}{hint}"
+
+
+def _array_item(model: type[BaseModel], loc: tuple[str, ...]) -> ArrayItem | None:
+    """The innermost array of tables ``loc`` goes through, and the index it takes there."""
+    for i in range(len(loc) - 2, 0, -1):
+        if loc[i].isdigit():
+            return _option_path(model, loc[:i]), int(loc[i])
+    return None
+
+
+def _item_name(values: Mapping[str, Any] | None, loc: tuple[str, ...]) -> str | None:
+    """The ``name`` of the innermost table of an array (``[[alerts.rules]]``) that ``loc`` goes through:
+    the option's path drops the array's index, and a file of many such tables needs to say which."""
+    node: Any = values
+    name: str | None = None
+    for part in loc:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+            if isinstance(node, Mapping) and isinstance(node.get("name"), str):
+                name = node["name"]
+        elif isinstance(node, Mapping) and part in node:
+            node = node[part]
+    return name
 
 
 def _shown(value: Any) -> str:
@@ -236,8 +280,17 @@ def _models(annotation: Any) -> list[type[BaseModel]]:
 
 
 def _tag(model: type[BaseModel]) -> str | None:
-    info = model.model_fields.get("type")
-    return info.default if info is not None and isinstance(info.default, str) else None
+    """The value that picks ``model`` in a union: its ``type`` (``kind`` for alert rules), a one-value Literal."""
+    for field in ("type", "kind"):
+        info = model.model_fields.get(field)
+        if info is None:
+            continue
+        if isinstance(info.default, str):
+            return info.default
+        args = typing.get_args(info.annotation) if typing.get_origin(info.annotation) is typing.Literal else ()
+        if len(args) == 1 and isinstance(args[0], str):
+            return args[0]
+    return None
 
 
 def _is_list(annotation: Any) -> bool:

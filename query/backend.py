@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from query.duckdb_backend import DuckDBBackend
 from query.es_backend import ElasticsearchBackend
+from query.expr import Expr, Field
 from query.filters import Filters
 from query.groups import Details, GroupStates, InRange
 from query.results import BackendUnavailable, QueryTimeout
@@ -69,3 +71,12 @@ class Backend(Protocol):
     def group_details(self, f: Filters, keys: list[str], width_ms: int) -> dict[str, Details]: ...
 
     def messages(self, f: Filters, limit: int) -> list[tuple[dt.datetime, str]]: ...
+
+    def count_by(self, f: Filters, by: Field | None, conditions: Sequence[Expr], limit: int) -> dict[Any, list[int]]:
+        """Per value of ``by`` (or one ``None`` group), the events matching each condition; the ``limit``
+        groups with most events matching any, ties by key. What alert rules measure (alerts/)."""
+        ...
+
+    def duration_values_by(self, f: Filters, by: Field | None, limit: int) -> dict[Any, list[tuple[float, int]]]:
+        """Per value of ``by``, the ``event.duration`` values (ms) with their counts, ascending."""
+        ...

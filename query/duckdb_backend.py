@@ -14,7 +14,7 @@ import datetime as dt
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,7 +23,7 @@ import orjson
 
 from core.errors import QueryError
 from core.schema import SLOW_TAG
-from query.expr import Expr, and_
+from query.expr import Exists, Expr, Field, and_, or_
 from query.fields import ECS_FIELDS, KEY_FIELDS
 from query.filters import ERROR_EXPR, Filters
 from query.groups import GROUPED, Details, FileGroupStates, GroupStates, InRange
@@ -517,3 +517,41 @@ class DuckDBBackend:
             )
             out += self._day_rows(day, sql, [*params, limit - len(out)])
         return out
+
+    # -- measures of alert rules (alerts/) ------------------------------------------------------
+
+    def count_by(self, f: Filters, by: Field | None, conditions: Sequence[Expr], limit: int) -> dict[Any, list[int]]:
+        """Per value of ``by`` (``None``: one group), how many events match each of ``conditions``.
+
+        Only events matching one of them at least are scanned; groups are ranked by those events
+        (ties by key) and the first ``limit`` kept, as ``ElasticsearchBackend.count_by`` ranks them.
+        """
+        key = by.sql if by is not None else "NULL"
+        columns: list[str] = []
+        column_params: list[Any] = []
+        for condition in conditions:
+            sql, params = compile_sql(condition)
+            columns.append(f"count(*) FILTER (WHERE {sql})")
+            column_params += map(_integral, params)
+        extra = [or_(*conditions), *([Exists(by)] if by is not None else [])]
+        totals: dict[Any, list[int]] = {}
+        select = f"{key} AS k, count(*), {', '.join(columns)}"
+        for k, total, *counts in self._rows(f, select, "GROUP BY ALL", *extra, select_params=column_params):
+            row = totals.setdefault(k, [0] * (len(conditions) + 1))
+            row[0] += total
+            for i, n in enumerate(counts, 1):
+                row[i] += n
+        ranked = rank({k: row[0] for k, row in totals.items()}, limit) if by is not None else list(totals.items())
+        return {k: totals[k][1:] for k, _ in ranked}
+
+    def duration_values_by(self, f: Filters, by: Field | None, limit: int) -> dict[Any, list[tuple[float, int]]]:
+        """Per value of ``by``, the ``event.duration`` values (ms) of the matching events with their counts,
+        ascending: exact percentiles on both backends (``query.results.quantile_cont``)."""
+        key = by.sql if by is not None else "NULL"
+        duration = ECS_FIELDS["event.duration"]
+        extra = [Exists(duration), *([Exists(by)] if by is not None else [])]
+        values: dict[Any, dict[float, int]] = defaultdict(lambda: defaultdict(int))
+        for k, ms, n in self._rows(f, f"{key} AS k, {duration.sql}, count(*)", "GROUP BY ALL", *extra):
+            values[k][ms] += n
+        ranked = rank({k: sum(v.values()) for k, v in values.items()}, limit) if by is not None else values.items()
+        return {k: sorted(values[k].items()) for k, _ in ranked}

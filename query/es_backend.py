@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -14,7 +14,7 @@ from core.timefmt import iso_ms
 from elastic.errors import api_reason
 from elastic.naming import DailyIndex
 from query.dsl import compile_dsl
-from query.expr import Exists, Expr, MatchAll, and_
+from query.expr import Exists, Expr, Field, MatchAll, and_, or_
 from query.fields import ECS_FIELDS, KEY_FIELDS
 from query.filters import ERROR_EXPR, Filters
 from query.groups import GROUPED, MAX_GROUPS, TOP_VALUES, Details, GroupStates, IndexGroupStates, InRange
@@ -30,6 +30,7 @@ from query.results import (
     encode_cursor,
     latency_answer,
     latency_stats,
+    rank,
     rank_series,
 )
 from query.timerange import EARLIEST, LATEST, day_bounds, days_touched, interval_name
@@ -46,6 +47,7 @@ SHARD_SIZE = 10_000  # terms aggregations stay exact for realistic cardinalities
 EXACT_PAIRS = 500_000  # distinct (key, duration) pairs read for exact percentiles; beyond, t-digest estimates
 PAIRS_PAGE = 10_000  # composite buckets per request, under search.max_buckets (65,536)
 NS_PER_MS = 1_000_000.0
+COMPOSITE_PAGE = 10_000  # (group, duration) pairs per request of duration_values_by
 T = TypeVar("T")
 
 
@@ -406,6 +408,57 @@ class ElasticsearchBackend:
                 break
             after = hits[-1]["sort"]
         return out
+
+    # -- measures of alert rules (alerts/) ------------------------------------------------------
+
+    def count_by(self, f: Filters, by: Field | None, conditions: Sequence[Expr], limit: int) -> dict[Any, list[int]]:
+        """As ``DuckDBBackend.count_by``: one terms aggregation (count desc, key asc) of filter counts."""
+        counts = {f"c{i}": {"filter": compile_dsl(c)} for i, c in enumerate(conditions)}
+        query = self._query(f, or_(*conditions), *([Exists(by)] if by is not None else []))
+        if by is None:
+            body = self._search(f, query=query, size=0, track_total_hits=True, aggs=counts)
+            a = body["aggregations"]
+            if not body["hits"]["total"]["value"]:
+                return {}
+            return {None: [a[f"c{i}"]["doc_count"] for i in range(len(conditions))]}
+        aggs = {
+            "groups": {
+                "terms": {
+                    "field": by.name,
+                    "size": limit,
+                    "shard_size": max(SHARD_SIZE, limit),
+                    "order": [{"_count": "desc"}, {"_key": "asc"}],
+                },
+                "aggs": counts,
+            }
+        }
+        buckets = self._search(f, query=query, size=0, aggs=aggs)["aggregations"]["groups"]["buckets"]
+        return {b["key"]: [b[f"c{i}"]["doc_count"] for i in range(len(conditions))] for b in buckets}
+
+    def duration_values_by(self, f: Filters, by: Field | None, limit: int) -> dict[Any, list[tuple[float, int]]]:
+        """As ``DuckDBBackend.duration_values_by``: every (group, duration) pair through a composite
+        aggregation, page by page, so the percentiles are exact rather than t-digest estimates."""
+        sources: list[dict[str, Any]] = [{"d": {"terms": {"field": "event.duration"}}}]
+        if by is not None:
+            sources.insert(0, {"k": {"terms": {"field": by.name}}})
+        query = self._query(f, Exists(ECS_FIELDS["event.duration"]), *([Exists(by)] if by is not None else []))
+        values: dict[Any, list[tuple[float, int]]] = {}
+        after: dict[str, Any] | None = None
+        while True:
+            composite: dict[str, Any] = {"size": COMPOSITE_PAGE, "sources": sources}
+            if after is not None:
+                composite["after"] = after
+            result = self._search(f, query=query, size=0, aggs={"pairs": {"composite": composite}})
+            page = result["aggregations"]["pairs"]
+            for b in page.get("buckets", []):
+                values.setdefault(b["key"].get("k"), []).append((b["key"]["d"] / NS_PER_MS, b["doc_count"]))
+            after = page.get("after_key")
+            if after is None or len(page.get("buckets", [])) < COMPOSITE_PAGE:
+                break
+        if by is None:
+            return values
+        ranked = rank({k: sum(n for _, n in v) for k, v in values.items()}, limit)
+        return {k: sorted(values[k]) for k, _ in ranked}
 
 
 def _time(value: Any) -> dt.datetime:

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Run a real Elasticsearch and a real Kafka on loopback for logferry's tests and local use.
+"""Run a real Elasticsearch, Kafka, Prometheus and Alertmanager on loopback for logferry's tests and local use.
 
-Usage: scripts/services {up|down|status|fetch|wipe} [es|kafka ...]
+Usage: scripts/services {up|down|status|fetch|wipe} [es|kafka|prometheus|alertmanager ...]
        scripts/services {start-es|stop-es|start-kafka|stop-kafka}
+       scripts/services bin {prometheus|promtool|alertmanager|amtool}
 
-Both servers are fetched with Maven from the public Maven repository into a cache outside the
-repository (${LOGFERRY_CACHE:-~/.cache/logferry}) and reused afterwards, so a fresh machine needs
-only Maven, a JDK 21+ under /usr/lib/jvm and logferry's own Python dependencies (confluent-kafka), so it
-runs right after `scripts/demo` without the dev extras.
+Elasticsearch and Kafka are fetched with Maven from the public Maven repository, Prometheus and
+Alertmanager as Debian's packages (``apt-get download`` + ``dpkg-deb -x``, no installation), into a
+cache outside the repository (${LOGFERRY_CACHE:-~/.cache/logferry}) and reused afterwards, so a fresh
+machine needs only Maven, apt, a JDK 21+ under /usr/lib/jvm and logferry's own Python dependencies
+(confluent-kafka), so it runs right after `scripts/demo` without the dev extras.
 Run `scripts/services --help` for the environment variables.
 """
 
@@ -41,6 +43,9 @@ from typing import Any
 DEFAULT_ES_VERSION = "9.5.4"
 DEFAULT_KAFKA_VERSION = "4.4.0"
 SCALA_SUFFIX = "2.13"
+# Debian 12's packages (upstream versions); docker-compose.yml runs the same upstream releases.
+DEFAULT_PROMETHEUS_VERSION = "2.42.0"
+DEFAULT_ALERTMANAGER_VERSION = "0.25.0"
 
 ENV_HELP = f"""\
 environment:
@@ -58,6 +63,8 @@ environment:
                                   (default logferry-es; created with useradd --system)
   LOGFERRY_ES_ROOT                Elasticsearch home + state when run as root
                                   (default /var/lib/logferry-es: the cache under /root is private)
+  LOGFERRY_PROMETHEUS_PORT        Prometheus HTTP port on 127.0.0.1 (default 9090)
+  LOGFERRY_ALERTMANAGER_PORT      Alertmanager HTTP port on 127.0.0.1 (default 9095; 9093 is Kafka's controller)
   LOGFERRY_START_TIMEOUT          seconds to wait for each server to become healthy (default 240)
 """
 
@@ -93,6 +100,8 @@ class Layout:
     es_user: str | None
     es_root: Path
     start_timeout: float
+    prometheus_port: int = 9090
+    alertmanager_port: int = 9095
 
     @classmethod
     def from_env(cls) -> Layout:
@@ -114,6 +123,8 @@ class Layout:
             es_user=env.get("LOGFERRY_ES_USER", "logferry-es") if as_root else None,
             es_root=es_root.resolve(),
             start_timeout=float(env.get("LOGFERRY_START_TIMEOUT", "240")),
+            prometheus_port=int(env.get("LOGFERRY_PROMETHEUS_PORT", "9090")),
+            alertmanager_port=int(env.get("LOGFERRY_ALERTMANAGER_PORT", "9095")),
         )
 
     @property
@@ -885,9 +896,261 @@ def kafka_version_running(layout: Layout, pid: int | None) -> str:
     return layout.kafka_version
 
 
+# ---------------------------------------------------------------- Prometheus and Alertmanager (Debian's packages)
+
+DEBIAN_PACKAGES = {"prometheus": "prometheus", "alertmanager": "prometheus-alertmanager"}
+"""Service name -> the Debian package holding its binaries."""
+BINARIES = {
+    "prometheus": ("prometheus", "usr/bin/prometheus"),
+    "promtool": ("prometheus", "usr/bin/promtool"),
+    "alertmanager": ("prometheus-alertmanager", "usr/bin/prometheus-alertmanager"),
+    "amtool": ("prometheus-alertmanager", "usr/bin/amtool"),
+}
+"""Binary name -> (package, path inside it)."""
+RULES_FILE = SCRIPT_DIR.parent / "deploy" / "prometheus" / "rules.yml"
+
+
+def fetch_debian_package(layout: Layout, package: str) -> Path:
+    """``apt-get download`` the package (no installation, no root needed) and unpack it with ``dpkg-deb -x``.
+
+    The Go binaries link only libc, so they run from the unpacked tree. The downloaded version is
+    Debian's candidate (security updates included); `status` prints the version that runs.
+    """
+    root = layout.cache / "debian" / package
+    marker = root / ".logferry-extracted"
+    if marker.exists():
+        return root
+    downloads = layout.cache / "downloads" / "debian"
+    downloads.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    log(f"fetching Debian's {package} with apt-get download ...")
+    command = ["apt-get", "download", package]
+    if os.geteuid() == 0:  # the _apt user cannot write into a cache under /root
+        command[1:1] = ["-o", "APT::Sandbox::User=root"]
+    result = subprocess.run(command, cwd=downloads, capture_output=True, text=True)
+    if result.returncode != 0 and os.geteuid() == 0:
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, text=True)
+        result = subprocess.run(command, cwd=downloads, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ServiceError(f"apt-get download {package} failed:\n{result.stdout}{result.stderr}")
+    debs = sorted(downloads.glob(f"{package}_*.deb"), key=lambda deb: deb.stat().st_mtime)
+    if not debs:
+        raise ServiceError(f"apt-get download {package} left no {package}_*.deb in {downloads}")
+    staging = root.with_name(root.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(staging)], check=True, capture_output=True, text=True)
+    shutil.rmtree(root, ignore_errors=True)
+    staging.rename(root)
+    marker.touch()
+    log(f"fetched {debs[-1].name} in {time.monotonic() - started:.1f}s")
+    return root
+
+
+def binary_path(layout: Layout, name: str) -> Path:
+    """A binary of the Prometheus packages, fetched when missing."""
+    package, inside = BINARIES[name]
+    root = fetch_debian_package(layout, package)
+    if package == DEBIAN_PACKAGES["alertmanager"]:
+        ensure_alertmanager_templates(layout)
+    return root / inside
+
+
+ALERTMANAGER_TEMPLATES = Path("/usr/share/prometheus/alertmanager")
+"""Where Debian's Alertmanager reads its default notification templates: the path is built into the binary."""
+
+
+def ensure_alertmanager_templates(layout: Layout) -> None:
+    """Put the package's ``default.tmpl``/``email.tmpl`` where its binary looks for them (as dpkg would).
+
+    Debian's build reads them from a fixed path instead of embedding them; without them Alertmanager
+    refuses every config. Only those two files are copied, nothing else of the package is installed.
+    """
+    source = fetch_debian_package(layout, DEBIAN_PACKAGES["alertmanager"]) / str(ALERTMANAGER_TEMPLATES).lstrip("/")
+    missing = [t.name for t in source.glob("*.tmpl") if not (ALERTMANAGER_TEMPLATES / t.name).exists()]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise ServiceError(
+            f"Debian's Alertmanager reads {', '.join(missing)} from {ALERTMANAGER_TEMPLATES}: copy them there "
+            f"from {source} (as root), or install the prometheus-alertmanager package"
+        )
+    ALERTMANAGER_TEMPLATES.mkdir(parents=True, exist_ok=True)
+    for name in missing:
+        shutil.copy2(source / name, ALERTMANAGER_TEMPLATES / name)
+    log(f"copied {', '.join(missing)} to {ALERTMANAGER_TEMPLATES}")
+
+
+def go_version(binary: Path) -> str | None:
+    """The upstream version a Prometheus-project binary reports (``prometheus, version 2.42.0+ds ...``)."""
+    try:
+        result = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(r"version (\d+\.\d+\.\d+)", result.stdout + result.stderr)
+    return found.group(1) if found else None
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return 200 <= response.status < 300
+    except (OSError, urllib.error.URLError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class GoServer:
+    """Prometheus or Alertmanager on one loopback port: its state dir, config, pid file and command."""
+
+    name: str
+    layout: Layout
+
+    @property
+    def port(self) -> int:
+        return self.layout.prometheus_port if self.name == "prometheus" else self.layout.alertmanager_port
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def directory(self) -> Path:
+        return self.layout.state / f"{self.name}-{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / f"{self.name}.log"
+
+    @property
+    def marker(self) -> str:
+        """What the command line of our process holds (guards ``live_pid`` against pid reuse)."""
+        return f"--web.listen-address={HOST}:{self.port}"
+
+    def write_config(self) -> Path:
+        """A loopback config: Prometheus scrapes itself and a local ``logferry run``/``serve`` (the API's
+        /metrics on 127.0.0.1:8080), evaluates deploy/prometheus/rules.yml and alerts this Alertmanager;
+        Alertmanager routes everything to a receiver that sends nothing (tests run their own)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if self.name == "prometheus":
+            # A copy: the server outlives this checkout (another worktree's `up` finds it running).
+            shutil.copyfile(RULES_FILE, self.directory / "rules.yml")
+            config = self.directory / "prometheus.yml"
+            config.write_text(
+                f"""# Written by logferry scripts/services; rules.yml is deploy/prometheus/rules.yml, copied at start.
+global:
+  scrape_interval: 15s
+  evaluation_interval: 15s
+rule_files:
+  - rules.yml
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["{HOST}:{self.layout.alertmanager_port}"]
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ["{HOST}:{self.port}"]
+  - job_name: logferry
+    static_configs:
+      - targets: ["{HOST}:8080"]
+"""
+            )
+            return config
+        config = self.directory / "alertmanager.yml"
+        config.write_text(
+            """# Written by logferry scripts/services.
+route:
+  receiver: blackhole
+  group_by: [alertname]
+receivers:
+  - name: blackhole
+"""
+        )
+        return config
+
+    def command(self, binary: Path, config: Path) -> list[str]:
+        if self.name == "prometheus":
+            return [
+                str(binary),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.directory / 'data'}",
+                self.marker,
+                "--web.enable-lifecycle",
+            ]
+        return [
+            str(binary),
+            f"--config.file={config}",
+            f"--storage.path={self.directory / 'data'}",
+            self.marker,
+            "--cluster.listen-address=",
+        ]
+
+    def ready(self) -> bool:
+        return http_ok(f"{self.url}/-/ready")
+
+    def start(self) -> None:
+        pid = live_pid(self.pid_file, self.marker)
+        if pid is not None and self.ready():
+            log(f"{self.name} already up at {self.url} (pid {pid})")
+            return
+        if pid is None and port_open(self.port):
+            if self.ready():
+                log(f"{self.name} at {self.url} is served by a process this script did not start; using it")
+                return
+            raise ServiceError(f"port {self.port} is taken by something that is not {self.name}")
+        started = time.monotonic()
+        if pid is None:
+            binary = binary_path(self.layout, self.name)
+            config = self.write_config()
+            log(f"starting {self.name} {go_version(binary)} on {self.url} ...")
+            with open(self.log_file, "ab") as out:
+                process = subprocess.Popen(
+                    self.command(binary, config),
+                    cwd=self.directory,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            self.pid_file.write_text(f"{process.pid}\n")
+            pid = process.pid
+
+        def ready() -> bool:
+            if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
+                raise ServiceError(f"{self.name} exited:\n--- {self.log_file}\n{tail(self.log_file)}")
+            return self.ready()
+
+        if not wait_for(ready, self.layout.start_timeout, 0.2):
+            raise ServiceError(f"{self.name} not ready within {self.layout.start_timeout:.0f}s:\n{tail(self.log_file)}")
+        log(f"{self.name} up at {self.url} in {time.monotonic() - started:.1f}s")
+
+    def stop(self) -> None:
+        pid = live_pid(self.pid_file, self.marker)
+        if pid is None:
+            log(f"{self.name} is not running (no live pid file)")
+            return
+        stop_process(pid, self.name, grace=30.0)
+        self.pid_file.unlink(missing_ok=True)
+        log(f"{self.name} stopped")
+
+    def status_line(self) -> tuple[str, bool]:
+        pid = live_pid(self.pid_file, self.marker)
+        up = self.ready()
+        package, inside = BINARIES[self.name]
+        binary = self.layout.cache / "debian" / package / inside
+        version = (go_version(binary) if binary.exists() else None) or "-"
+        owner = f"pid {pid}" if pid else ("not started by this script" if up else "no process")
+        return f"{self.name:<13} {version:<8} {self.url:<24} {'up' if up else 'down'} ({owner})", up
+
+
 # ---------------------------------------------------------------- commands
 
-SERVICES = ("es", "kafka")
+SERVICES = ("es", "kafka", "prometheus", "alertmanager")
 
 
 def selected(names: list[str]) -> list[str]:
@@ -901,21 +1164,41 @@ def selected(names: list[str]) -> list[str]:
 def command_up(layout: Layout, names: list[str]) -> int:
     with exclusive_lock(layout):
         for name in selected(names):
-            start_elasticsearch(layout) if name == "es" else start_kafka(layout)
+            if name in DEBIAN_PACKAGES:
+                GoServer(name, layout).start()
+            else:
+                start_elasticsearch(layout) if name == "es" else start_kafka(layout)
     return 0
 
 
 def command_down(layout: Layout, names: list[str]) -> int:
     with exclusive_lock(layout):
         for name in selected(names):
-            stop_elasticsearch(layout) if name == "es" else stop_kafka(layout)
+            if name in DEBIAN_PACKAGES:
+                GoServer(name, layout).stop()
+            else:
+                stop_elasticsearch(layout) if name == "es" else stop_kafka(layout)
     return 0
 
 
 def command_fetch(layout: Layout, names: list[str]) -> int:
     with exclusive_lock(layout):
         for name in selected(names):
-            fetch_elasticsearch(layout) if name == "es" else fetch_kafka(layout)
+            if name in DEBIAN_PACKAGES:
+                fetch_debian_package(layout, DEBIAN_PACKAGES[name])
+            else:
+                fetch_elasticsearch(layout) if name == "es" else fetch_kafka(layout)
+    return 0
+
+
+def command_bin(layout: Layout, names: list[str]) -> int:
+    """Print the path of each named binary (fetching its package first): tests run private instances."""
+    unknown = [name for name in names if name not in BINARIES]
+    if not names or unknown:
+        raise ServiceError(f"bin takes binary names from {sorted(BINARIES)}, got {names}")
+    with exclusive_lock(layout):
+        for name in names:
+            print(binary_path(layout, name))
     return 0
 
 
@@ -923,7 +1206,11 @@ def command_wipe(layout: Layout, names: list[str]) -> int:
     """Stop and delete data and logs (not the downloads): a fresh, empty node on next `up`."""
     with exclusive_lock(layout):
         for name in selected(names):
-            if name == "es":
+            if name in DEBIAN_PACKAGES:
+                server = GoServer(name, layout)
+                server.stop()
+                shutil.rmtree(server.directory, ignore_errors=True)
+            elif name == "es":
                 stop_elasticsearch(layout)
                 shutil.rmtree(layout.es_node_dir, ignore_errors=True)
             else:
@@ -936,7 +1223,10 @@ def command_wipe(layout: Layout, names: list[str]) -> int:
 def command_status(layout: Layout, names: list[str]) -> int:
     all_up = True
     for name in selected(names):
-        if name == "es":
+        if name in DEBIAN_PACKAGES:
+            line, up = GoServer(name, layout).status_line()
+            print(line)
+        elif name == "es":
             pid = live_pid(layout.es_pid_file, "org.elasticsearch")
             health = es_health(layout)
             version = es_version_running(layout) or layout.es_version
@@ -957,15 +1247,17 @@ def command_status(layout: Layout, names: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/services",
-        description="Real Elasticsearch and Kafka on 127.0.0.1 for logferry's tests.",
+        description="Real Elasticsearch, Kafka, Prometheus and Alertmanager on 127.0.0.1 for logferry's tests.",
         epilog=ENV_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "command",
-        choices=["up", "down", "status", "fetch", "wipe", "start-es", "stop-es", "start-kafka", "stop-kafka"],
+        choices=["up", "down", "status", "fetch", "wipe", "bin", "start-es", "stop-es", "start-kafka", "stop-kafka"],
     )
-    parser.add_argument("services", nargs="*", metavar="es|kafka", help="default: both")
+    parser.add_argument(
+        "services", nargs="*", metavar="es|kafka|prometheus|alertmanager", help="default: all four (bin: binaries)"
+    )
     args = parser.parse_args(argv)
     layout = Layout.from_env()
     shorthand = {
@@ -981,6 +1273,7 @@ def main(argv: list[str] | None = None) -> int:
         "status": command_status,
         "fetch": command_fetch,
         "wipe": command_wipe,
+        "bin": command_bin,
     }
     try:
         return handlers[command](layout, names)

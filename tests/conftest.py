@@ -26,8 +26,9 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError
 
 from tests.browser import BROWSER_FIXTURES
+from tests.monitoring import MONITORING_FIXTURES
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.app_logs", "tests.browser", "tests.monitoring"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES_SCRIPT = REPO_ROOT / "scripts" / "services"
@@ -35,7 +36,7 @@ LOOPBACK = "127.0.0.1"
 
 ELASTICSEARCH_FIXTURES = frozenset({"es_url", "es_client", "index_prefix"})
 KAFKA_FIXTURES = frozenset({"kafka_bootstrap", "kafka_admin", "kafka_topic", "kafka_group_id"})
-SERVICE_MARKERS = ("elasticsearch", "kafka", "browser")
+SERVICE_MARKERS = ("elasticsearch", "kafka", "browser", "monitoring")
 
 
 def services_required() -> bool:
@@ -76,7 +77,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.kafka)
         if used & BROWSER_FIXTURES:
             item.add_marker(pytest.mark.browser)
-        if used & (ELASTICSEARCH_FIXTURES | KAFKA_FIXTURES | BROWSER_FIXTURES):
+        if used & MONITORING_FIXTURES:
+            item.add_marker(pytest.mark.monitoring)
+        if used & (ELASTICSEARCH_FIXTURES | KAFKA_FIXTURES | BROWSER_FIXTURES | MONITORING_FIXTURES):
             item.add_marker(pytest.mark.integration)
 
 

@@ -202,6 +202,7 @@ def test_subcommand_help_imports_no_heavy_client() -> None:
 def test_every_command_is_listed_and_loads() -> None:
     listed = command_summaries(CliRunner().invoke(main, ["--help"]).output)
     assert set(listed) == {
+        "alerts",
         "config",
         "demo",
         "errors",

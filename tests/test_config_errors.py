@@ -60,6 +60,20 @@ def test_a_nested_table_and_an_array_of_tables_are_located(tmp_path: Path) -> No
     )
 
 
+def test_a_table_of_an_array_picked_by_kind_is_located_and_named(tmp_path: Path) -> None:
+    """``[[alerts.rules]]`` are told apart by ``kind``, not ``type``, and a file holds many: the mistake
+    names its line, the option without the kind, and the rule."""
+    message = refusal(
+        tmp_path,
+        '[[alerts.rules]]\nname = "Fine"\nkind = "count"\nthreshold = 1\n\n'
+        '[[alerts.rules]]\nname = "Slow"\nkind = "latency"\nthreshold_ms = 2\nwindow = "5 minutes"\n',
+    )
+    assert message == (
+        f"invalid configuration: {tmp_path / 'logferry.toml'} line 10: alerts.rules.window (name = 'Slow'): "
+        "'5 minutes' is not a duration such as 30s, 5m, 1h or 7d"
+    )
+
+
 def test_a_wrong_choice_names_the_close_one(tmp_path: Path) -> None:
     message = refusal(tmp_path, '[source]\ntype = "kafak"\n[api]\nbackend = "duck"\n')
     assert "line 2: source.type: 'kafak' is not one of 'file', 'stdin', 'kafka' (did you mean 'kafka'?)" in message

@@ -99,3 +99,49 @@ def test_kafka_is_one_kraft_node_with_single_replica_internal_topics() -> None:
     ):
         assert settings[key] == "1", key
     assert "127.0.0.1:9092" in settings["KAFKA_ADVERTISED_LISTENERS"]
+
+
+def test_compose_runs_prometheus_and_alertmanager_of_the_versions_scripts_services_runs() -> None:
+    services = load_services()
+
+    assert image_tag(services["prometheus"]) == ("prom/prometheus", "v" + script_default("DEFAULT_PROMETHEUS_VERSION"))
+    assert image_tag(services["alertmanager"]) == (
+        "prom/alertmanager",
+        "v" + script_default("DEFAULT_ALERTMANAGER_VERSION"),
+    )
+
+
+def test_prometheus_and_alertmanager_mount_the_shipped_deploy_configs() -> None:
+    services = load_services()
+    mounts = {name: [str(v).split(":") for v in services[name].get("volumes", [])] for name in services}
+
+    prometheus_dir = next(src for src, dst, *_ in mounts["prometheus"] if dst == "/etc/prometheus")
+    alertmanager_dir = next(src for src, dst, *_ in mounts["alertmanager"] if dst == "/etc/alertmanager")
+    assert (REPO_ROOT / prometheus_dir / "prometheus.yml").is_file()
+    assert (REPO_ROOT / prometheus_dir / "rules.yml").is_file()
+    assert (REPO_ROOT / alertmanager_dir / "alertmanager.yml").is_file()
+    assert "--config.file=/etc/prometheus/prometheus.yml" in services["prometheus"]["command"]
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in services["alertmanager"]["command"]
+
+
+def test_prometheus_scrapes_every_logferry_process_that_processes_events_and_alerts_the_compose_alertmanager() -> None:
+    services = load_services()
+    config = yaml.safe_load((REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    targets = {
+        target
+        for job in config["scrape_configs"]
+        for static in job.get("static_configs", [])
+        for target in static["targets"]
+    }
+    alertmanagers = {
+        target for am in config["alerting"]["alertmanagers"] for s in am["static_configs"] for target in s["targets"]
+    }
+
+    assert alertmanagers == {"alertmanager:9093"}
+    assert "9093:9093" in " ".join(map(str, services["alertmanager"]["ports"]))
+    for name, service in services.items():
+        listen = environment(service).get("LOGFERRY_METRICS")
+        if service.get("command", [""])[0] == "index":
+            assert listen, f"{name} indexes events but serves no metrics"
+            assert f"{name}:{listen.rpartition(':')[2]}" in targets, f"Prometheus does not scrape {name}"
+    assert "api:8080" in targets

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 import parsers.timestamp
 from bench.chain_configs import CHANGED, OTHER_CHANGES, changed_value
 from core.chunk import Chunk, Lines
+from enrich.event_metrics import DEFAULT_BUCKETS, EventTally
 from enrich.metadata import AddMetadata
 from ingest.document import serialize
 from ingest.native_chain import CompiledTransform, transform_for
@@ -603,3 +604,67 @@ def test_both_chains_give_the_real_programs_errors_the_same_grouping_key(fixed_c
     assert compiled.processed > 1000 and compiled.declined < compiled.processed / 2
     keys = {orjson.loads(doc).get("error", {}).get("grouping_key") for doc in got} - {None}
     assert len(keys) >= 20  # the corpus' 26 root causes
+
+
+# ---------------------------------------------------------------------------------------------------
+# The metrics made from events (``enrich/event_metrics.py``): the compiled chain counts the lines whose
+# documents it writes (``native/src/facts.rs``, ``Parts.facts``); with what the Python processors
+# finish, counted as ``EventTally.observe`` counts them, that must be what the Python transform counts.
+
+
+def tallies(transform: Transform, chunks: list[Chunk]) -> dict[Any, Any]:
+    """What a pipeline counts of ``chunks``: the facts that come with the parts, the finished events."""
+    tally = EventTally()
+    for chunk in chunks:
+        parts = transform.process(chunk)
+        for item in parts.items():
+            if isinstance(item, CompiledRun):
+                assert parts.facts is not None, "compiled documents without their facts"
+            else:
+                tally.observe(item)
+        tally.add_facts(parts.facts or [])
+    return tally.take()
+
+
+def counting_transforms(options: dict[str, Any]) -> tuple[Transform, PythonTransform]:
+    native_module()
+    compiled = transform_for(processors_of(options), serialize, DEFAULT_BUCKETS)
+    assert isinstance(compiled, CompiledTransform) and compiled.counts_facts
+    compiled._ingested = lambda: NOW_TEXT
+    return compiled, PythonTransform(processors_of(options), serialize)
+
+
+@pytest.mark.parametrize("config", ["default", "tuned", "changed"])
+def test_the_compiled_chain_counts_the_metrics_the_python_chain_counts_on_the_golden_corpus(
+    config: str, fixed_clock: None
+) -> None:
+    compiled, python = counting_transforms(CHANGED if config == "changed" else CONFIGS[config])
+    got = tallies(compiled, list(blocks(ROWS)))  # blocks apart: the Python processors change events in place
+    assert got == tallies(python, list(blocks(ROWS)))
+    assert sum(n for n, _, _ in got.values()) == len(ROWS)
+    assert isinstance(compiled, CompiledTransform) and compiled.processed > len(ROWS) * 0.7
+
+
+def test_a_difference_in_the_counted_metrics_is_detected(fixed_clock: None) -> None:
+    """The comparison can fail: counted without ``template_endpoint`` in Python, endpoints differ."""
+    compiled, _ = counting_transforms({})
+    python = PythonTransform([step for step in processors_of({}) if step[0] != "template_endpoint"], serialize)
+    assert tallies(compiled, list(blocks(ROWS[:400]))) != tallies(python, list(blocks(ROWS[:400])))
+
+
+def test_a_compiled_chain_without_buckets_counts_nothing() -> None:
+    native_module()
+    compiled = transform_for(processors_of({}), serialize)
+    assert isinstance(compiled, CompiledTransform) and not compiled.counts_facts
+    parts = compiled.process(next(blocks(ROWS[:50])))
+    assert parts.facts is None and native_module().take_facts() == []
+
+
+@pytest.mark.parametrize("config", ["default", "changed"])
+@given(rows=_ROWS)
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_counted_metrics_never_differ_on_drawn_lines(
+    config: str, rows: list[tuple[str, bytes]], fixed_clock: None
+) -> None:
+    compiled, python = counting_transforms(CHANGED if config == "changed" else {})
+    assert tallies(compiled, list(blocks(rows))) == tallies(python, list(blocks(rows)))

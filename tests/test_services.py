@@ -138,7 +138,9 @@ def test_status_reports_both_servers_up_with_their_versions(
         pytest.skip("servers come from ELASTICSEARCH_URL/KAFKA_BOOTSTRAP_SERVERS, not scripts/services")
     es_version = es_client.info()["version"]["number"]
 
-    result = subprocess.run([str(SERVICES_SCRIPT), "status"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(SERVICES_SCRIPT), "status", "es", "kafka"], capture_output=True, text=True, timeout=120
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     fields = [line.split() for line in result.stdout.splitlines()]
@@ -246,3 +248,35 @@ def test_the_kafka_round_trip_check_uses_logferrys_own_client(kafka_bootstrap: s
         pytest.skip("the broker is not the one scripts/services manages")
     assert services.kafka_answers(layout)
     services.kafka_round_trip(layout)
+
+
+def test_prometheus_and_alertmanager_run_from_debians_packages_with_the_shipped_rules(
+    monitoring_bin: dict[str, Path],
+) -> None:
+    """`scripts/services up` runs the shared Prometheus (the shipped rules loaded, alerting the shared
+    Alertmanager) and Alertmanager; `status` names their versions (those docker-compose.yml runs too)."""
+    if os.environ.get("LOGFERRY_PROMETHEUS_PORT") or os.environ.get("LOGFERRY_ALERTMANAGER_PORT"):
+        pytest.skip("other ports than the defaults: the default URLs below do not apply")
+    up = subprocess.run(
+        [str(SERVICES_SCRIPT), "up", "prometheus", "alertmanager"], capture_output=True, text=True, timeout=600
+    )
+    assert up.returncode == 0, up.stderr
+    status = subprocess.run(
+        [str(SERVICES_SCRIPT), "status", "prometheus", "alertmanager"], capture_output=True, text=True, timeout=120
+    )
+    assert status.returncode == 0, status.stdout + status.stderr
+    lines = {line.split()[0]: line.split() for line in status.stdout.splitlines()}
+    assert lines["prometheus"][1:4] == ["2.42.0", "http://127.0.0.1:9090", "up"], status.stdout
+    assert lines["alertmanager"][1:4] == ["0.25.0", "http://127.0.0.1:9095", "up"], status.stdout
+
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen("http://127.0.0.1:9090/api/v1/rules", timeout=10) as response:
+        groups = json.loads(response.read())["data"]["groups"]
+    assert {rule["name"] for group in groups for rule in group["rules"]} >= {"HighErrorRate", "HighResponseTime"}
+    with urllib.request.urlopen("http://127.0.0.1:9090/api/v1/alertmanagers", timeout=10) as response:
+        active = json.loads(response.read())["data"]["activeAlertmanagers"]
+    assert [am["url"] for am in active] == ["http://127.0.0.1:9095/api/v2/alerts"]
+    with urllib.request.urlopen("http://127.0.0.1:9095/api/v2/status", timeout=10) as response:
+        assert json.loads(response.read())["cluster"]["status"] == "disabled"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import signal
 import socket
 import sys
@@ -23,6 +24,7 @@ import click
 from core.errors import ConfigError, LogferryError
 from core.outcomes import DEAD_LETTERED
 from ingest.pipeline import Pipeline, RunStats, Sink
+from logferry.alerting import start_alerts
 from logferry.assemble import assemble
 from logferry.command_settings import settings_for
 from logferry.commands.options import (
@@ -42,20 +44,28 @@ if TYPE_CHECKING:
     from store.day_store import DayStore
 
 
-def run_pipeline(settings: Settings, *, once: bool, api: socket.socket | None = None) -> tuple[RunStats, Sink]:
+def run_pipeline(
+    settings: Settings, *, once: bool, api: socket.socket | None = None, alerts: bool = False
+) -> tuple[RunStats, Sink]:
     """Assemble and run until done (``once``) or signalled, serving the API on ``api`` (bound) beside it;
-    configuration mistakes are usage errors."""
+    configuration mistakes are usage errors. ``alerts``: evaluate ``[alerts]`` rules beside the
+    pipeline (``run``), stopped with it."""
     try:
         pipeline = assemble(settings, once=once)
-        if api is None:
-            stats = run_until_signal(pipeline, once=once)
-        else:
-            serving = serve_beside(settings, api, pipeline.stop)
-            announce(api, settings.api.backend, err=True)
-            try:
+        evaluator = start_alerts(settings, pipeline.stop) if alerts else None
+        try:
+            if api is None:
                 stats = run_until_signal(pipeline, once=once)
-            finally:
-                finish(serving, pipeline.stop)
+            else:
+                serving = serve_beside(settings, api, pipeline.stop)
+                announce(api, settings.api.backend, err=True)
+                try:
+                    stats = run_until_signal(pipeline, once=once)
+                finally:
+                    finish(serving, pipeline.stop)
+        finally:
+            if evaluator is not None:
+                evaluator.stop()
         for note in getattr(pipeline.source, "notes", list)():
             click.echo(note, err=True)
         return stats, pipeline.sink
@@ -105,8 +115,15 @@ def summary(stats: RunStats, sink: Sink) -> str:
 @click.command()
 @paths_argument
 @click.option("-v", "--verbose", is_flag=True, help="Log progress and retries.")
+@click.option(
+    "--metrics-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="LOGFERRY_METRICS_FILE",
+    help="At the end, write the metrics (those made from the events too) to this file in Prometheus' text "
+    "format, e.g. for node_exporter's textfile collector (*.prom).",
+)
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[str, ...], verbose: bool) -> None:
+def ingest(ctx: click.Context, paths: tuple[str, ...], verbose: bool, metrics_file: Path | None) -> None:
     """Read PATH_OR_GLOB… (or [input] paths) to the end once, write to DuckDB, checkpoint, exit.
 
     Like `filebeat --once`: run again on the same files and nothing new is written. `-` reads standard
@@ -115,6 +132,21 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], verbose: bool) -> None:
     configure_logging(verbose)
     stats, sink = run_pipeline(settings_for(ctx, **input_overrides(paths)), once=True)
     click.echo(summary(stats, sink), err=True)
+    if metrics_file is not None:
+        write_metrics_file(metrics_file)
+
+
+def write_metrics_file(path: Path) -> None:
+    """The process's metrics in Prometheus' text format, replacing ``path`` whole (a collector that reads
+    it meanwhile sees the old file or the new one, never half of one)."""
+    from prometheus_client import generate_latest
+
+    from core.metrics import REGISTRY
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(generate_latest(REGISTRY))
+    os.replace(tmp, path)
 
 
 @click.command()
@@ -135,7 +167,7 @@ def run(
     settings = settings_for(ctx, api={"host": host, "port": port}, **input_overrides(paths))
     api = bind_api(settings.api.host, settings.api.port, instead=", or run without it (--no-serve)") if serve else None
     try:
-        stats, sink = run_pipeline(settings, once=False, api=api)
+        stats, sink = run_pipeline(settings, once=False, api=api, alerts=True)
     finally:
         if api is not None:
             api.close()

@@ -9,7 +9,9 @@ force and any warning about the query.
 from __future__ import annotations
 
 import functools
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +83,7 @@ def serve(
     Elasticsearch."""
     from core.errors import ConfigError
     from elastic.naming import validate_prefix
+    from logferry.alerting import start_alerts
 
     settings = settings_for(
         ctx,
@@ -95,8 +98,22 @@ def serve(
             raise click.UsageError(str(exc)) from None
     sock = bind_api(settings.api.host, settings.api.port)
     _, run = api_server(settings, sock)
+    stop = threading.Event()
+    try:
+        evaluator = start_alerts(settings, stop)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     announce(sock, settings.api.backend, err=False)
-    run()
+    # uvicorn shuts down on SIGTERM and raises it again once done; handled here, the process ends by
+    # returning, after the alert evaluator stopped and let its lease go.
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    try:
+        run()
+    finally:
+        stop.set()
+        if evaluator is not None:
+            evaluator.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def filter_options(*, q_argument: bool, csv: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -29,6 +29,7 @@ mod event;
 mod exception;
 #[cfg(test)]
 mod exception_tests;
+mod facts;
 mod fingerprint;
 mod json;
 mod options;
@@ -206,8 +207,9 @@ enum Done<'c> {
     Declined(&'c str),
 }
 
-/// A run of a block's lines: their documents one after another, and each line's outcome.
-type Run<'c> = (Vec<u8>, Vec<Done<'c>>);
+/// A run of a block's lines: their documents one after another, each line's outcome, and the facts
+/// its thread counted (`facts.rs`).
+type Run<'c> = (Vec<u8>, Vec<Done<'c>>, facts::Tally);
 
 /// Below this many lines a block runs on the calling thread: a thread's start costs more than it saves.
 const THREADED_MIN_LINES: usize = 512;
@@ -219,13 +221,16 @@ struct Chain {
 
 #[pymethods]
 impl Chain {
+    /// `buckets`: the bounds (ns) of `http_request_duration_seconds`; given, the chain counts the
+    /// metrics made from events for the lines whose documents it writes (`take_facts` hands them over).
     #[new]
-    #[pyo3(signature = (steps, zones, regexes, serialize=true))]
+    #[pyo3(signature = (steps, zones, regexes, serialize=true, buckets=None))]
     fn new(
         steps: &Bound<'_, PyList>,
         zones: &Bound<'_, PyDict>,
         regexes: &Bound<'_, PyDict>,
         serialize: bool,
+        buckets: Option<Vec<i64>>,
     ) -> PyResult<Self> {
         let chain = chain::Chain::new(
             steps_of(steps)?,
@@ -234,7 +239,12 @@ impl Chain {
             serialize,
         )
         .map_err(|refusal| PyValueError::new_err(refusal.0))?;
-        Ok(Chain { chain })
+        Ok(Chain {
+            chain: match buckets {
+                Some(bounds) => chain.counting_facts(bounds),
+                None => chain,
+            },
+        })
     }
 
     /// A block of plain file lines; see the module docstring.
@@ -308,7 +318,7 @@ impl Chain {
                     }
                 })
                 .collect();
-            (docs, outcomes)
+            (docs, outcomes, facts::take())
         };
         let runs: Vec<Run> = py.allow_threads(|| {
             if threads > 1 && count >= THREADED_MIN_LINES {
@@ -326,6 +336,7 @@ impl Chain {
                         Some(Err(_)) => (
                             Vec::new(),
                             (half..count).map(|_| Done::Declined("panic")).collect(),
+                            facts::Tally::default(),
                         ),
                         None => run(half..count),
                     };
@@ -347,7 +358,9 @@ impl Chain {
         // One tuple per distinct set of tags: the batcher counts tags per batch by counting tuples.
         let mut tag_sets: FxHashMap<Vec<String>, Bound<'py, PyAny>> = FxHashMap::default();
         let mut index = 0;
-        for (buffer, outcomes) in runs {
+        let mut counted = facts::Tally::default();
+        for (buffer, outcomes, tally) in runs {
+            counted.merge(tally);
             let mut start = 0;
             for outcome in outcomes {
                 match outcome {
@@ -396,6 +409,7 @@ impl Chain {
                 index += 1;
             }
         }
+        facts::keep(counted);
         let docs = PyList::new(py, docs)?;
         let stamps = PyList::new(py, stamps)?;
         let ids = PyList::new(py, ids)?;
@@ -548,6 +562,35 @@ fn exception_line(text: &str) -> Option<(String, String)> {
     exception::exception_line(text)
 }
 
+/// The facts counted by the calls of this thread since it last asked (`Chain(…, buckets)` counts them),
+/// each once with its counts: `(service, endpoint, method, status, level, error_type, error, events,
+/// duration_ns, buckets)`, `buckets` the events per histogram bucket (None: none had a duration).
+/// Asked on the thread that called `process_lines` or `process`, right after, they are that call's.
+#[pyfunction]
+fn take_facts(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
+    let list = PyList::empty(py);
+    for (f, counts) in facts::take().drain() {
+        let buckets = if counts.buckets.is_empty() {
+            py.None().into_bound(py)
+        } else {
+            PyList::new(py, counts.buckets)?.into_any()
+        };
+        let fact = (f.service, f.endpoint, f.method, f.status);
+        let rest = (
+            f.level,
+            f.error_type,
+            f.error,
+            counts.events,
+            counts.duration,
+            buckets,
+        );
+        list.append((
+            fact.0, fact.1, fact.2, fact.3, rest.0, rest.1, rest.2, rest.3, rest.4, rest.5,
+        ))?;
+    }
+    Ok(list)
+}
+
 #[pymodule]
 fn logferry_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Chain>()?;
@@ -555,5 +598,6 @@ fn logferry_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(refusal, module)?)?;
     module.add_function(wrap_pyfunction!(error_grouping, module)?)?;
     module.add_function(wrap_pyfunction!(exception_line, module)?)?;
+    module.add_function(wrap_pyfunction!(take_facts, module)?)?;
     Ok(())
 }

@@ -19,10 +19,11 @@ import pytest
 from core.chunk import Chunk
 from core.keys import RAW, SOURCE_ID
 from core.tags import TRUNCATED_TAG
+from enrich.event_metrics import DEFAULT_BUCKETS, EventTally
 from ingest.document import serialize
 from ingest.kafka_wire import H_HOST, SHIPPER_HOST, ShippedLines, event_from_record, record_headers
 from ingest.native_chain import CompiledTransform, transform_for
-from ingest.transform import Parts, PythonTransform
+from ingest.transform import CompiledRun, Parts, PythonTransform
 from logferry.assemble import RESTORE_HOST, processors_for
 from logferry.config import load_settings
 from parsers.timestamp import now_utc
@@ -189,3 +190,34 @@ def test_runs_of_shipped_lines_go_through_the_compiled_chain_with_their_shippers
             assert compiled_document(doc) == python_document(python, event), (path, at, lines[at][:200])
             assert orjson.loads(doc)["event"]["id"] == ids[at]
     assert compiled > 2000 and declined > 0
+
+
+@pytest.mark.parametrize("as_lines", [False, True], ids=["events", "shipped-lines"])
+def test_the_indexers_compiled_chain_counts_the_metrics_the_python_chain_counts(as_lines: bool) -> None:
+    """What the compiled side counts for the documents it writes, plus what the Python processors count
+    of the lines they finish (declined, or naming ``@shipper_host``), is what the Python chain alone counts."""
+    native_module()
+    compiled = transform_for(processors_for(INDEXER_SETTINGS), serialize, DEFAULT_BUCKETS)
+    assert isinstance(compiled, CompiledTransform) and compiled.counts_facts
+    python = PythonTransform(processors_for(INDEXER_SETTINGS), serialize)
+    lines = [(path, line) for path, line in ROWS if b"\n" not in line] + [("/o.log", line) for line in ODD_LINES]
+
+    def chunk() -> Chunk:
+        if as_lines:
+            block = ShippedLines([line for _, line in lines], "2049:1:run", "/var/log/app/x.log", 0, "shipper-a")
+            return Chunk.of_lines(("lines", "0"), block, 0, 0)
+        return Chunk(("lines", "0"), records(lines), 0, 0)
+
+    def tally(transform: Any) -> dict[Any, Any]:
+        counted = EventTally()
+        parts = transform.process(chunk())
+        for item in parts.items():
+            if not isinstance(item, CompiledRun):
+                counted.observe(item)
+        counted.add_facts(parts.facts or [])
+        return counted.take()
+
+    got = tally(compiled)
+    assert got == tally(python)
+    assert compiled.declined > 0, "no line went to the Python chain: the test shows nothing"
+    assert sum(n for n, _, _ in got.values()) == len(lines)
