@@ -9,7 +9,14 @@ import re
 from core.keys import INTERNAL_KEYS
 from core.schema import BY_NAME, FIELDS, UNMAPPED_WRITES
 from elastic.templates import ECS_MAPPINGS, index_template
-from logferry.native_tables import DEFAULT_CHAIN_JSON, NAMES_RS, default_chain_json, names_rs
+from logferry.native_tables import (
+    DEFAULT_CHAIN_JSON,
+    NAMES_RS,
+    TEXT_TABLES_RS,
+    default_chain_json,
+    names_rs,
+    text_tables_rs,
+)
 from logferry.stages import PROCESSORS
 from query.expr import Kind
 from query.fields import ECS_FIELDS, NS_PER_MS
@@ -87,5 +94,6 @@ def test_the_compiled_chains_generated_tables_are_current() -> None:
     """Regenerate with ``python -m logferry.native_tables`` after changing a schema field or a declaration."""
     assert NAMES_RS.read_text() == names_rs()
     assert DEFAULT_CHAIN_JSON.read_text() == default_chain_json()
+    assert TEXT_TABLES_RS.read_text() == text_tables_rs()
     identifiers = re.findall(r"^\s+(\w+) = ", names_rs(), re.MULTILINE)
     assert len(identifiers) == len(set(identifiers)), "two names make the same Rust identifier"

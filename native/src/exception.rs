@@ -6,44 +6,9 @@
 //! character beyond ASCII as the Python twin does, so both give the same answer for any text.
 //! `tests/parsers/exception_vectors.json` holds the cases both check.
 
-pub const WS: &[char] = &[' ', '\t', '\r', '\n', '\x0b', '\x0c'];
-const MAX_LINES: usize = 2000;
-const MAX_FRAMES: usize = 256;
-const MAX_CHAIN: usize = 8;
-
-const PY_HEADER: &str = "Traceback (most recent call last):";
-const PY_CAUSE: &str = "The above exception was the direct cause of the following exception:";
-const PY_CONTEXT: &str = "During handling of the above exception, another exception occurred:";
-const JAVA_CAUSE: &str = "Caused by: ";
-const JAVA_LIBRARIES: &[&str] = &[
-    "java.",
-    "javax.",
-    "jdk.",
-    "sun.",
-    "com.sun.",
-    "kotlin.",
-    "kotlinx.",
-    "scala.",
-    "org.junit.",
-    "junit.",
-    "org.springframework.",
-    "org.apache.",
-    "org.hibernate.",
-    "org.eclipse.jetty.",
-    "io.netty.",
-    "reactor.",
-    "com.fasterxml.",
-    "com.google.",
-];
-const SUFFIXES: &[&str] = &[
-    "Error",
-    "Exception",
-    "Fault",
-    "Interrupt",
-    "Exit",
-    "Iteration",
-    "Warning",
-];
+use crate::text_tables::{
+    JAVA_CAUSE, JAVA_LIBRARIES, MAX_CHAIN, MAX_FRAMES, MAX_LINES, PY_CAUSE, PY_CONTEXT, PY_HEADER, SUFFIXES, WS,
+};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Frame {

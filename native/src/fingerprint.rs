@@ -5,17 +5,9 @@
 //! Masking walks characters (Python's code points), never bytes, where a position or a neighbour
 //! matters, and treats any character beyond ASCII as a word character as the Python twin does.
 
-use crate::exception::{parse_stack, Frame, Raised, WS};
+use crate::exception::{parse_stack, Frame, Raised};
+use crate::text_tables::{CLOSERS, KEY_VERSION, OPENERS, QUOTES, TITLE_CHARS, VARIABLE, WS};
 use blake2::digest::{Update, VariableOutput};
-
-const VARIABLE: &str = "<*>";
-const KEY_VERSION: &str = "1";
-const TITLE_CHARS: usize = 200;
-const QUOTES: &[char] = &['"', '\'', '`'];
-const OPENERS: &[char] = &['(', '[', '{', '<', '"', '\'', '`'];
-const CLOSERS: &[char] = &[
-    ')', ']', '}', '>', ',', ';', ':', '.', '!', '?', '"', '\'', '`',
-];
 
 fn is_word_char(c: char) -> bool {
     !c.is_ascii() || c.is_ascii_alphanumeric() || c == '_'

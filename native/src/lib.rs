@@ -36,6 +36,7 @@ mod options;
 mod plain;
 mod serialize;
 mod steps;
+mod text_tables;
 
 use chain::{Processed, Stub};
 use event::Key;
