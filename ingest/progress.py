@@ -30,11 +30,17 @@ class Behind(Protocol):
     def bytes_behind(self) -> dict[str, int]: ...
 
 
+def _files_open(source: Behind, behind: dict[str, int]) -> int:
+    """Files the source holds open (the file source counts them; ``bytes_behind`` is per input there), else
+    one per entry of ``bytes_behind``."""
+    return int(getattr(source, "files_open", len(behind)))
+
+
 def terminal_progress(stats: RunStats, source: Behind) -> None:
     """One status line on stderr, redrawn: lines/s, MB read, files open, bytes still behind."""
     elapsed = max(time.monotonic() - stats.started, 1e-9)
     behind = source.bytes_behind()
-    files_open = getattr(source, "files_open", len(behind))
+    files_open = _files_open(source, behind)
     sys.stderr.write(
         f"\r{stats.lines:,} lines  {stats.lines / elapsed:,.0f} lines/s  {stats.bytes / 1e6:,.1f} MB  "
         f"{files_open} files open  {sum(behind.values()) / 1e6:,.1f} MB behind  "
@@ -74,7 +80,7 @@ class LogProgress:
             return None
         self._last = (now, stats.lines, stats.written)
         behind = source.bytes_behind()
-        files_open = getattr(source, "files_open", len(behind))
+        files_open = _files_open(source, behind)
         line = (
             f"logferry: {stats.lines:,} lines read, {(stats.lines - lines_then) / elapsed:,.0f} lines/s now; "
             f"{stats.written:,} events written, {(stats.written - written_then) / elapsed:,.0f}/s; "
