@@ -144,8 +144,13 @@ def bounded_int(state: State, name: str, default: int, low: int, high: int) -> i
     return value
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int | None = None, **context: Any) -> HTMLResponse:
+    """A page; unless ``status_code`` says otherwise, 422 when it shows an ``error`` (the API's answer to
+    the same question), else 200."""
     from ui.views import VIEWS
+
+    if status_code is None:
+        status_code = 422 if context.get("error") else 200
 
     context.setdefault("state", State(request.query_params))
     context["views"] = VIEWS

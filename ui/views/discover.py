@@ -47,7 +47,7 @@ def discover(request: Request) -> HTMLResponse:
     f, error, window = page_filters(request, state)
     size = _page_size(state)
     if f is None or error:
-        return render(request, "discover.html", status_code=422, error=error, window=None, view=VIEW)
+        return render(request, "discover.html", error=error, window=None, view=VIEW)
     store = backend(request)
     try:
         # The three questions of a render at once: the store answers them on separate cursors/requests.
@@ -56,7 +56,7 @@ def discover(request: Request) -> HTMLResponse:
         sample = _pool.submit(sampled_fields, store, f, SIDEBAR_SAMPLE, SIDEBAR_TOP)
         histogram, events, fields = hist.result(), page.result(), sample.result()
     except QueryError as exc:
-        return render(request, "discover.html", status_code=422, error=str(exc), window=window, view=VIEW)
+        return render(request, "discover.html", error=str(exc), window=window, view=VIEW)
     present = {x["name"] for x in fields["fields"]}
     names = sorted(present | {alias for alias, name in ALIASES.items() if name in present})
     return render(

@@ -42,7 +42,6 @@ def errors(request: Request) -> HTMLResponse:
     return render(
         request,
         "errors.html",
-        status_code=422 if error else 200,
         error=error,
         window=window,
         view=VIEW,

@@ -56,7 +56,6 @@ def groups(request: Request) -> HTMLResponse:
     return render(
         request,
         "groups.html",
-        status_code=422 if error else 200,
         error=error,
         window=window,
         view=VIEW,

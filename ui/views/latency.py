@@ -28,7 +28,6 @@ def latency(request: Request) -> HTMLResponse:
     return render(
         request,
         "latency.html",
-        status_code=422 if error else 200,
         error=error,
         window=window,
         view=VIEW,

@@ -43,7 +43,6 @@ def patterns(request: Request) -> HTMLResponse:
     return render(
         request,
         "patterns.html",
-        status_code=422 if error else 200,
         error=error,
         window=window,
         view=VIEW,

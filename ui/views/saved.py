@@ -40,7 +40,7 @@ async def save(request: Request) -> Response:
         _store(request).put(name, params)
     except QueryError as exc:
         searches = [{**s, "url": "/?" + urllib.parse.urlencode(s["params"])} for s in _store(request).list()]
-        return render(request, "saved.html", 422, error=str(exc), window=None, view=VIEW, searches=searches)
+        return render(request, "saved.html", error=str(exc), window=None, view=VIEW, searches=searches)
     return RedirectResponse("/saved?" + urllib.parse.urlencode({"saved": name}), status_code=303)
 
 

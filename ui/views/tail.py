@@ -20,5 +20,4 @@ def tail(request: Request) -> HTMLResponse:
     state = State(request.query_params)
     f, error, window = page_filters(request, state)
     stream = "/api/v1/tail?" + urllib.parse.urlencode({k: v for k, v in state.filters.items() if v})
-    status = 422 if error else 200
-    return render(request, "tail.html", status, error=error, window=None, view=VIEW, stream=stream, tail_view=True)
+    return render(request, "tail.html", error=error, window=None, view=VIEW, stream=stream, tail_view=True)

@@ -30,7 +30,6 @@ def top(request: Request) -> HTMLResponse:
     return render(
         request,
         "top.html",
-        status_code=422 if error else 200,
         error=error,
         window=window,
         view=VIEW,
